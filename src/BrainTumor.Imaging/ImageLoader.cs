@@ -1,0 +1,125 @@
+using SkiaSharp;
+
+namespace BrainTumor.Imaging;
+
+/// <summary>
+/// Decodes uploaded or stored images and brings them to a model's input size. Training and serving both
+/// go through here, so a pixel is prepared the same way in both.
+/// </summary>
+public static class ImageLoader
+{
+    private static readonly SKSamplingOptions Bilinear = new(SKFilterMode.Linear, SKMipmapMode.None);
+
+    /// <summary>
+    /// Decodes JPEG, PNG, BMP or WebP into an upright RGBA bitmap: the EXIF orientation is applied and
+    /// grayscale or palette images are expanded to colour.
+    /// </summary>
+    public static SKBitmap Decode(ReadOnlySpan<byte> encoded)
+    {
+        if (encoded.IsEmpty)
+        {
+            throw new ImageDecodeException("The image is empty (0 bytes).");
+        }
+        using var data = SKData.CreateCopy(encoded);
+        using var codec = SKCodec.Create(data)
+            ?? throw new ImageDecodeException("The bytes are not a JPEG, PNG, BMP or WebP image.");
+        if (!IsSupported(codec.EncodedFormat))
+        {
+            throw new ImageDecodeException($"Images in {codec.EncodedFormat} format are not supported; send JPEG, PNG, BMP or WebP.");
+        }
+
+        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var bitmap = new SKBitmap(info);
+        var result = codec.GetPixels(info, bitmap.GetPixels());
+        if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
+        {
+            bitmap.Dispose();
+            throw new ImageDecodeException($"The image could not be decoded ({result}).");
+        }
+        if (result == SKCodecResult.IncompleteInput)
+        {
+            bitmap.Dispose();
+            throw new ImageDecodeException("The image is truncated.");
+        }
+        return Orient(bitmap, codec.EncodedOrigin);
+    }
+
+    /// <summary>
+    /// Stretches the image to exactly <paramref name="width"/>x<paramref name="height"/> with bilinear
+    /// filtering. No letterbox: padding would leave borders whose size tells the image's original shape,
+    /// which a model could learn instead of anatomy.
+    /// </summary>
+    public static RgbImage Resize(SKBitmap bitmap, int width, int height)
+    {
+        if (width <= 0 || height <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(width), "The target size must be positive.");
+        }
+        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        if (bitmap.Width == width && bitmap.Height == height && bitmap.ColorType == SKColorType.Rgba8888)
+        {
+            return ToPlanarRgb(bitmap);
+        }
+        using var resized = bitmap.Resize(info, Bilinear)
+            ?? throw new ImageDecodeException("The image could not be resized.");
+        return ToPlanarRgb(resized);
+    }
+
+    public static RgbImage DecodeAndResize(ReadOnlySpan<byte> encoded, int width, int height)
+    {
+        using var bitmap = Decode(encoded);
+        return Resize(bitmap, width, height);
+    }
+
+    private static bool IsSupported(SKEncodedImageFormat format) =>
+        format is SKEncodedImageFormat.Jpeg or SKEncodedImageFormat.Png or SKEncodedImageFormat.Bmp or SKEncodedImageFormat.Webp;
+
+    private static RgbImage ToPlanarRgb(SKBitmap bitmap)
+    {
+        int pixels = bitmap.Width * bitmap.Height;
+        var planes = new byte[3 * pixels];
+        ReadOnlySpan<byte> rgba = bitmap.GetPixelSpan();
+        for (int i = 0, p = 0; p < pixels; i += 4, p++)
+        {
+            planes[p] = rgba[i];
+            planes[pixels + p] = rgba[i + 1];
+            planes[2 * pixels + p] = rgba[i + 2];
+        }
+        return new RgbImage(bitmap.Width, bitmap.Height, planes);
+    }
+
+    /// <summary>Redraws the stored pixels so that the image is upright as its EXIF orientation says.</summary>
+    private static SKBitmap Orient(SKBitmap bitmap, SKEncodedOrigin origin)
+    {
+        if (origin == SKEncodedOrigin.TopLeft)
+        {
+            return bitmap;
+        }
+        float w = bitmap.Width, h = bitmap.Height;
+        bool swapsAxes = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop
+            or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        // Each matrix maps a stored pixel (x, y) to its upright position (x', y').
+        SKMatrix matrix = origin switch
+        {
+            SKEncodedOrigin.TopRight => new SKMatrix(-1, 0, w, 0, 1, 0, 0, 0, 1),
+            SKEncodedOrigin.BottomRight => new SKMatrix(-1, 0, w, 0, -1, h, 0, 0, 1),
+            SKEncodedOrigin.BottomLeft => new SKMatrix(1, 0, 0, 0, -1, h, 0, 0, 1),
+            SKEncodedOrigin.LeftTop => new SKMatrix(0, 1, 0, 1, 0, 0, 0, 0, 1),
+            SKEncodedOrigin.RightTop => new SKMatrix(0, -1, h, 1, 0, 0, 0, 0, 1),
+            SKEncodedOrigin.RightBottom => new SKMatrix(0, -1, h, -1, 0, w, 0, 0, 1),
+            SKEncodedOrigin.LeftBottom => new SKMatrix(0, 1, 0, -1, 0, w, 0, 0, 1),
+            _ => SKMatrix.Identity,
+        };
+        var upright = new SKBitmap(new SKImageInfo(
+            swapsAxes ? bitmap.Height : bitmap.Width, swapsAxes ? bitmap.Width : bitmap.Height,
+            SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        using (var canvas = new SKCanvas(upright))
+        using (var image = SKImage.FromBitmap(bitmap))
+        {
+            canvas.SetMatrix(matrix);
+            canvas.DrawImage(image, 0, 0, new SKSamplingOptions(SKFilterMode.Nearest));
+        }
+        bitmap.Dispose();
+        return upright;
+    }
+}

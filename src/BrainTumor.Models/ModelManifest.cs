@@ -1,0 +1,77 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace BrainTumor.Models;
+
+/// <summary>
+/// <c>model.json</c>: everything a server or an evaluator needs to use <c>model.onnx</c> correctly, and
+/// where the model came from and how well it measured.
+/// </summary>
+public sealed record ModelManifest
+{
+    public const string FileName = "model.json";
+    public const string OnnxFileName = "model.onnx";
+
+    public required string Name { get; init; }
+    public required string Version { get; init; }
+    public required string Architecture { get; init; }
+    public string? Description { get; init; }
+    public required IReadOnlyList<string> Labels { get; init; }
+    public required ModelInput Input { get; init; }
+    public required ModelOutputs Outputs { get; init; }
+    public required GradCamInfo GradCam { get; init; }
+    public long Parameters { get; init; }
+    public TrainingProvenance? Training { get; init; }
+    public ValidationMetrics? Metrics { get; init; }
+
+    public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static ModelManifest Read(string path) =>
+        JsonSerializer.Deserialize<ModelManifest>(File.ReadAllText(path), JsonOptions)
+        ?? throw new InvalidDataException($"{path} is empty.");
+
+    public void Write(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions) + "\n");
+}
+
+/// <param name="Layout">Always NCHW for models written by this project.</param>
+/// <param name="Resize">How an image of another size is brought to Height x Width.</param>
+public sealed record ModelInput(
+    string Name, string Layout, int Channels, int Height, int Width, string ColorSpace, string Resize, InputNormalization Normalization);
+
+/// <summary><c>value = (pixel * Scale - Mean[c]) / Std[c]</c> for 8-bit RGB pixels.</summary>
+public sealed record InputNormalization(float Scale, float[] Mean, float[] Std);
+
+public sealed record ModelOutputs(string Logits, string Probabilities, string? Cam, string? CamClass, string? TargetClass);
+
+/// <param name="Layer">The layer whose output Grad-CAM explains.</param>
+public sealed record GradCamInfo(string Layer, int Channels, int Height, int Width);
+
+public sealed record DataSplit(string Method, double ValidationFraction, int TrainImages, int ValidationImages, int UniqueImages, int Seed);
+
+public sealed record TrainingProvenance(
+    string Dataset,
+    string? DatasetManifestSha256,
+    string DatasetContentSha256,
+    DateTimeOffset TrainedAt,
+    int Seed,
+    int EpochsRun,
+    int BestEpoch,
+    int MaxEpochs,
+    int BatchSize,
+    double LearningRate,
+    string Optimizer,
+    string Augmentation,
+    string StoppedBy,
+    double TrainingSeconds,
+    DataSplit Split,
+    string Machine);
+
+public sealed record ClassScores(string Label, double Precision, double Recall, double F1, int Support);
+
+/// <summary>Metrics measured on the held-out validation images with the exported weights.</summary>
+public sealed record ValidationMetrics(
+    int Images, double Accuracy, double MacroF1, double Loss, IReadOnlyList<ClassScores> PerClass, int[][] ConfusionMatrix, string MeasuredWith);

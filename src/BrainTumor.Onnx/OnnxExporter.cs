@@ -1,0 +1,156 @@
+using BrainTumor.Onnx.Proto;
+using Google.Protobuf;
+using static BrainTumor.Onnx.OnnxGraphBuilder;
+using DataType = BrainTumor.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace BrainTumor.Onnx;
+
+/// <summary>
+/// Writes a <see cref="SequentialNetwork"/> as an ONNX model: logits and probabilities, and optionally
+/// the Grad-CAM graph, in which the gradient of the chosen class's logit with respect to the Grad-CAM
+/// layer is built analytically from ONNX operators, so that no autograd is needed at serving time.
+/// </summary>
+public static class OnnxExporter
+{
+    public const int OpsetVersion = 17;
+    public const long IrVersion = 8;
+    public const string BatchDimension = "batch";
+
+    /// <summary>Exports the network; <paramref name="includeGradCam"/> false gives the plain classifier.</summary>
+    public static ModelProto Export(SequentialNetwork network, bool includeGradCam = true, string producerVersion = "1.0")
+    {
+        var builder = new OnnxGraphBuilder("braintumor_classifier");
+        builder.Input(ModelTensorNames.Input, DataType.Float, BatchDimension, network.InputChannels, network.InputHeight, network.InputWidth);
+
+        var shapes = network.Shapes();
+        var trace = new List<LayerTrace>(network.Layers.Count);
+        string current = ModelTensorNames.Input;
+        for (int index = 0; index < network.Layers.Count; index++)
+        {
+            bool inHead = includeGradCam && index > network.GradCamLayerIndex;
+            var layer = network.Layers[index];
+            var (output, extra) = EmitForward(builder, layer, current, inHead);
+            trace.Add(new LayerTrace(layer, current, output, extra));
+            current = output;
+        }
+
+        if (shapes[^1].Features is not int classCount)
+        {
+            throw new InvalidOperationException("The network must end in a dense layer that gives one logit per class.");
+        }
+        builder.Node("Identity", [current], outputs: [ModelTensorNames.Logits]);
+        builder.Node("Softmax", [ModelTensorNames.Logits], attributes: [Attribute("axis", 1L)], outputs: [ModelTensorNames.Probabilities]);
+        builder.Output(ModelTensorNames.Logits, DataType.Float, BatchDimension, classCount);
+        builder.Output(ModelTensorNames.Probabilities, DataType.Float, BatchDimension, classCount);
+
+        if (includeGradCam)
+        {
+            var camShape = shapes[network.GradCamLayerIndex];
+            if (camShape.Features is not null)
+            {
+                throw new InvalidOperationException("The Grad-CAM layer must output a [N, C, H, W] feature map.");
+            }
+            EmitGradCam(builder, network, trace, classCount, camShape);
+        }
+
+        var model = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "BrainTumor",
+            ProducerVersion = producerVersion,
+            Graph = builder.Graph,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
+        return model;
+    }
+
+    public static void Save(ModelProto model, string path)
+    {
+        using var stream = File.Create(path);
+        model.WriteTo(stream);
+    }
+
+    private sealed record LayerTrace(NetworkLayer Layer, string Input, string Output, string? PoolIndices);
+
+    private static (string Output, string? PoolIndices) EmitForward(
+        OnnxGraphBuilder builder, NetworkLayer layer, string input, bool inHead)
+    {
+        switch (layer)
+        {
+            case Conv2dLayer conv:
+                string weight = builder.Initializer($"{conv.Name}.weight", conv.Weight, conv.OutChannels, conv.InChannels, conv.Kernel, conv.Kernel);
+                string bias = builder.Initializer($"{conv.Name}.bias", conv.Bias, conv.OutChannels);
+                return (builder.Node("Conv", [input, weight, bias], name: conv.Name, attributes:
+                [
+                    Attribute("kernel_shape", conv.Kernel, conv.Kernel),
+                    Attribute("strides", conv.Stride, conv.Stride),
+                    Attribute("pads", conv.Padding, conv.Padding, conv.Padding, conv.Padding),
+                ])[0], null);
+            case ReluLayer relu:
+                return (builder.Node("Relu", [input], name: relu.Name)[0], null);
+            case MaxPoolLayer pool:
+                // In the head the pooling also reports where each maximum came from, for its gradient.
+                var outputs = builder.Node("MaxPool", [input], outputCount: inHead ? 2 : 1, name: pool.Name,
+                    attributes: [Attribute("kernel_shape", pool.Kernel, pool.Kernel), Attribute("strides", pool.Stride, pool.Stride)]);
+                return (outputs[0], inHead ? outputs[1] : null);
+            case FlattenLayer flatten:
+                return (builder.Node("Flatten", [input], name: flatten.Name, attributes: [Attribute("axis", 1L)])[0], null);
+            case DenseLayer dense:
+                string w = builder.Initializer($"{dense.Name}.weight", dense.Weight, dense.OutFeatures, dense.InFeatures);
+                string b = builder.Initializer($"{dense.Name}.bias", dense.Bias, dense.OutFeatures);
+                return (builder.Node("Gemm", [input, w, b], name: dense.Name, attributes: [Attribute("transB", 1L)])[0], null);
+            default:
+                throw new NotSupportedException($"Layer '{layer.Name}' of type {layer.GetType().Name} cannot be exported.");
+        }
+    }
+
+    private static void EmitGradCam(OnnxGraphBuilder builder, SequentialNetwork network, List<LayerTrace> trace, int classCount, FeatureShape camShape)
+    {
+        // target_class is optional: its default [-1] broadcasts over the batch and means "the predicted class".
+        string targetClass = builder.Initializer(ModelTensorNames.TargetClass, [-1L], 1);
+        builder.Input(targetClass, DataType.Int64, "target_count");
+
+        string predicted = builder.Single("ArgMax", [ModelTensorNames.Logits], Attribute("axis", 1L), Attribute("keepdims", 0L));
+        string zeroIndex = builder.Initializer("zero_index", [0L]);
+        string usePredicted = builder.Single("Less", targetClass, zeroIndex);
+        builder.Node("Where", [usePredicted, predicted, targetClass], outputs: [ModelTensorNames.CamClass]);
+        string depth = builder.Initializer("class_count", [(long)classCount], 1);
+        string oneHotValues = builder.Initializer("one_hot_values", [0f, 1f], 2);
+        string gradient = builder.Single("OneHot", [ModelTensorNames.CamClass, depth, oneHotValues], Attribute("axis", -1L));
+
+        string zero = builder.Initializer("zero", [0f]);
+        for (int index = trace.Count - 1; index > network.GradCamLayerIndex; index--)
+        {
+            gradient = EmitBackward(builder, trace[index], gradient, zero);
+        }
+
+        string activation = trace[network.GradCamLayerIndex].Output;
+        string channelWeights = builder.Single("ReduceMean", [gradient], Attribute("axes", 2L, 3L), Attribute("keepdims", 1L));
+        string weighted = builder.Single("Mul", channelWeights, activation);
+        string channelAxis = builder.Initializer("channel_axis", [1L], 1);
+        string summed = builder.Single("ReduceSum", [weighted, channelAxis], Attribute("keepdims", 0L));
+        builder.Node("Relu", [summed], outputs: [ModelTensorNames.Cam]);
+        builder.Output(ModelTensorNames.Cam, DataType.Float, BatchDimension, camShape.Height, camShape.Width);
+        builder.Output(ModelTensorNames.CamClass, DataType.Int64, BatchDimension);
+    }
+
+    /// <summary>Given d(score)/d(layer output), emits d(score)/d(layer input).</summary>
+    private static string EmitBackward(OnnxGraphBuilder builder, LayerTrace step, string outputGradient, string zero) => step.Layer switch
+    {
+        // y = x W^T + b  =>  dx = dy W
+        DenseLayer => builder.Single("MatMul", outputGradient, InitializerOf(step, builder)),
+        // ReLU passes the gradient where its output is positive.
+        ReluLayer => builder.Single("Mul", outputGradient,
+            builder.Single("Cast", [builder.Single("Greater", step.Output, zero)], Attribute("to", (long)DataType.Float))),
+        FlattenLayer => builder.Single("Reshape", outputGradient, builder.Single("Shape", step.Input)),
+        // Each pooled gradient goes back to the position its maximum came from.
+        MaxPoolLayer pool => builder.Single("MaxUnpool",
+            [outputGradient, step.PoolIndices!, builder.Single("Shape", step.Input)],
+            Attribute("kernel_shape", pool.Kernel, pool.Kernel), Attribute("strides", pool.Stride, pool.Stride)),
+        _ => throw new NotSupportedException(
+            $"The Grad-CAM head cannot contain layer '{step.Layer.Name}' ({step.Layer.GetType().Name}); move the Grad-CAM layer after it."),
+    };
+
+    private static string InitializerOf(LayerTrace step, OnnxGraphBuilder builder) =>
+        builder.Graph.Node.First(node => node.Name == step.Layer.Name).Input[1];
+}

@@ -1,0 +1,73 @@
+namespace BrainTumor.Onnx;
+
+/// <summary>One layer of a feed-forward image classifier, with its trained weights (PyTorch layouts).</summary>
+public abstract record NetworkLayer(string Name);
+
+/// <summary>2-D convolution. <see cref="Weight"/> is [out, in, kernel, kernel]; square kernel, symmetric padding.</summary>
+public sealed record Conv2dLayer(string Name, int InChannels, int OutChannels, int Kernel, int Stride, int Padding, float[] Weight, float[] Bias)
+    : NetworkLayer(Name);
+
+public sealed record ReluLayer(string Name) : NetworkLayer(Name);
+
+/// <summary>Max pooling with a square window and no padding; partial windows at the edge are dropped.</summary>
+public sealed record MaxPoolLayer(string Name, int Kernel, int Stride) : NetworkLayer(Name);
+
+/// <summary>Flattens [N, C, H, W] to [N, C*H*W] in C-major order, as PyTorch does.</summary>
+public sealed record FlattenLayer(string Name) : NetworkLayer(Name);
+
+/// <summary>Fully connected layer. <see cref="Weight"/> is [out, in] (PyTorch's Linear layout).</summary>
+public sealed record DenseLayer(string Name, int InFeatures, int OutFeatures, float[] Weight, float[] Bias) : NetworkLayer(Name);
+
+/// <summary>
+/// A classifier as a chain of layers from an NCHW image to class logits. Grad-CAM explains the output of
+/// the layer at <see cref="GradCamLayerIndex"/>; the layers after it form the head, whose gradient the
+/// exporter writes out analytically.
+/// </summary>
+public sealed record SequentialNetwork(
+    int InputChannels, int InputHeight, int InputWidth, IReadOnlyList<NetworkLayer> Layers, int GradCamLayerIndex)
+{
+    public string GradCamLayerName => Layers[GradCamLayerIndex].Name;
+
+    /// <summary>The per-sample shape after each layer, checked for consistency on the way.</summary>
+    public IReadOnlyList<FeatureShape> Shapes()
+    {
+        var shapes = new List<FeatureShape>(Layers.Count);
+        var shape = new FeatureShape(InputChannels, InputHeight, InputWidth);
+        foreach (var layer in Layers)
+        {
+            shape = shape.After(layer);
+            shapes.Add(shape);
+        }
+        return shapes;
+    }
+}
+
+/// <summary>The shape of one sample between layers: a [C, H, W] map or, once flattened, a vector of <see cref="Features"/>.</summary>
+public sealed record FeatureShape(int Channels, int Height, int Width, int? Features = null)
+{
+    public FeatureShape After(NetworkLayer layer) => layer switch
+    {
+        Conv2dLayer conv when conv.InChannels != Channels || Features is not null =>
+            throw new InvalidOperationException($"Layer '{conv.Name}' expects {conv.InChannels} channels, gets {Describe()}."),
+        Conv2dLayer conv => Map(conv.OutChannels, conv.Kernel, conv.Stride, conv.Padding, conv),
+        MaxPoolLayer pool => Map(Channels, pool.Kernel, pool.Stride, 0, pool),
+        FlattenLayer => this with { Features = Channels * Height * Width },
+        DenseLayer dense when dense.InFeatures != Features =>
+            throw new InvalidOperationException($"Layer '{dense.Name}' expects {dense.InFeatures} features, gets {Describe()}."),
+        DenseLayer dense => this with { Features = dense.OutFeatures },
+        _ => this,
+    };
+
+    private string Describe() => Features is int features ? $"{features} features" : $"a {Channels}x{Height}x{Width} map";
+
+    private FeatureShape Map(int channels, int kernel, int stride, int padding, NetworkLayer layer)
+    {
+        int height = (Height + 2 * padding - kernel) / stride + 1;
+        int width = (Width + 2 * padding - kernel) / stride + 1;
+        if (Features is not null || height <= 0 || width <= 0)
+        {
+            throw new InvalidOperationException($"Layer '{layer.Name}' cannot take {Describe()}.");
+        }
+        return new FeatureShape(channels, height, width);
+    }
+}

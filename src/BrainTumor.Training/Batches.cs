@@ -1,0 +1,45 @@
+using BrainTumor.Imaging;
+using BrainTumor.Training.Data;
+using static TorchSharp.torch;
+
+namespace BrainTumor.Training;
+
+/// <summary>Turns cached images into input tensors, normalised exactly as the server will do it.</summary>
+public static class Batches
+{
+    public static Tensor Images(IReadOnlyList<LabelledImage> samples, IReadOnlyList<int> indices, Normalization normalization)
+    {
+        var first = samples[indices[0]].Image;
+        int size = first.Planes.Length;
+        var buffer = new float[indices.Count * size];
+        for (int i = 0; i < indices.Count; i++)
+        {
+            samples[indices[i]].Image.WriteTensor(normalization, buffer.AsSpan(i * size, size));
+        }
+        return tensor(buffer, [indices.Count, 3, first.Height, first.Width]);
+    }
+
+    public static Tensor Labels(IReadOnlyList<LabelledImage> samples, IReadOnlyList<int> indices) =>
+        tensor(indices.Select(i => (long)samples[i].Label).ToArray());
+
+    /// <summary>The paper's augmentation: random horizontal flip and a small random rotation (zero fill).</summary>
+    public static Tensor Augment(Tensor images, Random random, double maxDegrees)
+    {
+        long count = images.shape[0];
+        var theta = new float[count * 6];
+        for (int i = 0; i < count; i++)
+        {
+            double angle = (random.NextDouble() * 2 - 1) * maxDegrees * Math.PI / 180;
+            float flip = random.NextDouble() < 0.5 ? -1f : 1f;
+            float cos = (float)Math.Cos(angle), sin = (float)Math.Sin(angle);
+            // affine_grid maps each output position to the input position it samples from.
+            theta[i * 6 + 0] = cos * flip;
+            theta[i * 6 + 1] = -sin;
+            theta[i * 6 + 3] = sin * flip;
+            theta[i * 6 + 4] = cos;
+        }
+        using var affine = tensor(theta, [count, 2, 3]);
+        using var grid = nn.functional.affine_grid(affine, images.shape, align_corners: false);
+        return nn.functional.grid_sample(images, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: false);
+    }
+}

@@ -1,0 +1,24 @@
+namespace BrainTumor.Training;
+
+/// <summary>Runs a command so that expected failures end as one line on stderr and a non-zero exit code.</summary>
+public static class Cli
+{
+    public static Task<int> Run(Action command)
+    {
+        try
+        {
+            command();
+            return Task.FromResult(0);
+        }
+        catch (TrainingException ex)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return Task.FromResult(1);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("interrupted: the last finished epoch is in the checkpoint; continue with --resume");
+            return Task.FromResult(130);
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using BrainTumor.Evaluation;
+using BrainTumor.Imaging;
+using BrainTumor.Training.Architectures;
+using BrainTumor.Training.Data;
+using static TorchSharp.torch;
+
+namespace BrainTumor.Training;
+
+/// <summary>Class probabilities for a set of images, with the loss and metrics they give.</summary>
+public sealed record EvaluationResult(float[][] Probabilities, int[] Truth, double Loss, ClassificationMetrics Metrics)
+{
+    public static EvaluationResult FromProbabilities(float[][] probabilities, int[] truth, IReadOnlyList<string> labels)
+    {
+        double loss = -probabilities.Select((p, i) => Math.Log(Math.Max(p[truth[i]], 1e-12))).Average();
+        int[] predicted = probabilities.Select(ArgMax).ToArray();
+        return new EvaluationResult(probabilities, truth, loss, ClassificationMetrics.Compute(truth, predicted, labels));
+    }
+
+    private static int ArgMax(float[] values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+        {
+            if (values[i] > values[best]) best = i;
+        }
+        return best;
+    }
+}
+
+public static class Evaluator
+{
+    public static EvaluationResult Evaluate(ClassifierNetwork network, ImageFolderDataset dataset, IReadOnlyList<int> indices,
+        Normalization normalization, int batchSize = 32)
+    {
+        network.eval();
+        var probabilities = new List<float[]>(indices.Count);
+        using (no_grad())
+        {
+            foreach (var chunk in indices.Chunk(batchSize))
+            {
+                using var scope = NewDisposeScope();
+                var output = nn.functional.softmax(network.call(Batches.Images(dataset.Samples, chunk, normalization)), 1);
+                int classes = (int)output.shape[1];
+                float[] flat = output.data<float>().ToArray();
+                probabilities.AddRange(Enumerable.Range(0, chunk.Length).Select(i => flat.AsSpan(i * classes, classes).ToArray()));
+            }
+        }
+        int[] truth = indices.Select(i => dataset.Samples[i].Label).ToArray();
+        return EvaluationResult.FromProbabilities(probabilities.ToArray(), truth, dataset.Labels);
+    }
+}

@@ -1,0 +1,123 @@
+using System.Runtime.InteropServices;
+using BrainTumor.Models;
+using BrainTumor.Onnx;
+using Microsoft.ML.OnnxRuntime;
+
+namespace BrainTumor.Training;
+
+/// <summary>
+/// Writes a trained network as a model package (<c>model.onnx</c> + <c>model.json</c>). The manifest's
+/// validation metrics are measured by ONNX Runtime on the exported file itself, and its agreement with
+/// TorchSharp on the same images is checked before anything is written.
+/// </summary>
+public static class ModelPackager
+{
+    /// <summary>Largest difference in any class probability between ONNX Runtime and TorchSharp that is accepted.</summary>
+    public const double ParityTolerance = 1e-4;
+
+    public sealed record PackageResult(ModelManifest Manifest, double MaxProbabilityDifference);
+
+    public static PackageResult Write(TrainingResult result, TrainingOptions options, ProgressReporter progress)
+    {
+        var network = result.Network;
+        var description = network.Describe();
+        var model = OnnxExporter.Export(description);
+        Directory.CreateDirectory(options.OutputDirectory);
+        string onnxPath = Path.Combine(options.OutputDirectory, ModelManifest.OnnxFileName);
+        string staging = onnxPath + ".tmp";
+        OnnxExporter.Save(model, staging);
+
+        var torchResult = Evaluator.Evaluate(network, result.Dataset, result.Split.Validation, Trainer.InputNormalization);
+        var onnxProbabilities = OnnxProbabilities(staging, result);
+        double maxDifference = onnxProbabilities.Zip(torchResult.Probabilities)
+            .SelectMany(pair => pair.First.Zip(pair.Second, (a, b) => (double)Math.Abs(a - b))).Max();
+        if (maxDifference > ParityTolerance)
+        {
+            File.Delete(staging);
+            throw new TrainingException($"The exported model disagrees with TorchSharp by {maxDifference:E2} in a probability (tolerance {ParityTolerance:E0}); nothing was written.");
+        }
+        var measured = EvaluationResult.FromProbabilities(onnxProbabilities, torchResult.Truth, result.Dataset.Labels);
+        File.Move(staging, onnxPath, overwrite: true);
+
+        var manifest = BuildManifest(result, options, description, measured);
+        manifest.Write(Path.Combine(options.OutputDirectory, ModelManifest.FileName));
+        progress.Line($"exported {onnxPath}: validation accuracy {measured.Metrics.Accuracy:F4}, macro-F1 {measured.Metrics.MacroF1:F4}, " +
+                      $"loss {measured.Loss:F4} on {measured.Truth.Length} images (ONNX Runtime); max |p_onnx - p_torch| = {maxDifference:E2}");
+        return new PackageResult(manifest, maxDifference);
+    }
+
+    private static float[][] OnnxProbabilities(string onnxPath, TrainingResult result)
+    {
+        using var session = new InferenceSession(onnxPath);
+        int size = result.Network.ImageSize;
+        var probabilities = new List<float[]>();
+        foreach (var chunk in result.Split.Validation.Chunk(16))
+        {
+            var buffer = new float[chunk.Length * 3 * size * size];
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                result.Dataset.Samples[chunk[i]].Image.WriteTensor(Trainer.InputNormalization, buffer.AsSpan(i * 3 * size * size, 3 * size * size));
+            }
+            using var input = OrtValue.CreateTensorValueFromMemory(buffer, [chunk.Length, 3, size, size]);
+            using var outputs = session.Run(new RunOptions(), new Dictionary<string, OrtValue> { [ModelTensorNames.Input] = input }, [ModelTensorNames.Probabilities]);
+            var flat = outputs[0].GetTensorDataAsSpan<float>();
+            int classes = flat.Length / chunk.Length;
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                probabilities.Add(flat.Slice(i * classes, classes).ToArray());
+            }
+        }
+        return probabilities.ToArray();
+    }
+
+    private static ModelManifest BuildManifest(TrainingResult result, TrainingOptions options, SequentialNetwork description, EvaluationResult measured)
+    {
+        var network = result.Network;
+        var state = result.State;
+        var normalization = Trainer.InputNormalization;
+        int camIndex = description.GradCamLayerIndex;
+        var camShape = description.Shapes()[camIndex];
+        var split = result.Split;
+        return new ModelManifest
+        {
+            Name = options.ResolvedModelName,
+            Version = $"{state.StartedAt:yyyy.MM.dd}-e{state.BestEpoch}",
+            Architecture = options.Architecture,
+            Description = Architectures.ArchitectureRegistry.Get(options.Architecture).Description,
+            Labels = result.Dataset.Labels,
+            Input = new ModelInput(ModelTensorNames.Input, "NCHW", 3, network.ImageSize, network.ImageSize, "RGB",
+                "bilinear stretch to the input size (no padding, no crop); EXIF orientation applied first",
+                new InputNormalization(normalization.Scale, normalization.Mean, normalization.Std)),
+            Outputs = new ModelOutputs(ModelTensorNames.Logits, ModelTensorNames.Probabilities, ModelTensorNames.Cam,
+                ModelTensorNames.CamClass, ModelTensorNames.TargetClass),
+            GradCam = new GradCamInfo(description.Layers[camIndex].Name, camShape.Channels, camShape.Height, camShape.Width),
+            Parameters = network.ParameterCount(),
+            Training = new TrainingProvenance(
+                Dataset: Path.GetFullPath(result.Dataset.Root),
+                DatasetManifestSha256: result.Dataset.ManifestSha256(),
+                DatasetContentSha256: result.Dataset.ContentSha256(),
+                TrainedAt: DateTimeOffset.UtcNow,
+                Seed: state.Seed,
+                EpochsRun: state.EpochsCompleted,
+                BestEpoch: state.BestEpoch,
+                MaxEpochs: options.Epochs,
+                BatchSize: state.BatchSize,
+                LearningRate: state.LearningRate,
+                Optimizer: "Adam",
+                Augmentation: $"random horizontal flip, random rotation up to {options.RotationDegrees} degrees",
+                StoppedBy: state.StoppedBy ?? Trainer.StoppedAtEpochLimit,
+                TrainingSeconds: Math.Round(state.TrainingSeconds, 1),
+                Split: new DataSplit("stratified hold-out, exact duplicates (SHA-256) kept on one side", state.ValidationFraction,
+                    split.Train.Count, split.Validation.Count, result.Dataset.Samples.Select(s => s.Sha256).Distinct().Count(), state.Seed),
+                Machine: $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, TorchSharp CPU"),
+            Metrics = new ValidationMetrics(
+                measured.Truth.Length,
+                Math.Round(measured.Metrics.Accuracy, 4),
+                Math.Round(measured.Metrics.MacroF1, 4),
+                Math.Round(measured.Loss, 4),
+                measured.Metrics.PerClass.Select(c => new ClassScores(c.Label, Math.Round(c.Precision, 4), Math.Round(c.Recall, 4), Math.Round(c.F1, 4), c.Support)).ToList(),
+                measured.Metrics.ConfusionMatrix,
+                "ONNX Runtime on model.onnx, held-out validation split"),
+        };
+    }
+}

@@ -1,0 +1,71 @@
+using System.CommandLine;
+using BrainTumor.Training;
+using BrainTumor.Training.Architectures;
+
+var architecture = new Option<string>("--arch") { Description = "Architecture to train.", DefaultValueFactory = _ => "paper-cnn" };
+var data = new Option<string>("--data") { Description = "Folder with one sub-folder of images per label.", Required = true };
+var output = new Option<string>("--out") { Description = "Folder to write model.onnx and model.json to.", Required = true };
+var name = new Option<string?>("--name") { Description = "Model name in the manifest (default: the --out folder's name)." };
+var checkpoints = new Option<string?>("--checkpoint-dir") { Description = "Where checkpoints go (default: checkpoints/<name>)." };
+var epochs = new Option<int>("--epochs") { Description = "Maximum number of epochs.", DefaultValueFactory = _ => 100 };
+var batchSize = new Option<int>("--batch-size") { Description = "Images per batch.", DefaultValueFactory = _ => 16 };
+var learningRate = new Option<double>("--lr") { Description = "Adam learning rate.", DefaultValueFactory = _ => 1e-3 };
+var imageSize = new Option<int?>("--image-size") { Description = "Input size in pixels (default: the architecture's, 224 for paper-cnn)." };
+var validationFraction = new Option<double>("--val-fraction") { Description = "Share of each class held out for validation.", DefaultValueFactory = _ => 0.12 };
+var seed = new Option<int>("--seed") { Description = "Seed for initialisation, split, shuffling and augmentation.", DefaultValueFactory = _ => 42 };
+var patience = new Option<int>("--patience") { Description = "Epochs without a better validation loss before stopping.", DefaultValueFactory = _ => 5 };
+var rotation = new Option<double>("--rotation") { Description = "Largest random rotation in degrees (augmentation).", DefaultValueFactory = _ => 10 };
+var timeBudget = new Option<TimeSpan?>("--time-budget") { Description = "Wall-clock budget, e.g. 01:30:00; training stops (resumably) before exceeding it." };
+var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint (or start one if there is none)." };
+var threads = new Option<int?>("--threads") { Description = "CPU threads for TorchSharp (default: all cores)." };
+var maxPerClass = new Option<int?>("--max-per-class") { Description = "Use at most this many images per class (quick runs)." };
+
+var train = new Command("train", "Train a network, then export the best weights as an ONNX model package with Grad-CAM.")
+{
+    architecture, data, output, name, checkpoints, epochs, batchSize, learningRate, imageSize, validationFraction,
+    seed, patience, rotation, timeBudget, resume, threads, maxPerClass,
+};
+train.SetAction((parse, cancellation) => Cli.Run(() =>
+{
+    var options = new TrainingOptions
+    {
+        Architecture = parse.GetValue(architecture)!,
+        DataDirectory = parse.GetValue(data)!,
+        OutputDirectory = parse.GetValue(output)!,
+        ModelName = parse.GetValue(name),
+        CheckpointDirectory = parse.GetValue(checkpoints),
+        Epochs = parse.GetValue(epochs),
+        BatchSize = parse.GetValue(batchSize),
+        LearningRate = parse.GetValue(learningRate),
+        ImageSize = parse.GetValue(imageSize),
+        ValidationFraction = parse.GetValue(validationFraction),
+        Seed = parse.GetValue(seed),
+        Patience = parse.GetValue(patience),
+        RotationDegrees = parse.GetValue(rotation),
+        TimeBudget = parse.GetValue(timeBudget),
+        Resume = parse.GetValue(resume),
+        Threads = parse.GetValue(threads),
+        MaxImagesPerClass = parse.GetValue(maxPerClass),
+    };
+    var progress = ProgressReporter.ForConsole();
+    var result = new Trainer(options, progress).Run(cancellation);
+    ModelPackager.Write(result, options, progress);
+}));
+
+var architectures = new Command("architectures", "List the architectures that can be trained.");
+architectures.SetAction(_ =>
+{
+    foreach (var definition in ArchitectureRegistry.All)
+    {
+        Console.WriteLine($"{definition.Name,-12} {definition.DefaultImageSize}x{definition.DefaultImageSize}  {definition.Description}");
+    }
+});
+
+var root = new RootCommand("BrainTumor model training (TorchSharp) and ONNX export.") { train, architectures };
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    Console.Error.WriteLine($"error: {parsed.Errors[0].Message} (see --help)");
+    return 2;
+}
+return await parsed.InvokeAsync();

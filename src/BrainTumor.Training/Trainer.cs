@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using BrainTumor.Imaging;
+using BrainTumor.Training.Architectures;
+using BrainTumor.Training.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace BrainTumor.Training;
+
+/// <summary>The outcome of a run: the network with its best weights loaded, and how it got there.</summary>
+public sealed record TrainingResult(
+    ClassifierNetwork Network, ImageFolderDataset Dataset, DuplicateAwareSplit.Split Split, CheckpointState State, string CheckpointDirectory);
+
+/// <summary>
+/// Trains with Adam and the paper's augmentation; after every epoch it measures the validation split,
+/// keeps the weights with the lowest validation loss and writes a checkpoint; it stops early when the
+/// validation loss has not improved for <see cref="TrainingOptions.Patience"/> epochs, at the epoch
+/// limit, or before the time budget runs out.
+/// </summary>
+public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
+{
+    public const string StoppedEarly = "early-stopping";
+    public const string StoppedAtEpochLimit = "max-epochs";
+    public const string StoppedByTimeBudget = "time-budget";
+
+    public static Normalization InputNormalization => Normalization.Rescale255;
+
+    public TrainingResult Run(CancellationToken cancellation = default)
+    {
+        options.Validate();
+        var architecture = ArchitectureRegistry.Get(options.Architecture);
+        int imageSize = options.ImageSize ?? architecture.DefaultImageSize;
+        var clock = Stopwatch.StartNew();
+        if (options.Threads is int threads)
+        {
+            set_num_threads(threads);
+        }
+
+        var dataset = LoadDataset(options, imageSize, progress);
+        string datasetSha = dataset.ContentSha256();
+        var split = DuplicateAwareSplit.StratifiedHoldout(
+            dataset.Samples.Select(s => (s.Label, s.Sha256)).ToList(), options.ValidationFraction, options.Seed);
+        progress.Line($"split: {split.Train.Count} training, {split.Validation.Count} validation images " +
+                      $"(stratified, duplicates kept together, seed {options.Seed})");
+
+        random.manual_seed(options.Seed);
+        var network = architecture.Create(imageSize, dataset.Labels.Count);
+        var optimizer = optim.Adam(network.parameters(), options.LearningRate);
+        string directory = options.ResolvedCheckpointDirectory;
+        Directory.CreateDirectory(directory);
+        var state = StartOrResume(network, optimizer, directory, imageSize, datasetSha);
+
+        bool finished = state.StoppedBy == StoppedEarly || state.EpochsCompleted >= options.Epochs;
+        if (finished)
+        {
+            progress.Line($"checkpoint in {directory} has already finished ({state.StoppedBy ?? StoppedAtEpochLimit}); exporting its best weights");
+        }
+        string stoppedBy = state.StoppedBy ?? StoppedAtEpochLimit;
+        for (int epoch = state.EpochsCompleted + 1; !finished && epoch <= options.Epochs; epoch++)
+        {
+            double averageEpoch = state.History.Count == 0 ? 0 : state.History.Average(h => h.Seconds);
+            if (options.TimeBudget is TimeSpan budget && clock.Elapsed.TotalSeconds + averageEpoch > budget.TotalSeconds)
+            {
+                stoppedBy = StoppedByTimeBudget;
+                progress.Line($"stopping before epoch {epoch}: the time budget of {budget} would be exceeded; resume with --resume");
+                break;
+            }
+            var epochClock = Stopwatch.StartNew();
+            var (trainLoss, trainAccuracy) = TrainEpoch(network, optimizer, dataset, split.Train, epoch, clock, cancellation);
+            if (double.IsNaN(trainLoss))
+            {
+                stoppedBy = StoppedByTimeBudget;
+                progress.Line($"time budget reached during epoch {epoch}; the epoch is discarded, the checkpoint keeps epoch {epoch - 1}");
+                break;
+            }
+            var validation = Evaluator.Evaluate(network, dataset, split.Validation, InputNormalization);
+            bool improved = validation.Loss < state.BestValidationLoss;
+            if (improved)
+            {
+                network.save(CheckpointState.BestWeights(directory));
+            }
+            var record = new EpochRecord(epoch, trainLoss, trainAccuracy, validation.Loss, validation.Metrics.Accuracy,
+                validation.Metrics.MacroF1, epochClock.Elapsed.TotalSeconds);
+            state = state with
+            {
+                EpochsCompleted = epoch,
+                BestEpoch = improved ? epoch : state.BestEpoch,
+                BestValidationLoss = improved ? validation.Loss : state.BestValidationLoss,
+                EpochsWithoutImprovement = improved ? 0 : state.EpochsWithoutImprovement + 1,
+                TrainingSeconds = state.TrainingSeconds + record.Seconds,
+                History = [.. state.History, record],
+                StoppedBy = null,
+            };
+            network.save(CheckpointState.LastWeights(directory));
+            optimizer.save_state_dict(CheckpointState.LastOptimizer(directory));
+            progress.Line($"epoch {epoch}: train loss {trainLoss:F4} acc {trainAccuracy:F3} | validation loss {validation.Loss:F4} " +
+                          $"acc {validation.Metrics.Accuracy:F3} macro-F1 {validation.Metrics.MacroF1:F3}{(improved ? " (best)" : "")} | {record.Seconds:F0} s");
+            if (state.EpochsWithoutImprovement >= options.Patience)
+            {
+                stoppedBy = StoppedEarly;
+                progress.Line($"early stopping: no improvement of the validation loss for {options.Patience} epochs; best epoch {state.BestEpoch}");
+                finished = true;
+            }
+            state.Write(directory);
+        }
+
+        state = state with { StoppedBy = stoppedBy };
+        state.Write(directory);
+        if (!File.Exists(CheckpointState.BestWeights(directory)))
+        {
+            throw new TrainingException("No epoch finished, so there are no weights to export; give a larger --time-budget.");
+        }
+        network.load(CheckpointState.BestWeights(directory));
+        return new TrainingResult(network, dataset, split, state, directory);
+    }
+
+    public static ImageFolderDataset LoadDataset(TrainingOptions options, int imageSize, ProgressReporter progress)
+    {
+        var clock = Stopwatch.StartNew();
+        var dataset = ImageFolderDataset.Load(options.DataDirectory, DatasetLabels.BrainTumor, imageSize,
+            options.MaxImagesPerClass, warning => progress.Line($"warning: {warning}"));
+        var counts = dataset.Labels.Select((label, i) => $"{label} {dataset.Samples.Count(s => s.Label == i)}");
+        progress.Line($"loaded {dataset.Samples.Count} images at {imageSize}x{imageSize} in {clock.Elapsed.TotalSeconds:F1} s " +
+                      $"({string.Join(", ", counts)}; {dataset.Samples.Select(s => s.Sha256).Distinct().Count()} unique)");
+        return dataset;
+    }
+
+    private CheckpointState StartOrResume(ClassifierNetwork network, TorchSharp.Modules.OptimizerHelper optimizer, string directory, int imageSize, string datasetSha)
+    {
+        var existing = CheckpointState.TryRead(directory);
+        if (existing is not null && !options.Resume)
+        {
+            throw new TrainingException($"'{directory}' already holds a checkpoint; pass --resume to continue it, or choose another --checkpoint-dir.");
+        }
+        if (existing is null)
+        {
+            if (options.Resume)
+            {
+                progress.Line($"no checkpoint in {directory} yet; starting a new run");
+            }
+            return new CheckpointState
+            {
+                Architecture = options.Architecture,
+                ImageSize = imageSize,
+                Seed = options.Seed,
+                ValidationFraction = options.ValidationFraction,
+                BatchSize = options.BatchSize,
+                LearningRate = options.LearningRate,
+                DatasetContentSha256 = datasetSha,
+                StartedAt = DateTimeOffset.UtcNow,
+            };
+        }
+        if (existing.Incompatibility(options, imageSize, datasetSha) is string reason)
+        {
+            throw new TrainingException($"Cannot resume from '{directory}': {reason}.");
+        }
+        if (existing.EpochsCompleted > 0)
+        {
+            network.load(CheckpointState.LastWeights(directory));
+            optimizer.load_state_dict(CheckpointState.LastOptimizer(directory));
+        }
+        progress.Line($"resuming from {directory} after epoch {existing.EpochsCompleted} (best epoch {existing.BestEpoch})");
+        return existing with { StoppedBy = existing.StoppedBy == StoppedByTimeBudget ? null : existing.StoppedBy };
+    }
+
+    /// <summary>Mean loss and accuracy over the epoch, or NaN when the time budget ran out during it.</summary>
+    private (double Loss, double Accuracy) TrainEpoch(ClassifierNetwork network, optim.Optimizer optimizer,
+        ImageFolderDataset dataset, IReadOnlyList<int> trainIndices, int epoch, Stopwatch runClock, CancellationToken cancellation)
+    {
+        network.train();
+        // Shuffling and augmentation draw from a generator seeded by (seed, epoch), so a resumed run
+        // repeats exactly what an uninterrupted one would have done.
+        var random = new Random(DuplicateAwareSplit.DerivedSeed(options.Seed, 1000 + epoch));
+        var order = trainIndices.ToArray();
+        random.Shuffle(order);
+        var batches = order.Chunk(options.BatchSize).ToArray();
+        var epochClock = Stopwatch.StartNew();
+        double lossSum = 0;
+        long correct = 0, seen = 0;
+        for (int b = 0; b < batches.Length; b++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            if (options.TimeBudget is TimeSpan budget && runClock.Elapsed > budget)
+            {
+                return (double.NaN, double.NaN);
+            }
+            using var scope = NewDisposeScope();
+            var images = Batches.Augment(Batches.Images(dataset.Samples, batches[b], InputNormalization), random, options.RotationDegrees);
+            var labels = Batches.Labels(dataset.Samples, batches[b]);
+            optimizer.zero_grad();
+            var logits = network.call(images);
+            var loss = nn.functional.cross_entropy(logits, labels);
+            loss.backward();
+            optimizer.step();
+
+            lossSum += loss.item<float>() * batches[b].Length;
+            correct += logits.argmax(1).eq(labels).sum().item<long>();
+            seen += batches[b].Length;
+            progress.Batch(epoch, options.Epochs, b + 1, batches.Length, lossSum / seen, (double)correct / seen, epochClock.Elapsed);
+        }
+        return (lossSum / seen, (double)correct / seen);
+    }
+}

@@ -1,0 +1,50 @@
+namespace BrainTumor.Training;
+
+/// <summary>Everything that decides what a training run computes (and so must match when it resumes).</summary>
+public sealed record TrainingOptions
+{
+    public required string Architecture { get; init; }
+    public required string DataDirectory { get; init; }
+    public required string OutputDirectory { get; init; }
+    public string? CheckpointDirectory { get; init; }
+    public string? ModelName { get; init; }
+    public int Epochs { get; init; } = 100;
+    public int BatchSize { get; init; } = 16;
+    public double LearningRate { get; init; } = 1e-3;
+    public int? ImageSize { get; init; }
+    public double ValidationFraction { get; init; } = 0.12;
+    public int Seed { get; init; } = 42;
+    public int Patience { get; init; } = 5;
+    public double RotationDegrees { get; init; } = 10;
+    public TimeSpan? TimeBudget { get; init; }
+    public bool Resume { get; init; }
+    public int? Threads { get; init; }
+    public int? MaxImagesPerClass { get; init; }
+
+    public string ResolvedModelName => ModelName ?? Path.GetFileName(Path.GetFullPath(OutputDirectory).TrimEnd('/'));
+
+    /// <summary>Checkpoints go beside the project's other ignored build state unless a folder is given.</summary>
+    public string ResolvedCheckpointDirectory => CheckpointDirectory ?? Path.Combine("checkpoints", ResolvedModelName);
+
+    public void Validate()
+    {
+        Require(Epochs > 0, $"--epochs must be positive, not {Epochs}.");
+        Require(BatchSize > 0, $"--batch-size must be positive, not {BatchSize}.");
+        Require(LearningRate > 0 && LearningRate < 1, $"--lr must be between 0 and 1, not {LearningRate}.");
+        Require(ImageSize is null or >= 32 and <= 1024, $"--image-size must be between 32 and 1024, not {ImageSize}.");
+        Require(ValidationFraction > 0 && ValidationFraction < 0.5, $"--val-fraction must be between 0 and 0.5, not {ValidationFraction}.");
+        Require(Patience > 0, $"--patience must be positive, not {Patience}.");
+        Require(RotationDegrees is >= 0 and <= 180, $"--rotation must be between 0 and 180 degrees, not {RotationDegrees}.");
+        Require(TimeBudget is null || TimeBudget > TimeSpan.Zero, "--time-budget must be positive.");
+        Require(Threads is null or > 0, $"--threads must be positive, not {Threads}.");
+        Require(MaxImagesPerClass is null or > 0, $"--max-per-class must be positive, not {MaxImagesPerClass}.");
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new TrainingException(message);
+        }
+    }
+}
