@@ -23,7 +23,8 @@ public sealed record CheckpointState
     public required string DatasetContentSha256 { get; init; }
     public int EpochsCompleted { get; init; }
     public int BestEpoch { get; init; }
-    public double BestValidationLoss { get; init; } = double.PositiveInfinity;
+    /// <summary>Null until an epoch has finished.</summary>
+    public double? BestValidationLoss { get; init; }
     public int EpochsWithoutImprovement { get; init; }
     public double TrainingSeconds { get; init; }
     public string? StoppedBy { get; init; }

@@ -20,5 +20,10 @@ public static class Cli
             Console.Error.WriteLine("interrupted: the last finished epoch is in the checkpoint; continue with --resume");
             return Task.FromResult(130);
         }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or NotSupportedException)
+        {
+            Console.Error.WriteLine($"error: {ex.GetType().Name}: {ex.Message}");
+            return Task.FromResult(1);
+        }
     }
 }

@@ -74,7 +74,7 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
                 break;
             }
             var validation = Evaluator.Evaluate(network, dataset, split.Validation, InputNormalization);
-            bool improved = validation.Loss < state.BestValidationLoss;
+            bool improved = state.BestValidationLoss is not double best || validation.Loss < best;
             if (improved)
             {
                 network.save(CheckpointState.BestWeights(directory));

@@ -1,0 +1,155 @@
+using BrainTumor.Tests;
+using SkiaSharp;
+
+namespace BrainTumor.Imaging.Tests;
+
+public class ImageLoaderTests
+{
+    public static TheoryData<string> Formats => new() { "jpeg", "png", "webp", "bmp" };
+
+    private static byte[] EncodedTwoHalves(string format, int width, int height)
+    {
+        using var bitmap = TestImages.TwoHalves(width, height);
+        return format switch
+        {
+            "jpeg" => TestImages.Encode(bitmap, SKEncodedImageFormat.Jpeg),
+            "png" => TestImages.Encode(bitmap, SKEncodedImageFormat.Png),
+            "webp" => TestImages.Encode(bitmap, SKEncodedImageFormat.Webp, 100),
+            "bmp" => TestImages.Bmp(bitmap),
+            _ => throw new ArgumentOutOfRangeException(nameof(format)),
+        };
+    }
+
+    private static void AssertColor(RgbImage image, int x, int y, SKColor expected, int tolerance = 12)
+    {
+        int at = y * image.Width + x;
+        Assert.InRange(image.Planes[at], expected.Red - tolerance, expected.Red + tolerance);
+        Assert.InRange(image.Planes[image.PixelCount + at], expected.Green - tolerance, expected.Green + tolerance);
+        Assert.InRange(image.Planes[2 * image.PixelCount + at], expected.Blue - tolerance, expected.Blue + tolerance);
+    }
+
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void EverySupportedFormatDecodesToTheSamePixels(string format)
+    {
+        var image = ImageLoader.DecodeAndResize(EncodedTwoHalves(format, 32, 16), 32, 16);
+
+        Assert.Equal((32, 16), (image.Width, image.Height));
+        AssertColor(image, 4, 8, TestImages.Red);
+        AssertColor(image, 27, 8, TestImages.Blue);
+    }
+
+    [Fact]
+    public void ExifOrientationSixTurnsTheImageClockwise()
+    {
+        byte[] jpeg = TestImages.WithExifOrientation(EncodedTwoHalves("jpeg", 32, 16), 6);
+
+        using var upright = ImageLoader.Decode(jpeg);
+        var image = ImageLoader.Resize(upright, upright.Width, upright.Height);
+
+        Assert.Equal((16, 32), (image.Width, image.Height));
+        AssertColor(image, 8, 4, TestImages.Red);
+        AssertColor(image, 8, 27, TestImages.Blue);
+    }
+
+    [Fact]
+    public void ExifOrientationThreeTurnsTheImageUpsideDown()
+    {
+        byte[] jpeg = TestImages.WithExifOrientation(EncodedTwoHalves("jpeg", 32, 16), 3);
+
+        var image = ImageLoader.DecodeAndResize(jpeg, 32, 16);
+
+        AssertColor(image, 4, 8, TestImages.Blue);
+        AssertColor(image, 27, 8, TestImages.Red);
+    }
+
+    [Fact]
+    public void GrayscaleImageBecomesThreeEqualChannels()
+    {
+        using var gray = new SKBitmap(new SKImageInfo(8, 8, SKColorType.Gray8, SKAlphaType.Opaque));
+        for (int y = 0; y < 8; y++)
+        {
+            for (int x = 0; x < 8; x++)
+            {
+                gray.SetPixel(x, y, new SKColor((byte)(x * 30), (byte)(x * 30), (byte)(x * 30)));
+            }
+        }
+
+        var image = ImageLoader.DecodeAndResize(TestImages.Encode(gray, SKEncodedImageFormat.Png), 8, 8);
+
+        var planes = image.Planes;
+        Assert.Equal(planes.AsSpan(0, 64).ToArray(), planes.AsSpan(64, 64).ToArray());
+        Assert.Equal(planes.AsSpan(0, 64).ToArray(), planes.AsSpan(128, 64).ToArray());
+        Assert.Equal(210, planes[7]);
+    }
+
+    [Fact]
+    public void ResizingAWideImageStretchesItWithoutBorders()
+    {
+        using var white = new SKBitmap(new SKImageInfo(300, 120, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        white.Erase(SKColors.White);
+
+        var image = ImageLoader.DecodeAndResize(TestImages.Encode(white, SKEncodedImageFormat.Png), 64, 64);
+
+        Assert.Equal((64, 64), (image.Width, image.Height));
+        Assert.All(image.Planes, value => Assert.Equal(255, value));
+    }
+
+    [Fact]
+    public void DatasetSliceDecodesAndResizesToTheModelInput()
+    {
+        var image = ImageLoader.DecodeAndResize(File.ReadAllBytes(RepositoryPaths.DatasetImage("glioma_tumor", 0)), 224, 224);
+
+        Assert.Equal(3 * 224 * 224, image.Planes.Length);
+        Assert.Contains(image.Planes, value => value > 50);
+    }
+
+    [Fact]
+    public void TensorIsPlanarAndNormalised()
+    {
+        var image = new RgbImage(2, 1, [0, 255, 51, 102, 204, 153]);
+
+        float[] rescaled = image.ToTensor(Normalization.Rescale255);
+        float[] standardised = image.ToTensor(new Normalization(1f / 255f, [0.5f, 0.5f, 0.5f], [0.5f, 0.25f, 0.5f]));
+
+        Assert.Equal([0f, 1f, 0.2f, 0.4f, 0.8f, 0.6f], rescaled, new FloatTolerance(1e-6f));
+        Assert.Equal([-1f, 1f, -1.2f, -0.4f, 0.6f, 0.2f], standardised, new FloatTolerance(1e-5f));
+    }
+
+    [Fact]
+    public void EmptyInputIsRejected()
+    {
+        var error = Assert.Throws<ImageDecodeException>(() => ImageLoader.Decode([]));
+        Assert.Contains("empty", error.Message);
+    }
+
+    [Fact]
+    public void BytesThatAreNoImageAreRejected()
+    {
+        var error = Assert.Throws<ImageDecodeException>(() => ImageLoader.Decode("this is not an image"u8));
+        Assert.Contains("not a JPEG, PNG, BMP or WebP", error.Message);
+    }
+
+    [Fact]
+    public void TruncatedJpegIsRejected()
+    {
+        byte[] jpeg = EncodedTwoHalves("jpeg", 64, 64);
+
+        Assert.Throws<ImageDecodeException>(() => ImageLoader.Decode(jpeg.AsSpan(0, jpeg.Length / 2)));
+    }
+
+    [Fact]
+    public void GifIsRejectedAsUnsupported()
+    {
+        byte[] gif = Convert.FromBase64String("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==");
+
+        var error = Assert.Throws<ImageDecodeException>(() => ImageLoader.Decode(gif));
+        Assert.Contains("Gif", error.Message);
+    }
+
+    private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
+        public int GetHashCode(float value) => 0;
+    }
+}

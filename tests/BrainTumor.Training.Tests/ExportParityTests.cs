@@ -1,0 +1,148 @@
+using BrainTumor.Models;
+using BrainTumor.Onnx;
+using Microsoft.ML.OnnxRuntime;
+using static TorchSharp.torch;
+
+namespace BrainTumor.Training.Tests;
+
+/// <summary>The exported ONNX model computes what the TorchSharp network computes, on real MRI slices.</summary>
+public sealed class ExportParityTests(BrieflyTrainedPaperCnn trained) : IClassFixture<BrieflyTrainedPaperCnn>
+{
+    private const int Images = 8;
+    private const int Size = 224;
+
+    private float[] InputBatch()
+    {
+        var samples = trained.Result.Dataset.Samples;
+        var buffer = new float[Images * 3 * Size * Size];
+        for (int i = 0; i < Images; i++)
+        {
+            // Spread over the classes: the samples are ordered by label.
+            samples[i * samples.Count / Images].Image.WriteTensor(Trainer.InputNormalization, buffer.AsSpan(i * 3 * Size * Size, 3 * Size * Size));
+        }
+        return buffer;
+    }
+
+    private Dictionary<string, float[]> RunOnnx(float[] inputs, long[]? targets)
+    {
+        using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        using var session = new InferenceSession(trained.OnnxPath, options);
+        using var input = OrtValue.CreateTensorValueFromMemory(inputs, [Images, 3, Size, Size]);
+        var feeds = new Dictionary<string, OrtValue> { [ModelTensorNames.Input] = input };
+        using var target = targets is null ? null : OrtValue.CreateTensorValueFromMemory(targets, [targets.Length]);
+        if (target is not null)
+        {
+            feeds[ModelTensorNames.TargetClass] = target;
+        }
+        using var results = session.Run(new RunOptions(), feeds, [ModelTensorNames.Probabilities, ModelTensorNames.Cam]);
+        return new Dictionary<string, float[]>
+        {
+            [ModelTensorNames.Probabilities] = results[0].GetTensorDataAsSpan<float>().ToArray(),
+            [ModelTensorNames.Cam] = results[1].GetTensorDataAsSpan<float>().ToArray(),
+        };
+    }
+
+    /// <summary>Grad-CAM by TorchSharp's autograd: the reference the analytic ONNX gradient must match.</summary>
+    private (float[] Probabilities, float[] Cam, long[] Predicted) AutogradGradCam(float[] inputs, long[]? targets)
+    {
+        var network = trained.Result.Network;
+        network.eval();
+        using var scope = NewDisposeScope();
+        var (activation, logits) = network.ForwardWithActivation(tensor(inputs, [Images, 3, Size, Size]));
+        var predicted = logits.argmax(1);
+        var chosen = targets is null ? predicted : tensor(targets);
+        var score = logits.gather(1, chosen.unsqueeze(1)).sum();
+        var gradient = autograd.grad([score], [activation])[0];
+        var weights = gradient.mean([2, 3], keepdim: true);
+        var cam = nn.functional.relu((weights * activation).sum(1));
+        return (nn.functional.softmax(logits, 1).detach().data<float>().ToArray(), cam.detach().data<float>().ToArray(),
+            predicted.data<long>().ToArray());
+    }
+
+    /// <summary>The map scaled to [0, 1], or null when it is flat (a class with no positive evidence anywhere).</summary>
+    private static float[]? MinMax(float[] cam, int image, int plane)
+    {
+        var map = cam.AsSpan(image * plane, plane).ToArray();
+        float min = map.Min(), max = map.Max();
+        return max - min <= 1e-6f * Math.Max(1f, Math.Abs(max)) ? null : map.Select(v => (v - min) / (max - min)).ToArray();
+    }
+
+    /// <summary>Asserts the maps agree and returns how many had contrast to compare.</summary>
+    private static int AssertCamsAgree(float[] expected, float[] actual)
+    {
+        int plane = 52 * 52;
+        Assert.Equal(Images * plane, actual.Length);
+        int informative = 0;
+        for (int image = 0; image < Images; image++)
+        {
+            var reference = MinMax(expected, image, plane);
+            var exported = MinMax(actual, image, plane);
+            Assert.True((reference is null) == (exported is null), $"Image {image}: only one of the two Grad-CAMs is flat.");
+            if (reference is null || exported is null)
+            {
+                continue;
+            }
+            informative++;
+            double worst = reference.Zip(exported, (a, b) => (double)Math.Abs(a - b)).Max();
+            Assert.True(worst <= 1e-3, $"Image {image}: normalised Grad-CAM differs by {worst:E2}.");
+        }
+        return informative;
+    }
+
+    [Fact]
+    public void OnnxProbabilitiesEqualTorchSharpsWithin1e4()
+    {
+        float[] inputs = InputBatch();
+
+        var onnx = RunOnnx(inputs, null);
+        var torch = AutogradGradCam(inputs, null);
+
+        double worst = onnx[ModelTensorNames.Probabilities].Zip(torch.Probabilities, (a, b) => (double)Math.Abs(a - b)).Max();
+        Assert.True(worst <= 1e-4, $"Probabilities differ by {worst:E2}.");
+        Assert.True(trained.Package.MaxProbabilityDifference <= 1e-4);
+    }
+
+    [Fact]
+    public void OnnxCamEqualsAutogradGradCamForThePredictedClass()
+    {
+        float[] inputs = InputBatch();
+
+        var onnx = RunOnnx(inputs, null);
+        var torch = AutogradGradCam(inputs, null);
+
+        Assert.Equal(Images, AssertCamsAgree(torch.Cam, onnx[ModelTensorNames.Cam]));
+    }
+
+    [Fact]
+    public void OnnxCamEqualsAutogradGradCamForEveryRequestedClass()
+    {
+        float[] inputs = InputBatch();
+        int informative = 0;
+
+        for (long label = 0; label < 4; label++)
+        {
+            long[] targets = Enumerable.Repeat(label, Images).ToArray();
+            var onnx = RunOnnx(inputs, targets);
+            var torch = AutogradGradCam(inputs, targets);
+            informative += AssertCamsAgree(torch.Cam, onnx[ModelTensorNames.Cam]);
+        }
+
+        // Classes with no positive evidence give flat maps; the predicted ones at least must have contrast.
+        Assert.InRange(informative, Images, 4 * Images);
+    }
+
+    [Fact]
+    public void ManifestDescribesTheExportedModel()
+    {
+        var manifest = ModelManifest.Read(Path.Combine(trained.Options.OutputDirectory, ModelManifest.FileName));
+
+        Assert.Equal(["glioma_tumor", "meningioma_tumor", "no_tumor", "pituitary_tumor"], manifest.Labels);
+        Assert.Equal((224, 224, "NCHW"), (manifest.Input.Height, manifest.Input.Width, manifest.Input.Layout));
+        Assert.Equal(new GradCamInfo("relu3", 128, 52, 52), manifest.GradCam);
+        Assert.Equal(5_761_348, manifest.Parameters);
+        Assert.Equal(trained.Result.Split.Validation.Count, manifest.Metrics!.Images);
+        Assert.Equal(manifest.Metrics.Images, manifest.Metrics.ConfusionMatrix.Sum(row => row.Sum()));
+        Assert.Equal(1, manifest.Training!.EpochsRun);
+        Assert.NotNull(manifest.Training.DatasetManifestSha256);
+    }
+}

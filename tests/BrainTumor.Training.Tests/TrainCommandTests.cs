@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Text.Json;
+using BrainTumor.Models;
+using BrainTumor.Tests;
+
+namespace BrainTumor.Training.Tests;
+
+/// <summary>The <c>braintumor-train</c> program as a user runs it: real process, real data, small sizes.</summary>
+public sealed class TrainCommandTests : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("braintumor-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private static (int ExitCode, string Output, string Error) Train(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "braintumor-train.dll"));
+        start.ArgumentList.Add("train");
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        process.WaitForExit();
+        return (process.ExitCode, output.Result, error.Result);
+    }
+
+    private string[] SmallRun(string output, int epochs, params string[] extra) =>
+    [
+        "--data", RepositoryPaths.Dataset, "--out", output, "--checkpoint-dir", Path.Combine(root, "checkpoints"),
+        "--image-size", "48", "--max-per-class", "10", "--epochs", epochs.ToString(), "--val-fraction", "0.2", .. extra,
+    ];
+
+    [Fact]
+    public void TrainingWritesAModelPackageAndResumesWhereItStopped()
+    {
+        string output = Path.Combine(root, "models", "tiny");
+
+        var first = Train(SmallRun(output, 1));
+        var second = Train(SmallRun(output, 2, "--resume"));
+
+        Assert.True(first.ExitCode == 0, first.Error);
+        Assert.True(second.ExitCode == 0, second.Error);
+        Assert.Contains("resuming from", second.Output);
+        Assert.Contains("epoch 2:", second.Output);
+        Assert.DoesNotContain("epoch 1:", second.Output);
+        var manifest = ModelManifest.Read(Path.Combine(output, ModelManifest.FileName));
+        Assert.Equal("tiny", manifest.Name);
+        Assert.Equal(2, manifest.Training!.EpochsRun);
+        Assert.Equal(48, manifest.Input.Width);
+        Assert.InRange(manifest.Metrics!.Accuracy, 0, 1);
+        Assert.True(new FileInfo(Path.Combine(output, ModelManifest.OnnxFileName)).Length > 100_000);
+        var state = JsonSerializer.Deserialize<CheckpointState>(
+            File.ReadAllText(Path.Combine(root, "checkpoints", CheckpointState.FileName)), ModelManifest.JsonOptions)!;
+        Assert.Equal([1, 2], state.History.Select(h => h.Epoch));
+    }
+
+    [Fact]
+    public void AnExistingCheckpointIsNotOverwrittenWithoutResume()
+    {
+        string output = Path.Combine(root, "models", "tiny");
+        Assert.Equal(0, Train(SmallRun(output, 1)).ExitCode);
+
+        var again = Train(SmallRun(output, 1));
+
+        Assert.Equal(1, again.ExitCode);
+        Assert.StartsWith("error: ", again.Error);
+        Assert.Contains("--resume", again.Error);
+    }
+
+    [Fact]
+    public void AMissingDataFolderEndsWithOneLine()
+    {
+        string missing = Path.Combine(root, "no-such-folder");
+
+        var result = Train("--data", missing, "--out", Path.Combine(root, "out"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"error: Data folder '{missing}' does not exist.", result.Error.Trim());
+    }
+
+    [Fact]
+    public void AMalformedOptionEndsWithOneLineAndExitCode2()
+    {
+        var result = Train("--data", root, "--out", root, "--epochs", "many");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Single(result.Error.Trim().Split('\n'));
+        Assert.StartsWith("error: ", result.Error);
+        Assert.Contains("many", result.Error);
+    }
+
+    [Fact]
+    public void AnOutOfRangeOptionIsNamed()
+    {
+        var result = Train("--data", root, "--out", root, "--val-fraction", "0.9");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--val-fraction", result.Error);
+    }
+
+    [Fact]
+    public void ATimeBudgetTooShortForOneEpochSaysSo()
+    {
+        var result = Train(SmallRun(Path.Combine(root, "models", "tiny"), 3, "--time-budget", "00:00:00.001"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--time-budget", result.Error);
+    }
+}
