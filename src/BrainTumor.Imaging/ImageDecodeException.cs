@@ -1,4 +1,15 @@
 namespace BrainTumor.Imaging;
 
-/// <summary>The bytes are not an image this library can read (unknown format, truncated or corrupt).</summary>
-public sealed class ImageDecodeException(string message) : Exception(message);
+public enum ImageProblem
+{
+    Empty,
+    UnsupportedFormat,
+    Corrupt,
+    TooLarge,
+}
+
+/// <summary>The bytes are not an image this library will read; <see cref="Problem"/> says why.</summary>
+public sealed class ImageDecodeException(ImageProblem problem, string message) : Exception(message)
+{
+    public ImageProblem Problem { get; } = problem;
+}

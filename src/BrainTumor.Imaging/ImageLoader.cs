@@ -10,22 +10,32 @@ public static class ImageLoader
 {
     private static readonly SKSamplingOptions Bilinear = new(SKFilterMode.Linear, SKMipmapMode.None);
 
+    /// <summary>Largest width or height accepted unless the caller says otherwise.</summary>
+    public const int DefaultMaxSide = 8192;
+
     /// <summary>
     /// Decodes JPEG, PNG, BMP or WebP into an upright RGBA bitmap: the EXIF orientation is applied and
-    /// grayscale or palette images are expanded to colour.
+    /// grayscale or palette images are expanded to colour. Dimensions are checked against
+    /// <paramref name="maxSide"/> from the header, before any pixel is decoded, so that a small file
+    /// declaring a huge image (a decompression bomb) costs nothing.
     /// </summary>
-    public static SKBitmap Decode(ReadOnlySpan<byte> encoded)
+    public static SKBitmap Decode(ReadOnlySpan<byte> encoded, int maxSide = DefaultMaxSide)
     {
         if (encoded.IsEmpty)
         {
-            throw new ImageDecodeException("The image is empty (0 bytes).");
+            throw new ImageDecodeException(ImageProblem.Empty, "The image is empty (0 bytes).");
         }
         using var data = SKData.CreateCopy(encoded);
         using var codec = SKCodec.Create(data)
-            ?? throw new ImageDecodeException("The bytes are not a JPEG, PNG, BMP or WebP image.");
+            ?? throw new ImageDecodeException(ImageProblem.UnsupportedFormat, "The bytes are not a JPEG, PNG, BMP or WebP image.");
         if (!IsSupported(codec.EncodedFormat))
         {
-            throw new ImageDecodeException($"Images in {codec.EncodedFormat} format are not supported; send JPEG, PNG, BMP or WebP.");
+            throw new ImageDecodeException(ImageProblem.UnsupportedFormat, $"Images in {codec.EncodedFormat} format are not supported; send JPEG, PNG, BMP or WebP.");
+        }
+        if (codec.Info.Width > maxSide || codec.Info.Height > maxSide)
+        {
+            throw new ImageDecodeException(ImageProblem.TooLarge,
+                $"The image declares {codec.Info.Width}x{codec.Info.Height} pixels; at most {maxSide} per side are accepted.");
         }
 
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
@@ -34,12 +44,12 @@ public static class ImageLoader
         if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
         {
             bitmap.Dispose();
-            throw new ImageDecodeException($"The image could not be decoded ({result}).");
+            throw new ImageDecodeException(ImageProblem.Corrupt, $"The image could not be decoded ({result}).");
         }
         if (result == SKCodecResult.IncompleteInput)
         {
             bitmap.Dispose();
-            throw new ImageDecodeException("The image is truncated.");
+            throw new ImageDecodeException(ImageProblem.Corrupt, "The image is truncated.");
         }
         return Orient(bitmap, codec.EncodedOrigin);
     }
@@ -61,7 +71,7 @@ public static class ImageLoader
             return ToPlanarRgb(bitmap);
         }
         using var resized = bitmap.Resize(info, Bilinear)
-            ?? throw new ImageDecodeException("The image could not be resized.");
+            ?? throw new ImageDecodeException(ImageProblem.Corrupt, "The image could not be resized.");
         return ToPlanarRgb(resized);
     }
 

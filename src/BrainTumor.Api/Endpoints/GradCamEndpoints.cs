@@ -1,0 +1,95 @@
+using System.Globalization;
+using BrainTumor.Api.Infrastructure;
+using BrainTumor.Imaging.Rendering;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace BrainTumor.Api.Endpoints;
+
+public static class GradCamEndpoints
+{
+    private static readonly string[] Outputs = ["overlay", "heatmap", "mask", "json"];
+
+    public static IEndpointRouteBuilder MapGradCamEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGroup("/gradcam")
+            .WithTags("Grad-CAM")
+            .AddEndpointFilter<ApiProblemFilter>()
+            .MapPost("", GradCam)
+            .WithName("GradCam")
+            .WithSummary("Show what the classification rests on")
+            .WithDescription("Upload an image as for /predict. Returns a PNG at the image's size: the Grad-CAM heatmap (JET, min-max normalised, " +
+                             "upsampled bilinearly) blended over the image (output=overlay, the default), the heatmap alone (heatmap), " +
+                             "the 8-bit map (mask), or JSON with the prediction, the raw low-resolution map and a base64 mask PNG (json).")
+            .WithMetadata(new ImageUploadMetadata())
+            .Produces(StatusCodes.Status200OK, contentType: "image/png")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        return app;
+    }
+
+    /// <param name="context">The request; the image is read from its body.</param>
+    /// <param name="pipeline">The classification path.</param>
+    /// <param name="model">Model to use (see GET /models); the default model when absent.</param>
+    /// <param name="className">Label of the class to explain (see the model's labels); the predicted class when absent.</param>
+    /// <param name="output"><c>overlay</c> (default), <c>heatmap</c>, <c>mask</c> or <c>json</c>.</param>
+    /// <param name="alpha">Weight of the heatmap in the overlay, from 0 to 1 (default 0.4).</param>
+    public static async Task<Results<Ok<GradCamResponse>, FileContentHttpResult, ProblemHttpResult>> GradCam(
+        HttpContext context, ClassificationPipeline pipeline, [FromQuery] string? model,
+        [FromQuery(Name = "class")] string? className, [FromQuery] string? output, [FromQuery] string? alpha)
+    {
+        string mode = (output ?? "overlay").ToLowerInvariant();
+        if (!Outputs.Contains(mode))
+        {
+            return Problems.BadParameter("Invalid output", $"output must be one of {string.Join(", ", Outputs)}, not '{output}'.");
+        }
+        float blend = GradCamRenderer.DefaultAlpha;
+        if (alpha is not null && (!float.TryParse(alpha, NumberStyles.Float, CultureInfo.InvariantCulture, out blend) || !(blend >= 0 && blend <= 1)))
+        {
+            return Problems.BadParameter("Invalid alpha", $"alpha must be a number from 0 to 1, not '{alpha}'.");
+        }
+        var chosen = pipeline.ResolveModel(model);
+        if (!chosen.HasGradCam)
+        {
+            return Problems.BadParameter("No Grad-CAM", $"Model '{chosen.Name}' was exported without a Grad-CAM graph.");
+        }
+        int? target = null;
+        if (className is not null)
+        {
+            int index = chosen.Manifest.Labels.ToList().IndexOf(className);
+            if (index < 0)
+            {
+                return Problems.BadParameter("Unknown class", $"Model '{chosen.Name}' has no class '{className}'; its classes are {string.Join(", ", chosen.Manifest.Labels)}.");
+            }
+            target = index;
+        }
+
+        return await pipeline.RunAsync<Results<Ok<GradCamResponse>, FileContentHttpResult, ProblemHttpResult>>(
+            context, chosen, withGradCam: true, target, (result, timings) =>
+            {
+                var cam = result.Prediction.GradCam!;
+                int width = result.Image.Width, height = result.Image.Height;
+                float[] map = GradCamRenderer.NormaliseAndUpsample(cam.Values, cam.Width, cam.Height, width, height);
+                if (mode == "json")
+                {
+                    using var mask = GradCamRenderer.Mask(map, width, height);
+                    var matrix = Enumerable.Range(0, cam.Height).Select(row => cam.Values.AsSpan(row * cam.Width, cam.Width).ToArray()).ToArray();
+                    var payload = new GradCamPayload(cam.Label, cam.Width, cam.Height, matrix, Convert.ToBase64String(ImageEncoder.Png(mask)));
+                    return TypedResults.Ok(new GradCamResponse(result.Model.Name, result.Model.Manifest.Version, result.Prediction.Label,
+                        result.Prediction.Confidence, ApiContracts.Probabilities(result), new ImageSize(width, height), payload, timings));
+                }
+                context.Response.Headers["X-GradCam-Class"] = cam.Label;
+                context.Response.Headers["X-Predicted-Label"] = result.Prediction.Label;
+                using var picture = mode switch
+                {
+                    "heatmap" => GradCamRenderer.Heatmap(map, width, height),
+                    "mask" => GradCamRenderer.Mask(map, width, height),
+                    _ => GradCamRenderer.Overlay(result.Image, map, blend),
+                };
+                return TypedResults.File(ImageEncoder.Png(picture), "image/png");
+            });
+    }
+}

@@ -1,0 +1,63 @@
+using BrainTumor.Api.Infrastructure;
+using BrainTumor.Imaging.Rendering;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace BrainTumor.Api.Endpoints;
+
+public static class PredictionEndpoints
+{
+    public static IEndpointRouteBuilder MapPredictionEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGroup("/predict")
+            .WithTags("Prediction")
+            .AddEndpointFilter<ApiProblemFilter>()
+            .MapPost("", Predict)
+            .WithName("Predict")
+            .WithSummary("Classify one MRI slice")
+            .WithDescription("Upload a JPEG, PNG, BMP or WebP image (multipart field 'image', or the raw body with an image/* content type). " +
+                             "Returns JSON, or with Accept: image/png or ?format=png the image with the label and confidence drawn on it.")
+            .WithMetadata(new ImageUploadMetadata())
+            .Produces(StatusCodes.Status200OK, contentType: "image/png")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        return app;
+    }
+
+    /// <param name="context">The request; the image is read from its body.</param>
+    /// <param name="pipeline">The classification path.</param>
+    /// <param name="model">Model to use (see GET /models); the default model when absent.</param>
+    /// <param name="format"><c>json</c> (default) or <c>png</c> (the image with the answer drawn on it).</param>
+    public static async Task<Results<Ok<PredictionResponse>, FileContentHttpResult, ProblemHttpResult>> Predict(
+        HttpContext context, ClassificationPipeline pipeline, [FromQuery] string? model, [FromQuery] string? format)
+    {
+        bool png = format?.ToLowerInvariant() switch
+        {
+            null => Accepts(context.Request, "image/png") && !Accepts(context.Request, "application/json"),
+            "json" => false,
+            "png" => true,
+            _ => throw new ApiProblemException(StatusCodes.Status400BadRequest, "Invalid format", $"format must be 'json' or 'png', not '{format}'."),
+        };
+        var chosen = pipeline.ResolveModel(model);
+        return await pipeline.RunAsync<Results<Ok<PredictionResponse>, FileContentHttpResult, ProblemHttpResult>>(
+            context, chosen, withGradCam: false, targetClass: null, (result, timings) =>
+            {
+                if (png)
+                {
+                    using var annotated = Annotator.Caption(result.Image, Caption(result.Prediction.Label, result.Prediction.Confidence));
+                    return TypedResults.File(ImageEncoder.Png(annotated), "image/png");
+                }
+                return TypedResults.Ok(new PredictionResponse(result.Model.Name, result.Model.Manifest.Version, result.Prediction.Label,
+                    result.Prediction.Confidence, ApiContracts.Probabilities(result), new ImageSize(result.Image.Width, result.Image.Height), timings));
+            });
+    }
+
+    public static string Caption(string label, float confidence) =>
+        $"{char.ToUpperInvariant(label[0])}{label[1..].Replace('_', ' ')}  {confidence * 100:0.0}%";
+
+    private static bool Accepts(HttpRequest request, string mediaType) =>
+        request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals(mediaType, StringComparison.OrdinalIgnoreCase));
+}

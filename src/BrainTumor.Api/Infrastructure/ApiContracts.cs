@@ -1,0 +1,34 @@
+namespace BrainTumor.Api.Infrastructure;
+
+/// <summary>Width and height in pixels of the uploaded image (after EXIF orientation).</summary>
+public sealed record ImageSize(int Width, int Height);
+
+/// <summary>The answer of <c>POST /predict</c>.</summary>
+/// <param name="Model">Name of the model that answered.</param>
+/// <param name="ModelVersion">Its version, from its manifest.</param>
+/// <param name="Label">The most probable class.</param>
+/// <param name="Confidence">Its probability.</param>
+/// <param name="Probabilities">Probability of every class, by label.</param>
+/// <param name="Image">Size of the uploaded image.</param>
+/// <param name="Timings">Milliseconds spent decoding and resizing, in ONNX Runtime, and in total in the server.</param>
+public sealed record PredictionResponse(
+    string Model, string ModelVersion, string Label, float Confidence, IReadOnlyDictionary<string, float> Probabilities, ImageSize Image, Timings Timings);
+
+/// <summary>The Grad-CAM map of <c>POST /gradcam?output=json</c>.</summary>
+/// <param name="Class">The class the map explains.</param>
+/// <param name="Width">Columns of <paramref name="Matrix"/> (the model's Grad-CAM layer).</param>
+/// <param name="Height">Rows of <paramref name="Matrix"/>.</param>
+/// <param name="Matrix">The raw map before normalisation and upsampling, row by row.</param>
+/// <param name="MaskPng">Base64 PNG of the min-max normalised map upsampled to the image's size (8-bit grayscale).</param>
+public sealed record GradCamPayload(string Class, int Width, int Height, float[][] Matrix, string MaskPng);
+
+/// <summary>The answer of <c>POST /gradcam?output=json</c>.</summary>
+public sealed record GradCamResponse(
+    string Model, string ModelVersion, string Label, float Confidence, IReadOnlyDictionary<string, float> Probabilities,
+    ImageSize Image, GradCamPayload GradCam, Timings Timings);
+
+public static class ApiContracts
+{
+    public static IReadOnlyDictionary<string, float> Probabilities(ClassifiedImage result) =>
+        result.Model.Manifest.Labels.Select((label, i) => (label, p: result.Prediction.Probabilities[i])).ToDictionary(x => x.label, x => x.p);
+}

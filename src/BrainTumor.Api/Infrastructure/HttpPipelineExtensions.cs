@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+
+namespace BrainTumor.Api.Infrastructure;
+
+public static class HttpPipelineExtensions
+{
+    /// <summary>Gives the request log line's model and label a value for requests that never reach a model.</summary>
+    public static IApplicationBuilder UseRequestLogDefaults(this IApplicationBuilder app) => app.Use((context, next) =>
+    {
+        var diagnostics = context.RequestServices.GetRequiredService<Serilog.IDiagnosticContext>();
+        diagnostics.Set("Model", "-");
+        diagnostics.Set("Label", "-");
+        return next(context);
+    });
+
+    /// <summary>Counts every request by endpoint name and status, with its latency, for /metrics.</summary>
+    public static IApplicationBuilder UseRequestMetrics(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            string endpoint = context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName ?? "other";
+            context.RequestServices.GetRequiredService<ServerMetrics>().RecordRequest(endpoint, context.Response.StatusCode, clock.Elapsed.TotalSeconds);
+        }
+    });
+
+    /// <summary>
+    /// When an API key is configured, requires it in <c>X-API-Key</c> on every call except health checks,
+    /// metrics and the Swagger UI (compared in constant time).
+    /// </summary>
+    public static IApplicationBuilder UseApiKey(this IApplicationBuilder app)
+    {
+        var options = app.ApplicationServices.GetRequiredService<IOptions<SecurityOptions>>().Value;
+        if (string.IsNullOrEmpty(options.ApiKey))
+        {
+            return app;
+        }
+        byte[] expected = Encoding.UTF8.GetBytes(options.ApiKey);
+        return app.Use(async (context, next) =>
+        {
+            var path = context.Request.Path;
+            bool open = path.StartsWithSegments("/health") || path.StartsWithSegments("/swagger") || path.StartsWithSegments("/metrics");
+            string? given = context.Request.Headers[SecurityOptions.ApiKeyHeader];
+            if (open || (given is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), expected)))
+            {
+                await next(context);
+                return;
+            }
+            await Problems.Create(StatusCodes.Status401Unauthorized, "Missing or wrong API key",
+                $"Send the server's API key in the {SecurityOptions.ApiKeyHeader} header.").ExecuteAsync(context);
+        });
+    }
+}

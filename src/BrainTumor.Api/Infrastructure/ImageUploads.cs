@@ -1,0 +1,96 @@
+using BrainTumor.Imaging;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace BrainTumor.Api.Infrastructure;
+
+/// <summary>
+/// Reads the uploaded image: the <c>image</c> field of a multipart form, or the whole body when its content
+/// type is <c>image/*</c>. Bad uploads become <see cref="ApiProblemException"/>s with specific titles.
+/// </summary>
+public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
+{
+    public const string FieldName = "image";
+
+    public long MaxBytes => limits.Value.MaxUploadBytes;
+
+    public async Task<byte[]> ReadAsync(HttpRequest request, CancellationToken cancellation)
+    {
+        if (request.ContentLength > MaxBytes + 64 * 1024)
+        {
+            throw TooLarge();
+        }
+        try
+        {
+            if (request.HasFormContentType)
+            {
+                var form = await request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = MaxBytes + 64 * 1024 }, cancellation);
+                var file = form.Files.GetFile(FieldName) ?? throw new ApiProblemException(StatusCodes.Status400BadRequest, "No image",
+                    $"The form has no file field named '{FieldName}'" + (form.Files.Count > 0 ? $" (it has: {string.Join(", ", form.Files.Select(f => f.Name))})." : "."));
+                if (file.Length > MaxBytes)
+                {
+                    throw TooLarge();
+                }
+                using var stream = file.OpenReadStream();
+                return await ReadBoundedAsync(stream, cancellation);
+            }
+            if (request.ContentType?.StartsWith("image/", StringComparison.OrdinalIgnoreCase) == true)
+            {
+                return await ReadBoundedAsync(request.Body, cancellation);
+            }
+        }
+        catch (InvalidDataException ex) when (ex.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
+        {
+            throw TooLarge();
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw TooLarge();
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new ApiProblemException(StatusCodes.Status400BadRequest, "Malformed form", $"The multipart body cannot be read: {ex.Message}");
+        }
+        throw new ApiProblemException(StatusCodes.Status400BadRequest, "No image",
+            $"Send the image as multipart/form-data in a field named '{FieldName}', or as the whole body with an image/* content type" +
+            (request.ContentType is { Length: > 0 } type ? $" (the request's content type is '{type}')." : "."));
+    }
+
+    /// <summary>Decodes after the size checks; maps decoding problems to 400 or 415.</summary>
+    public SkiaSharp.SKBitmap Decode(byte[] bytes)
+    {
+        try
+        {
+            return ImageLoader.Decode(bytes, limits.Value.MaxImageSide);
+        }
+        catch (ImageDecodeException ex)
+        {
+            throw ex.Problem switch
+            {
+                ImageProblem.Empty => new ApiProblemException(StatusCodes.Status400BadRequest, "Empty image", ex.Message),
+                ImageProblem.UnsupportedFormat => new ApiProblemException(StatusCodes.Status415UnsupportedMediaType, "Unsupported image format", ex.Message),
+                ImageProblem.TooLarge => new ApiProblemException(StatusCodes.Status400BadRequest, "Image dimensions too large", ex.Message),
+                _ => new ApiProblemException(StatusCodes.Status400BadRequest, "Corrupt image", ex.Message),
+            };
+        }
+    }
+
+    private async Task<byte[]> ReadBoundedAsync(Stream source, CancellationToken cancellation)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await source.ReadAsync(chunk, cancellation)) > 0)
+        {
+            if (buffer.Length + read > MaxBytes)
+            {
+                throw TooLarge();
+            }
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    private ApiProblemException TooLarge() => new(StatusCodes.Status413PayloadTooLarge, "Image too large",
+        $"The upload is larger than the limit of {MaxBytes / (1024 * 1024.0):0.#} MB.");
+}

@@ -1,0 +1,94 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using BrainTumor.Inference;
+
+namespace BrainTumor.Api.Infrastructure;
+
+/// <summary>Request counts, latency histograms, queue state and inference time, in Prometheus text format.</summary>
+public sealed class ServerMetrics(AdmissionQueue admission)
+{
+    private static readonly double[] Buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+    private readonly ConcurrentDictionary<(string Endpoint, int Status), long> requests = new();
+    private readonly ConcurrentDictionary<string, Histogram> latency = new();
+    private readonly Histogram inference = new();
+
+    public void RecordRequest(string endpoint, int status, double seconds)
+    {
+        requests.AddOrUpdate((endpoint, status), 1, (_, count) => count + 1);
+        latency.GetOrAdd(endpoint, _ => new Histogram()).Observe(seconds);
+    }
+
+    public void RecordInference(double milliseconds) => inference.Observe(milliseconds / 1000);
+
+
+    public string Render()
+    {
+        var text = new StringBuilder();
+        text.AppendLine("# HELP braintumor_requests_total HTTP requests by endpoint and status.");
+        text.AppendLine("# TYPE braintumor_requests_total counter");
+        foreach (var ((endpoint, status), count) in requests.OrderBy(r => r.Key.Endpoint).ThenBy(r => r.Key.Status))
+        {
+            text.AppendLine(Invariant($"braintumor_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\"}} {count}"));
+        }
+        text.AppendLine("# HELP braintumor_request_duration_seconds Request latency by endpoint.");
+        text.AppendLine("# TYPE braintumor_request_duration_seconds histogram");
+        foreach (var (endpoint, histogram) in latency.OrderBy(l => l.Key))
+        {
+            histogram.Render(text, "braintumor_request_duration_seconds", $"endpoint=\"{endpoint}\"");
+        }
+        text.AppendLine("# HELP braintumor_inference_duration_seconds ONNX Runtime time per request.");
+        text.AppendLine("# TYPE braintumor_inference_duration_seconds histogram");
+        inference.Render(text, "braintumor_inference_duration_seconds", null);
+        text.AppendLine("# HELP braintumor_queue_length Requests waiting for a slot.");
+        text.AppendLine("# TYPE braintumor_queue_length gauge");
+        text.AppendLine(Invariant($"braintumor_queue_length {admission.Waiting}"));
+        text.AppendLine("# HELP braintumor_requests_in_progress Requests holding a slot.");
+        text.AppendLine("# TYPE braintumor_requests_in_progress gauge");
+        text.AppendLine(Invariant($"braintumor_requests_in_progress {admission.Running}"));
+        text.AppendLine("# HELP braintumor_rejections_total Requests refused with 503 because the queue was full.");
+        text.AppendLine("# TYPE braintumor_rejections_total counter");
+        text.AppendLine(Invariant($"braintumor_rejections_total {admission.Rejected}"));
+        return text.ToString();
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private sealed class Histogram
+    {
+        private readonly long[] counts = new long[Buckets.Length + 1];
+        private long total;
+        private double sum;
+        private readonly object gate = new();
+
+        public void Observe(double value)
+        {
+            int bucket = Array.FindIndex(Buckets, bound => value <= bound);
+            lock (gate)
+            {
+                counts[bucket < 0 ? Buckets.Length : bucket]++;
+                total++;
+                sum += value;
+            }
+        }
+
+        public void Render(StringBuilder text, string name, string? labels)
+        {
+            string prefix = labels is null ? "" : labels + ",";
+            lock (gate)
+            {
+                long cumulative = 0;
+                for (int i = 0; i < Buckets.Length; i++)
+                {
+                    cumulative += counts[i];
+                    text.AppendLine(Invariant($"{name}_bucket{{{prefix}le=\"{Buckets[i]}\"}} {cumulative}"));
+                }
+                text.AppendLine(Invariant($"{name}_bucket{{{prefix}le=\"+Inf\"}} {total}"));
+                string suffix = labels is null ? "" : $"{{{labels}}}";
+                text.AppendLine(Invariant($"{name}_sum{suffix} {sum}"));
+                text.AppendLine(Invariant($"{name}_count{suffix} {total}"));
+            }
+        }
+    }
+}

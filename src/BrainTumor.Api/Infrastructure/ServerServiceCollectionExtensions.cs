@@ -1,0 +1,56 @@
+using System.Reflection;
+using BrainTumor.Inference;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
+
+namespace BrainTumor.Api.Infrastructure;
+
+public static class ServerServiceCollectionExtensions
+{
+    public const string CorsPolicy = "configured-origins";
+
+    /// <summary>Everything the HTTP API needs beside the inference engine: options, upload handling, metrics, problems, CORS, Swagger.</summary>
+    public static IServiceCollection AddBrainTumorApi(this IServiceCollection services)
+    {
+        services.AddOptions<ServerLimitsOptions>().BindConfiguration(ServerLimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section);
+        services.AddOptions<ServerLoggingOptions>().BindConfiguration(ServerLoggingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<ImageUploads>();
+        services.AddSingleton<ServerMetrics>();
+        services.AddScoped<ClassificationPipeline>();
+        services.AddProblemDetails();
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ServerLimitsOptions>>((kestrel, limits) =>
+            kestrel.Limits.MaxRequestBodySize = limits.Value.MaxUploadBytes + 64 * 1024);
+
+        services.AddCors();
+        services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>().Configure<IOptions<SecurityOptions>>((cors, security) =>
+            cors.AddPolicy(CorsPolicy, policy => policy.WithOrigins(security.Value.CorsOrigins).AllowAnyHeader().WithMethods("GET", "POST")));
+
+        services.AddEndpointsApiExplorer();
+        services.AddSwaggerGen(swagger =>
+        {
+            swagger.SwaggerDoc("v1", new OpenApiInfo
+            {
+                Title = "BrainTumor API",
+                Version = "v1",
+                Description = "Classifies axial brain MRI slices (glioma, meningioma, pituitary tumour, no tumour) and explains the answer with Grad-CAM. " +
+                              "Errors are RFC 9457 problem+json.",
+            });
+            swagger.OperationFilter<ImageUploadOperationFilter>();
+            string xml = Path.Combine(AppContext.BaseDirectory, $"{Assembly.GetExecutingAssembly().GetName().Name}.xml");
+            if (File.Exists(xml))
+            {
+                swagger.IncludeXmlComments(xml);
+            }
+            swagger.AddSecurityDefinition("ApiKey", new OpenApiSecurityScheme
+            {
+                Type = SecuritySchemeType.ApiKey,
+                In = ParameterLocation.Header,
+                Name = SecurityOptions.ApiKeyHeader,
+                Description = "Only when the server is configured with Security:ApiKey.",
+            });
+        });
+        return services;
+    }
+}

@@ -1,0 +1,55 @@
+using BrainTumor.Api.Endpoints;
+using BrainTumor.Api.Infrastructure;
+using BrainTumor.Inference;
+using Serilog;
+using Serilog.Formatting.Compact;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.Services.AddSerilog((services, logger) =>
+{
+    logger.ReadFrom.Configuration(builder.Configuration).Enrich.FromLogContext();
+    if (builder.Configuration[$"{ServerLoggingOptions.Section}:Format"] == "json")
+    {
+        logger.WriteTo.Console(new RenderedCompactJsonFormatter());
+    }
+    else
+    {
+        logger.WriteTo.Console();
+    }
+});
+builder.Services.AddBrainTumorInference();
+builder.Services.AddBrainTumorApi();
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseSerilogRequestLogging(options =>
+    options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms (model {Model}, label {Label})");
+app.UseRequestLogDefaults();
+app.UseRequestMetrics();
+app.UseCors(ServerServiceCollectionExtensions.CorsPolicy);
+app.UseApiKey();
+app.UseSwagger();
+app.UseSwaggerUI(ui => ui.DocumentTitle = "BrainTumor API");
+
+app.MapPredictionEndpoints();
+app.MapGradCamEndpoints();
+app.MapModelEndpoints();
+app.MapHealthEndpoints();
+app.MapGet("/", () => Results.Redirect("/swagger")).ExcludeFromDescription();
+
+try
+{
+    app.Run();
+    return 0;
+}
+catch (ModelPackageException problem)
+{
+    Console.Error.WriteLine($"error: cannot serve the models: {problem.Message}");
+    return 1;
+}
+
+/// <summary>The entry point, visible to the integration tests' WebApplicationFactory.</summary>
+public partial class Program;

@@ -1,0 +1,112 @@
+using SkiaSharp;
+
+namespace BrainTumor.Imaging.Rendering;
+
+/// <summary>Turns a low-resolution Grad-CAM map into pictures at the size of the uploaded image.</summary>
+public static class GradCamRenderer
+{
+    public const float DefaultAlpha = 0.4f;
+
+    /// <summary>
+    /// Min-max normalises the map to [0, 1] and upsamples it bilinearly (half-pixel centres) to
+    /// <paramref name="width"/>x<paramref name="height"/>. A flat map (no evidence anywhere) becomes all zeros.
+    /// </summary>
+    public static float[] NormaliseAndUpsample(ReadOnlySpan<float> cam, int camWidth, int camHeight, int width, int height)
+    {
+        if (cam.Length != camWidth * camHeight)
+        {
+            throw new ArgumentException($"A {camWidth}x{camHeight} map needs {camWidth * camHeight} values, not {cam.Length}.", nameof(cam));
+        }
+        float min = float.PositiveInfinity, max = float.NegativeInfinity;
+        foreach (float v in cam)
+        {
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+        }
+        float range = max - min;
+        var normalised = new float[cam.Length];
+        if (range > 0)
+        {
+            for (int i = 0; i < cam.Length; i++)
+            {
+                normalised[i] = (cam[i] - min) / range;
+            }
+        }
+
+        var result = new float[width * height];
+        float scaleX = (float)camWidth / width, scaleY = (float)camHeight / height;
+        for (int y = 0; y < height; y++)
+        {
+            float sy = Math.Clamp((y + 0.5f) * scaleY - 0.5f, 0, camHeight - 1);
+            int y0 = (int)sy, y1 = Math.Min(y0 + 1, camHeight - 1);
+            float fy = sy - y0;
+            for (int x = 0; x < width; x++)
+            {
+                float sx = Math.Clamp((x + 0.5f) * scaleX - 0.5f, 0, camWidth - 1);
+                int x0 = (int)sx, x1 = Math.Min(x0 + 1, camWidth - 1);
+                float fx = sx - x0;
+                float top = normalised[y0 * camWidth + x0] * (1 - fx) + normalised[y0 * camWidth + x1] * fx;
+                float bottom = normalised[y1 * camWidth + x0] * (1 - fx) + normalised[y1 * camWidth + x1] * fx;
+                result[y * width + x] = top * (1 - fy) + bottom * fy;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>The image with the JET-coloured map blended over it: <c>(1 - alpha) * image + alpha * jet(map)</c>.</summary>
+    public static SKBitmap Overlay(SKBitmap image, ReadOnlySpan<float> map, float alpha = DefaultAlpha)
+    {
+        RequireSize(image.Width, image.Height, map);
+        var output = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        ReadOnlySpan<byte> source = image.GetPixelSpan();
+        Span<byte> target = output.GetPixelSpan();
+        float keep = 1 - alpha;
+        for (int p = 0, i = 0; p < map.Length; p++, i += 4)
+        {
+            var color = Colormap.Jet(map[p]);
+            target[i] = (byte)(keep * source[i] + alpha * color.Red + 0.5f);
+            target[i + 1] = (byte)(keep * source[i + 1] + alpha * color.Green + 0.5f);
+            target[i + 2] = (byte)(keep * source[i + 2] + alpha * color.Blue + 0.5f);
+            target[i + 3] = 255;
+        }
+        return output;
+    }
+
+    /// <summary>The JET-coloured map alone.</summary>
+    public static SKBitmap Heatmap(ReadOnlySpan<float> map, int width, int height)
+    {
+        RequireSize(width, height, map);
+        var output = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        Span<byte> target = output.GetPixelSpan();
+        for (int p = 0, i = 0; p < map.Length; p++, i += 4)
+        {
+            var color = Colormap.Jet(map[p]);
+            target[i] = color.Red;
+            target[i + 1] = color.Green;
+            target[i + 2] = color.Blue;
+            target[i + 3] = 255;
+        }
+        return output;
+    }
+
+    /// <summary>The map as an 8-bit grayscale image (0 = no evidence, 255 = the strongest).</summary>
+    public static SKBitmap Mask(ReadOnlySpan<float> map, int width, int height)
+    {
+        RequireSize(width, height, map);
+        var output = new SKBitmap(new SKImageInfo(width, height, SKColorType.Gray8, SKAlphaType.Opaque));
+        Span<byte> target = output.GetPixelSpan();
+        for (int p = 0; p < map.Length; p++)
+        {
+            target[p] = (byte)(Math.Clamp(map[p], 0f, 1f) * 255f + 0.5f);
+        }
+        return output;
+    }
+
+    private static void RequireSize(int width, int height, ReadOnlySpan<float> map)
+    {
+        if (map.Length != width * height)
+        {
+            throw new ArgumentException($"The map has {map.Length} values; a {width}x{height} image needs {width * height}.", nameof(map));
+        }
+    }
+}

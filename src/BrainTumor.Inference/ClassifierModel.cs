@@ -1,0 +1,156 @@
+using System.Buffers;
+using System.Diagnostics;
+using BrainTumor.Imaging;
+using BrainTumor.Models;
+using Microsoft.ML.OnnxRuntime;
+using SkiaSharp;
+
+namespace BrainTumor.Inference;
+
+/// <summary>
+/// One model package with its ONNX Runtime session, created once and shared by all requests
+/// (<see cref="InferenceSession.Run(RunOptions, IReadOnlyDictionary{string, OrtValue}, IReadOnlyCollection{string})"/> is thread-safe).
+/// </summary>
+public sealed class ClassifierModel : IDisposable
+{
+    private readonly InferenceSession session;
+    private readonly Normalization normalization;
+    private readonly string[] predictionOutputs;
+    private readonly string[] gradCamOutputs;
+
+    private ClassifierModel(string directory, ModelManifest manifest, InferenceSession session)
+    {
+        Directory = directory;
+        Manifest = manifest;
+        this.session = session;
+        normalization = new Normalization(manifest.Input.Normalization.Scale, manifest.Input.Normalization.Mean, manifest.Input.Normalization.Std);
+        predictionOutputs = [manifest.Outputs.Probabilities];
+        gradCamOutputs = manifest.Outputs.Cam is string cam && manifest.Outputs.CamClass is string camClass
+            ? [manifest.Outputs.Probabilities, cam, camClass]
+            : [];
+    }
+
+    public string Name => Manifest.Name;
+    public string Directory { get; }
+    public ModelManifest Manifest { get; }
+    public bool HasGradCam => gradCamOutputs.Length > 0;
+
+    /// <summary>Loads a package and checks its manifest against the ONNX graph; throws <see cref="ModelPackageException"/>.</summary>
+    public static ClassifierModel Load(string directory, InferenceOptions options)
+    {
+        string manifestPath = Path.Combine(directory, ModelManifest.FileName);
+        string onnxPath = Path.Combine(directory, ModelManifest.OnnxFileName);
+        if (!File.Exists(onnxPath))
+        {
+            throw new ModelPackageException($"{onnxPath}: file not found (a model package needs {ModelManifest.OnnxFileName} beside {ModelManifest.FileName}).");
+        }
+        ModelManifest manifest;
+        try
+        {
+            manifest = ModelManifest.Read(manifestPath);
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidDataException)
+        {
+            throw new ModelPackageException($"{manifestPath}: not a valid manifest: {ex.Message}");
+        }
+
+        using var sessionOptions = new SessionOptions
+        {
+            IntraOpNumThreads = options.IntraOpThreads,
+            InterOpNumThreads = 1,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            // The optional target_class input is an overridable initializer; ONNX Runtime warns about that on every load.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        };
+        InferenceSession session;
+        try
+        {
+            session = new InferenceSession(onnxPath, sessionOptions);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new ModelPackageException($"{onnxPath}: ONNX Runtime cannot load it: {ex.Message}");
+        }
+        try
+        {
+            ModelValidation.Check(manifest, session, manifestPath);
+            return new ClassifierModel(directory, manifest, session);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Resizes the image to the model's input exactly as training did.</summary>
+    public RgbImage Prepare(SKBitmap image) => ImageLoader.Resize(image, Manifest.Input.Width, Manifest.Input.Height);
+
+    /// <param name="targetClass">The class Grad-CAM explains; null for the predicted class.</param>
+    public Prediction Predict(RgbImage input, bool withGradCam, int? targetClass = null)
+    {
+        if (withGradCam && !HasGradCam)
+        {
+            throw new InvalidOperationException($"Model '{Name}' has no Grad-CAM graph.");
+        }
+        var clock = Stopwatch.StartNew();
+        int length = input.Planes.Length;
+        float[] buffer = ArrayPool<float>.Shared.Rent(length);
+        long[] target = [targetClass ?? -1];
+        try
+        {
+            input.WriteTensor(normalization, buffer);
+            using var tensor = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffer.AsMemory(0, length),
+                [1, 3, Manifest.Input.Height, Manifest.Input.Width]);
+            using var targetValue = withGradCam ? OrtValue.CreateTensorValueFromMemory(target, [1]) : null;
+            var feeds = new Dictionary<string, OrtValue> { [Manifest.Input.Name] = tensor };
+            if (targetValue is not null)
+            {
+                feeds[Manifest.Outputs.TargetClass!] = targetValue;
+            }
+            using var runOptions = new RunOptions();
+            using var outputs = session.Run(runOptions, feeds, withGradCam ? gradCamOutputs : predictionOutputs);
+
+            float[] probabilities = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+            int predicted = ArgMax(probabilities);
+            GradCamMap? cam = null;
+            if (withGradCam)
+            {
+                int camClass = (int)outputs[2].GetTensorDataAsSpan<long>()[0];
+                cam = new GradCamMap(camClass, Manifest.Labels[camClass], Manifest.GradCam.Width, Manifest.GradCam.Height,
+                    outputs[1].GetTensorDataAsSpan<float>().ToArray());
+            }
+            return new Prediction(predicted, Manifest.Labels[predicted], probabilities[predicted], probabilities, cam, clock.Elapsed.TotalMilliseconds);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Runs the model on a mid-gray image so that the first real request does not pay for lazy initialisation.</summary>
+    public void WarmUp(int runs)
+    {
+        var planes = new byte[3 * Manifest.Input.Width * Manifest.Input.Height];
+        Array.Fill(planes, (byte)128);
+        var image = new RgbImage(Manifest.Input.Width, Manifest.Input.Height, planes);
+        for (int i = 0; i < runs; i++)
+        {
+            Predict(image, withGradCam: HasGradCam);
+            Predict(image, withGradCam: false);
+        }
+    }
+
+    public void Dispose() => session.Dispose();
+
+    private static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+        {
+            if (values[i] > values[best]) best = i;
+        }
+        return best;
+    }
+}

@@ -1,0 +1,83 @@
+using BrainTumor.Models;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace BrainTumor.Inference;
+
+/// <summary>Every model package under <see cref="InferenceOptions.ModelsDirectory"/>, loaded and validated once.</summary>
+public sealed class ModelCatalog : IDisposable
+{
+    private readonly Dictionary<string, ClassifierModel> models;
+    private volatile bool ready;
+
+    public ModelCatalog(IOptions<InferenceOptions> options, ILogger<ModelCatalog> logger)
+    {
+        var settings = options.Value;
+        string root = Path.GetFullPath(settings.ModelsDirectory);
+        if (!System.IO.Directory.Exists(root))
+        {
+            throw new ModelPackageException($"{root}: the models folder does not exist (set Inference:ModelsDirectory).");
+        }
+        var directories = System.IO.Directory.EnumerateDirectories(root)
+            .Where(d => File.Exists(Path.Combine(d, ModelManifest.FileName)))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        if (directories.Count == 0)
+        {
+            throw new ModelPackageException($"{root}: no model package (a folder with {ModelManifest.FileName} and {ModelManifest.OnnxFileName}) found.");
+        }
+
+        models = new Dictionary<string, ClassifierModel>(StringComparer.Ordinal);
+        try
+        {
+            foreach (var directory in directories)
+            {
+                var model = ClassifierModel.Load(directory, settings);
+                if (!models.TryAdd(model.Name, model))
+                {
+                    model.Dispose();
+                    throw new ModelPackageException($"{Path.Combine(directory, ModelManifest.FileName)}: the name '{model.Name}' is already used by {models[model.Name].Directory}.");
+                }
+                logger.LogInformation("Loaded model {Model} {Version} ({Architecture}) from {Directory}",
+                    model.Name, model.Manifest.Version, model.Manifest.Architecture, directory);
+            }
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+
+        string defaultName = settings.DefaultModel ?? (models.ContainsKey("custom-cnn") ? "custom-cnn" : models.Keys.Order(StringComparer.Ordinal).First());
+        Default = models.TryGetValue(defaultName, out var chosen)
+            ? chosen
+            : throw new ModelPackageException($"Inference:DefaultModel names '{defaultName}', which is not among the loaded models ({string.Join(", ", models.Keys)}).");
+    }
+
+    public ClassifierModel Default { get; }
+
+    public IEnumerable<ClassifierModel> All => models.Values.OrderBy(m => m.Name, StringComparer.Ordinal);
+
+    /// <summary>True once every model has been warmed up.</summary>
+    public bool IsReady => ready;
+
+    public ClassifierModel? Find(string? name) => name is null ? Default : models.GetValueOrDefault(name);
+
+    public void WarmUp(int runs)
+    {
+        foreach (var model in models.Values)
+        {
+            model.WarmUp(runs);
+        }
+        ready = true;
+    }
+
+    public void Dispose()
+    {
+        foreach (var model in models.Values)
+        {
+            model.Dispose();
+        }
+        models.Clear();
+    }
+}

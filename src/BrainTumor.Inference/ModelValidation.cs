@@ -1,0 +1,59 @@
+using BrainTumor.Models;
+using Microsoft.ML.OnnxRuntime;
+
+namespace BrainTumor.Inference;
+
+/// <summary>Checks that a manifest tells the truth about its ONNX graph, so that a bad package fails at start-up, not per request.</summary>
+internal static class ModelValidation
+{
+    public static void Check(ModelManifest manifest, InferenceSession session, string manifestPath)
+    {
+        void Fail(string problem) => throw new ModelPackageException($"{manifestPath}: {problem}");
+
+        if (manifest.Labels.Count < 2 || manifest.Labels.Distinct().Count() != manifest.Labels.Count)
+        {
+            Fail("labels must be at least two distinct names.");
+        }
+        var normalization = manifest.Input.Normalization;
+        if (!(normalization.Scale > 0) || normalization.Mean.Length != 3 || normalization.Std.Length != 3 || normalization.Std.Any(s => !(s > 0)))
+        {
+            Fail("input.normalization needs a positive scale, three means and three positive standard deviations.");
+        }
+        if (manifest.Input.Layout != "NCHW" || manifest.Input.Channels != 3)
+        {
+            Fail($"only 3-channel NCHW input is served, not {manifest.Input.Channels}-channel {manifest.Input.Layout}.");
+        }
+
+        ExpectShape(session.InputMetadata, manifest.Input.Name, "input", [-1, 3, manifest.Input.Height, manifest.Input.Width], Fail);
+        ExpectShape(session.OutputMetadata, manifest.Outputs.Probabilities, "output", [-1, manifest.Labels.Count], Fail);
+        ExpectShape(session.OutputMetadata, manifest.Outputs.Logits, "output", [-1, manifest.Labels.Count], Fail);
+        if (manifest.Outputs.Cam is string cam)
+        {
+            ExpectShape(session.OutputMetadata, cam, "output", [-1, manifest.GradCam.Height, manifest.GradCam.Width], Fail);
+            if (manifest.Outputs.CamClass is not string camClass || !session.OutputMetadata.ContainsKey(camClass))
+            {
+                Fail($"the ONNX graph has no '{manifest.Outputs.CamClass}' output, which Grad-CAM needs.");
+            }
+            // An input with a default value is reported as an overridable initializer, not as an input.
+            if (manifest.Outputs.TargetClass is not string target
+                || !(session.InputMetadata.ContainsKey(target) || session.OverridableInitializerMetadata.ContainsKey(target)))
+            {
+                Fail($"the ONNX graph has no '{manifest.Outputs.TargetClass}' input, which Grad-CAM needs.");
+            }
+        }
+    }
+
+    /// <summary>-1 in <paramref name="expected"/> stands for the dynamic batch dimension.</summary>
+    private static void ExpectShape(IReadOnlyDictionary<string, NodeMetadata> metadata, string name, string kind, int[] expected, Action<string> fail)
+    {
+        if (!metadata.TryGetValue(name, out var node))
+        {
+            fail($"the ONNX graph has no {kind} '{name}' (it has {string.Join(", ", metadata.Keys)}).");
+            return;
+        }
+        if (!node.Dimensions.SequenceEqual(expected))
+        {
+            fail($"{kind} '{name}' has shape [{string.Join(", ", node.Dimensions)}] in the ONNX graph, but the manifest implies [{string.Join(", ", expected)}].");
+        }
+    }
+}
