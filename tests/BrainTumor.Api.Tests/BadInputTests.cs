@@ -1,0 +1,92 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace BrainTumor.Api.Tests;
+
+/// <summary>Every bad request gets RFC 9457 problem+json with a specific title, and the server keeps serving.</summary>
+public sealed class BadInputTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>
+{
+    private readonly HttpClient client = factory.CreateClient();
+
+    private async Task AssertProblem(HttpResponseMessage response, HttpStatusCode status, string title)
+    {
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(title, problem.GetProperty("title").GetString());
+        Assert.Equal((int)status, problem.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
+
+        var stillServing = await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg()));
+        Assert.Equal(HttpStatusCode.OK, stillServing.StatusCode);
+    }
+
+    [Fact]
+    public async Task PredictWithoutFileReturnsProblemDetails() =>
+        await AssertProblem(await client.PostAsync("/predict", new StringContent("{}", System.Text.Encoding.UTF8, "application/json")),
+            HttpStatusCode.BadRequest, "No image");
+
+    [Fact]
+    public async Task PredictWithTheWrongFieldNameReturnsProblemDetails() =>
+        await AssertProblem(await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg(), field: "file")),
+            HttpStatusCode.BadRequest, "No image");
+
+    [Fact]
+    public async Task AnEmptyFileIsRefused() =>
+        await AssertProblem(await client.PostAsync("/predict", Uploads.Form([])), HttpStatusCode.BadRequest, "Empty image");
+
+    [Fact]
+    public async Task TextPretendingToBeAnImageIsUnsupported() =>
+        await AssertProblem(await client.PostAsync("/predict", Uploads.Form("hello, not a picture"u8.ToArray())),
+            HttpStatusCode.UnsupportedMediaType, "Unsupported image format");
+
+    [Fact]
+    public async Task AGifIsUnsupported() =>
+        await AssertProblem(await client.PostAsync("/gradcam", Uploads.Form(
+                Convert.FromBase64String("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="), contentType: "image/gif")),
+            HttpStatusCode.UnsupportedMediaType, "Unsupported image format");
+
+    [Fact]
+    public async Task ATruncatedJpegIsCorrupt()
+    {
+        byte[] jpeg = Uploads.DatasetJpeg();
+
+        await AssertProblem(await client.PostAsync("/predict", Uploads.Form(jpeg[..(jpeg.Length / 3)])), HttpStatusCode.BadRequest, "Corrupt image");
+    }
+
+    [Fact]
+    public async Task AnUploadOverTheSizeLimitIsRefused() =>
+        await AssertProblem(await client.PostAsync("/predict", Uploads.Raw(new byte[21 * 1024 * 1024])),
+            HttpStatusCode.RequestEntityTooLarge, "Image too large");
+
+    [Fact]
+    public async Task HugeDeclaredDimensionsAreRefusedBeforeDecoding() =>
+        await AssertProblem(await client.PostAsync("/predict", Uploads.Raw(Uploads.BmpDeclaring(30_000), "image/bmp")),
+            HttpStatusCode.BadRequest, "Image dimensions too large");
+
+    [Fact]
+    public async Task AnUnknownModelIsNotFound() =>
+        await AssertProblem(await client.PostAsync("/predict?model=nope", Uploads.Form(Uploads.DatasetJpeg())),
+            HttpStatusCode.NotFound, "Unknown model");
+
+    [Fact]
+    public async Task AnUnknownClassIsRefused() =>
+        await AssertProblem(await client.PostAsync("/gradcam?class=astrocytoma", Uploads.Form(Uploads.DatasetJpeg())),
+            HttpStatusCode.BadRequest, "Unknown class");
+
+    [Theory]
+    [InlineData("alpha=1.5", "Invalid alpha")]
+    [InlineData("alpha=half", "Invalid alpha")]
+    [InlineData("output=video", "Invalid output")]
+    public async Task BadGradCamOptionsAreRefused(string query, string title) =>
+        await AssertProblem(await client.PostAsync($"/gradcam?{query}", Uploads.Form(Uploads.DatasetJpeg())), HttpStatusCode.BadRequest, title);
+
+    [Fact]
+    public async Task ABadFormatIsRefused() =>
+        await AssertProblem(await client.PostAsync("/predict?format=gif", Uploads.Form(Uploads.DatasetJpeg())), HttpStatusCode.BadRequest, "Invalid format");
+
+    [Fact]
+    public async Task AnUnknownModelManifestIsNotFound() =>
+        await AssertProblem(await client.GetAsync("/models/nope"), HttpStatusCode.NotFound, "Unknown model");
+}

@@ -1,0 +1,27 @@
+using BrainTumor.Tests;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace BrainTumor.Api.Tests;
+
+/// <summary>The server as shipped: the repository's models, default settings unless a test overrides one.</summary>
+public sealed class BrainTumorApiFactory : WebApplicationFactory<Program>
+{
+    public static string ModelsDirectory => Path.Combine(RepositoryPaths.Root, "models");
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Inference:ModelsDirectory", ModelsDirectory);
+        builder.UseSetting("Inference:WarmupRuns", "1");
+    }
+
+    /// <summary>A client for a server started with some settings changed.</summary>
+    public HttpClient ClientWith(params (string Key, string Value)[] settings) =>
+        WithWebHostBuilder(builder =>
+        {
+            foreach (var (key, value) in settings)
+            {
+                builder.UseSetting(key, value);
+            }
+        }).CreateClient();
+}

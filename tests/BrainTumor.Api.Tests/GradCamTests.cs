@@ -1,0 +1,78 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using SkiaSharp;
+
+namespace BrainTumor.Api.Tests;
+
+public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>
+{
+    private readonly HttpClient client = factory.CreateClient();
+
+    [Theory]
+    [InlineData("overlay", SKColorType.Rgba8888)]
+    [InlineData("heatmap", SKColorType.Rgba8888)]
+    [InlineData("mask", SKColorType.Gray8)]
+    public async Task GradCamReturnsAPngOfTheImagesSize(string output, SKColorType expectedColor)
+    {
+        byte[] jpeg = Uploads.DatasetJpeg("meningioma_tumor", 2);
+
+        var response = await client.PostAsync($"/gradcam?output={output}", Uploads.Form(jpeg));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("image/png", response.Content.Headers.ContentType?.MediaType);
+        using var codec = SKCodec.Create(new MemoryStream(await response.Content.ReadAsByteArrayAsync()));
+        using var original = SKBitmap.Decode(jpeg);
+        Assert.Equal((original.Width, original.Height), (codec.Info.Width, codec.Info.Height));
+        Assert.Equal(expectedColor == SKColorType.Gray8, codec.Info.ColorType == SKColorType.Gray8);
+    }
+
+    [Fact]
+    public async Task OverlayIsTheImageWhenAlphaIsZero()
+    {
+        byte[] png = EncodePng(64, 48, new SKColor(90, 60, 30));
+
+        var response = await client.PostAsync("/gradcam?alpha=0", Uploads.Form(png, contentType: "image/png", fileName: "flat.png"));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var overlay = SKBitmap.Decode(await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal(new SKColor(90, 60, 30), overlay.GetPixel(10, 10));
+    }
+
+    [Fact]
+    public async Task JsonOutputCarriesThePredictionTheLowResolutionMapAndAMaskPng()
+    {
+        var response = await client.PostAsync("/gradcam?output=json", Uploads.Form(Uploads.DatasetJpeg()));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        var cam = body.GetProperty("gradCam");
+        Assert.Equal(body.GetProperty("label").GetString(), cam.GetProperty("class").GetString());
+        Assert.Equal(52, cam.GetProperty("width").GetInt32());
+        var matrix = cam.GetProperty("matrix").EnumerateArray().ToList();
+        Assert.Equal(52, matrix.Count);
+        Assert.All(matrix, row => Assert.Equal(52, row.GetArrayLength()));
+        Assert.All(matrix.SelectMany(r => r.EnumerateArray()), v => Assert.True(v.GetDouble() >= 0));
+        using var mask = SKBitmap.Decode(Convert.FromBase64String(cam.GetProperty("maskPng").GetString()!));
+        Assert.Equal((512, 512), (mask.Width, mask.Height));
+    }
+
+    [Fact]
+    public async Task ARequestedClassIsTheOneExplained()
+    {
+        var response = await client.PostAsync("/gradcam?output=json&class=no_tumor", Uploads.Form(Uploads.DatasetJpeg("pituitary_tumor", 1)));
+        var overlay = await client.PostAsync("/gradcam?class=meningioma_tumor", Uploads.Form(Uploads.DatasetJpeg("pituitary_tumor", 1)));
+
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("no_tumor", body.GetProperty("gradCam").GetProperty("class").GetString());
+        Assert.Equal("meningioma_tumor", overlay.Headers.GetValues("X-GradCam-Class").Single());
+    }
+
+    private static byte[] EncodePng(int width, int height, SKColor color)
+    {
+        using var bitmap = new SKBitmap(width, height);
+        bitmap.Erase(color);
+        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+}

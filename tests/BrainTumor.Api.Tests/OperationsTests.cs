@@ -1,0 +1,136 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using BrainTumor.Imaging;
+using BrainTumor.Models;
+using BrainTumor.Onnx;
+using BrainTumor.Training;
+using BrainTumor.Training.Data;
+using Microsoft.ML.OnnxRuntime;
+
+namespace BrainTumor.Api.Tests;
+
+public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>
+{
+    private readonly HttpClient client = factory.CreateClient();
+
+    [Fact]
+    public async Task ModelsListsTheShippedManifestsWithTheirMetrics()
+    {
+        var models = await client.GetFromJsonAsync<JsonElement>("/models");
+        var single = await client.GetFromJsonAsync<JsonElement>("/models/custom-cnn");
+
+        var first = models.EnumerateArray().First();
+        Assert.Equal("custom-cnn", first.GetProperty("name").GetString());
+        Assert.True(first.GetProperty("metrics").GetProperty("accuracy").GetDouble() > 0);
+        Assert.Equal(4, single.GetProperty("labels").GetArrayLength());
+        Assert.Equal("relu3", single.GetProperty("gradCam").GetProperty("layer").GetString());
+    }
+
+    [Fact]
+    public async Task HealthReportsLiveAndReady()
+    {
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
+        var ready = await client.GetFromJsonAsync<JsonElement>("/health/ready");
+        Assert.Equal("ready", ready.GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task MetricsCountRequestsInPrometheusFormat()
+    {
+        await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg()));
+
+        string metrics = await client.GetStringAsync("/metrics");
+
+        Assert.Matches(@"braintumor_requests_total\{endpoint=""Predict"",status=""200""\} [1-9]", metrics);
+        Assert.Contains("braintumor_inference_duration_seconds_count", metrics);
+        Assert.Contains("braintumor_queue_length 0", metrics);
+        Assert.Contains("braintumor_rejections_total", metrics);
+    }
+
+    [Fact]
+    public async Task SwaggerDocumentsEveryRouteAndTheUpload()
+    {
+        var document = await client.GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
+
+        var paths = document.GetProperty("paths");
+        foreach (var route in new[] { "/predict", "/gradcam", "/models", "/models/{name}", "/health/live", "/health/ready", "/metrics" })
+        {
+            Assert.True(paths.TryGetProperty(route, out _), $"{route} is not documented");
+        }
+        var upload = paths.GetProperty("/gradcam").GetProperty("post").GetProperty("requestBody").GetProperty("content");
+        Assert.True(upload.TryGetProperty("multipart/form-data", out var form));
+        Assert.True(form.GetProperty("schema").GetProperty("properties").TryGetProperty("image", out _));
+        var parameters = paths.GetProperty("/gradcam").GetProperty("post").GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString());
+        Assert.Equal(["model", "class", "output", "alpha"], parameters);
+    }
+
+    [Fact]
+    public async Task ABurstBeyondTheQueueIsAnsweredWith200Or503AndNothingElse()
+    {
+        using var busy = factory.ClientWith(("Inference:MaxConcurrentRequests", "1"), ("Inference:MaxQueueLength", "2"));
+        byte[] jpeg = Uploads.DatasetJpeg();
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 24).Select(_ => busy.PostAsync("/gradcam", Uploads.Form(jpeg))));
+
+        Assert.All(responses, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.ServiceUnavailable }));
+        Assert.Contains(responses, r => r.StatusCode == HttpStatusCode.OK);
+        var refused = responses.Where(r => r.StatusCode == HttpStatusCode.ServiceUnavailable).ToList();
+        Assert.NotEmpty(refused);
+        Assert.All(refused, r => Assert.Equal(TimeSpan.FromSeconds(1), r.Headers.RetryAfter?.Delta));
+    }
+
+    [Fact]
+    public async Task AConfiguredApiKeyIsRequiredExceptForHealth()
+    {
+        using var guarded = factory.ClientWith(("Security:ApiKey", "s3cret"));
+
+        var without = await guarded.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg()));
+        var request = new HttpRequestMessage(HttpMethod.Post, "/predict") { Content = Uploads.Form(Uploads.DatasetJpeg()) };
+        request.Headers.Add("X-API-Key", "s3cret");
+        var with = await guarded.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, without.StatusCode);
+        Assert.Equal("application/problem+json", without.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.OK, with.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await guarded.GetAsync("/health/ready")).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheServerPreparesPixelsExactlyAsTrainingDid()
+    {
+        var manifest = ModelManifest.Read(Path.Combine(BrainTumorApiFactory.ModelsDirectory, "custom-cnn", ModelManifest.FileName));
+        string folder = Directory.CreateTempSubdirectory("braintumor-parity-").FullName;
+        try
+        {
+            foreach (var label in DatasetLabels.BrainTumor)
+            {
+                Directory.CreateDirectory(Path.Combine(folder, label));
+                File.Copy(BrainTumor.Tests.RepositoryPaths.DatasetImage(label, 7), Path.Combine(folder, label, "slice.jpg"));
+            }
+            var dataset = ImageFolderDataset.Load(folder, DatasetLabels.BrainTumor, manifest.Input.Width);
+            using var session = new InferenceSession(Path.Combine(BrainTumorApiFactory.ModelsDirectory, "custom-cnn", ModelManifest.OnnxFileName));
+
+            foreach (var sample in dataset.Samples)
+            {
+                float[] tensor = sample.Image.ToTensor(Trainer.InputNormalization);
+                using var input = OrtValue.CreateTensorValueFromMemory(tensor, [1, 3, manifest.Input.Height, manifest.Input.Width]);
+                using var outputs = session.Run(new RunOptions(), new Dictionary<string, OrtValue> { [ModelTensorNames.Input] = input }, [ModelTensorNames.Probabilities]);
+                float[] expected = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+
+                var response = await client.PostAsync("/predict", Uploads.Form(File.ReadAllBytes(Path.Combine(folder, sample.RelativePath))));
+                var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+                float[] served = manifest.Labels.Select(l => body.GetProperty("probabilities").GetProperty(l).GetSingle()).ToArray();
+
+                for (int i = 0; i < expected.Length; i++)
+                {
+                    Assert.Equal(expected[i], served[i], 1e-5f);
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}

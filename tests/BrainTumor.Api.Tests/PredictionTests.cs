@@ -1,0 +1,75 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using SkiaSharp;
+
+namespace BrainTumor.Api.Tests;
+
+public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>
+{
+    private readonly HttpClient client = factory.CreateClient();
+
+    private static readonly string[] Labels = ["glioma_tumor", "meningioma_tumor", "no_tumor", "pituitary_tumor"];
+
+    [Fact]
+    public async Task PredictReturnsTheLabelWithProbabilitiesThatSumToOne()
+    {
+        var response = await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg()));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("custom-cnn", body.GetProperty("model").GetString());
+        Assert.False(string.IsNullOrEmpty(body.GetProperty("modelVersion").GetString()));
+        var probabilities = body.GetProperty("probabilities").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
+        Assert.Equal(Labels, probabilities.Keys);
+        Assert.Equal(1.0, probabilities.Values.Sum(), 4);
+        string label = body.GetProperty("label").GetString()!;
+        Assert.Equal(probabilities.MaxBy(p => p.Value).Key, label);
+        Assert.Equal(probabilities[label], body.GetProperty("confidence").GetDouble(), 6);
+        Assert.Equal(512, body.GetProperty("image").GetProperty("width").GetInt32());
+        var timings = body.GetProperty("timings");
+        Assert.True(timings.GetProperty("inferenceMs").GetDouble() > 0);
+        Assert.True(timings.GetProperty("totalMs").GetDouble() >= timings.GetProperty("inferenceMs").GetDouble());
+    }
+
+    [Fact]
+    public async Task PredictAcceptsTheRawImageAsTheBody()
+    {
+        byte[] jpeg = Uploads.DatasetJpeg("pituitary_tumor", 3);
+
+        var raw = await client.PostAsync("/predict", Uploads.Raw(jpeg));
+        var form = await client.PostAsync("/predict", Uploads.Form(jpeg));
+
+        Assert.Equal(HttpStatusCode.OK, raw.StatusCode);
+        var rawBody = await raw.Content.ReadFromJsonAsync<JsonElement>();
+        var formBody = await form.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(formBody.GetProperty("probabilities").ToString(), rawBody.GetProperty("probabilities").ToString());
+    }
+
+    [Theory]
+    [InlineData("/predict?format=png", null)]
+    [InlineData("/predict", "image/png")]
+    public async Task PredictAsPngReturnsTheAnnotatedImageAtItsSize(string url, string? accept)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = Uploads.Form(Uploads.DatasetJpeg("no_tumor", 5)) };
+        if (accept is not null)
+        {
+            request.Headers.Accept.ParseAdd(accept);
+        }
+        var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("image/png", response.Content.Headers.ContentType?.MediaType);
+        using var original = SKBitmap.Decode(Uploads.DatasetJpeg("no_tumor", 5));
+        using var png = SKBitmap.Decode(await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal((original.Width, original.Height), (png.Width, png.Height));
+    }
+
+    [Fact]
+    public async Task ModelCanBeChosenByName()
+    {
+        var response = await client.PostAsync("/predict?model=custom-cnn", Uploads.Form(Uploads.DatasetJpeg()));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+}
