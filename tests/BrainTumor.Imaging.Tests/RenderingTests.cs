@@ -1,0 +1,104 @@
+using BrainTumor.Imaging.Rendering;
+using SkiaSharp;
+
+namespace BrainTumor.Imaging.Tests;
+
+public class RenderingTests
+{
+    [Fact]
+    public void JetRunsFromDarkBlueThroughGreenToDarkRed()
+    {
+        Assert.Equal(new SKColor(0, 0, 128), Colormap.Jet(0f));
+        var middle = Colormap.Jet(0.5f);
+        Assert.Equal(255, middle.Green);
+        Assert.InRange(middle.Red, 125, 131);
+        Assert.InRange(middle.Blue, 125, 131);
+        Assert.Equal(new SKColor(128, 0, 0), Colormap.Jet(1f));
+        Assert.Equal(Colormap.Jet(1f), Colormap.Jet(7f));
+    }
+
+    [Fact]
+    public void UpsamplingNormalisesToZeroToOneAndInterpolatesBilinearly()
+    {
+        float[] cam = [2, 4, 6, 10];
+
+        float[] map = GradCamRenderer.NormaliseAndUpsample(cam, 2, 2, 4, 4);
+
+        Assert.Equal(16, map.Length);
+        Assert.Equal(0f, map[0], 5);
+        Assert.Equal(1f, map[15], 5);
+        // Pixel (1, 0) sits a quarter of the way from the first source column to the second.
+        Assert.Equal(0.25f * 0.25f, map[1], 5);
+        Assert.All(map, v => Assert.InRange(v, 0f, 1f));
+    }
+
+    [Fact]
+    public void AFlatMapBecomesAllZeros()
+    {
+        float[] map = GradCamRenderer.NormaliseAndUpsample([3, 3, 3, 3], 2, 2, 5, 5);
+
+        Assert.All(map, v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
+    public void OverlayBlendsTheColormapOverTheImage()
+    {
+        using var image = new SKBitmap(new SKImageInfo(2, 1, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        image.Erase(new SKColor(100, 100, 100));
+
+        using var none = GradCamRenderer.Overlay(image, [0f, 1f], alpha: 0f);
+        using var full = GradCamRenderer.Overlay(image, [0f, 1f], alpha: 1f);
+        using var half = GradCamRenderer.Overlay(image, [0f, 1f], alpha: 0.5f);
+
+        Assert.Equal(new SKColor(100, 100, 100), none.GetPixel(1, 0));
+        Assert.Equal(Colormap.Jet(1f), full.GetPixel(1, 0));
+        Assert.Equal(new SKColor(114, 50, 50), half.GetPixel(1, 0));
+    }
+
+    [Fact]
+    public void MaskIsEightBitGrayscaleOfTheMap()
+    {
+        using var mask = GradCamRenderer.Mask([0f, 0.5f, 1f], 3, 1);
+
+        Assert.Equal(SKColorType.Gray8, mask.ColorType);
+        Assert.Equal([0, 128, 255], mask.GetPixelSpan().ToArray());
+    }
+
+    [Fact]
+    public void AMapOfTheWrongSizeIsRefused()
+    {
+        using var image = new SKBitmap(4, 4);
+
+        Assert.Throws<ArgumentException>(() => GradCamRenderer.Overlay(image, new float[3]));
+    }
+
+    [Fact]
+    public void CaptionWritesVisibleTextWithoutResizing()
+    {
+        using var black = new SKBitmap(new SKImageInfo(256, 256, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        black.Erase(SKColors.Black);
+
+        using var captioned = Annotator.Caption(black, "Glioma tumor 93.0%");
+
+        Assert.Equal((256, 256), (captioned.Width, captioned.Height));
+        int bright = 0;
+        for (int y = 0; y < 30; y++)
+        for (int x = 0; x < 256; x++)
+        {
+            bright += captioned.GetPixel(x, y).Red > 200 ? 1 : 0;
+        }
+        Assert.True(bright > 100, $"only {bright} bright pixels in the caption band");
+        Assert.Equal(SKColors.Black, captioned.GetPixel(128, 200));
+    }
+
+    [Fact]
+    public void PngEncodingRoundTrips()
+    {
+        using var image = TestImages.TwoHalves(40, 20);
+
+        using var decoded = SKBitmap.Decode(ImageEncoder.Png(image));
+
+        Assert.Equal(image.GetPixel(5, 5), decoded.GetPixel(5, 5));
+        Assert.Equal(image.GetPixel(35, 5), decoded.GetPixel(35, 5));
+    }
+}

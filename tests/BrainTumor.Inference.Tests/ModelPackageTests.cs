@@ -1,0 +1,113 @@
+using BrainTumor.Models;
+using BrainTumor.Onnx;
+using BrainTumor.Tests;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace BrainTumor.Inference.Tests;
+
+/// <summary>Start-up checks of model packages, on copies of the shipped model with one thing broken.</summary>
+public sealed class ModelPackageTests : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("braintumor-models-").FullName;
+    private static readonly string Shipped = Path.Combine(RepositoryPaths.Root, "models", "custom-cnn");
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private string CopyShipped(Func<ModelManifest, ModelManifest>? change = null)
+    {
+        string directory = Path.Combine(root, "custom-cnn");
+        Directory.CreateDirectory(directory);
+        File.Copy(Path.Combine(Shipped, ModelManifest.OnnxFileName), Path.Combine(directory, ModelManifest.OnnxFileName));
+        var manifest = ModelManifest.Read(Path.Combine(Shipped, ModelManifest.FileName));
+        (change?.Invoke(manifest) ?? manifest).Write(Path.Combine(directory, ModelManifest.FileName));
+        return directory;
+    }
+
+    private ModelCatalog Catalog(InferenceOptions? options = null) =>
+        new(Options.Create(options ?? new InferenceOptions { ModelsDirectory = root }), NullLogger<ModelCatalog>.Instance);
+
+    [Fact]
+    public void TheShippedPackageLoadsAndPredicts()
+    {
+        CopyShipped();
+        using var catalog = Catalog();
+
+        catalog.WarmUp(1);
+
+        Assert.True(catalog.IsReady);
+        Assert.Equal("custom-cnn", catalog.Default.Name);
+        Assert.True(catalog.Default.HasGradCam);
+    }
+
+    [Fact]
+    public void AManifestWithAnotherInputSizeIsRefusedNamingTheFile()
+    {
+        string directory = CopyShipped(m => m with { Input = m.Input with { Width = 128, Height = 128 } });
+
+        var error = Assert.Throws<ModelPackageException>(() => Catalog());
+
+        Assert.Contains(Path.Combine(directory, ModelManifest.FileName), error.Message);
+        Assert.Contains("shape", error.Message);
+    }
+
+    [Fact]
+    public void AManifestWithTheWrongNumberOfLabelsIsRefused()
+    {
+        CopyShipped(m => m with { Labels = ["a", "b", "c"] });
+
+        var error = Assert.Throws<ModelPackageException>(() => Catalog());
+
+        Assert.Contains("probabilities", error.Message);
+    }
+
+    [Fact]
+    public void AManifestWithTheWrongGradCamSizeIsRefused()
+    {
+        CopyShipped(m => m with { GradCam = m.GradCam with { Width = 14, Height = 14 } });
+
+        var error = Assert.Throws<ModelPackageException>(() => Catalog());
+
+        Assert.Contains(ModelTensorNames.Cam, error.Message);
+    }
+
+    [Fact]
+    public void AMissingOnnxFileIsRefused()
+    {
+        string directory = CopyShipped();
+        File.Delete(Path.Combine(directory, ModelManifest.OnnxFileName));
+
+        var error = Assert.Throws<ModelPackageException>(() => Catalog());
+
+        Assert.Contains(ModelManifest.OnnxFileName, error.Message);
+    }
+
+    [Fact]
+    public void AnUnreadableManifestIsRefused()
+    {
+        string directory = CopyShipped();
+        File.WriteAllText(Path.Combine(directory, ModelManifest.FileName), "{ not json");
+
+        var error = Assert.Throws<ModelPackageException>(() => Catalog());
+
+        Assert.Contains(ModelManifest.FileName, error.Message);
+    }
+
+    [Fact]
+    public void ADefaultModelThatIsNotThereIsRefused()
+    {
+        CopyShipped();
+
+        var error = Assert.Throws<ModelPackageException>(() => Catalog(new InferenceOptions { ModelsDirectory = root, DefaultModel = "resnet50" }));
+
+        Assert.Contains("resnet50", error.Message);
+    }
+
+    [Fact]
+    public void AnEmptyModelsFolderIsRefused()
+    {
+        var error = Assert.Throws<ModelPackageException>(() => Catalog());
+
+        Assert.Contains("no model package", error.Message);
+    }
+}
