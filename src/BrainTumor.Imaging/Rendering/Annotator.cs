@@ -1,4 +1,3 @@
-using System.Reflection;
 using SkiaSharp;
 
 namespace BrainTumor.Imaging.Rendering;
@@ -6,19 +5,11 @@ namespace BrainTumor.Imaging.Rendering;
 /// <summary>Writes a caption (the predicted label and confidence) on a copy of an image, as the paper's Figure 5 does.</summary>
 public static class Annotator
 {
-    // The Linux SkiaSharp assets used here carry no font manager, so the font ships inside the assembly.
-    private static readonly Lazy<SKTypeface> Typeface = new(() =>
-    {
-        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("BrainTumor.Imaging.Fonts.DejaVuSans-Bold.ttf")
-            ?? throw new InvalidOperationException("The embedded caption font is missing.");
-        return SKTypeface.FromStream(stream) ?? throw new InvalidOperationException("The embedded caption font cannot be read.");
-    });
-
     public static SKBitmap Caption(SKBitmap image, string text)
     {
         var output = image.Copy(SKColorType.Rgba8888) ?? throw new InvalidOperationException("The image could not be copied.");
         float size = Math.Max(12f, Math.Min(image.Width, image.Height) / 18f);
-        using var font = new SKFont(Typeface.Value, size);
+        using var font = new SKFont(EmbeddedFont.Typeface, size);
         float bandHeight = size * 1.6f;
         using var canvas = new SKCanvas(output);
         using var band = new SKPaint { Color = new SKColor(0, 0, 0, 170) };

@@ -1,0 +1,63 @@
+using System.CommandLine;
+using BrainTumor.LoadTests;
+
+var url = new Option<Uri?>("--url") { Description = "A running server; without it the server is started from this repository on a free loopback port." };
+var allowRemote = new Option<bool>("--allow-remote") { Description = "Allow a --url that is not a loopback address." };
+var scenario = new Option<Scenario>("--scenario") { Description = "predict, gradcam or mixed.", DefaultValueFactory = _ => Scenario.Predict };
+var levels = new Option<string>("--levels") { Description = "Concurrent users per level, comma-separated.", DefaultValueFactory = _ => "10,50,100" };
+var requests = new Option<int>("--requests") { Description = "Requests per level.", DefaultValueFactory = _ => 500 };
+var warmup = new Option<int>("--warmup") { Description = "Requests sent first and not counted.", DefaultValueFactory = _ => 20 };
+var passes = new Option<int>("--passes") { Description = "Times to run all levels (a second pass shows whether memory grows).", DefaultValueFactory = _ => 1 };
+var images = new Option<string?>("--images") { Description = "Folder of images (one sub-folder per class); default: the shared Training split." };
+var output = new Option<string?>("--out") { Description = "Results folder (default: loadtests/results)." };
+var model = new Option<string?>("--model") { Description = "Model to ask for (default: the server's default)." };
+var timeout = new Option<int>("--timeout") { Description = "Seconds before a request counts as timed out.", DefaultValueFactory = _ => 60 };
+
+var root = new RootCommand("Stress test of the BrainTumor server, as the paper's Table 5: closed-loop users at several concurrency levels.")
+{
+    url, allowRemote, scenario, levels, requests, warmup, passes, images, output, model, timeout,
+};
+root.SetAction(async (parse, cancellation) =>
+{
+    try
+    {
+        string repository = Repository.FindRoot();
+        var options = new LoadTestOptions
+        {
+            Url = parse.GetValue(url),
+            AllowRemote = parse.GetValue(allowRemote),
+            Scenario = parse.GetValue(scenario),
+            Levels = ParseLevels(parse.GetValue(levels)!),
+            RequestsPerLevel = parse.GetValue(requests),
+            WarmupRequests = parse.GetValue(warmup),
+            Passes = parse.GetValue(passes),
+            ImageFolder = parse.GetValue(images) ?? Path.GetFullPath(Path.Combine(repository, "..", "shared", "datasets", "brain-tumor-mri", "Training")),
+            ResultsFolder = parse.GetValue(output) ?? Path.Combine(repository, "loadtests", "results"),
+            RepositoryRoot = repository,
+            Model = parse.GetValue(model),
+            Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+        };
+        var report = await LoadTest.RunAsync(options, Console.Out);
+        Console.WriteLine();
+        Console.WriteLine(report.Markdown());
+        return 0;
+    }
+    catch (LoadTestException ex)
+    {
+        Console.Error.WriteLine($"error: {ex.Message}");
+        return 1;
+    }
+});
+
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    Console.Error.WriteLine($"error: {parsed.Errors[0].Message} (see --help)");
+    return 2;
+}
+return await parsed.InvokeAsync();
+
+static IReadOnlyList<int> ParseLevels(string text) =>
+    text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(part => int.TryParse(part, out int users) ? users : throw new LoadTestException($"--levels: '{part}' is not a number of users."))
+        .ToList();

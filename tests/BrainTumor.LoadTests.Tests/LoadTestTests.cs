@@ -1,0 +1,61 @@
+using System.Text.Json;
+using BrainTumor.Tests;
+
+namespace BrainTumor.LoadTests.Tests;
+
+public sealed class LoadTestTests : IDisposable
+{
+    private readonly string results = Directory.CreateTempSubdirectory("braintumor-loadtest-").FullName;
+
+    public void Dispose() => Directory.Delete(results, recursive: true);
+
+    private LoadTestOptions Options(Scenario scenario, Uri? url = null) => new()
+    {
+        Url = url,
+        Scenario = scenario,
+        Levels = [2, 4],
+        RequestsPerLevel = 40,
+        WarmupRequests = 4,
+        ImageFolder = RepositoryPaths.Dataset,
+        ResultsFolder = results,
+        RepositoryRoot = RepositoryPaths.Root,
+    };
+
+    [Fact]
+    public async Task ACiSizedRunAgainstAServerItStartsHasNoFailuresAndAWellFormedReport()
+    {
+        var report = await LoadTest.RunAsync(Options(Scenario.Mixed), TextWriter.Null);
+
+        Assert.Equal([2, 4], report.Levels.Select(l => l.Users));
+        Assert.All(report.Levels, level =>
+        {
+            Assert.Equal(40, level.Succeeded);
+            Assert.Equal(0, level.Failed);
+            Assert.True(level.Throughput > 0);
+            Assert.True(level.P50Ms <= level.P95Ms && level.P95Ms <= level.P99Ms && level.P99Ms <= level.MaxMs);
+            Assert.True(level.ServerPeakRssMb > 0);
+        });
+        string stem = Path.Combine(results, Path.GetFileNameWithoutExtension(Directory.GetFiles(results, "*.json").Single()));
+        var json = JsonDocument.Parse(File.ReadAllText(stem + ".json")).RootElement;
+        Assert.Equal("mixed", json.GetProperty("scenario").GetString());
+        Assert.Equal(2, json.GetProperty("levels").GetArrayLength());
+        Assert.Contains("| 1 | 4 | 40 |", File.ReadAllText(stem + ".md"));
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(stem + ".png")[..4]);
+    }
+
+    [Fact]
+    public async Task ARemoteTargetNeedsAllowRemote()
+    {
+        var error = await Assert.ThrowsAsync<LoadTestException>(() => LoadTest.RunAsync(Options(Scenario.Predict, new Uri("http://203.0.113.7:8080")), TextWriter.Null));
+
+        Assert.Contains("--allow-remote", error.Message);
+    }
+
+    [Fact]
+    public async Task AServerThatDoesNotAnswerIsReportedClearly()
+    {
+        var error = await Assert.ThrowsAsync<LoadTestException>(() => LoadTest.RunAsync(Options(Scenario.Predict, new Uri("http://127.0.0.1:9")), TextWriter.Null));
+
+        Assert.Contains("does not answer", error.Message);
+    }
+}
