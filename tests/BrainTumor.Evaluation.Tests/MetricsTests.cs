@@ -1,0 +1,114 @@
+namespace BrainTumor.Evaluation.Tests;
+
+/// <summary>Each expected value below is worked out by hand in the comment beside it.</summary>
+public class MetricsTests
+{
+    private static readonly string[] Abc = ["a", "b", "c"];
+
+    [Fact]
+    public void ConfusionMatrixAndPerClassScoresMatchAWorkedExample()
+    {
+        // truth 0 0 1 1 2 2, predicted 0 1 1 1 2 0
+        var metrics = ClassificationMetrics.Compute([0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 2, 0], Abc);
+
+        Assert.Equal([[1, 1, 0], [0, 2, 0], [1, 0, 1]], metrics.ConfusionMatrix);
+        Assert.Equal(4.0 / 6, metrics.Accuracy, 12);
+        // precision a = 1/2, b = 2/3, c = 1/1; recall a = 1/2, b = 1, c = 1/2
+        Assert.Equal([0.5, 2.0 / 3, 1.0], metrics.PerClass.Select(c => c.Precision), new Tolerance(1e-12));
+        Assert.Equal([0.5, 1.0, 0.5], metrics.PerClass.Select(c => c.Recall), new Tolerance(1e-12));
+        // F1 a = 0.5, b = 2 * (2/3) / (5/3) = 0.8, c = 2 * 0.5 / 1.5 = 2/3
+        Assert.Equal([0.5, 0.8, 2.0 / 3], metrics.PerClass.Select(c => c.F1), new Tolerance(1e-12));
+        Assert.Equal((0.5 + 0.8 + 2.0 / 3) / 3, metrics.MacroF1, 12);
+    }
+
+    [Fact]
+    public void MulticlassMccMatchesGorodkinsFormula()
+    {
+        // correct 4 of 6; true counts 2 2 2; predicted counts 2 3 1:
+        // (4*6 - (4+6+2)) / sqrt((36 - 12) * (36 - 14)) = 12 / sqrt(528)
+        var confusion = ClassificationMetrics.Compute([0, 0, 1, 1, 2, 2], [0, 1, 1, 1, 2, 0], Abc).ConfusionMatrix;
+
+        Assert.Equal(12 / Math.Sqrt(528), ProbabilisticMetrics.MatthewsCorrelation(confusion), 12);
+    }
+
+    [Fact]
+    public void TwoClassMccIsTheClassicFormula()
+    {
+        // TN 5, FP 1, FN 1, TP 3: (3*5 - 1*1) / sqrt(4*4*6*6) = 14/24
+        Assert.Equal(14.0 / 24, ProbabilisticMetrics.MatthewsCorrelation([[5, 1], [1, 3]]), 12);
+    }
+
+    [Fact]
+    public void AucIsTheShareOfCorrectlyOrderedPairs()
+    {
+        // positives 0.35, 0.8; negatives 0.1, 0.4: pairs won 0.35>0.1, 0.8>0.1, 0.8>0.4 = 3 of 4
+        Assert.Equal(0.75, ProbabilisticMetrics.RocAuc([0.1, 0.4, 0.35, 0.8], [false, false, true, true]), 12);
+        // a tie counts one half: (0.5 vs 0.5) 0.5 + 1 + 1 + 1 = 3.5 of 4
+        Assert.Equal(0.875, ProbabilisticMetrics.RocAuc([0.5, 0.5, 0.2, 0.9], [true, false, false, true]), 12);
+        Assert.True(double.IsNaN(ProbabilisticMetrics.RocAuc([0.1, 0.2], [true, true])));
+    }
+
+    [Fact]
+    public void RocCurveStepsThroughEveryDistinctScore()
+    {
+        var curve = ProbabilisticMetrics.RocCurve([0.1, 0.4, 0.35, 0.8], [false, false, true, true]);
+
+        Assert.Equal([new RocPoint(0, 0), new(0, 0.5), new(0.5, 0.5), new(0.5, 1), new(1, 1)], curve);
+    }
+
+    [Fact]
+    public void LogLossAndCalibrationErrorMatchAWorkedExample()
+    {
+        // log-loss: -(ln 0.8 + ln 0.7) / 2
+        float[][] two = [[0.8f, 0.2f], [0.3f, 0.7f]];
+        Assert.Equal(-(Math.Log(0.8) + Math.Log(0.7)) / 2, ProbabilisticMetrics.MeanLogLoss(two, [0, 1]), 6);
+
+        // confidences 0.9 (right), 0.9 (wrong), 0.6 (right), 0.6 (right):
+        // bin of 0.9: accuracy 0.5, gap 0.4 for 2; bin of 0.6: accuracy 1, gap 0.4 for 2 => ECE 0.4
+        float[][] four = [[0.9f, 0.1f], [0.9f, 0.1f], [0.6f, 0.4f], [0.4f, 0.6f]];
+        var metrics = ProbabilisticMetrics.Compute(four, [0, 1, 0, 1], ["x", "y"]);
+        Assert.Equal(0.4, metrics.ExpectedCalibrationError, 6);
+        Assert.Equal(4, metrics.Reliability.Sum(b => b.Count));
+        Assert.Equal(15, metrics.Reliability.Count);
+    }
+
+    [Fact]
+    public void MacroAucAveragesTheOneVersusRestAucs()
+    {
+        float[][] probabilities = [[0.7f, 0.2f, 0.1f], [0.2f, 0.5f, 0.3f], [0.1f, 0.3f, 0.6f], [0.4f, 0.4f, 0.2f]];
+
+        var metrics = ProbabilisticMetrics.Compute(probabilities, [0, 1, 2, 1], Abc);
+
+        // a: positive 0.7 vs negatives 0.2, 0.1, 0.4 -> 1; b: positives 0.5, 0.4 vs 0.2, 0.3 -> 1;
+        // c: positive 0.6 vs 0.1, 0.3, 0.2 -> 1
+        Assert.Equal([1.0, 1.0, 1.0], metrics.ClassAuc);
+        Assert.Equal(1.0, metrics.MacroAuc);
+        Assert.Equal(0.75, metrics.Classification.Accuracy);
+    }
+
+    [Fact]
+    public void SummaryGivesTheStudentTConfidenceInterval()
+    {
+        // mean 0.8, sample std 0.1, half-width t(0.975, 2) * 0.1 / sqrt(3) = 4.303 * 0.0577350
+        var summary = Summary.Of([0.7, 0.8, 0.9]);
+
+        Assert.Equal(0.8, summary.Mean, 12);
+        Assert.Equal(0.1, summary.Std, 12);
+        Assert.Equal(0.8 - 4.303 * 0.1 / Math.Sqrt(3), summary.Lower, 9);
+        Assert.Equal(0.8 + 4.303 * 0.1 / Math.Sqrt(3), summary.Upper, 9);
+    }
+
+    [Fact]
+    public void MismatchedInputsAreRefused()
+    {
+        Assert.Throws<ArgumentException>(() => ClassificationMetrics.Compute([0, 1], [0], Abc));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ClassificationMetrics.Compute([0, 5], [0, 1], Abc));
+        Assert.Throws<ArgumentException>(() => ProbabilisticMetrics.Compute([[0.5f, 0.5f]], [0], Abc));
+    }
+
+    private sealed class Tolerance(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
+        public int GetHashCode(double value) => 0;
+    }
+}
