@@ -47,12 +47,7 @@ public sealed record LoadTestReport(
     {
         int lastPass = Levels.Max(l => l.Pass);
         var levels = Levels.Where(l => l.Pass == lastPass).ToList();
-        string fontFile = Path.Combine(Path.GetTempPath(), "braintumor-chart-font.ttf");
-        if (!File.Exists(fontFile))
-        {
-            EmbeddedFont.WriteTo(fontFile);
-        }
-        ScottPlot.Fonts.AddFontFile("DejaVu", fontFile);
+        ScottPlot.Fonts.AddFontFile("DejaVu", EmbeddedFont.FilePath);
 
         var throughput = new ScottPlot.Plot();
         throughput.Font.Set("DejaVu");

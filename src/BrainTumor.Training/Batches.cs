@@ -1,5 +1,5 @@
 using BrainTumor.Imaging;
-using BrainTumor.Training.Data;
+using BrainTumor.Data;
 using static TorchSharp.torch;
 
 namespace BrainTumor.Training;

@@ -10,7 +10,7 @@ public static class Cli
             command();
             return Task.FromResult(0);
         }
-        catch (TrainingException ex)
+        catch (Exception ex) when (ex is TrainingException or BrainTumor.Data.DatasetException)
         {
             Console.Error.WriteLine($"error: {ex.Message}");
             return Task.FromResult(1);

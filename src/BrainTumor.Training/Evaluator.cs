@@ -1,7 +1,7 @@
 using BrainTumor.Evaluation;
 using BrainTumor.Imaging;
 using BrainTumor.Training.Architectures;
-using BrainTumor.Training.Data;
+using BrainTumor.Data;
 using static TorchSharp.torch;
 
 namespace BrainTumor.Training;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using BrainTumor.Imaging;
 using BrainTumor.Training.Architectures;
-using BrainTumor.Training.Data;
+using BrainTumor.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 

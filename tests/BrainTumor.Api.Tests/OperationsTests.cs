@@ -5,7 +5,7 @@ using BrainTumor.Imaging;
 using BrainTumor.Models;
 using BrainTumor.Onnx;
 using BrainTumor.Training;
-using BrainTumor.Training.Data;
+using BrainTumor.Data;
 using Microsoft.ML.OnnxRuntime;
 
 namespace BrainTumor.Api.Tests;

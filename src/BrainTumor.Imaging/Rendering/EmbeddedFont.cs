@@ -19,13 +19,17 @@ public static class EmbeddedFont
 
     public static SKTypeface Typeface => LazyTypeface.Value;
 
-    /// <summary>Writes the font file to <paramref name="path"/>, for libraries that load fonts from disk.</summary>
-    public static void WriteTo(string path)
+    private static readonly Lazy<string> LazyFile = new(() =>
     {
+        string path = Path.Combine(Path.GetTempPath(), $"braintumor-dejavu-sans-bold-{Environment.ProcessId}.ttf");
         using var stream = Open();
         using var file = File.Create(path);
         stream.CopyTo(file);
-    }
+        return path;
+    });
+
+    /// <summary>A copy of the font on disk, for libraries (ScottPlot) that load fonts from files.</summary>
+    public static string FilePath => LazyFile.Value;
 
     private static Stream Open() => Assembly.GetExecutingAssembly().GetManifestResourceStream(ResourceName)
         ?? throw new InvalidOperationException("The embedded font is missing.");

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using BrainTumor.Imaging;
 
-namespace BrainTumor.Training.Data;
+namespace BrainTumor.Data;
 
 /// <param name="Sha256">Hash of the file's bytes: identical files are the same image wherever they sit.</param>
 public sealed record LabelledImage(string RelativePath, int Label, string Sha256, RgbImage Image);
@@ -65,7 +65,7 @@ public sealed class ImageFolderDataset
     {
         if (!Directory.Exists(root))
         {
-            throw new TrainingException($"Data folder '{root}' does not exist.");
+            throw new DatasetException($"Data folder '{root}' does not exist.");
         }
         var files = new List<(string Path, int Label)>();
         for (int label = 0; label < labels.Count; label++)
@@ -73,7 +73,7 @@ public sealed class ImageFolderDataset
             string folder = Path.Combine(root, labels[label]);
             if (!Directory.Exists(folder))
             {
-                throw new TrainingException($"Class folder '{folder}' does not exist (expected one folder per label: {string.Join(", ", labels)}).");
+                throw new DatasetException($"Class folder '{folder}' does not exist (expected one folder per label: {string.Join(", ", labels)}).");
             }
             var images = Directory.EnumerateFiles(folder)
                 .Where(f => ImageExtensions.Contains(Path.GetExtension(f)))
@@ -82,7 +82,7 @@ public sealed class ImageFolderDataset
                 .ToList();
             if (images.Count == 0)
             {
-                throw new TrainingException($"Class folder '{folder}' has no images (.jpg, .jpeg, .png, .bmp, .webp).");
+                throw new DatasetException($"Class folder '{folder}' has no images (.jpg, .jpeg, .png, .bmp, .webp).");
             }
             files.AddRange(images.Select(f => (f, label)));
         }
@@ -115,7 +115,7 @@ public sealed class ImageFolderDataset
         {
             if (!samples.Any(s => s.Label == label))
             {
-                throw new TrainingException($"Class '{labels[label]}' has no readable images.");
+                throw new DatasetException($"Class '{labels[label]}' has no readable images.");
             }
         }
         return new ImageFolderDataset(root, labels, imageSize, samples, skippedSorted);

@@ -1,4 +1,4 @@
-namespace BrainTumor.Training.Data;
+namespace BrainTumor.Data;
 
 public static class DatasetLabels
 {

@@ -1,6 +1,6 @@
-using BrainTumor.Training.Data;
+using BrainTumor.Data;
 
-namespace BrainTumor.Training.Tests;
+namespace BrainTumor.Data.Tests;
 
 public class DuplicateAwareSplitTests
 {
@@ -64,6 +64,6 @@ public class DuplicateAwareSplitTests
     [Fact]
     public void AFractionOutsideZeroToOneIsRefused()
     {
-        Assert.Throws<TrainingException>(() => DuplicateAwareSplit.StratifiedHoldout(Samples(), 1.5, seed: 3));
+        Assert.Throws<DatasetException>(() => DuplicateAwareSplit.StratifiedHoldout(Samples(), 1.5, seed: 3));
     }
 }

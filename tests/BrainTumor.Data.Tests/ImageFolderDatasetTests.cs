@@ -1,7 +1,7 @@
 using BrainTumor.Tests;
-using BrainTumor.Training.Data;
+using BrainTumor.Data;
 
-namespace BrainTumor.Training.Tests;
+namespace BrainTumor.Data.Tests;
 
 public sealed class ImageFolderDatasetTests : IDisposable
 {
@@ -57,7 +57,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
     {
         string missing = Path.Combine(root, "nowhere");
 
-        var error = Assert.Throws<TrainingException>(() => ImageFolderDataset.Load(missing, DatasetLabels.BrainTumor, 32));
+        var error = Assert.Throws<DatasetException>(() => ImageFolderDataset.Load(missing, DatasetLabels.BrainTumor, 32));
 
         Assert.Contains(missing, error.Message);
     }
@@ -68,7 +68,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
         CopyImages(1);
         Directory.Delete(Path.Combine(root, "no_tumor"), recursive: true);
 
-        var error = Assert.Throws<TrainingException>(() => ImageFolderDataset.Load(root, DatasetLabels.BrainTumor, 32));
+        var error = Assert.Throws<DatasetException>(() => ImageFolderDataset.Load(root, DatasetLabels.BrainTumor, 32));
 
         Assert.Contains("no_tumor", error.Message);
     }
@@ -82,7 +82,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
             File.Delete(file);
         }
 
-        var error = Assert.Throws<TrainingException>(() => ImageFolderDataset.Load(root, DatasetLabels.BrainTumor, 32));
+        var error = Assert.Throws<DatasetException>(() => ImageFolderDataset.Load(root, DatasetLabels.BrainTumor, 32));
 
         Assert.Contains("pituitary_tumor", error.Message);
         Assert.Contains("no images", error.Message);
@@ -97,7 +97,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
             File.WriteAllText(file, "garbage");
         }
 
-        var error = Assert.Throws<TrainingException>(() => ImageFolderDataset.Load(root, DatasetLabels.BrainTumor, 32));
+        var error = Assert.Throws<DatasetException>(() => ImageFolderDataset.Load(root, DatasetLabels.BrainTumor, 32));
 
         Assert.Contains("meningioma_tumor", error.Message);
     }

@@ -1,4 +1,4 @@
-namespace BrainTumor.Training.Data;
+namespace BrainTumor.Data;
 
 /// <summary>
 /// Seeded, stratified splits in which exact duplicates (same SHA-256) always land on the same side, so that
@@ -16,7 +16,7 @@ public static class DuplicateAwareSplit
     {
         if (!(validationFraction > 0 && validationFraction < 1))
         {
-            throw new TrainingException($"The validation fraction must be between 0 and 1, not {validationFraction}.");
+            throw new DatasetException($"The validation fraction must be between 0 and 1, not {validationFraction}.");
         }
         var validation = new List<int>();
         var train = new List<int>();

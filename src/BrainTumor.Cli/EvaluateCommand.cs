@@ -1,0 +1,66 @@
+using System.Runtime.InteropServices;
+using BrainTumor.Data;
+using BrainTumor.Evaluation;
+
+namespace BrainTumor.Cli;
+
+public enum EvaluationSplit
+{
+    All,
+    Validation,
+}
+
+/// <summary>Evaluates a shipped model on a labelled folder with ONNX Runtime and writes the report.</summary>
+public static class EvaluateCommand
+{
+    public static EvaluationReport Run(string modelDirectory, string dataDirectory, string? outputDirectory, EvaluationSplit split, TextWriter log)
+    {
+        using var model = ModelLoader.Load(modelDirectory);
+        var manifest = model.Manifest;
+        if (manifest.Input.Width != manifest.Input.Height)
+        {
+            throw new CliException($"Model '{manifest.Name}' takes {manifest.Input.Width}x{manifest.Input.Height} input; only square inputs are evaluated.");
+        }
+        var dataset = ImageFolderDataset.Load(dataDirectory, manifest.Labels, manifest.Input.Width, warn: w => log.WriteLine($"warning: {w}"));
+        var notes = new List<string>();
+        if (dataset.Skipped.Count > 0)
+        {
+            notes.Add($"{dataset.Skipped.Count} unreadable file(s) were skipped.");
+        }
+        IReadOnlyList<int> indices = Enumerable.Range(0, dataset.Samples.Count).ToList();
+        bool trainedOnThese = manifest.Training?.DatasetContentSha256 == dataset.ContentSha256();
+        if (split == EvaluationSplit.Validation)
+        {
+            var training = manifest.Training ?? throw new CliException($"Model '{manifest.Name}' records no training split.");
+            if (!trainedOnThese)
+            {
+                throw new CliException($"'{dataDirectory}' is not the data '{manifest.Name}' was trained on, so its validation split cannot be rebuilt.");
+            }
+            indices = DuplicateAwareSplit.StratifiedHoldout(dataset.Samples.Select(s => (s.Label, s.Sha256)).ToList(),
+                training.Split.ValidationFraction, training.Split.Seed).Validation;
+            notes.Add($"Only the held-out validation split ({indices.Count} images, seed {training.Split.Seed}) that the model never trained on.");
+        }
+        else if (trainedOnThese)
+        {
+            notes.Add("These are the images the model was trained on (all but its validation split): the numbers are optimistic. Use --split validation for the held-out part.");
+        }
+
+        var progress = new ProgressBar(indices.Count, "evaluating");
+        var probabilities = new List<float[]>(indices.Count);
+        foreach (int index in indices)
+        {
+            probabilities.Add(model.Predict(dataset.Samples[index].Image, withGradCam: false).Probabilities);
+            progress.Report(probabilities.Count);
+        }
+        int[] truth = indices.Select(i => dataset.Samples[i].Label).ToArray();
+        var metrics = ProbabilisticMetrics.Compute(probabilities, truth, manifest.Labels);
+        var report = new EvaluationReport(manifest.Name, manifest.Version, manifest.Architecture, Path.GetFullPath(dataDirectory),
+            DateTimeOffset.UtcNow, $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}", manifest.Labels, metrics, notes);
+        string folder = outputDirectory ?? Path.Combine("reports", $"evaluate-{manifest.Name}-{split.ToString().ToLowerInvariant()}");
+        report.Save(folder, probabilities, truth);
+        log.WriteLine($"{manifest.Name} on {truth.Length} images: accuracy {metrics.Classification.Accuracy:F4}, macro-F1 {metrics.Classification.MacroF1:F4}, " +
+                      $"macro-AUC {metrics.MacroAuc:F4}, MCC {metrics.Mcc:F4}, ECE {metrics.ExpectedCalibrationError:F4}");
+        log.WriteLine($"report: {Path.Combine(folder, "report.md")}");
+        return report;
+    }
+}

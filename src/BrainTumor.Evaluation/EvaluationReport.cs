@@ -1,0 +1,87 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace BrainTumor.Evaluation;
+
+/// <summary>
+/// The evaluation of one model on one labelled folder: <c>report.md</c> (with the paper's numbers beside
+/// ours), <c>report.json</c>, and PNG plots (confusion matrix, ROC curves, reliability diagram).
+/// </summary>
+public sealed record EvaluationReport(
+    string Model, string ModelVersion, string Architecture, string Data, DateTimeOffset EvaluatedAt, string Machine,
+    IReadOnlyList<string> Labels, ProbabilisticMetrics Metrics, IReadOnlyList<string> Notes)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public void Save(string folder, IReadOnlyList<float[]> probabilities, IReadOnlyList<int> truth)
+    {
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(this, Json));
+        File.WriteAllText(Path.Combine(folder, "report.md"), Markdown());
+        File.WriteAllBytes(Path.Combine(folder, "confusion-matrix.png"),
+            Plots.ConfusionMatrix(Metrics.Classification.ConfusionMatrix, Labels, $"{Model}: confusion matrix"));
+        var curves = Labels.Select((label, c) => (label,
+            ProbabilisticMetrics.RocCurve(probabilities.Select(p => (double)p[c]).ToList(), truth.Select(t => t == c).ToList()),
+            Metrics.ClassAuc[c])).ToList();
+        File.WriteAllBytes(Path.Combine(folder, "roc-curves.png"), Plots.RocCurves(curves, $"{Model}: one-vs-rest ROC"));
+        File.WriteAllBytes(Path.Combine(folder, "reliability.png"), Plots.Reliability(Metrics.Reliability, Metrics.ExpectedCalibrationError, $"{Model}: reliability"));
+    }
+
+    public string Markdown()
+    {
+        var c = Metrics.Classification;
+        var text = new StringBuilder();
+        text.AppendLine($"# Evaluation of `{Model}` {ModelVersion}");
+        text.AppendLine();
+        text.AppendLine($"- architecture: {Architecture}");
+        text.AppendLine($"- data: `{Data}`, {c.Count} images");
+        text.AppendLine($"- evaluated {EvaluatedAt:yyyy-MM-dd HH:mm} UTC on {Machine}, with ONNX Runtime on the shipped `model.onnx`");
+        foreach (var note in Notes)
+        {
+            text.AppendLine($"- **note:** {note}");
+        }
+        text.AppendLine();
+        text.AppendLine("## Overall");
+        text.AppendLine();
+        text.AppendLine("| metric | this model | paper: custom CNN, 5-fold CV (Table 2) |");
+        text.AppendLine("|---|---|---|");
+        var paper = PaperResults.Table2Comparison.Single(r => r.Model == "Custom CNN");
+        text.AppendLine(F($"| accuracy | {c.Accuracy:F3} | {paper.Accuracy} |"));
+        text.AppendLine(F($"| macro-F1 | {c.MacroF1:F3} | {paper.MacroF1} |"));
+        text.AppendLine(F($"| macro-AUC (one-vs-rest) | {Metrics.MacroAuc:F3} | {paper.MacroAuc} |"));
+        text.AppendLine(F($"| MCC | {Metrics.Mcc:F3} | not reported for CV ({PaperResults.SingleSplit}) |"));
+        text.AppendLine(F($"| log-loss | {Metrics.LogLoss:F3} | not reported |"));
+        text.AppendLine(F($"| ECE (15 bins) | {Metrics.ExpectedCalibrationError:F3} | not reported (their confidences are uncalibrated) |"));
+        text.AppendLine();
+        text.AppendLine("## Per class");
+        text.AppendLine();
+        text.AppendLine("| class | precision | recall | F1 | AUC | support | paper precision | paper recall | paper F1 |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        for (int i = 0; i < Labels.Count; i++)
+        {
+            var m = c.PerClass[i];
+            var p = PaperResults.Table3PerClass.FirstOrDefault(r => r.Label == Labels[i]);
+            text.AppendLine(F($"| {Labels[i]} | {m.Precision:F3} | {m.Recall:F3} | {m.F1:F3} | {Metrics.ClassAuc[i]:F3} | {m.Support} | {p?.Precision ?? "-"} | {p?.Recall ?? "-"} | {p?.F1 ?? "-"} |"));
+        }
+        text.AppendLine();
+        text.AppendLine("## Confusion matrix (rows: true class, columns: predicted)");
+        text.AppendLine();
+        text.AppendLine($"| | {string.Join(" | ", Labels)} |");
+        text.AppendLine($"|---|{string.Concat(Labels.Select(_ => "---|"))}");
+        for (int t = 0; t < Labels.Count; t++)
+        {
+            text.AppendLine($"| **{Labels[t]}** | {string.Join(" | ", c.ConfusionMatrix[t])} |");
+        }
+        text.AppendLine();
+        text.AppendLine("![confusion matrix](confusion-matrix.png) ![ROC curves](roc-curves.png) ![reliability](reliability.png)");
+        return text.ToString();
+    }
+
+    private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,119 @@
+using BrainTumor.Imaging.Rendering;
+using ScottPlot;
+
+namespace BrainTumor.Evaluation;
+
+/// <summary>PNG charts of an evaluation: confusion matrix, ROC curves, reliability diagram, learning curves.</summary>
+public static class Plots
+{
+    private const string FontName = "DejaVu";
+    private const int Width = 720, Height = 560;
+
+    private static Plot NewPlot(string title)
+    {
+        Fonts.AddFontFile(FontName, EmbeddedFont.FilePath);
+        var plot = new Plot();
+        plot.Font.Set(FontName);
+        plot.Title(title);
+        return plot;
+    }
+
+    private static byte[] Png(Plot plot) => plot.GetImageBytes(Width, Height, ImageFormat.Png);
+
+    public static byte[] ConfusionMatrix(int[][] confusion, IReadOnlyList<string> labels, string title)
+    {
+        int classes = labels.Count;
+        var plot = NewPlot(title);
+        var cells = new double[classes, classes];
+        for (int t = 0; t < classes; t++)
+        {
+            double rowTotal = Math.Max(1, confusion[t].Sum());
+            for (int p = 0; p < classes; p++)
+            {
+                cells[t, p] = confusion[t][p] / rowTotal;
+            }
+        }
+        // Cells drawn one by one: each is exactly one unit around its (predicted, true) position.
+        var colormap = new ScottPlot.Colormaps.Blues();
+        for (int t = 0; t < classes; t++)
+        {
+            for (int p = 0; p < classes; p++)
+            {
+                var cell = plot.Add.Rectangle(p - 0.5, p + 0.5, t - 0.5, t + 0.5);
+                cell.FillStyle.Color = colormap.GetColor(1 - cells[t, p] * 0.85);
+                cell.LineStyle.Width = 0;
+                var text = plot.Add.Text($"{confusion[t][p]}", p, t);
+                text.LabelFontName = FontName;
+                text.LabelFontSize = 16;
+                text.LabelBold = true;
+                text.LabelAlignment = Alignment.MiddleCenter;
+                text.LabelFontColor = cells[t, p] > 0.5 ? Colors.White : Colors.Black;
+            }
+        }
+        double[] positions = Enumerable.Range(0, classes).Select(i => (double)i).ToArray();
+        string[] names = labels.Select(l => l.Replace("_tumor", "")).ToArray();
+        plot.Axes.Bottom.SetTicks(positions, names);
+        plot.Axes.Left.SetTicks(positions, names);
+        plot.XLabel("predicted");
+        plot.YLabel("true");
+        plot.Axes.SetLimits(-0.5, classes - 0.5, classes - 0.5, -0.5);
+        return Png(plot);
+    }
+
+    public static byte[] RocCurves(IReadOnlyList<(string Label, IReadOnlyList<RocPoint> Curve, double Auc)> curves, string title)
+    {
+        var plot = NewPlot(title);
+        foreach (var (label, curve, auc) in curves)
+        {
+            var line = plot.Add.Scatter(curve.Select(p => p.FalsePositiveRate).ToArray(), curve.Select(p => p.TruePositiveRate).ToArray());
+            line.MarkerSize = 0;
+            line.LegendText = $"{label} (AUC {auc:F3})";
+        }
+        var chance = plot.Add.Line(0, 0, 1, 1);
+        chance.LinePattern = LinePattern.Dashed;
+        chance.Color = Colors.Gray;
+        plot.XLabel("false positive rate");
+        plot.YLabel("true positive rate");
+        plot.Axes.SetLimits(0, 1, 0, 1);
+        plot.ShowLegend(Alignment.LowerRight);
+        return Png(plot);
+    }
+
+    public static byte[] Reliability(IReadOnlyList<ReliabilityBin> bins, double ece, string title)
+    {
+        var plot = NewPlot($"{title} (ECE {ece:F3})");
+        var used = bins.Where(b => b.Count > 0).ToList();
+        var bars = plot.Add.Bars(used.Select(b => (b.Lower + b.Upper) / 2).ToArray(), used.Select(b => b.Accuracy).ToArray());
+        foreach (var bar in bars.Bars)
+        {
+            bar.Size = 1.0 / bins.Count * 0.9;
+        }
+        bars.LegendText = "accuracy";
+        var confidence = plot.Add.Scatter(used.Select(b => (b.Lower + b.Upper) / 2).ToArray(), used.Select(b => b.MeanConfidence).ToArray());
+        confidence.LegendText = "mean confidence";
+        var ideal = plot.Add.Line(0, 0, 1, 1);
+        ideal.LinePattern = LinePattern.Dashed;
+        ideal.Color = Colors.Gray;
+        plot.XLabel("confidence");
+        plot.YLabel("accuracy");
+        plot.Axes.SetLimits(0, 1, 0, 1);
+        plot.ShowLegend(Alignment.UpperLeft);
+        return Png(plot);
+    }
+
+    /// <summary>One line per run and series (for example, per fold: training and validation accuracy by epoch).</summary>
+    public static byte[] LearningCurves(IReadOnlyList<(string Name, double[] Epochs, double[] Values)> series, string yLabel, string title)
+    {
+        var plot = NewPlot(title);
+        foreach (var (name, epochs, values) in series)
+        {
+            var line = plot.Add.Scatter(epochs, values);
+            line.LegendText = name;
+            line.MarkerSize = 4;
+        }
+        plot.XLabel("epoch");
+        plot.YLabel(yLabel);
+        plot.ShowLegend();
+        return Png(plot);
+    }
+}

@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Text.Json;
+using BrainTumor.Tests;
+
+namespace BrainTumor.Cli.Tests;
+
+public sealed class CliTests : IDisposable
+{
+    private static readonly string Model = Path.Combine(RepositoryPaths.Root, "models", "custom-cnn");
+    private static readonly string[] Labels = ["glioma_tumor", "meningioma_tumor", "no_tumor", "pituitary_tumor"];
+    private readonly string root = Directory.CreateTempSubdirectory("braintumor-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private string LabelledFolder(int perClass)
+    {
+        string folder = Path.Combine(root, "data");
+        foreach (var label in Labels)
+        {
+            Directory.CreateDirectory(Path.Combine(folder, label));
+            for (int i = 0; i < perClass; i++)
+            {
+                File.Copy(RepositoryPaths.DatasetImage(label, i), Path.Combine(folder, label, $"{i}.jpg"));
+            }
+        }
+        return folder;
+    }
+
+    [Fact]
+    public void EvaluateWritesAReportWhoseNumbersAgreeWithEachOther()
+    {
+        string output = Path.Combine(root, "report");
+
+        var report = EvaluateCommand.Run(Model, LabelledFolder(3), output, EvaluationSplit.All, TextWriter.Null);
+
+        var metrics = report.Metrics;
+        Assert.Equal(12, metrics.Classification.Count);
+        Assert.Equal(12, metrics.Classification.ConfusionMatrix.Sum(row => row.Sum()));
+        Assert.Equal(Enumerable.Range(0, 4).Sum(i => metrics.Classification.ConfusionMatrix[i][i]) / 12.0, metrics.Classification.Accuracy, 12);
+        Assert.InRange(metrics.MacroAuc, 0, 1);
+        foreach (var file in new[] { "report.md", "report.json", "confusion-matrix.png", "roc-curves.png", "reliability.png" })
+        {
+            Assert.True(new FileInfo(Path.Combine(output, file)).Length > 100, file);
+        }
+        var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json"))).RootElement;
+        Assert.Equal("custom-cnn", json.GetProperty("model").GetString());
+        Assert.Contains("0.739 ± 0.039", File.ReadAllText(Path.Combine(output, "report.md")));
+    }
+
+    [Fact]
+    public void TheValidationSplitCannotBeRebuiltFromOtherData()
+    {
+        var error = Assert.Throws<CliException>(() => EvaluateCommand.Run(Model, LabelledFolder(2), Path.Combine(root, "r"), EvaluationSplit.Validation, TextWriter.Null));
+
+        Assert.Contains("validation split", error.Message);
+    }
+
+    [Fact]
+    public void PredictWritesOneCsvRowPerFileAndReportsUnreadableOnes()
+    {
+        string folder = LabelledFolder(1);
+        File.WriteAllText(Path.Combine(folder, "no_tumor", "broken.jpg"), "not an image");
+        var output = new StringWriter();
+
+        var results = PredictCommand.Run(Model, [folder], "csv", output);
+
+        string[] lines = output.ToString().TrimEnd().Split('\n');
+        Assert.Equal("file,label,confidence,p_glioma_tumor,p_meningioma_tumor,p_no_tumor,p_pituitary_tumor,error", lines[0]);
+        Assert.Equal(6, lines.Length);
+        Assert.Single(results, r => r.Error is not null);
+        Assert.All(results.Where(r => r.Error is null), r => Assert.Equal(1.0, r.Probabilities!.Values.Sum(), 4));
+    }
+
+    [Fact]
+    public void PredictJsonHasTheProbabilitiesByLabel()
+    {
+        var output = new StringWriter();
+
+        PredictCommand.Run(Model, [RepositoryPaths.DatasetImage("pituitary_tumor", 0)], "json", output);
+
+        var row = JsonDocument.Parse(output.ToString()).RootElement.EnumerateArray().Single();
+        Assert.Equal(Labels, row.GetProperty("probabilities").EnumerateObject().Select(p => p.Name));
+        Assert.False(row.TryGetProperty("error", out _));
+    }
+
+    [Fact]
+    public void AMissingModelFolderIsNamed()
+    {
+        var error = Assert.Throws<CliException>(() => PredictCommand.Run(Path.Combine(root, "none"), [root], "csv", TextWriter.Null));
+
+        Assert.Contains("does not exist", error.Message);
+    }
+
+    [Fact]
+    public async Task TheProgramExitsNonZeroWithOneLinePerUnreadableFile()
+    {
+        string junk = Path.Combine(root, "junk.png");
+        File.WriteAllText(junk, "junk");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "braintumor.dll"), "predict", junk, "--model", Model })
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        string stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.Equal(1, process.ExitCode);
+        Assert.Equal($"error: {junk}: The bytes are not a JPEG, PNG, BMP or WebP image.", stderr.Trim());
+        Assert.Contains("junk.png", await stdout);
+    }
+}
