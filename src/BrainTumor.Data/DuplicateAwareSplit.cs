@@ -42,6 +42,45 @@ public static class DuplicateAwareSplit
         return new Split(train, validation);
     }
 
+    /// <summary>
+    /// Assigns every sample to one of <paramref name="folds"/> folds, stratified by class: duplicate groups
+    /// are shuffled with <paramref name="seed"/> and each goes whole to the fold that has the fewest images
+    /// of its class so far. Returns the fold of each sample.
+    /// </summary>
+    public static int[] StratifiedKFold(IReadOnlyList<(int Label, string Sha256)> samples, int folds, int seed)
+    {
+        if (folds < 2)
+        {
+            throw new DatasetException($"Cross-validation needs at least 2 folds, not {folds}.");
+        }
+        var assignment = new int[samples.Count];
+        foreach (var classGroups in Groups(samples).GroupBy(g => g.Label).OrderBy(g => g.Key))
+        {
+            var groups = classGroups.ToArray();
+            if (groups.Length < folds)
+            {
+                throw new DatasetException($"Class {classGroups.Key} has {groups.Length} distinct images, fewer than {folds} folds.");
+            }
+            new Random(DerivedSeed(seed, 500 + classGroups.Key)).Shuffle(groups);
+            var counts = new int[folds];
+            foreach (var group in groups)
+            {
+                int fold = Array.IndexOf(counts, counts.Min());
+                counts[fold] += group.Members.Count;
+                foreach (int member in group.Members)
+                {
+                    assignment[member] = fold;
+                }
+            }
+        }
+        return assignment;
+    }
+
+    /// <summary>The samples of <paramref name="fold"/> as <see cref="Split.Validation"/>, all others as <see cref="Split.Train"/>.</summary>
+    public static Split Fold(IReadOnlyList<int> assignment, int fold) => new(
+        Enumerable.Range(0, assignment.Count).Where(i => assignment[i] != fold).ToList(),
+        Enumerable.Range(0, assignment.Count).Where(i => assignment[i] == fold).ToList());
+
     /// <summary>A stable per-purpose seed (HashCode.Combine is randomised per process, so it cannot be used).</summary>
     public static int DerivedSeed(int seed, int purpose) => unchecked(seed * 1_000_003 + purpose * 7_919 + 17);
 

@@ -28,45 +28,60 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
     public TrainingResult Run(CancellationToken cancellation = default)
     {
         options.Validate();
-        var architecture = ArchitectureRegistry.Get(options.Architecture);
-        int imageSize = options.ImageSize ?? architecture.DefaultImageSize;
         var clock = Stopwatch.StartNew();
-        if (options.Threads is int threads)
-        {
-            set_num_threads(threads);
-        }
-
-        var dataset = LoadDataset(options, imageSize, progress);
-        string datasetSha = dataset.ContentSha256();
+        ApplyThreads();
+        var dataset = LoadDataset(options, ImageSize, progress);
         var split = DuplicateAwareSplit.StratifiedHoldout(
             dataset.Samples.Select(s => (s.Label, s.Sha256)).ToList(), options.ValidationFraction, options.Seed);
         progress.Line($"split: {split.Train.Count} training, {split.Validation.Count} validation images " +
                       $"(stratified, duplicates kept together, seed {options.Seed})");
+        return Train(dataset, split, options.ResolvedCheckpointDirectory, clock, cancellation)
+            ?? throw new TrainingException("No epoch finished, so there are no weights to export; give a larger --time-budget.");
+    }
 
+    public int ImageSize => options.ImageSize ?? ArchitectureRegistry.Get(options.Architecture).DefaultImageSize;
+
+    public void ApplyThreads()
+    {
+        if (options.Threads is int threads)
+        {
+            set_num_threads(threads);
+        }
+    }
+
+    /// <summary>
+    /// Trains on <paramref name="split"/>'s training part, validating on its other part, with checkpoints in
+    /// <paramref name="directory"/>. Null when the time budget (counted on <paramref name="runClock"/>) ran out
+    /// before any epoch finished.
+    /// </summary>
+    public TrainingResult? Train(ImageFolderDataset dataset, DuplicateAwareSplit.Split split, string directory, Stopwatch runClock,
+        CancellationToken cancellation)
+    {
+        var architecture = ArchitectureRegistry.Get(options.Architecture);
+        string datasetSha = dataset.ContentSha256();
         random.manual_seed(options.Seed);
-        var network = architecture.Create(imageSize, dataset.Labels.Count);
+        var network = architecture.Create(dataset.ImageSize, dataset.Labels.Count);
         var optimizer = optim.Adam(network.parameters(), options.LearningRate);
-        string directory = options.ResolvedCheckpointDirectory;
         Directory.CreateDirectory(directory);
-        var state = StartOrResume(network, optimizer, directory, imageSize, datasetSha);
+        var state = StartOrResume(network, optimizer, directory, dataset.ImageSize, datasetSha);
 
         bool finished = state.StoppedBy == StoppedEarly || state.EpochsCompleted >= options.Epochs;
         if (finished)
         {
-            progress.Line($"checkpoint in {directory} has already finished ({state.StoppedBy ?? StoppedAtEpochLimit}); exporting its best weights");
+            progress.Line($"checkpoint in {directory} has already finished ({state.StoppedBy ?? StoppedAtEpochLimit}); using its best weights");
         }
         string stoppedBy = state.StoppedBy ?? StoppedAtEpochLimit;
         for (int epoch = state.EpochsCompleted + 1; !finished && epoch <= options.Epochs; epoch++)
         {
             double averageEpoch = state.History.Count == 0 ? 0 : state.History.Average(h => h.Seconds);
-            if (options.TimeBudget is TimeSpan budget && clock.Elapsed.TotalSeconds + averageEpoch > budget.TotalSeconds)
+            if (options.TimeBudget is TimeSpan budget && runClock.Elapsed.TotalSeconds + averageEpoch > budget.TotalSeconds)
             {
                 stoppedBy = StoppedByTimeBudget;
                 progress.Line($"stopping before epoch {epoch}: the time budget of {budget} would be exceeded; resume with --resume");
                 break;
             }
             var epochClock = Stopwatch.StartNew();
-            var (trainLoss, trainAccuracy) = TrainEpoch(network, optimizer, dataset, split.Train, epoch, clock, cancellation);
+            var (trainLoss, trainAccuracy) = TrainEpoch(network, optimizer, dataset, split.Train, epoch, runClock, cancellation);
             if (double.IsNaN(trainLoss))
             {
                 stoppedBy = StoppedByTimeBudget;
@@ -108,7 +123,8 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
         state.Write(directory);
         if (!File.Exists(CheckpointState.BestWeights(directory)))
         {
-            throw new TrainingException("No epoch finished, so there are no weights to export; give a larger --time-budget.");
+            network.Dispose();
+            return null;
         }
         network.load(CheckpointState.BestWeights(directory));
         return new TrainingResult(network, dataset, split, state, directory);

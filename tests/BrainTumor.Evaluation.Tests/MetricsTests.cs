@@ -112,3 +112,38 @@ public class MetricsTests
         public int GetHashCode(double value) => 0;
     }
 }
+
+public class CalibrationTests
+{
+    [Fact]
+    public void TemperatureOneLeavesProbabilitiesAlone()
+    {
+        float[][] probabilities = [[0.7f, 0.2f, 0.1f]];
+
+        var same = Calibration.Apply(probabilities, 1.0);
+
+        Assert.Equal(probabilities[0], same[0], new FloatTolerance(1e-6f));
+    }
+
+    [Fact]
+    public void AnOverconfidentModelGetsATemperatureAboveOneAndALowerLogLoss()
+    {
+        // Always 95% sure, right only 60% of the time.
+        var probabilities = Enumerable.Range(0, 100).Select(i => i % 5 < 3 ? new[] { 0.95f, 0.05f } : new[] { 0.05f, 0.95f }).ToList();
+        var truth = Enumerable.Repeat(0, 100).ToList();
+
+        double temperature = Calibration.FitTemperature(probabilities, truth);
+        var calibrated = Calibration.Apply(probabilities, temperature);
+
+        Assert.True(temperature > 1, $"T = {temperature}");
+        // The best constant confidence is the accuracy: 0.95^(1/T) / (0.95^(1/T) + 0.05^(1/T)) = 0.6
+        Assert.Equal(0.6, calibrated[0][0], 3);
+        Assert.True(ProbabilisticMetrics.MeanLogLoss(calibrated, truth) < ProbabilisticMetrics.MeanLogLoss(probabilities, truth));
+    }
+
+    private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
+        public int GetHashCode(float value) => 0;
+    }
+}
