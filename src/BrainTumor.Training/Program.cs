@@ -5,6 +5,8 @@ using BrainTumor.Training.Architectures;
 var architecture = new Option<string>("--arch") { Description = "Architecture to train.", DefaultValueFactory = _ => "paper-cnn" };
 var data = new Option<string>("--data") { Description = "Folder with one sub-folder of images per label.", Required = true };
 var output = new Option<string>("--out") { Description = "Folder to write model.onnx and model.json to.", Required = true };
+var reportOutput = new Option<string?>("--out") { Description = "Report folder (default: reports/cv-<arch>-<image size>)." };
+var folds = new Option<int>("--folds") { Description = "Number of cross-validation folds.", DefaultValueFactory = _ => 5 };
 var name = new Option<string?>("--name") { Description = "Model name in the manifest (default: the --out folder's name)." };
 var checkpoints = new Option<string?>("--checkpoint-dir") { Description = "Where checkpoints go (default: checkpoints/<name>)." };
 var epochs = new Option<int>("--epochs") { Description = "Maximum number of epochs.", DefaultValueFactory = _ => 100 };
@@ -25,31 +27,46 @@ var train = new Command("train", "Train a network, then export the best weights 
     architecture, data, output, name, checkpoints, epochs, batchSize, learningRate, imageSize, validationFraction,
     seed, patience, rotation, timeBudget, resume, threads, maxPerClass,
 };
+TrainingOptions ReadOptions(ParseResult parse, string outputDirectory) => new()
+{
+    Architecture = parse.GetValue(architecture)!,
+    DataDirectory = parse.GetValue(data)!,
+    OutputDirectory = outputDirectory,
+    ModelName = parse.GetValue(name),
+    CheckpointDirectory = parse.GetValue(checkpoints),
+    Epochs = parse.GetValue(epochs),
+    BatchSize = parse.GetValue(batchSize),
+    LearningRate = parse.GetValue(learningRate),
+    ImageSize = parse.GetValue(imageSize),
+    ValidationFraction = parse.GetValue(validationFraction),
+    Seed = parse.GetValue(seed),
+    Patience = parse.GetValue(patience),
+    RotationDegrees = parse.GetValue(rotation),
+    TimeBudget = parse.GetValue(timeBudget),
+    Resume = parse.GetValue(resume),
+    Threads = parse.GetValue(threads),
+    MaxImagesPerClass = parse.GetValue(maxPerClass),
+};
+
 train.SetAction((parse, cancellation) => Cli.Run(() =>
 {
-    var options = new TrainingOptions
-    {
-        Architecture = parse.GetValue(architecture)!,
-        DataDirectory = parse.GetValue(data)!,
-        OutputDirectory = parse.GetValue(output)!,
-        ModelName = parse.GetValue(name),
-        CheckpointDirectory = parse.GetValue(checkpoints),
-        Epochs = parse.GetValue(epochs),
-        BatchSize = parse.GetValue(batchSize),
-        LearningRate = parse.GetValue(learningRate),
-        ImageSize = parse.GetValue(imageSize),
-        ValidationFraction = parse.GetValue(validationFraction),
-        Seed = parse.GetValue(seed),
-        Patience = parse.GetValue(patience),
-        RotationDegrees = parse.GetValue(rotation),
-        TimeBudget = parse.GetValue(timeBudget),
-        Resume = parse.GetValue(resume),
-        Threads = parse.GetValue(threads),
-        MaxImagesPerClass = parse.GetValue(maxPerClass),
-    };
+    var options = ReadOptions(parse, parse.GetValue(output)!);
     var progress = ProgressReporter.ForConsole();
     var result = new Trainer(options, progress).Run(cancellation);
     ModelPackager.Write(result, options, progress);
+}));
+
+var crossValidate = new Command("cv", "Stratified, duplicate-aware k-fold cross-validation with reports and plots; run it again to continue an interrupted run.")
+{
+    architecture, data, reportOutput, folds, checkpoints, epochs, batchSize, learningRate, imageSize, validationFraction,
+    seed, patience, rotation, timeBudget, threads, maxPerClass,
+};
+crossValidate.SetAction((parse, cancellation) => Cli.Run(() =>
+{
+    string stem = $"cv-{parse.GetValue(architecture)}-{parse.GetValue(imageSize)?.ToString() ?? "default"}";
+    string reportFolder = parse.GetValue(reportOutput) ?? Path.Combine("reports", stem);
+    var options = ReadOptions(parse, reportFolder) with { CheckpointDirectory = parse.GetValue(checkpoints) ?? Path.Combine("checkpoints", stem) };
+    new CrossValidation(options, parse.GetValue(folds), reportFolder, ProgressReporter.ForConsole()).Run(cancellation);
 }));
 
 var architectures = new Command("architectures", "List the architectures that can be trained.");
@@ -61,7 +78,7 @@ architectures.SetAction(_ =>
     }
 });
 
-var root = new RootCommand("BrainTumor model training (TorchSharp) and ONNX export.") { train, architectures };
+var root = new RootCommand("BrainTumor model training (TorchSharp), cross-validation and ONNX export.") { train, crossValidate, architectures };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

@@ -1,0 +1,59 @@
+using BrainTumor.Tests;
+
+namespace BrainTumor.Training.Tests;
+
+public sealed class CrossValidationTests : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("braintumor-cv-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private (CrossValidation Run, StringWriter Log) Create()
+    {
+        var options = new TrainingOptions
+        {
+            Architecture = "paper-cnn",
+            DataDirectory = RepositoryPaths.Dataset,
+            OutputDirectory = Path.Combine(root, "report"),
+            CheckpointDirectory = Path.Combine(root, "checkpoints"),
+            ImageSize = 48,
+            MaxImagesPerClass = 12,
+            Epochs = 1,
+        };
+        var log = new StringWriter();
+        return (new CrossValidation(options, 3, Path.Combine(root, "report"), new ProgressReporter(log, interactive: false)), log);
+    }
+
+    [Fact]
+    public void EveryImageIsTestedOnceAndTheReportIsWritten()
+    {
+        var report = Create().Run.Run();
+
+        Assert.True(report.Complete);
+        Assert.Equal(48, report.Folds.Sum(f => f.Truth.Length));
+        Assert.All(report.Folds, f => Assert.Equal(f.Truth.Length, f.Probabilities.Length));
+        Assert.Equal(3, report.Summaries()["accuracy"].N);
+        foreach (var file in new[] { "report.md", "report.json", "fold-1.json", "fold-3.json", "confusion-matrix.png", "learning-curves-loss.png" })
+        {
+            Assert.True(File.Exists(Path.Combine(root, "report", file)), file);
+        }
+        Assert.Contains("not** the paper's 224x224", File.ReadAllText(Path.Combine(root, "report", "report.md")));
+    }
+
+    [Fact]
+    public void ARepeatedCommandOnlyRunsTheFoldsThatAreMissing()
+    {
+        var first = Create().Run.Run();
+        File.Delete(Path.Combine(root, "report", "fold-2.json"));
+        Directory.Delete(Path.Combine(root, "checkpoints", "fold-2"), recursive: true);
+
+        var (again, log) = Create();
+        var report = again.Run();
+
+        Assert.Equal(3, report.Folds.Count);
+        Assert.Contains("fold 2/3", log.ToString());
+        Assert.DoesNotContain("fold 1/3", log.ToString());
+        Assert.DoesNotContain("fold 3/3", log.ToString());
+        Assert.Equal(first.Folds[0].Probabilities, report.Folds[0].Probabilities);
+    }
+}
