@@ -4,12 +4,21 @@ namespace BrainTumor.Training.Tests;
 
 public class ArchitectureTests
 {
-    [Fact]
-    public void PaperCnnHasThePublishedParameterCountAt224()
+    [Theory]
+    [InlineData("paper-cnn", 5_761_348)]
+    [InlineData("paper-cnn-small", 6_516_100)]
+    [InlineData("paper-cnn-deeper", 3_729_988)]
+    public void PaperArchitecturesHaveThePublishedParameterCountsAt224(string name, long parameters)
     {
-        using var network = ArchitectureRegistry.Get("paper-cnn").Create(224, 4);
+        using var network = ArchitectureRegistry.Get(name).Create(224, 4);
 
-        Assert.Equal(5_761_348, network.ParameterCount());
+        Assert.Equal(parameters, network.ParameterCount());
+        Assert.Equal(parameters, network.Describe().Layers.Sum(l => l switch
+        {
+            BrainTumor.Onnx.Conv2dLayer c => c.Weight.Length + c.Bias.Length,
+            BrainTumor.Onnx.DenseLayer d => d.Weight.Length + d.Bias.Length,
+            _ => 0,
+        }));
     }
 
     [Fact]

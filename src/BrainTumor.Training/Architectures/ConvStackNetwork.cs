@@ -6,8 +6,9 @@ using F = TorchSharp.torch.nn.functional;
 namespace BrainTumor.Training.Architectures;
 
 /// <summary>
-/// The paper's family of plain CNNs: 3x3 valid convolutions with ReLU, 2x2 max pooling after each,
-/// flatten, one dense ReLU layer and a dense output. Grad-CAM explains the last convolution's ReLU output.
+/// The paper's family of plain CNNs: 3x3 convolutions (valid, or 'same' with padding 1) with ReLU, 2x2 max
+/// pooling after each, flatten, one dense ReLU layer and a dense output. Grad-CAM explains the last
+/// convolution's ReLU output.
 /// </summary>
 public sealed class ConvStackNetwork : ClassifierNetwork
 {
@@ -18,18 +19,21 @@ public sealed class ConvStackNetwork : ClassifierNetwork
     private readonly Linear hidden;
     private readonly Linear output;
     private readonly int imageSize;
+    private readonly int padding;
 
-    public ConvStackNetwork(string architecture, int imageSize, IReadOnlyList<int> channels, int hiddenUnits, int classes)
+    /// <param name="samePadding">Pad each convolution by one pixel so that it keeps the map's size.</param>
+    public ConvStackNetwork(string architecture, int imageSize, IReadOnlyList<int> channels, int hiddenUnits, int classes, bool samePadding = false)
         : base(architecture)
     {
         this.imageSize = imageSize;
+        padding = samePadding ? 1 : 0;
         int inChannels = 3;
         int side = imageSize;
         foreach (int outChannels in channels)
         {
-            convolutions.Add(nn.Conv2d(inChannels, outChannels, Kernel));
+            convolutions.Add(nn.Conv2d(inChannels, outChannels, Kernel, padding: padding));
             inChannels = outChannels;
-            side = (side - Kernel + 1) / Pool;
+            side = (side - Kernel + 1 + 2 * padding) / Pool;
         }
         if (side < 1)
         {
@@ -68,7 +72,7 @@ public sealed class ConvStackNetwork : ClassifierNetwork
         {
             var conv = convolutions[i];
             var shape = conv.weight!.shape;
-            layers.Add(new Conv2dLayer($"conv{i + 1}", (int)shape[1], (int)shape[0], Kernel, 1, 0, Values(conv.weight), Values(conv.bias!)));
+            layers.Add(new Conv2dLayer($"conv{i + 1}", (int)shape[1], (int)shape[0], Kernel, 1, padding, Values(conv.weight), Values(conv.bias!)));
             layers.Add(new ReluLayer($"relu{i + 1}"));
             layers.Add(new MaxPoolLayer($"pool{i + 1}", Pool, Pool));
         }
