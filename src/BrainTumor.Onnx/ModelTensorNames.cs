@@ -9,4 +9,6 @@ public static class ModelTensorNames
     public const string TargetClass = "target_class";
     public const string Cam = "cam";
     public const string CamClass = "cam_class";
+
+    public static string[] All => [Input, Logits, Probabilities, TargetClass, Cam, CamClass];
 }

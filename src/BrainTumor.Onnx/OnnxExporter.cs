@@ -19,7 +19,7 @@ public static class OnnxExporter
     /// <summary>Exports the network; <paramref name="includeGradCam"/> false gives the plain classifier.</summary>
     public static ModelProto Export(SequentialNetwork network, bool includeGradCam = true, string producerVersion = "1.0")
     {
-        var builder = new OnnxGraphBuilder("braintumor_classifier");
+        var builder = new OnnxGraphBuilder("braintumor_classifier", ModelTensorNames.All);
         builder.Input(ModelTensorNames.Input, DataType.Float, BatchDimension, network.InputChannels, network.InputHeight, network.InputWidth);
 
         var shapes = network.Shapes();
@@ -30,7 +30,8 @@ public static class OnnxExporter
             bool inHead = includeGradCam && index > network.GradCamLayerIndex;
             var layer = network.Layers[index];
             var (output, extra) = EmitForward(builder, layer, current, inHead);
-            trace.Add(new LayerTrace(layer, current, output, extra));
+            var inputShape = index == 0 ? new FeatureShape(network.InputChannels, network.InputHeight, network.InputWidth) : shapes[index - 1];
+            trace.Add(new LayerTrace(layer, current, output, extra, inputShape));
             current = output;
         }
 
@@ -70,7 +71,7 @@ public static class OnnxExporter
         model.WriteTo(stream);
     }
 
-    private sealed record LayerTrace(NetworkLayer Layer, string Input, string Output, string? PoolIndices);
+    private sealed record LayerTrace(NetworkLayer Layer, string Input, string Output, string? PoolIndices, FeatureShape InputShape);
 
     private static (string Output, string? PoolIndices) EmitForward(
         OnnxGraphBuilder builder, NetworkLayer layer, string input, bool inHead)
@@ -78,14 +79,17 @@ public static class OnnxExporter
         switch (layer)
         {
             case Conv2dLayer conv:
-                string weight = builder.Initializer($"{conv.Name}.weight", conv.Weight, conv.OutChannels, conv.InChannels, conv.Kernel, conv.Kernel);
+                string weight = builder.Initializer($"{conv.Name}.weight", conv.Weight, conv.OutChannels, conv.InChannels / conv.Groups, conv.Kernel, conv.Kernel);
                 string bias = builder.Initializer($"{conv.Name}.bias", conv.Bias, conv.OutChannels);
                 return (builder.Node("Conv", [input, weight, bias], name: conv.Name, attributes:
                 [
                     Attribute("kernel_shape", conv.Kernel, conv.Kernel),
                     Attribute("strides", conv.Stride, conv.Stride),
                     Attribute("pads", conv.Padding, conv.Padding, conv.Padding, conv.Padding),
+                    Attribute("group", (long)conv.Groups),
                 ])[0], null);
+            case GlobalAveragePoolLayer pool:
+                return (builder.Node("GlobalAveragePool", [input], name: pool.Name)[0], null);
             case ReluLayer relu:
                 return (builder.Node("Relu", [input], name: relu.Name)[0], null);
             case MaxPoolLayer pool:
@@ -147,6 +151,10 @@ public static class OnnxExporter
         MaxPoolLayer pool => builder.Single("MaxUnpool",
             [outputGradient, step.PoolIndices!, builder.Single("Shape", step.Input)],
             Attribute("kernel_shape", pool.Kernel, pool.Kernel), Attribute("strides", pool.Stride, pool.Stride)),
+        // The mean spreads each channel's gradient evenly over its H x W positions.
+        GlobalAveragePoolLayer => builder.Single("Mul",
+            builder.Single("Expand", outputGradient, builder.Single("Shape", step.Input)),
+            builder.Initializer("inverse_area", [1f / (step.InputShape.Height * step.InputShape.Width)])),
         _ => throw new NotSupportedException(
             $"The Grad-CAM head cannot contain layer '{step.Layer.Name}' ({step.Layer.GetType().Name}); move the Grad-CAM layer after it."),
     };

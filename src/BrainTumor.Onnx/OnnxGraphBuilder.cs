@@ -8,9 +8,15 @@ public sealed class OnnxGraphBuilder
 {
     private readonly GraphProto _graph;
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _reserved = new(StringComparer.Ordinal);
     private int _counter;
 
-    public OnnxGraphBuilder(string name) => _graph = new GraphProto { Name = name };
+    /// <param name="reserved">Names that generated names must avoid, kept for explicitly named inputs and outputs.</param>
+    public OnnxGraphBuilder(string name, params string[] reserved)
+    {
+        _graph = new GraphProto { Name = name };
+        _reserved.UnionWith(reserved);
+    }
 
     public GraphProto Graph => _graph;
 
@@ -23,9 +29,12 @@ public sealed class OnnxGraphBuilder
         node.Input.AddRange(inputs);
         string[] outputNames = outputs?.ToArray() ?? Enumerable.Range(0, outputCount)
             .Select(i => Unique(outputCount == 1 ? nodeName : $"{nodeName}_out{i}")).ToArray();
-        foreach (var output in outputNames)
+        foreach (var output in outputs ?? [])
         {
-            _names.Add(output);
+            if (!_names.Add(output))
+            {
+                throw new InvalidOperationException($"The tensor name '{output}' is already used in the graph.");
+            }
         }
         node.Output.AddRange(outputNames);
         if (attributes is not null)
@@ -68,7 +77,8 @@ public sealed class OnnxGraphBuilder
 
     private string AddInitializer(string name, TensorProto.Types.DataType type, long[] dims, byte[] raw)
     {
-        string unique = Unique(name);
+        // A reserved name (an overridable input's default) is used as given.
+        string unique = _reserved.Contains(name) && _names.Add(name) ? name : Unique(name);
         var tensor = new TensorProto { Name = unique, DataType = (int)type, RawData = ByteString.CopyFrom(raw) };
         tensor.Dims.AddRange(dims);
         _graph.Initializer.Add(tensor);
@@ -78,7 +88,7 @@ public sealed class OnnxGraphBuilder
     private string Unique(string stem)
     {
         string name = stem;
-        while (!_names.Add(name))
+        while (_reserved.Contains(name) || !_names.Add(name))
         {
             name = $"{stem}_{++_counter}";
         }

@@ -3,9 +3,15 @@ namespace BrainTumor.Onnx;
 /// <summary>One layer of a feed-forward image classifier, with its trained weights (PyTorch layouts).</summary>
 public abstract record NetworkLayer(string Name);
 
-/// <summary>2-D convolution. <see cref="Weight"/> is [out, in, kernel, kernel]; square kernel, symmetric padding.</summary>
-public sealed record Conv2dLayer(string Name, int InChannels, int OutChannels, int Kernel, int Stride, int Padding, float[] Weight, float[] Bias)
-    : NetworkLayer(Name);
+/// <summary>
+/// 2-D convolution. <see cref="Weight"/> is [out, in / groups, kernel, kernel]; square kernel, symmetric
+/// padding; <see cref="Groups"/> equal to the channel count makes it depthwise.
+/// </summary>
+public sealed record Conv2dLayer(string Name, int InChannels, int OutChannels, int Kernel, int Stride, int Padding, float[] Weight, float[] Bias,
+    int Groups = 1) : NetworkLayer(Name);
+
+/// <summary>Mean over each channel's whole map: [N, C, H, W] to [N, C, 1, 1].</summary>
+public sealed record GlobalAveragePoolLayer(string Name) : NetworkLayer(Name);
 
 public sealed record ReluLayer(string Name) : NetworkLayer(Name);
 
@@ -51,6 +57,7 @@ public sealed record FeatureShape(int Channels, int Height, int Width, int? Feat
             throw new InvalidOperationException($"Layer '{conv.Name}' expects {conv.InChannels} channels, gets {Describe()}."),
         Conv2dLayer conv => Map(conv.OutChannels, conv.Kernel, conv.Stride, conv.Padding, conv),
         MaxPoolLayer pool => Map(Channels, pool.Kernel, pool.Stride, 0, pool),
+        GlobalAveragePoolLayer when Features is null => new FeatureShape(Channels, 1, 1),
         FlattenLayer => this with { Features = Channels * Height * Width },
         DenseLayer dense when dense.InFeatures != Features =>
             throw new InvalidOperationException($"Layer '{dense.Name}' expects {dense.InFeatures} features, gets {Describe()}."),

@@ -34,6 +34,58 @@ public class OnnxExporterTests
         ], GradCamLayerIndex: 1);
     }
 
+    /// <summary>
+    /// Strided depthwise conv -> ReLU -> pointwise conv -> ReLU [Grad-CAM] -> global average pool -> Flatten -> Dense:
+    /// the shape of the project's own light network.
+    /// </summary>
+    private static SequentialNetwork DepthwiseNetwork(int seed = 3)
+    {
+        var random = new Random(seed);
+        float[] Uniform(int count, double low, double high) =>
+            Enumerable.Range(0, count).Select(_ => (float)(low + random.NextDouble() * (high - low))).ToArray();
+        return new SequentialNetwork(2, 8, 8,
+        [
+            new Conv2dLayer("depthwise", 2, 2, 3, 2, 1, Uniform(2 * 9, 0.05, 0.3), Uniform(2, 0.01, 0.1), Groups: 2),
+            new ReluLayer("relu1"),
+            new Conv2dLayer("pointwise", 2, 4, 1, 1, 0, Uniform(4 * 2, 0.05, 0.5), Uniform(4, 0.01, 0.1)),
+            new ReluLayer("relu2"),
+            new GlobalAveragePoolLayer("gap"),
+            new FlattenLayer("flatten"),
+            new DenseLayer("logits", 4, Classes, Uniform(Classes * 4, -1, 1), Uniform(Classes, -0.1, 0.1)),
+        ], GradCamLayerIndex: 3);
+    }
+
+    [Fact]
+    public void DepthwiseConvolutionAndGlobalAveragePoolingExportCorrectly()
+    {
+        var network = DepthwiseNetwork();
+        float[] inputs = Inputs(2, 8);
+        var model = OnnxExporter.Export(network);
+        int nonZeroMaps = 0;
+
+        for (long target = 0; target < Classes; target++)
+        {
+            var outputs = Run(model, inputs, 2, 8, [target, target], ModelTensorNames.Logits, ModelTensorNames.Cam);
+            Assert.Equal(2 * 4 * 4, outputs[ModelTensorNames.Cam].Length);
+            for (int n = 0; n < 2; n++)
+            {
+                double[] logits = ReferenceNetwork.Logits(network, Sample(inputs, n, 8));
+                for (int c = 0; c < Classes; c++)
+                {
+                    Assert.Equal(logits[c], outputs[ModelTensorNames.Logits][n * Classes + c], 1e-4);
+                }
+                double[] expected = ReferenceNetwork.GradCam(network, Sample(inputs, n, 8), (int)target);
+                double scale = Math.Max(expected.Max(), 1e-6);
+                nonZeroMaps += expected.Any(v => v > 0) ? 1 : 0;
+                for (int p = 0; p < 16; p++)
+                {
+                    Assert.Equal(expected[p] / scale, outputs[ModelTensorNames.Cam][n * 16 + p] / scale, 1e-3);
+                }
+            }
+        }
+        Assert.InRange(nonZeroMaps, 1, 6);
+    }
+
     private static float[] Inputs(int batch, int size, int seed = 11)
     {
         var random = new Random(seed);

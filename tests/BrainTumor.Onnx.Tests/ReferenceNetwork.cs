@@ -18,6 +18,9 @@ internal static class ReferenceNetwork
                 Conv2dLayer conv => Convolve(conv, x),
                 ReluLayer => x with { Values = x.Values.Select(v => Math.Max(v, 0)).ToArray() },
                 MaxPoolLayer pool => MaxPool(pool, x),
+                GlobalAveragePoolLayer => new Activation(
+                    Enumerable.Range(0, x.Channels).Select(c => x.Values.Skip(c * x.Height * x.Width).Take(x.Height * x.Width).Average()).ToArray(),
+                    x.Channels, 1, 1),
                 FlattenLayer => new Activation(x.Values, x.Values.Length, 1, 1),
                 DenseLayer dense => Dense(dense, x),
                 _ => throw new NotSupportedException(layer.Name),
@@ -62,19 +65,21 @@ internal static class ReferenceNetwork
         int outHeight = (x.Height + 2 * conv.Padding - conv.Kernel) / conv.Stride + 1;
         int outWidth = (x.Width + 2 * conv.Padding - conv.Kernel) / conv.Stride + 1;
         var output = new double[conv.OutChannels * outHeight * outWidth];
+        int inPerGroup = conv.InChannels / conv.Groups, outPerGroup = conv.OutChannels / conv.Groups;
         for (int o = 0; o < conv.OutChannels; o++)
         for (int y = 0; y < outHeight; y++)
         for (int xo = 0; xo < outWidth; xo++)
         {
             double sum = conv.Bias[o];
-            for (int c = 0; c < conv.InChannels; c++)
+            for (int local = 0; local < inPerGroup; local++)
             for (int ky = 0; ky < conv.Kernel; ky++)
             for (int kx = 0; kx < conv.Kernel; kx++)
             {
+                int c = o / outPerGroup * inPerGroup + local;
                 int iy = y * conv.Stride + ky - conv.Padding, ix = xo * conv.Stride + kx - conv.Padding;
                 if (iy >= 0 && iy < x.Height && ix >= 0 && ix < x.Width)
                 {
-                    sum += conv.Weight[((o * conv.InChannels + c) * conv.Kernel + ky) * conv.Kernel + kx] * x.Values[(c * x.Height + iy) * x.Width + ix];
+                    sum += conv.Weight[((o * inPerGroup + local) * conv.Kernel + ky) * conv.Kernel + kx] * x.Values[(c * x.Height + iy) * x.Width + ix];
                 }
             }
             output[(o * outHeight + y) * outWidth + xo] = sum;
