@@ -122,7 +122,7 @@ public static class OnnxExporter
         string oneHotValues = builder.Initializer("one_hot_values", [0f, 1f], 2);
         string gradient = builder.Single("OneHot", [ModelTensorNames.CamClass, depth, oneHotValues], Attribute("axis", -1L));
 
-        string zero = builder.Initializer("zero", [0f]);
+        var zero = new Lazy<string>(() => builder.Initializer("zero", [0f]));
         for (int index = trace.Count - 1; index > network.GradCamLayerIndex; index--)
         {
             gradient = EmitBackward(builder, trace[index], gradient, zero);
@@ -139,13 +139,13 @@ public static class OnnxExporter
     }
 
     /// <summary>Given d(score)/d(layer output), emits d(score)/d(layer input).</summary>
-    private static string EmitBackward(OnnxGraphBuilder builder, LayerTrace step, string outputGradient, string zero) => step.Layer switch
+    private static string EmitBackward(OnnxGraphBuilder builder, LayerTrace step, string outputGradient, Lazy<string> zero) => step.Layer switch
     {
         // y = x W^T + b  =>  dx = dy W
         DenseLayer => builder.Single("MatMul", outputGradient, InitializerOf(step, builder)),
         // ReLU passes the gradient where its output is positive.
         ReluLayer => builder.Single("Mul", outputGradient,
-            builder.Single("Cast", [builder.Single("Greater", step.Output, zero)], Attribute("to", (long)DataType.Float))),
+            builder.Single("Cast", [builder.Single("Greater", step.Output, zero.Value)], Attribute("to", (long)DataType.Float))),
         FlattenLayer => builder.Single("Reshape", outputGradient, builder.Single("Shape", step.Input)),
         // Each pooled gradient goes back to the position its maximum came from.
         MaxPoolLayer pool => builder.Single("MaxUnpool",

@@ -48,7 +48,8 @@ public static class ModelPackager
 
     private static float[][] OnnxProbabilities(string onnxPath, TrainingResult result)
     {
-        using var session = new InferenceSession(onnxPath);
+        using var sessionOptions = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        using var session = new InferenceSession(onnxPath, sessionOptions);
         int size = result.Network.ImageSize;
         var probabilities = new List<float[]>();
         foreach (var chunk in result.Split.Validation.Chunk(16))
@@ -103,7 +104,7 @@ public static class ModelPackager
                 MaxEpochs: options.Epochs,
                 BatchSize: state.BatchSize,
                 LearningRate: state.LearningRate,
-                Optimizer: "Adam",
+                Optimizer: Describe(Architectures.ArchitectureRegistry.Get(options.Architecture).TrainingRecipe),
                 Augmentation: $"random horizontal flip, random rotation up to {options.RotationDegrees} degrees",
                 StoppedBy: state.StoppedBy ?? Trainer.StoppedAtEpochLimit,
                 TrainingSeconds: Math.Round(state.TrainingSeconds, 1),
@@ -120,4 +121,7 @@ public static class ModelPackager
                 "ONNX Runtime on model.onnx, held-out validation split"),
         };
     }
+
+    private static string Describe(Architectures.TrainingRecipe recipe) =>
+        recipe.Optimizer + (recipe.LabelSmoothing > 0 ? $", label smoothing {recipe.LabelSmoothing}" : "") + (recipe.CosineSchedule ? ", cosine learning-rate schedule" : "");
 }

@@ -61,7 +61,10 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
         string datasetSha = dataset.ContentSha256();
         random.manual_seed(options.Seed);
         var network = architecture.Create(dataset.ImageSize, dataset.Labels.Count);
-        var optimizer = optim.Adam(network.parameters(), options.LearningRate);
+        var recipe = architecture.TrainingRecipe;
+        TorchSharp.Modules.OptimizerHelper optimizer = recipe.WeightDecay > 0
+            ? optim.AdamW(network.parameters(), options.LearningRate, weight_decay: recipe.WeightDecay)
+            : optim.Adam(network.parameters(), options.LearningRate);
         Directory.CreateDirectory(directory);
         var state = StartOrResume(network, optimizer, directory, dataset.ImageSize, datasetSha);
 
@@ -81,7 +84,12 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
                 break;
             }
             var epochClock = Stopwatch.StartNew();
-            var (trainLoss, trainAccuracy) = TrainEpoch(network, optimizer, dataset, split.Train, epoch, runClock, cancellation);
+            double rate = recipe.LearningRate(options.LearningRate, epoch, options.Epochs);
+            foreach (var group in optimizer.ParamGroups)
+            {
+                group.LearningRate = rate;
+            }
+            var (trainLoss, trainAccuracy) = TrainEpoch(network, optimizer, dataset, split.Train, epoch, recipe.LabelSmoothing, runClock, cancellation);
             if (double.IsNaN(trainLoss))
             {
                 stoppedBy = StoppedByTimeBudget;
@@ -181,7 +189,7 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
 
     /// <summary>Mean loss and accuracy over the epoch, or NaN when the time budget ran out during it.</summary>
     private (double Loss, double Accuracy) TrainEpoch(ClassifierNetwork network, optim.Optimizer optimizer,
-        ImageFolderDataset dataset, IReadOnlyList<int> trainIndices, int epoch, Stopwatch runClock, CancellationToken cancellation)
+        ImageFolderDataset dataset, IReadOnlyList<int> trainIndices, int epoch, double labelSmoothing, Stopwatch runClock, CancellationToken cancellation)
     {
         network.train();
         // Shuffling and augmentation draw from a generator seeded by (seed, epoch), so a resumed run
@@ -205,7 +213,7 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
             var labels = Batches.Labels(dataset.Samples, batches[b]);
             optimizer.zero_grad();
             var logits = network.call(images);
-            var loss = nn.functional.cross_entropy(logits, labels);
+            var loss = nn.functional.cross_entropy(logits, labels, label_smoothing: labelSmoothing);
             loss.backward();
             optimizer.step();
 

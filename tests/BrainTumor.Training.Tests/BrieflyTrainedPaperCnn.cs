@@ -4,16 +4,17 @@ using BrainTumor.Tests;
 namespace BrainTumor.Training.Tests;
 
 /// <summary>
-/// paper-cnn at its real 224x224 size, trained for one epoch on 6 real images per class so that its weights
+/// A network at its real 224x224 size, trained for one epoch on 6 real images per class so that its weights
 /// are no longer the random initialisation, then exported through the same packager as a full run.
 /// </summary>
-public sealed class BrieflyTrainedPaperCnn : IDisposable
+public abstract class BrieflyTrainedNetwork : IDisposable
 {
-    public BrieflyTrainedPaperCnn()
+    protected BrieflyTrainedNetwork(string architecture, GradCamInfo expectedGradCam)
     {
+        ExpectedGradCam = expectedGradCam;
         Options = new TrainingOptions
         {
-            Architecture = "paper-cnn",
+            Architecture = architecture,
             DataDirectory = RepositoryPaths.Dataset,
             OutputDirectory = Path.Combine(Root, "custom-cnn"),
             CheckpointDirectory = Path.Combine(Root, "checkpoints"),
@@ -26,7 +27,8 @@ public sealed class BrieflyTrainedPaperCnn : IDisposable
         Package = ModelPackager.Write(Result, Options, progress);
     }
 
-    public string Root { get; } = Directory.CreateTempSubdirectory("braintumor-paper-cnn-").FullName;
+    public GradCamInfo ExpectedGradCam { get; }
+    public string Root { get; } = Directory.CreateTempSubdirectory("braintumor-trained-").FullName;
     public TrainingOptions Options { get; }
     public TrainingResult Result { get; }
     public ModelPackager.PackageResult Package { get; }
@@ -38,3 +40,7 @@ public sealed class BrieflyTrainedPaperCnn : IDisposable
         Directory.Delete(Root, recursive: true);
     }
 }
+
+public sealed class BrieflyTrainedPaperCnn() : BrieflyTrainedNetwork("paper-cnn", new GradCamInfo("relu3", 128, 52, 52));
+
+public sealed class BrieflyTrainedLiteCnn() : BrieflyTrainedNetwork("lite-cnn", new GradCamInfo("block4_pw_relu", 256, 14, 14));
