@@ -5,10 +5,27 @@ public static class RepositoryPaths
 {
     public static string Root { get; } = FindRoot();
 
-    /// <summary>The Training split: <c>BRAINTUMOR_DATA</c> if set, else <c>../shared/datasets/brain-tumor-mri/Training</c>.</summary>
+    /// <summary>
+    /// The Training split: <c>BRAINTUMOR_DATA</c> if set, else <c>shared/datasets/brain-tumor-mri/Training</c>
+    /// beside the repository or beside one of its parent folders.
+    /// </summary>
     public static string Dataset { get; } = Environment.GetEnvironmentVariable("BRAINTUMOR_DATA") is { Length: > 0 } configured
         ? configured
-        : Path.GetFullPath(Path.Combine(Root, "..", "shared", "datasets", "brain-tumor-mri", "Training"));
+        : FindDataset();
+
+    private static string FindDataset()
+    {
+        string relative = Path.Combine("shared", "datasets", "brain-tumor-mri", "Training");
+        for (var directory = new DirectoryInfo(Root).Parent; directory is not null; directory = directory.Parent)
+        {
+            string candidate = Path.Combine(directory.FullName, relative);
+            if (Directory.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        return Path.GetFullPath(Path.Combine(Root, "..", relative));
+    }
 
     public static string DatasetImage(string label, int index)
     {
