@@ -110,17 +110,7 @@ public static class OnnxExporter
 
     private static void EmitGradCam(OnnxGraphBuilder builder, SequentialNetwork network, List<LayerTrace> trace, int classCount, FeatureShape camShape)
     {
-        // target_class is optional: its default [-1] broadcasts over the batch and means "the predicted class".
-        string targetClass = builder.Initializer(ModelTensorNames.TargetClass, [-1L], 1);
-        builder.Input(targetClass, DataType.Int64, "target_count");
-
-        string predicted = builder.Single("ArgMax", [ModelTensorNames.Logits], Attribute("axis", 1L), Attribute("keepdims", 0L));
-        string zeroIndex = builder.Initializer("zero_index", [0L]);
-        string usePredicted = builder.Single("Less", targetClass, zeroIndex);
-        builder.Node("Where", [usePredicted, predicted, targetClass], outputs: [ModelTensorNames.CamClass]);
-        string depth = builder.Initializer("class_count", [(long)classCount], 1);
-        string oneHotValues = builder.Initializer("one_hot_values", [0f, 1f], 2);
-        string gradient = builder.Single("OneHot", [ModelTensorNames.CamClass, depth, oneHotValues], Attribute("axis", -1L));
+        string gradient = GradCamGraph.EmitClassSelection(builder, ModelTensorNames.Logits, classCount);
 
         var zero = new Lazy<string>(() => builder.Initializer("zero", [0f]));
         for (int index = trace.Count - 1; index > network.GradCamLayerIndex; index--)
@@ -129,11 +119,7 @@ public static class OnnxExporter
         }
 
         string activation = trace[network.GradCamLayerIndex].Output;
-        string channelWeights = builder.Single("ReduceMean", [gradient], Attribute("axes", 2L, 3L), Attribute("keepdims", 1L));
-        string weighted = builder.Single("Mul", channelWeights, activation);
-        string channelAxis = builder.Initializer("channel_axis", [1L], 1);
-        string summed = builder.Single("ReduceSum", [weighted, channelAxis], Attribute("keepdims", 0L));
-        builder.Node("Relu", [summed], outputs: [ModelTensorNames.Cam]);
+        GradCamGraph.EmitCam(builder, gradient, activation, spatialAxes: [2, 3], channelAxis: 1, OpsetVersion, ModelTensorNames.Cam);
         builder.Output(ModelTensorNames.Cam, DataType.Float, BatchDimension, camShape.Height, camShape.Width);
         builder.Output(ModelTensorNames.CamClass, DataType.Int64, BatchDimension);
     }

@@ -18,6 +18,17 @@ public sealed class OnnxGraphBuilder
         _reserved.UnionWith(reserved);
     }
 
+    /// <summary>Continues an existing graph; its tensor names are taken.</summary>
+    public OnnxGraphBuilder(GraphProto existing, params string[] reserved)
+    {
+        _graph = existing;
+        _reserved.UnionWith(reserved);
+        _names.UnionWith(existing.Input.Select(i => i.Name));
+        _names.UnionWith(existing.Initializer.Select(i => i.Name));
+        _names.UnionWith(existing.Node.SelectMany(n => n.Output));
+        _names.UnionWith(existing.Node.Select(n => n.Name).Where(n => !string.IsNullOrEmpty(n)));
+    }
+
     public GraphProto Graph => _graph;
 
     /// <summary>Adds a node and returns the names of its outputs (fresh names unless given).</summary>

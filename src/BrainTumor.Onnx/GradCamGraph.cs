@@ -1,0 +1,44 @@
+using static BrainTumor.Onnx.OnnxGraphBuilder;
+using DataType = BrainTumor.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace BrainTumor.Onnx;
+
+/// <summary>The parts of the Grad-CAM graph that do not depend on the network: choosing the class, and combining gradient and activation.</summary>
+public static class GradCamGraph
+{
+    /// <summary>
+    /// Adds the optional input <c>target_class</c> (default [-1], broadcast over the batch: the predicted
+    /// class), the output <c>cam_class</c>, and returns the one-hot gradient of the chosen logit with respect
+    /// to the logits, [N, classes].
+    /// </summary>
+    public static string EmitClassSelection(OnnxGraphBuilder builder, string logits, int classCount)
+    {
+        string targetClass = builder.Initializer(ModelTensorNames.TargetClass, [-1L], 1);
+        builder.Input(targetClass, DataType.Int64, "target_count");
+        string predicted = builder.Single("ArgMax", [logits], Attribute("axis", 1L), Attribute("keepdims", 0L));
+        string usePredicted = builder.Single("Less", targetClass, builder.Initializer("zero_index", [0L]));
+        builder.Node("Where", [usePredicted, predicted, targetClass], outputs: [ModelTensorNames.CamClass]);
+        string depth = builder.Initializer("class_count", [(long)classCount], 1);
+        string oneHotValues = builder.Initializer("one_hot_values", [0f, 1f], 2);
+        return builder.Single("OneHot", [ModelTensorNames.CamClass, depth, oneHotValues], Attribute("axis", -1L));
+    }
+
+    /// <summary>
+    /// cam = ReLU(sum over channels of (spatial mean of the gradient) x activation), named <paramref name="camName"/>.
+    /// Uses the ReduceMean/ReduceSum forms of <paramref name="opset"/> (13 or newer).
+    /// </summary>
+    public static void EmitCam(OnnxGraphBuilder builder, string gradient, string activation, long[] spatialAxes, long channelAxis,
+        long opset, string camName)
+    {
+        string channelWeights = ReduceMean(builder, gradient, spatialAxes, keepDims: true, opset);
+        string weighted = builder.Single("Mul", channelWeights, activation);
+        string summed = builder.Single("ReduceSum", [weighted, builder.Initializer("channel_axis", [channelAxis], 1)], Attribute("keepdims", 0L));
+        builder.Node("Relu", [summed], outputs: [camName]);
+    }
+
+    /// <summary>ReduceMean takes its axes as an attribute before opset 18 and as an input from 18 on.</summary>
+    public static string ReduceMean(OnnxGraphBuilder builder, string input, long[] axes, bool keepDims, long opset) =>
+        opset >= 18
+            ? builder.Single("ReduceMean", [input, builder.Initializer("reduce_axes", axes, axes.Length)], Attribute("keepdims", keepDims ? 1L : 0L))
+            : builder.Single("ReduceMean", [input], Attribute("axes", axes), Attribute("keepdims", keepDims ? 1L : 0L));
+}
