@@ -43,7 +43,7 @@ internal static class ModelValidation
         }
     }
 
-    /// <summary>-1 in <paramref name="expected"/> stands for the dynamic batch dimension.</summary>
+    /// <summary>-1 in <paramref name="expected"/> stands for the batch dimension: dynamic, or fixed at 1 (the server runs one image at a time).</summary>
     private static void ExpectShape(IReadOnlyDictionary<string, NodeMetadata> metadata, string name, string kind, int[] expected, Action<string> fail)
     {
         if (!metadata.TryGetValue(name, out var node))
@@ -51,7 +51,9 @@ internal static class ModelValidation
             fail($"the ONNX graph has no {kind} '{name}' (it has {string.Join(", ", metadata.Keys)}).");
             return;
         }
-        if (!node.Dimensions.SequenceEqual(expected))
+        bool matches = node.Dimensions.Length == expected.Length
+            && node.Dimensions.Zip(expected).All(pair => pair.Second == -1 ? pair.First is -1 or 1 : pair.First == pair.Second);
+        if (!matches)
         {
             fail($"{kind} '{name}' has shape [{string.Join(", ", node.Dimensions)}] in the ONNX graph, but the manifest implies [{string.Join(", ", expected)}].");
         }

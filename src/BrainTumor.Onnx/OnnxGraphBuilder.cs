@@ -58,6 +58,9 @@ public sealed class OnnxGraphBuilder
 
     public string Single(string opType, params string[] inputs) => Node(opType, inputs)[0];
 
+    /// <summary>A tensor name not used yet in the graph, as close to <paramref name="stem"/> as possible.</summary>
+    public string FreshName(string stem) => Unique(stem);
+
     public string Single(string opType, IEnumerable<string> inputs, params AttributeProto[] attributes) =>
         Node(opType, inputs, attributes: attributes)[0];
 

@@ -1,0 +1,229 @@
+using BrainTumor.Onnx;
+using BrainTumor.Onnx.Proto;
+using static BrainTumor.Onnx.OnnxGraphBuilder;
+
+namespace BrainTumor.Import;
+
+/// <summary>
+/// Builds, out of ONNX operators, the gradient of a score with respect to the Grad-CAM feature map through the
+/// network's head (the nodes between the feature map and the logits): reverse-mode differentiation with one
+/// analytic rule per supported operator.
+/// </summary>
+internal sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDictionary<string, long[]> shapes, long opset)
+{
+    public static readonly IReadOnlySet<string> SupportedOperators = new HashSet<string>
+    {
+        "GlobalAveragePool", "ReduceMean", "AveragePool", "MaxPool", "Flatten", "Reshape", "Transpose", "Gemm", "MatMul",
+        "Add", "Mul", "Relu", "BatchNormalization", "Dropout", "Identity", "Softmax",
+    };
+
+    private readonly Dictionary<string, string> gradients = new(StringComparer.Ordinal);
+    private IReadOnlySet<string> dependents = new HashSet<string>();
+
+    /// <param name="head">The head's nodes in graph order.</param>
+    /// <param name="dependent">Tensors that depend on the feature map.</param>
+    /// <returns>d(score)/d(feature map).</returns>
+    public string Differentiate(IReadOnlyList<NodeProto> head, IReadOnlySet<string> dependent, string logits, string logitsGradient, string featureMap)
+    {
+        dependents = dependent;
+        gradients[logits] = logitsGradient;
+        foreach (var node in head.Reverse())
+        {
+            if (!gradients.TryGetValue(node.Output[0], out var outputGradient))
+            {
+                continue;
+            }
+            for (int i = 0; i < node.Input.Count; i++)
+            {
+                if (dependent.Contains(node.Input[i]))
+                {
+                    Accumulate(node.Input[i], Rule(node, i, outputGradient));
+                }
+            }
+        }
+        return gradients.TryGetValue(featureMap, out var result)
+            ? result
+            : throw new ImportException($"The logits do not depend on '{featureMap}'; choose another --target-layer.");
+    }
+
+    private void Accumulate(string tensor, string gradient) =>
+        gradients[tensor] = gradients.TryGetValue(tensor, out var existing) ? builder.Single("Add", existing, gradient) : gradient;
+
+    private string Rule(NodeProto node, int input, string dY)
+    {
+        string x = node.Input[input];
+        string y = node.Output[0];
+        switch (node.OpType)
+        {
+            case "Identity" or "Dropout":
+                return dY;
+            case "Relu":
+                return builder.Single("Mul", dY, builder.Single("Cast", [builder.Single("Greater", y, Zero)], Attribute("to", (long)TensorProto.Types.DataType.Float)));
+            case "Flatten" or "Reshape":
+                return builder.Single("Reshape", dY, builder.Single("Shape", x));
+            case "Transpose":
+            {
+                long[] perm = Ints(node, "perm") ?? Enumerable.Range(0, Shape(x).Length).Reverse().Select(i => (long)i).ToArray();
+                long[] inverse = new long[perm.Length];
+                for (int i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
+                return builder.Single("Transpose", [dY], Attribute("perm", inverse));
+            }
+            case "Gemm":
+            {
+                RequireInput(node, input, 0, "only its first input (A) may depend on the feature map");
+                bool transA = Int(node, "transA") == 1, transB = Int(node, "transB") == 1;
+                string b = node.Input[1];
+                string gradient = builder.Single("MatMul", dY, transB ? b : builder.Single("Transpose", [b], Attribute("perm", 1L, 0L)));
+                float alpha = Float(node, "alpha") ?? 1f;
+                if (alpha != 1f)
+                {
+                    gradient = builder.Single("Mul", gradient, builder.Initializer("gemm_alpha", [alpha]));
+                }
+                return transA ? builder.Single("Transpose", [gradient], Attribute("perm", 1L, 0L)) : gradient;
+            }
+            case "MatMul":
+            {
+                string other = node.Input[1 - input];
+                RequireConstantSide(node, other);
+                string otherT = builder.Single("Transpose", [other], Attribute("perm", SwapLastTwo(Shape(other).Length)));
+                return input == 0 ? builder.Single("MatMul", dY, otherT) : builder.Single("MatMul", otherT, dY);
+            }
+            case "Add":
+                return Unbroadcast(dY, x, y);
+            case "Mul":
+                RequireConstantSide(node, node.Input[1 - input]);
+                return Unbroadcast(builder.Single("Mul", dY, node.Input[1 - input]), x, y);
+            case "BatchNormalization":
+            {
+                RequireInput(node, input, 0, "only its data input may depend on the feature map");
+                float epsilon = Float(node, "epsilon") ?? 1e-5f;
+                string factor = builder.Single("Div", node.Input[1],
+                    builder.Single("Sqrt", builder.Single("Add", node.Input[4], builder.Initializer("bn_epsilon", [epsilon]))));
+                long[] perChannel = Enumerable.Range(0, Shape(x).Length).Select(i => i == 1 ? -1L : 1L).ToArray();
+                return builder.Single("Mul", dY, builder.Single("Reshape", factor, builder.Initializer("bn_shape", perChannel, perChannel.Length)));
+            }
+            case "GlobalAveragePool":
+            {
+                long[] shape = Shape(x);
+                long area = shape.Skip(2).Aggregate(1L, (a, b) => a * b);
+                return Spread(dY, x, area);
+            }
+            case "ReduceMean":
+            {
+                long[] shape = Shape(x);
+                long[] axes = (opset >= 18 && node.Input.Count > 1 ? ConstantInts(node.Input[1]) : Ints(node, "axes"))
+                    ?? Enumerable.Range(0, shape.Length).Select(i => (long)i).ToArray();
+                axes = axes.Select(a => a < 0 ? a + shape.Length : a).ToArray();
+                long count = axes.Aggregate(1L, (a, axis) => a * shape[axis]);
+                string gradient = Int(node, "keepdims") == 0
+                    ? builder.Single("Unsqueeze", dY, builder.Initializer("unsqueeze_axes", axes, axes.Length))
+                    : dY;
+                return Spread(gradient, x, count);
+            }
+            case "AveragePool":
+                return AveragePoolGradient(node, dY, x);
+            case "MaxPool":
+                return MaxPoolGradient(node, dY, x);
+            default:
+                throw new ImportException($"Operator {node.OpType} in node '{NodeName(node)}' is not supported in the Grad-CAM head " +
+                                          $"(supported: {string.Join(", ", SupportedOperators.Order())}).");
+        }
+    }
+
+    private string AveragePoolGradient(NodeProto node, string dY, string x)
+    {
+        long[] kernel = Ints(node, "kernel_shape")!;
+        long[] strides = Ints(node, "strides") ?? [1, 1];
+        long[] pads = Ints(node, "pads") ?? [0, 0, 0, 0];
+        if (Int(node, "ceil_mode") == 1 || (pads.Any(p => p != 0) && Int(node, "count_include_pad") != 1))
+        {
+            throw new ImportException($"AveragePool node '{NodeName(node)}' uses ceil_mode or padding that is not counted; its gradient is not supported.");
+        }
+        long[] inShape = Shape(x), outShape = Shape(node.Output[0]);
+        long channels = inShape[1];
+        // Each output spreads its gradient evenly over its window: a transposed depthwise convolution with
+        // a constant kernel; output_padding restores rows and columns that the pooling's floor dropped.
+        var ones = Enumerable.Repeat(1f / (kernel[0] * kernel[1]), (int)(channels * kernel[0] * kernel[1])).ToArray();
+        string weights = builder.Initializer("avgpool_grad_kernel", ones, channels, 1, kernel[0], kernel[1]);
+        long[] extra = new[] { 0, 1 }.Select(d => inShape[2 + d] - ((outShape[2 + d] - 1) * strides[d] - pads[d] - pads[d + 2] + kernel[d])).ToArray();
+        return builder.Single("ConvTranspose", [dY, weights],
+            Attribute("group", channels), Attribute("kernel_shape", kernel), Attribute("strides", strides),
+            Attribute("pads", pads), Attribute("output_padding", extra));
+    }
+
+    private string MaxPoolGradient(NodeProto node, string dY, string x)
+    {
+        if (Int(node, "ceil_mode") == 1 || (Ints(node, "dilations") ?? new long[] { 1, 1 }).Any(d => d != 1) || Int(node, "storage_order") == 1)
+        {
+            throw new ImportException($"MaxPool node '{NodeName(node)}' uses ceil_mode, dilations or column-major indices; its gradient is not supported.");
+        }
+        if (node.Output.Count < 2 || string.IsNullOrEmpty(node.Output[1]))
+        {
+            // The pooling is asked to also say where each maximum came from.
+            if (node.Output.Count < 2) node.Output.Add(builder.FreshName($"{NodeName(node)}_indices"));
+            else node.Output[1] = builder.FreshName($"{NodeName(node)}_indices");
+        }
+        var attributes = new List<AttributeProto> { Attribute("kernel_shape", Ints(node, "kernel_shape")!) };
+        if (Ints(node, "strides") is long[] strides) attributes.Add(Attribute("strides", strides));
+        if (Ints(node, "pads") is long[] pads) attributes.Add(Attribute("pads", pads));
+        return builder.Node("MaxUnpool", [dY, node.Output[1], builder.Single("Shape", x)], attributes: attributes)[0];
+    }
+
+    /// <summary>A gradient of a mean: repeated over the input's shape and divided by the number of values averaged.</summary>
+    private string Spread(string gradient, string x, long count) =>
+        builder.Single("Mul", builder.Single("Expand", gradient, builder.Single("Shape", x)), builder.Initializer("inverse_count", [1f / count]));
+
+    /// <summary>Sums a gradient over the axes along which <paramref name="x"/> was broadcast to the output's shape.</summary>
+    private string Unbroadcast(string gradient, string x, string y)
+    {
+        long[] xShape = Shape(x), yShape = Shape(y);
+        if (xShape.SequenceEqual(yShape))
+        {
+            return gradient;
+        }
+        int offset = yShape.Length - xShape.Length;
+        long[] axes = Enumerable.Range(0, yShape.Length)
+            .Where(axis => axis < offset || (xShape[axis - offset] == 1 && yShape[axis] != 1))
+            .Select(axis => (long)axis).ToArray();
+        string reduced = axes.Length == 0 ? gradient
+            : builder.Single("ReduceSum", [gradient, builder.Initializer("unbroadcast_axes", axes, axes.Length)], Attribute("keepdims", 1L));
+        return builder.Single("Reshape", reduced, builder.Single("Shape", x));
+    }
+
+    private string Zero => zero ??= builder.Initializer("zero", [0f]);
+    private string? zero;
+
+    private long[] Shape(string tensor) => shapes.TryGetValue(tensor, out var shape)
+        ? shape
+        : throw new ImportException($"The shape of tensor '{tensor}' is unknown.");
+
+    private void RequireConstantSide(NodeProto node, string other)
+    {
+        if (dependents.Contains(other))
+        {
+            throw new ImportException($"{node.OpType} node '{NodeName(node)}' multiplies two tensors that both depend on the feature map; not supported.");
+        }
+    }
+
+    private static void RequireInput(NodeProto node, int input, int allowed, string why)
+    {
+        if (input != allowed)
+        {
+            throw new ImportException($"{node.OpType} node '{NodeName(node)}': {why}.");
+        }
+    }
+
+    private long[]? ConstantInts(string tensor) =>
+        builder.Graph.Initializer.FirstOrDefault(i => i.Name == tensor) is TensorProto t
+            ? (t.RawData.Length > 0 ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(t.RawData.Span).ToArray() : t.Int64Data.ToArray())
+            : throw new ImportException($"The axes '{tensor}' must be a constant initializer.");
+
+    public static string NodeName(NodeProto node) => string.IsNullOrEmpty(node.Name) ? $"{node.OpType} -> {node.Output[0]}" : node.Name;
+
+    private static AttributeProto? Find(NodeProto node, string name) => node.Attribute.FirstOrDefault(a => a.Name == name);
+    private static long[]? Ints(NodeProto node, string name) => Find(node, name)?.Ints.ToArray();
+    private static long? Int(NodeProto node, string name) => Find(node, name) is { } a ? a.I : null;
+    private static float? Float(NodeProto node, string name) => Find(node, name) is { } a ? a.F : null;
+    private static long[] SwapLastTwo(int rank) =>
+        Enumerable.Range(0, rank).Select(i => (long)(i == rank - 2 ? rank - 1 : i == rank - 1 ? rank - 2 : i)).ToArray();
+}
