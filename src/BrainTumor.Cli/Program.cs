@@ -1,6 +1,7 @@
 using System.CommandLine;
 using BrainTumor.Cli;
 using BrainTumor.Data;
+using BrainTumor.Import;
 
 var model = new Option<string>("--model") { Description = "Model package folder (model.onnx + model.json).", DefaultValueFactory = _ => "models/custom-cnn" };
 
@@ -26,7 +27,36 @@ predict.SetAction(parse => Run(() =>
     return results.Any(r => r.Error is not null) ? 1 : 0;
 }));
 
-var root = new RootCommand("BrainTumor command line: evaluate and use shipped models with ONNX Runtime.") { evaluate, predict };
+var onnx = new Option<string>("--onnx") { Description = "The ONNX classifier to import.", Required = true };
+var labels = new Option<string>("--labels") { Description = "Class labels in output order, comma-separated.", Required = true };
+var inputSize = new Option<string>("--input-size") { Description = "Input height,width in pixels, e.g. 224,224.", Required = true };
+var normalisation = new Option<string>("--normalisation") { Description = "rescale (x/255), imagenet, raw, or scale=S;mean=a,b,c;std=a,b,c.", DefaultValueFactory = _ => "rescale" };
+var layout = new Option<InputLayout>("--layout") { Description = "Input layout: auto, nchw or nhwc.", DefaultValueFactory = _ => InputLayout.Auto };
+var targetLayer = new Option<string?>("--target-layer") { Description = "Node or tensor whose feature map Grad-CAM explains (default: the last one before the spatial collapse)." };
+var importOutput = new Option<string>("--out") { Description = "Model package folder to write, e.g. models/my-model.", Required = true };
+var import = new Command("import", "Import an ONNX image classifier exported by another tool, adding the Grad-CAM graph, as a servable model package.")
+{
+    onnx, labels, inputSize, normalisation, layout, targetLayer, importOutput,
+};
+import.SetAction(parse => Run(() =>
+{
+    var size = parse.GetValue(inputSize)!.Split(',', StringSplitOptions.TrimEntries);
+    if (size.Length != 2 || !int.TryParse(size[0], out int height) || !int.TryParse(size[1], out int width) || height <= 0 || width <= 0)
+    {
+        throw new CliException($"--input-size must be height,width, not '{parse.GetValue(inputSize)}'.");
+    }
+    var manifest = ModelImporter.Import(new ImportOptions(parse.GetValue(onnx)!,
+        parse.GetValue(labels)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+        height, width, ImportOptions.ParseNormalization(parse.GetValue(normalisation)!), parse.GetValue(layout),
+        parse.GetValue(targetLayer), parse.GetValue(importOutput)!));
+    Console.WriteLine($"imported '{manifest.Name}': {manifest.Labels.Count} classes, Grad-CAM at '{manifest.GradCam.Layer}' " +
+                      $"({manifest.GradCam.Channels}x{manifest.GradCam.Height}x{manifest.GradCam.Width}); package in {parse.GetValue(importOutput)}");
+    using var check = ModelLoader.Load(parse.GetValue(importOutput)!);
+    check.WarmUp(1);
+    return 0;
+}));
+
+var root = new RootCommand("BrainTumor command line: evaluate, use and import models with ONNX Runtime.") { evaluate, predict, import };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {
@@ -41,7 +71,7 @@ static int Run(Func<object?> command)
     {
         return command() is int code ? code : 0;
     }
-    catch (Exception ex) when (ex is CliException or DatasetException)
+    catch (Exception ex) when (ex is CliException or DatasetException or ImportException)
     {
         Console.Error.WriteLine($"error: {ex.Message}");
         return 1;

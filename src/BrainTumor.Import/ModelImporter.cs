@@ -91,14 +91,14 @@ public static class ModelImporter
         string probabilities = builder.FreshName(ModelTensorNames.Probabilities);
         builder.Node("Identity", [logits], outputs: [logitsOut]);
         builder.Node("Softmax", [logits], attributes: [OnnxGraphBuilder.Attribute("axis", 1L)], outputs: [probabilities]);
-        string oneHot = GradCamGraph.EmitClassSelection(builder, logits, options.Labels.Count);
-        string gradient = new HeadDifferentiator(builder, shapes, opset).Differentiate(head, dependent, logits, oneHot, featureMap);
+        var selection = GradCamGraph.EmitClassSelection(builder, logits, options.Labels.Count);
+        string gradient = new HeadDifferentiator(builder, shapes, opset).Differentiate(head, dependent, logits, selection.OneHot, featureMap);
         string cam = builder.FreshName(ModelTensorNames.Cam);
         GradCamGraph.EmitCam(builder, gradient, featureMap, channelsLast ? [1, 2] : [2, 3], channelsLast ? 3 : 1, opset, cam);
         builder.Output(logitsOut, DataType.Float, OnnxExporter.BatchDimension, options.Labels.Count);
         builder.Output(probabilities, DataType.Float, OnnxExporter.BatchDimension, options.Labels.Count);
         builder.Output(cam, DataType.Float, OnnxExporter.BatchDimension, (int)height, (int)width);
-        builder.Output(ModelTensorNames.CamClass, DataType.Int64, OnnxExporter.BatchDimension);
+        builder.Output(selection.CamClass, DataType.Int64, OnnxExporter.BatchDimension);
 
         Directory.CreateDirectory(options.OutputDirectory);
         OnnxExporter.Save(model, Path.Combine(options.OutputDirectory, ModelManifest.OnnxFileName));
@@ -112,7 +112,7 @@ public static class ModelImporter
             Labels = options.Labels,
             Input = new ModelInput(inputName, "NCHW", 3, options.Height, options.Width, "RGB",
                 "bilinear stretch to the input size (no padding, no crop); EXIF orientation applied first", options.Normalization),
-            Outputs = new ModelOutputs(logitsOut, probabilities, cam, ModelTensorNames.CamClass, ModelTensorNames.TargetClass),
+            Outputs = new ModelOutputs(logitsOut, probabilities, cam, selection.CamClass, selection.TargetClass),
             GradCam = new GradCamInfo(featureMap, (int)channels, (int)height, (int)width),
             Parameters = graph.Initializer.Sum(i => i.Dims.Aggregate(1L, (a, b) => a * b)),
         };

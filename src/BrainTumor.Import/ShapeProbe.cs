@@ -36,7 +36,12 @@ internal static class ShapeProbe
             using var input = OrtValue.CreateTensorValueFromMemory(data, inputShape);
             var names = session.OutputMetadata.Where(o => o.Value.ElementDataType == TensorElementType.Float).Select(o => o.Key).ToList();
             using var results = session.Run(new RunOptions(), new Dictionary<string, OrtValue> { [inputName] = input }, names);
-            return names.Select((name, i) => (name, shape: results[i].GetTensorTypeAndShape().Shape)).ToDictionary(x => x.name, x => x.shape);
+            var shapes = names.Select((name, i) => (name, shape: results[i].GetTensorTypeAndShape().Shape)).ToDictionary(x => x.name, x => x.shape);
+            foreach (var initializer in model.Graph.Initializer)
+            {
+                shapes.TryAdd(initializer.Name, initializer.Dims.ToArray());
+            }
+            return shapes;
         }
     }
 }

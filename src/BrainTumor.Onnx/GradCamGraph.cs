@@ -6,21 +6,24 @@ namespace BrainTumor.Onnx;
 /// <summary>The parts of the Grad-CAM graph that do not depend on the network: choosing the class, and combining gradient and activation.</summary>
 public static class GradCamGraph
 {
+    /// <summary>Names of the class-selection tensors, <c>target_class</c> and <c>cam_class</c> unless the graph already used them.</summary>
+    public sealed record ClassSelection(string OneHot, string TargetClass, string CamClass);
+
     /// <summary>
     /// Adds the optional input <c>target_class</c> (default [-1], broadcast over the batch: the predicted
-    /// class), the output <c>cam_class</c>, and returns the one-hot gradient of the chosen logit with respect
-    /// to the logits, [N, classes].
+    /// class), the output <c>cam_class</c>, and the one-hot gradient of the chosen logit with respect to the
+    /// logits, [N, classes].
     /// </summary>
-    public static string EmitClassSelection(OnnxGraphBuilder builder, string logits, int classCount)
+    public static ClassSelection EmitClassSelection(OnnxGraphBuilder builder, string logits, int classCount)
     {
-        string targetClass = builder.Initializer(ModelTensorNames.TargetClass, [-1L], 1);
+        string targetClass = builder.Initializer(builder.FreshName(ModelTensorNames.TargetClass), [-1L], 1);
         builder.Input(targetClass, DataType.Int64, "target_count");
         string predicted = builder.Single("ArgMax", [logits], Attribute("axis", 1L), Attribute("keepdims", 0L));
         string usePredicted = builder.Single("Less", targetClass, builder.Initializer("zero_index", [0L]));
-        builder.Node("Where", [usePredicted, predicted, targetClass], outputs: [ModelTensorNames.CamClass]);
+        string camClass = builder.Node("Where", [usePredicted, predicted, targetClass], outputs: [builder.FreshName(ModelTensorNames.CamClass)])[0];
         string depth = builder.Initializer("class_count", [(long)classCount], 1);
         string oneHotValues = builder.Initializer("one_hot_values", [0f, 1f], 2);
-        return builder.Single("OneHot", [ModelTensorNames.CamClass, depth, oneHotValues], Attribute("axis", -1L));
+        return new ClassSelection(builder.Single("OneHot", [camClass, depth, oneHotValues], Attribute("axis", -1L)), targetClass, camClass);
     }
 
     /// <summary>

@@ -110,7 +110,7 @@ public static class OnnxExporter
 
     private static void EmitGradCam(OnnxGraphBuilder builder, SequentialNetwork network, List<LayerTrace> trace, int classCount, FeatureShape camShape)
     {
-        string gradient = GradCamGraph.EmitClassSelection(builder, ModelTensorNames.Logits, classCount);
+        string gradient = GradCamGraph.EmitClassSelection(builder, ModelTensorNames.Logits, classCount).OneHot;
 
         var zero = new Lazy<string>(() => builder.Initializer("zero", [0f]));
         for (int index = trace.Count - 1; index > network.GradCamLayerIndex; index--)

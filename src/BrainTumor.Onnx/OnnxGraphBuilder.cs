@@ -9,6 +9,7 @@ public sealed class OnnxGraphBuilder
     private readonly GraphProto _graph;
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly HashSet<string> _reserved = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _claimed = new(StringComparer.Ordinal);
     private int _counter;
 
     /// <param name="reserved">Names that generated names must avoid, kept for explicitly named inputs and outputs.</param>
@@ -42,7 +43,7 @@ public sealed class OnnxGraphBuilder
             .Select(i => Unique(outputCount == 1 ? nodeName : $"{nodeName}_out{i}")).ToArray();
         foreach (var output in outputs ?? [])
         {
-            if (!_names.Add(output))
+            if (!_names.Add(output) && !_claimed.Remove(output))
             {
                 throw new InvalidOperationException($"The tensor name '{output}' is already used in the graph.");
             }
@@ -58,8 +59,16 @@ public sealed class OnnxGraphBuilder
 
     public string Single(string opType, params string[] inputs) => Node(opType, inputs)[0];
 
-    /// <summary>A tensor name not used yet in the graph, as close to <paramref name="stem"/> as possible.</summary>
-    public string FreshName(string stem) => Unique(stem);
+    /// <summary>
+    /// Claims a tensor name not used yet in the graph: <paramref name="stem"/> itself when free (even if
+    /// reserved), else a numbered variant. A node may then name its output with it.
+    /// </summary>
+    public string FreshName(string stem)
+    {
+        string name = _names.Add(stem) ? stem : Unique(stem);
+        _claimed.Add(name);
+        return name;
+    }
 
     public string Single(string opType, IEnumerable<string> inputs, params AttributeProto[] attributes) =>
         Node(opType, inputs, attributes: attributes)[0];
@@ -92,7 +101,7 @@ public sealed class OnnxGraphBuilder
     private string AddInitializer(string name, TensorProto.Types.DataType type, long[] dims, byte[] raw)
     {
         // A reserved name (an overridable input's default) is used as given.
-        string unique = _reserved.Contains(name) && _names.Add(name) ? name : Unique(name);
+        string unique = (_reserved.Contains(name) && _names.Add(name)) || _claimed.Remove(name) ? name : Unique(name);
         var tensor = new TensorProto { Name = unique, DataType = (int)type, RawData = ByteString.CopyFrom(raw) };
         tensor.Dims.AddRange(dims);
         _graph.Initializer.Add(tensor);
