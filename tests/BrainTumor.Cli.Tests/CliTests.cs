@@ -111,3 +111,62 @@ public sealed class CliTests : IDisposable
         Assert.Contains("junk.png", await stdout);
     }
 }
+
+public sealed class ImportCommandTests : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("braintumor-import-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    private static async Task<(int ExitCode, string Output, string Error)> Braintumor(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "braintumor.dll"));
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output, await error);
+    }
+
+    [Fact]
+    public async Task AnImportedPlainModelBecomesAServablePackage()
+    {
+        var random = new Random(1);
+        float[] Uniform(int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() - 0.3)).ToArray();
+        var network = new BrainTumor.Onnx.SequentialNetwork(3, 32, 32,
+        [
+            new BrainTumor.Onnx.Conv2dLayer("conv", 3, 8, 3, 2, 1, Uniform(8 * 27), Uniform(8)),
+            new BrainTumor.Onnx.ReluLayer("relu"),
+            new BrainTumor.Onnx.GlobalAveragePoolLayer("gap"),
+            new BrainTumor.Onnx.FlattenLayer("flatten"),
+            new BrainTumor.Onnx.DenseLayer("fc", 8, 4, Uniform(32), Uniform(4)),
+        ], GradCamLayerIndex: 1);
+        string onnx = Path.Combine(root, "plain.onnx");
+        BrainTumor.Onnx.OnnxExporter.Save(BrainTumor.Onnx.OnnxExporter.Export(network, includeGradCam: false), onnx);
+        string package = Path.Combine(root, "models", "mine");
+
+        var result = await Braintumor("import", "--onnx", onnx, "--labels", "glioma_tumor,meningioma_tumor,no_tumor,pituitary_tumor",
+            "--input-size", "32,32", "--normalisation", "imagenet", "--out", package);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("Grad-CAM at 'relu' (8x16x16)", result.Output);
+        using var model = BrainTumor.Inference.ClassifierModel.Load(package, new BrainTumor.Inference.InferenceOptions());
+        var prediction = model.Predict(new BrainTumor.Imaging.RgbImage(32, 32, new byte[3 * 32 * 32]), withGradCam: true);
+        Assert.Equal(16 * 16, prediction.GradCam!.Values.Length);
+        Assert.Equal(0.485f, model.Manifest.Input.Normalization.Mean[0]);
+    }
+
+    [Fact]
+    public async Task ABadInputSizeEndsWithOneLine()
+    {
+        var result = await Braintumor("import", "--onnx", "x.onnx", "--labels", "a,b", "--input-size", "big", "--out", root);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("error: --input-size must be height,width, not 'big'.", result.Error.Trim());
+    }
+}
