@@ -163,10 +163,16 @@ internal sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDict
             if (node.Output.Count < 2) node.Output.Add(builder.FreshName($"{NodeName(node)}_indices"));
             else node.Output[1] = builder.FreshName($"{NodeName(node)}_indices");
         }
-        var attributes = new List<AttributeProto> { Attribute("kernel_shape", Ints(node, "kernel_shape")!) };
-        if (Ints(node, "strides") is long[] strides) attributes.Add(Attribute("strides", strides));
+        long[] kernel = Ints(node, "kernel_shape")!;
+        long[] strides = Ints(node, "strides") ?? [1, 1];
+        var attributes = new List<AttributeProto> { Attribute("kernel_shape", kernel), Attribute("strides", strides) };
         if (Ints(node, "pads") is long[] pads) attributes.Add(Attribute("pads", pads));
-        return builder.Node("MaxUnpool", [dY, node.Output[1], builder.Single("Shape", x)], attributes: attributes)[0];
+        bool overlapping = kernel.Zip(strides).Any(p => p.First > p.Second);
+        if (overlapping && opset < 16)
+        {
+            throw new ImportException($"MaxPool node '{NodeName(node)}' has overlapping windows; its gradient needs opset 16 or newer (the model has {opset}).");
+        }
+        return GradCamGraph.MaxPoolGradient(builder, dY, node.Output[1], x, attributes, overlapping);
     }
 
     /// <summary>A gradient of a mean: repeated over the input's shape and divided by the number of values averaged.</summary>

@@ -1,3 +1,4 @@
+using BrainTumor.Onnx.Proto;
 using static BrainTumor.Onnx.OnnxGraphBuilder;
 using DataType = BrainTumor.Onnx.Proto.TensorProto.Types.DataType;
 
@@ -44,4 +45,29 @@ public static class GradCamGraph
         opset >= 18
             ? builder.Single("ReduceMean", [input, builder.Initializer("reduce_axes", axes, axes.Length)], Attribute("keepdims", keepDims ? 1L : 0L))
             : builder.Single("ReduceMean", [input], Attribute("axes", axes), Attribute("keepdims", keepDims ? 1L : 0L));
+
+    /// <summary>
+    /// The gradient of a max pooling: each pooled gradient goes back to where its maximum came from
+    /// (<paramref name="indices"/>, flat indices into the input). Overlapping windows can share a maximum, so
+    /// their gradients are summed (ScatterElements with reduction add); MaxUnpool, which overwrites, is only
+    /// right when windows do not overlap.
+    /// </summary>
+    public static string MaxPoolGradient(OnnxGraphBuilder builder, string outputGradient, string indices, string input,
+        IReadOnlyList<AttributeProto> poolAttributes, bool overlapping)
+    {
+        string inputShape = builder.Single("Shape", input);
+        if (!overlapping)
+        {
+            return builder.Node("MaxUnpool", [outputGradient, indices, inputShape], attributes: poolAttributes)[0];
+        }
+        string flat = builder.Initializer("flat_shape", [-1L], 1);
+        string size = builder.Single("Reshape", builder.Single("Size", input), flat);
+        var zero = new Proto.TensorProto { DataType = (int)DataType.Float, Dims = { 1 }, FloatData = { 0f } };
+        string zeros = builder.Node("ConstantOfShape", [size],
+            attributes: [new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = zero }])[0];
+        string summed = builder.Single("ScatterElements",
+            [zeros, builder.Single("Reshape", indices, flat), builder.Single("Reshape", outputGradient, flat)],
+            Attribute("axis", 0L), new AttributeProto { Name = "reduction", Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8("add") });
+        return builder.Single("Reshape", summed, inputShape);
+    }
 }

@@ -95,8 +95,16 @@ public static class OnnxExporter
             case MaxPoolLayer pool:
                 // In the head the pooling also reports where each maximum came from, for its gradient.
                 var outputs = builder.Node("MaxPool", [input], outputCount: inHead ? 2 : 1, name: pool.Name,
-                    attributes: [Attribute("kernel_shape", pool.Kernel, pool.Kernel), Attribute("strides", pool.Stride, pool.Stride)]);
+                    attributes: PoolAttributes(pool));
                 return (outputs[0], inHead ? outputs[1] : null);
+            case ResidualBlockLayer block:
+                if (inHead)
+                {
+                    throw new NotSupportedException($"The Grad-CAM head cannot contain the residual block '{block.Name}'; move the Grad-CAM layer after it.");
+                }
+                string main = block.Main.Aggregate(input, (current, inner) => EmitForward(builder, inner, current, inHead: false).Output);
+                string shortcut = block.Shortcut.Aggregate(input, (current, inner) => EmitForward(builder, inner, current, inHead: false).Output);
+                return (builder.Node("Add", [main, shortcut], name: block.Name)[0], null);
             case FlattenLayer flatten:
                 return (builder.Node("Flatten", [input], name: flatten.Name, attributes: [Attribute("axis", 1L)])[0], null);
             case DenseLayer dense:
@@ -134,9 +142,8 @@ public static class OnnxExporter
             builder.Single("Cast", [builder.Single("Greater", step.Output, zero.Value)], Attribute("to", (long)DataType.Float))),
         FlattenLayer => builder.Single("Reshape", outputGradient, builder.Single("Shape", step.Input)),
         // Each pooled gradient goes back to the position its maximum came from.
-        MaxPoolLayer pool => builder.Single("MaxUnpool",
-            [outputGradient, step.PoolIndices!, builder.Single("Shape", step.Input)],
-            Attribute("kernel_shape", pool.Kernel, pool.Kernel), Attribute("strides", pool.Stride, pool.Stride)),
+        MaxPoolLayer pool => GradCamGraph.MaxPoolGradient(builder, outputGradient, step.PoolIndices!, step.Input, PoolAttributes(pool),
+            overlapping: pool.Kernel > pool.Stride),
         // The mean spreads each channel's gradient evenly over its H x W positions.
         GlobalAveragePoolLayer => builder.Single("Mul",
             builder.Single("Expand", outputGradient, builder.Single("Shape", step.Input)),
@@ -144,6 +151,13 @@ public static class OnnxExporter
         _ => throw new NotSupportedException(
             $"The Grad-CAM head cannot contain layer '{step.Layer.Name}' ({step.Layer.GetType().Name}); move the Grad-CAM layer after it."),
     };
+
+    private static AttributeProto[] PoolAttributes(MaxPoolLayer pool) =>
+    [
+        Attribute("kernel_shape", pool.Kernel, pool.Kernel),
+        Attribute("strides", pool.Stride, pool.Stride),
+        Attribute("pads", pool.Padding, pool.Padding, pool.Padding, pool.Padding),
+    ];
 
     private static string InitializerOf(LayerTrace step, OnnxGraphBuilder builder) =>
         builder.Graph.Node.First(node => node.Name == step.Layer.Name).Input[1];

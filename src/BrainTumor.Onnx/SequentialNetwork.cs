@@ -15,8 +15,14 @@ public sealed record GlobalAveragePoolLayer(string Name) : NetworkLayer(Name);
 
 public sealed record ReluLayer(string Name) : NetworkLayer(Name);
 
-/// <summary>Max pooling with a square window and no padding; partial windows at the edge are dropped.</summary>
-public sealed record MaxPoolLayer(string Name, int Kernel, int Stride) : NetworkLayer(Name);
+/// <summary>Max pooling with a square window and symmetric padding; partial windows at the edge are dropped.</summary>
+public sealed record MaxPoolLayer(string Name, int Kernel, int Stride, int Padding = 0) : NetworkLayer(Name);
+
+/// <summary>
+/// A residual block: <c>Main(x) + Shortcut(x)</c>, where an empty shortcut is the identity. Allowed before the
+/// Grad-CAM layer only (its gradient is not part of the head).
+/// </summary>
+public sealed record ResidualBlockLayer(string Name, IReadOnlyList<NetworkLayer> Main, IReadOnlyList<NetworkLayer> Shortcut) : NetworkLayer(Name);
 
 /// <summary>Flattens [N, C, H, W] to [N, C*H*W] in C-major order, as PyTorch does.</summary>
 public sealed record FlattenLayer(string Name) : NetworkLayer(Name);
@@ -56,7 +62,8 @@ public sealed record FeatureShape(int Channels, int Height, int Width, int? Feat
         Conv2dLayer conv when conv.InChannels != Channels || Features is not null =>
             throw new InvalidOperationException($"Layer '{conv.Name}' expects {conv.InChannels} channels, gets {Describe()}."),
         Conv2dLayer conv => Map(conv.OutChannels, conv.Kernel, conv.Stride, conv.Padding, conv),
-        MaxPoolLayer pool => Map(Channels, pool.Kernel, pool.Stride, 0, pool),
+        MaxPoolLayer pool => Map(Channels, pool.Kernel, pool.Stride, pool.Padding, pool),
+        ResidualBlockLayer block => Residual(block),
         GlobalAveragePoolLayer when Features is null => new FeatureShape(Channels, 1, 1),
         FlattenLayer => this with { Features = Channels * Height * Width },
         DenseLayer dense when dense.InFeatures != Features =>
@@ -64,6 +71,15 @@ public sealed record FeatureShape(int Channels, int Height, int Width, int? Feat
         DenseLayer dense => this with { Features = dense.OutFeatures },
         _ => this,
     };
+
+    private FeatureShape Residual(ResidualBlockLayer block)
+    {
+        var main = block.Main.Aggregate(this, (shape, layer) => shape.After(layer));
+        var shortcut = block.Shortcut.Aggregate(this, (shape, layer) => shape.After(layer));
+        return main == shortcut
+            ? main
+            : throw new InvalidOperationException($"Block '{block.Name}': the main path gives {main.Describe()} but the shortcut {shortcut.Describe()}.");
+    }
 
     private string Describe() => Features is int features ? $"{features} features" : $"a {Channels}x{Height}x{Width} map";
 

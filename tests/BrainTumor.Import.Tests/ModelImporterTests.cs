@@ -23,7 +23,7 @@ public sealed class ModelImporterTests : IDisposable
         return (manifest, ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(output, ModelManifest.OnnxFileName))));
     }
 
-    public static TheoryData<string> Heads => new() { "maxpool-gemm", "gap-matmul", "batchnorm-avgpool-reducemean", "transpose-nhwc" };
+    public static TheoryData<string> Heads => new() { "maxpool-gemm", "overlapping-maxpool", "gap-matmul", "batchnorm-avgpool-reducemean", "transpose-nhwc" };
 
     private static Head HeadNamed(string name) => name switch
     {
@@ -34,6 +34,13 @@ public sealed class ModelImporterTests : IDisposable
             string flat = b.Single("Flatten", [pooled], Attribute("axis", 1L));
             string hidden = b.Single("Relu", b.Single("Gemm", [flat, b.Initializer("w1", Uniform(r, 6 * 64, -0.3, 0.3), 6, 64), b.Initializer("b1", Uniform(r, 6, 0.1, 0.3), 6)], Attribute("transB", 1L)));
             return b.Single("Gemm", [hidden, b.Initializer("w2", Uniform(r, 6 * Classes, -1, 1), 6, Classes)], Attribute("alpha", 0.5f));
+        },
+        // MaxPool with overlapping, padded windows (a maximum can serve two windows), Flatten, Gemm
+        "overlapping-maxpool" => (b, f, r) =>
+        {
+            string pooled = b.Single("MaxPool", [f], Attribute("kernel_shape", 3L, 3L), Attribute("strides", 2L, 2L), Attribute("pads", 1L, 1L, 1L, 1L));
+            string flat = b.Single("Flatten", [pooled], Attribute("axis", 1L));
+            return b.Single("Gemm", [flat, b.Initializer("w", Uniform(r, Classes * 64, -1, 1), Classes, 64)], Attribute("transB", 1L));
         },
         // GlobalAveragePool, Reshape, MatMul, Add, Dropout, Identity
         "gap-matmul" => (b, f, r) =>

@@ -86,6 +86,45 @@ public class OnnxExporterTests
         Assert.InRange(nonZeroMaps, 1, 6);
     }
 
+    [Fact]
+    public void ResidualBlocksAndPaddedPoolingExportCorrectly()
+    {
+        var random = new Random(8);
+        float[] Uniform(int count, double low, double high) =>
+            Enumerable.Range(0, count).Select(_ => (float)(low + random.NextDouble() * (high - low))).ToArray();
+        var network = new SequentialNetwork(2, 8, 8,
+        [
+            new Conv2dLayer("stem", 2, 3, 3, 1, 1, Uniform(3 * 2 * 9, 0.05, 0.3), Uniform(3, 0.01, 0.1)),
+            new ReluLayer("stem_relu"),
+            new ResidualBlockLayer("block",
+                [new Conv2dLayer("block_a", 3, 3, 3, 1, 1, Uniform(81, 0.0, 0.2), Uniform(3, 0.0, 0.1)), new ReluLayer("block_a_relu"),
+                 new Conv2dLayer("block_b", 3, 3, 1, 1, 0, Uniform(9, 0.0, 0.3), Uniform(3, 0.0, 0.1))],
+                []),
+            new ReluLayer("block_relu"),
+            new MaxPoolLayer("pool", 3, 2, 1),
+            new FlattenLayer("flatten"),
+            new DenseLayer("fc", 48, Classes, Uniform(Classes * 48, -0.5, 0.5), Uniform(Classes, -0.1, 0.1)),
+        ], GradCamLayerIndex: 3);
+        float[] inputs = Inputs(1, 8, seed: 2);
+        var model = OnnxExporter.Export(network);
+
+        for (long target = 0; target < Classes; target++)
+        {
+            var outputs = Run(model, inputs, 1, 8, [target], ModelTensorNames.Logits, ModelTensorNames.Cam);
+            double[] logits = ReferenceNetwork.Logits(network, Sample(inputs, 0, 8));
+            Assert.Equal(logits, outputs[ModelTensorNames.Logits].Select(v => (double)v), new DoubleTolerance(1e-4));
+            double[] expected = ReferenceNetwork.GradCam(network, Sample(inputs, 0, 8), (int)target);
+            double scale = Math.Max(expected.Max(), 1e-6);
+            Assert.Equal(expected.Select(v => v / scale), outputs[ModelTensorNames.Cam].Select(v => v / scale), new DoubleTolerance(1e-3));
+        }
+    }
+
+    private sealed class DoubleTolerance(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
+        public int GetHashCode(double value) => 0;
+    }
+
     private static float[] Inputs(int batch, int size, int seed = 11)
     {
         var random = new Random(seed);

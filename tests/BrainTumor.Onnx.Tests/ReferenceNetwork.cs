@@ -18,6 +18,7 @@ internal static class ReferenceNetwork
                 Conv2dLayer conv => Convolve(conv, x),
                 ReluLayer => x with { Values = x.Values.Select(v => Math.Max(v, 0)).ToArray() },
                 MaxPoolLayer pool => MaxPool(pool, x),
+                ResidualBlockLayer block => Add(Run(network, block.Main, x), Run(network, block.Shortcut, x)),
                 GlobalAveragePoolLayer => new Activation(
                     Enumerable.Range(0, x.Channels).Select(c => x.Values.Skip(c * x.Height * x.Width).Take(x.Height * x.Width).Average()).ToArray(),
                     x.Channels, 1, 1),
@@ -89,7 +90,7 @@ internal static class ReferenceNetwork
 
     private static Activation MaxPool(MaxPoolLayer pool, Activation x)
     {
-        int outHeight = (x.Height - pool.Kernel) / pool.Stride + 1, outWidth = (x.Width - pool.Kernel) / pool.Stride + 1;
+        int outHeight = (x.Height + 2 * pool.Padding - pool.Kernel) / pool.Stride + 1, outWidth = (x.Width + 2 * pool.Padding - pool.Kernel) / pool.Stride + 1;
         var output = new double[x.Channels * outHeight * outWidth];
         for (int c = 0; c < x.Channels; c++)
         for (int y = 0; y < outHeight; y++)
@@ -99,12 +100,18 @@ internal static class ReferenceNetwork
             for (int ky = 0; ky < pool.Kernel; ky++)
             for (int kx = 0; kx < pool.Kernel; kx++)
             {
-                best = Math.Max(best, x.Values[(c * x.Height + y * pool.Stride + ky) * x.Width + xo * pool.Stride + kx]);
+                int iy = y * pool.Stride + ky - pool.Padding, ix = xo * pool.Stride + kx - pool.Padding;
+                if (iy >= 0 && iy < x.Height && ix >= 0 && ix < x.Width)
+                {
+                    best = Math.Max(best, x.Values[(c * x.Height + iy) * x.Width + ix]);
+                }
             }
             output[(c * outHeight + y) * outWidth + xo] = best;
         }
         return new Activation(output, x.Channels, outHeight, outWidth);
     }
+
+    private static Activation Add(Activation a, Activation b) => a with { Values = a.Values.Zip(b.Values, (p, q) => p + q).ToArray() };
 
     private static Activation Dense(DenseLayer dense, Activation x)
     {
