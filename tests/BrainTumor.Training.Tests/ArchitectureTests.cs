@@ -13,12 +13,25 @@ public class ArchitectureTests
         using var network = ArchitectureRegistry.Get(name).Create(224, 4);
 
         Assert.Equal(parameters, network.ParameterCount());
+        // Without batch norm, the exported description carries exactly the trained weights.
         Assert.Equal(parameters, network.Describe().Layers.Sum(l => l switch
         {
             BrainTumor.Onnx.Conv2dLayer c => c.Weight.Length + c.Bias.Length,
             BrainTumor.Onnx.DenseLayer d => d.Weight.Length + d.Bias.Length,
             _ => 0,
         }));
+    }
+
+    [Fact]
+    public void ResNet50HasTheStandardParameterCountWithAFourClassHead()
+    {
+        using var network = ArchitectureRegistry.Get("resnet50").Create(224, 4);
+
+        // torchvision's resnet50: 25,557,032 with 1000 classes, of which the head is 2048 * 1000 + 1000.
+        Assert.Equal(25_557_032 - 2_049_000 + 2048 * 4 + 4, network.ParameterCount());
+        var description = network.Describe();
+        var camShape = description.Shapes()[description.GradCamLayerIndex];
+        Assert.Equal((2048, 7, 7), (camShape.Channels, camShape.Height, camShape.Width));
     }
 
     [Fact]

@@ -9,7 +9,7 @@ namespace BrainTumor.Training.Tests;
 /// </summary>
 public abstract class BrieflyTrainedNetwork : IDisposable
 {
-    protected BrieflyTrainedNetwork(string architecture, GradCamInfo expectedGradCam)
+    protected BrieflyTrainedNetwork(string architecture, GradCamInfo expectedGradCam, int? imageSize = null)
     {
         ExpectedGradCam = expectedGradCam;
         Options = new TrainingOptions
@@ -20,6 +20,7 @@ public abstract class BrieflyTrainedNetwork : IDisposable
             CheckpointDirectory = Path.Combine(Root, "checkpoints"),
             Epochs = 1,
             MaxImagesPerClass = 6,
+            ImageSize = imageSize,
             ValidationFraction = 0.25,
         };
         var progress = new ProgressReporter(TextWriter.Null, interactive: false);
@@ -44,3 +45,6 @@ public abstract class BrieflyTrainedNetwork : IDisposable
 public sealed class BrieflyTrainedPaperCnn() : BrieflyTrainedNetwork("paper-cnn", new GradCamInfo("relu3", 128, 52, 52));
 
 public sealed class BrieflyTrainedLiteCnn() : BrieflyTrainedNetwork("lite-cnn", new GradCamInfo("block4_pw_relu", 256, 14, 14));
+
+/// <summary>ResNet-50 at 96x96 keeps the test short; the residual export is the same at any size.</summary>
+public sealed class BrieflyTrainedResNet50() : BrieflyTrainedNetwork("resnet50", new GradCamInfo("block16_relu", 2048, 3, 3), imageSize: 96);

@@ -17,13 +17,16 @@ public sealed class PaperCnnExportParityTests(BrieflyTrainedPaperCnn trained, IT
 public sealed class LiteCnnExportParityTests(BrieflyTrainedLiteCnn trained, ITestOutputHelper log)
     : ExportParityTests(trained, log), IClassFixture<BrieflyTrainedLiteCnn>;
 
+public sealed class ResNet50ExportParityTests(BrieflyTrainedResNet50 trained, ITestOutputHelper log)
+    : ExportParityTests(trained, log), IClassFixture<BrieflyTrainedResNet50>;
+
 /// <summary>The exported ONNX model computes what the TorchSharp network computes, on real MRI slices.</summary>
 public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutputHelper log)
 {
     protected BrieflyTrainedNetwork Trained => trained;
 
     private const int Images = 8;
-    private const int Size = 224;
+    private int Size => trained.Result.Network.ImageSize;
 
     private float[] InputBatch()
     {
@@ -153,7 +156,7 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
         var manifest = ModelManifest.Read(Path.Combine(trained.Options.OutputDirectory, ModelManifest.FileName));
 
         Assert.Equal(["glioma_tumor", "meningioma_tumor", "no_tumor", "pituitary_tumor"], manifest.Labels);
-        Assert.Equal((224, 224, "NCHW"), (manifest.Input.Height, manifest.Input.Width, manifest.Input.Layout));
+        Assert.Equal((Size, Size, "NCHW"), (manifest.Input.Height, manifest.Input.Width, manifest.Input.Layout));
         Assert.Equal(trained.ExpectedGradCam, manifest.GradCam);
         Assert.Equal(trained.Result.Network.ParameterCount(), manifest.Parameters);
         Assert.Equal(trained.Result.Split.Validation.Count, manifest.Metrics!.Images);

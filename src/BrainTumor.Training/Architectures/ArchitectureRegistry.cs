@@ -45,6 +45,11 @@ public static class ArchitectureRegistry
             224,
             (imageSize, classes) => new LiteCnn(imageSize, classes),
             new TrainingRecipe(WeightDecay: 0.01, LabelSmoothing: 0.1, CosineSchedule: true)),
+        new("resnet50",
+            "Standard ResNet-50 (bottlenecks 3-4-6-3, batch norm), 4-class head, trained from scratch (no ImageNet weights here); Grad-CAM at the last stage (2048 channels).",
+            224,
+            (imageSize, classes) => new ResNet50(imageSize, classes),
+            new TrainingRecipe(WeightDecay: 0.01, LabelSmoothing: 0.1, CosineSchedule: true)),
     ];
 
     public static ArchitectureDefinition Get(string name) =>

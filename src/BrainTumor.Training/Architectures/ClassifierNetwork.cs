@@ -23,4 +23,27 @@ public abstract class ClassifierNetwork(string name) : nn.Module<Tensor, Tensor>
     public long ParameterCount() => parameters().Sum(p => p.numel());
 
     protected static float[] Values(Tensor tensor) => tensor.detach().cpu().contiguous().data<float>().ToArray();
+
+    /// <summary>
+    /// A bias-free convolution followed by batch normalisation (running statistics), as one convolution:
+    /// weights scaled by gamma / sqrt(var + eps), bias beta - mean * gamma / sqrt(var + eps).
+    /// </summary>
+    protected static (float[] Weight, float[] Bias) FoldBatchNorm(TorchSharp.Modules.Conv2d conv, TorchSharp.Modules.BatchNorm2d norm)
+    {
+        float[] weight = Values(conv.weight!);
+        float[] gamma = Values(norm.weight!), beta = Values(norm.bias!);
+        float[] mean = Values(norm.running_mean!), variance = Values(norm.running_var!);
+        int outChannels = gamma.Length, perChannel = weight.Length / outChannels;
+        var bias = new float[outChannels];
+        for (int o = 0; o < outChannels; o++)
+        {
+            float scale = gamma[o] / MathF.Sqrt(variance[o] + 1e-5f);
+            for (int i = 0; i < perChannel; i++)
+            {
+                weight[o * perChannel + i] *= scale;
+            }
+            bias[o] = beta[o] - mean[o] * scale;
+        }
+        return (weight, bias);
+    }
 }

@@ -94,24 +94,4 @@ public sealed class LiteCnn : ClassifierNetwork
         norms.Add(norm);
         units.Add(new Unit(conv, norm, name, stride, padding, groups, poolAfter));
     }
-
-    /// <summary>conv(x) * gamma / sqrt(var + eps) + (beta - mean * gamma / sqrt(var + eps)), as one convolution.</summary>
-    private static (float[] Weight, float[] Bias) FoldBatchNorm(Conv2d conv, BatchNorm2d norm)
-    {
-        float[] weight = Values(conv.weight!);
-        float[] gamma = Values(norm.weight!), beta = Values(norm.bias!);
-        float[] mean = Values(norm.running_mean!), variance = Values(norm.running_var!);
-        int outChannels = gamma.Length, perChannel = weight.Length / outChannels;
-        var bias = new float[outChannels];
-        for (int o = 0; o < outChannels; o++)
-        {
-            float scale = gamma[o] / MathF.Sqrt(variance[o] + 1e-5f);
-            for (int i = 0; i < perChannel; i++)
-            {
-                weight[o * perChannel + i] *= scale;
-            }
-            bias[o] = beta[o] - mean[o] * scale;
-        }
-        return (weight, bias);
-    }
 }
