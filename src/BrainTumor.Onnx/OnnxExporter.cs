@@ -17,7 +17,8 @@ public static class OnnxExporter
     public const string BatchDimension = "batch";
 
     /// <summary>Exports the network; <paramref name="includeGradCam"/> false gives the plain classifier.</summary>
-    public static ModelProto Export(SequentialNetwork network, bool includeGradCam = true, string producerVersion = "1.0")
+    /// <param name="temperature">Probabilities are softmax(logits / temperature); 1 leaves them as trained.</param>
+    public static ModelProto Export(SequentialNetwork network, bool includeGradCam = true, string producerVersion = "1.0", double temperature = 1.0)
     {
         var builder = new OnnxGraphBuilder("braintumor_classifier", ModelTensorNames.All);
         builder.Input(ModelTensorNames.Input, DataType.Float, BatchDimension, network.InputChannels, network.InputHeight, network.InputWidth);
@@ -40,7 +41,10 @@ public static class OnnxExporter
             throw new InvalidOperationException("The network must end in a dense layer that gives one logit per class.");
         }
         builder.Node("Identity", [current], outputs: [ModelTensorNames.Logits]);
-        builder.Node("Softmax", [ModelTensorNames.Logits], attributes: [Attribute("axis", 1L)], outputs: [ModelTensorNames.Probabilities]);
+        string scaled = temperature == 1.0
+            ? ModelTensorNames.Logits
+            : builder.Single("Div", ModelTensorNames.Logits, builder.Initializer("temperature", [(float)temperature]));
+        builder.Node("Softmax", [scaled], attributes: [Attribute("axis", 1L)], outputs: [ModelTensorNames.Probabilities]);
         builder.Output(ModelTensorNames.Logits, DataType.Float, BatchDimension, classCount);
         builder.Output(ModelTensorNames.Probabilities, DataType.Float, BatchDimension, classCount);
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using BrainTumor.Evaluation;
 using BrainTumor.Models;
 using BrainTumor.Onnx;
 using Microsoft.ML.OnnxRuntime;
@@ -21,11 +22,10 @@ public static class ModelPackager
     {
         var network = result.Network;
         var description = network.Describe();
-        var model = OnnxExporter.Export(description);
         Directory.CreateDirectory(options.OutputDirectory);
         string onnxPath = Path.Combine(options.OutputDirectory, ModelManifest.OnnxFileName);
         string staging = onnxPath + ".tmp";
-        OnnxExporter.Save(model, staging);
+        OnnxExporter.Save(OnnxExporter.Export(description), staging);
 
         var torchResult = Evaluator.Evaluate(network, result.Dataset, result.Split.Validation, Trainer.InputNormalization);
         var onnxProbabilities = OnnxProbabilities(staging, result);
@@ -36,13 +36,23 @@ public static class ModelPackager
             File.Delete(staging);
             throw new TrainingException($"The exported model disagrees with TorchSharp by {maxDifference:E2} in a probability (tolerance {ParityTolerance:E0}); nothing was written.");
         }
-        var measured = EvaluationResult.FromProbabilities(onnxProbabilities, torchResult.Truth, result.Dataset.Labels);
+
+        // Temperature scaling, fitted on the validation split, goes into the exported graph.
+        double temperature = Calibration.FitTemperature(onnxProbabilities, torchResult.Truth);
+        OnnxExporter.Save(OnnxExporter.Export(description, temperature: temperature), staging);
+        var calibratedProbabilities = OnnxProbabilities(staging, result);
+        var before = ProbabilisticMetrics.Compute(onnxProbabilities, torchResult.Truth, result.Dataset.Labels);
+        var after = ProbabilisticMetrics.Compute(calibratedProbabilities, torchResult.Truth, result.Dataset.Labels);
+        var calibration = new ProbabilityCalibration(Math.Round(temperature, 4), "the validation split (the same images as the metrics below, so the ECE after is optimistic)",
+            Math.Round(before.ExpectedCalibrationError, 4), Math.Round(after.ExpectedCalibrationError, 4), Math.Round(before.LogLoss, 4), Math.Round(after.LogLoss, 4));
+        var measured = EvaluationResult.FromProbabilities(calibratedProbabilities, torchResult.Truth, result.Dataset.Labels);
         File.Move(staging, onnxPath, overwrite: true);
 
-        var manifest = BuildManifest(result, options, description, measured);
+        var manifest = BuildManifest(result, options, description, measured) with { Calibration = calibration };
         manifest.Write(Path.Combine(options.OutputDirectory, ModelManifest.FileName));
         progress.Line($"exported {onnxPath}: validation accuracy {measured.Metrics.Accuracy:F4}, macro-F1 {measured.Metrics.MacroF1:F4}, " +
-                      $"loss {measured.Loss:F4} on {measured.Truth.Length} images (ONNX Runtime); max |p_onnx - p_torch| = {maxDifference:E2}");
+                      $"loss {measured.Loss:F4} on {measured.Truth.Length} images (ONNX Runtime); max |p_onnx - p_torch| = {maxDifference:E2}; " +
+                      $"temperature {temperature:F3}: ECE {before.ExpectedCalibrationError:F4} -> {after.ExpectedCalibrationError:F4}");
         return new PackageResult(manifest, maxDifference);
     }
 

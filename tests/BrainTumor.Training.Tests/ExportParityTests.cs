@@ -72,7 +72,9 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
         var gradient = autograd.grad([score], [activation])[0];
         var weights = gradient.mean([2, 3], keepdim: true);
         var cam = nn.functional.relu((weights * activation).sum(1));
-        return (nn.functional.softmax(logits, 1).detach().data<float>().ToArray(), cam.detach().data<float>().ToArray(),
+        // The exported probabilities carry the temperature fitted at export.
+        double temperature = ModelManifest.Read(Path.Combine(trained.Options.OutputDirectory, ModelManifest.FileName)).Calibration?.Temperature ?? 1.0;
+        return (nn.functional.softmax(logits / temperature, 1).detach().data<float>().ToArray(), cam.detach().data<float>().ToArray(),
             predicted.data<long>().ToArray());
     }
 
@@ -162,6 +164,8 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
         Assert.Equal(trained.Result.Split.Validation.Count, manifest.Metrics!.Images);
         Assert.Equal(manifest.Metrics.Images, manifest.Metrics.ConfusionMatrix.Sum(row => row.Sum()));
         Assert.Equal(1, manifest.Training!.EpochsRun);
+        Assert.InRange(manifest.Calibration!.Temperature, 0.05, 20);
+        Assert.True(manifest.Calibration.LogLossAfter <= manifest.Calibration.LogLossBefore + 1e-9);
         Assert.NotNull(manifest.Training.DatasetManifestSha256);
     }
 }
