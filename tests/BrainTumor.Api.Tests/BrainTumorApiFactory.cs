@@ -15,13 +15,16 @@ public sealed class BrainTumorApiFactory : WebApplicationFactory<Program>
         builder.UseSetting("Inference:WarmupRuns", "1");
     }
 
-    /// <summary>A client for a server started with some settings changed.</summary>
-    public HttpClient ClientWith(params (string Key, string Value)[] settings) =>
+    /// <summary>A server started with some settings changed.</summary>
+    public WebApplicationFactory<Program> With(params (string Key, string Value)[] settings) =>
         WithWebHostBuilder(builder =>
         {
             foreach (var (key, value) in settings)
             {
                 builder.UseSetting(key, value);
             }
-        }).CreateClient();
+        });
+
+    /// <summary>A client for a server started with some settings changed.</summary>
+    public HttpClient ClientWith(params (string Key, string Value)[] settings) => With(settings).CreateClient();
 }

@@ -7,6 +7,8 @@ using BrainTumor.Onnx;
 using BrainTumor.Training;
 using BrainTumor.Data;
 using Microsoft.ML.OnnxRuntime;
+using BrainTumor.Inference;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace BrainTumor.Api.Tests;
 
@@ -66,7 +68,7 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
     }
 
     [Fact]
-    public async Task ABurstBeyondTheQueueIsAnsweredWith200Or503AndNothingElse()
+    public async Task ABurstOfParallelRequestsIsAnsweredWith200Or503AndNothingElse()
     {
         using var busy = factory.ClientWith(("Inference:MaxConcurrentRequests", "1"), ("Inference:MaxQueueLength", "2"));
         byte[] jpeg = Uploads.DatasetJpeg();
@@ -75,9 +77,33 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
 
         Assert.All(responses, r => Assert.Contains(r.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.ServiceUnavailable }));
         Assert.Contains(responses, r => r.StatusCode == HttpStatusCode.OK);
-        var refused = responses.Where(r => r.StatusCode == HttpStatusCode.ServiceUnavailable).ToList();
-        Assert.NotEmpty(refused);
-        Assert.All(refused, r => Assert.Equal(TimeSpan.FromSeconds(1), r.Headers.RetryAfter?.Delta));
+        Assert.All(responses.Where(r => r.StatusCode == HttpStatusCode.ServiceUnavailable),
+            r => Assert.Equal(TimeSpan.FromSeconds(1), r.Headers.RetryAfter?.Delta));
+    }
+
+    [Fact]
+    public async Task AFullQueueAnswers503WithRetryAfterAndAWaitingRequestIsServedLater()
+    {
+        using var server = factory.With(("Inference:MaxConcurrentRequests", "1"), ("Inference:MaxQueueLength", "1"));
+        using var client = server.CreateClient();
+        var admission = server.Services.GetRequiredService<AdmissionQueue>();
+        byte[] jpeg = Uploads.DatasetJpeg();
+
+        var slot = await admission.TryEnterAsync(CancellationToken.None);
+        var waiting = client.PostAsync("/predict", Uploads.Form(jpeg));
+        while (admission.Waiting == 0)
+        {
+            await Task.Delay(10);
+        }
+        var refused = await client.PostAsync("/predict", Uploads.Form(jpeg));
+        slot!.Dispose();
+        var served = await waiting;
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
+        Assert.Equal("Server busy", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Contains("braintumor_rejections_total 1", await client.GetStringAsync("/metrics"));
     }
 
     [Fact]

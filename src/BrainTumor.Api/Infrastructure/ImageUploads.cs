@@ -24,15 +24,22 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
         {
             if (request.HasFormContentType)
             {
-                var form = await request.ReadFormAsync(new FormOptions { MultipartBodyLengthLimit = MaxBytes + 64 * 1024 }, cancellation);
+                // Uploads stay in memory (up to the limit) instead of going through temporary files.
+                var form = await request.ReadFormAsync(new FormOptions
+                {
+                    MultipartBodyLengthLimit = MaxBytes + 64 * 1024,
+                    MemoryBufferThreshold = (int)Math.Min(MaxBytes + 64 * 1024, int.MaxValue),
+                }, cancellation);
                 var file = form.Files.GetFile(FieldName) ?? throw new ApiProblemException(StatusCodes.Status400BadRequest, "No image",
                     $"The form has no file field named '{FieldName}'" + (form.Files.Count > 0 ? $" (it has: {string.Join(", ", form.Files.Select(f => f.Name))})." : "."));
                 if (file.Length > MaxBytes)
                 {
                     throw TooLarge();
                 }
+                var bytes = new byte[file.Length];
                 using var stream = file.OpenReadStream();
-                return await ReadBoundedAsync(stream, cancellation);
+                await stream.ReadExactlyAsync(bytes, cancellation);
+                return bytes;
             }
             if (request.ContentType?.StartsWith("image/", StringComparison.OrdinalIgnoreCase) == true)
             {
