@@ -68,14 +68,7 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
         var pooled = Folds.SelectMany(f => f.Probabilities).ToList();
         var pooledMetrics = ProbabilisticMetrics.Compute(pooled, pooledTruth, Labels);
         string name = Setup.Architecture;
-        File.WriteAllBytes(Path.Combine(folder, "confusion-matrix.png"),
-            Plots.ConfusionMatrix(pooledMetrics.Classification.ConfusionMatrix, Labels, $"{name}: confusion matrix, all test folds"));
-        var curves = Labels.Select((label, c) => (label,
-            ProbabilisticMetrics.RocCurve(pooled.Select(p => (double)p[c]).ToList(), pooledTruth.Select(t => t == c).ToList()),
-            pooledMetrics.ClassAuc[c])).ToList();
-        File.WriteAllBytes(Path.Combine(folder, "roc-curves.png"), Plots.RocCurves(curves, $"{name}: one-vs-rest ROC, all test folds"));
-        File.WriteAllBytes(Path.Combine(folder, "reliability.png"),
-            Plots.Reliability(pooledMetrics.Reliability, pooledMetrics.ExpectedCalibrationError, $"{name}: reliability, all test folds"));
+        Plots.SaveStandard(folder, $"{name}, all test folds", pooled, pooledTruth, Labels, pooledMetrics);
         File.WriteAllBytes(Path.Combine(folder, "learning-curves-accuracy.png"), Plots.LearningCurves(
             Folds.SelectMany(f => new[]
             {

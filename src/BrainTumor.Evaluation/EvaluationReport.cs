@@ -24,13 +24,7 @@ public sealed record EvaluationReport(
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(this, Json));
         File.WriteAllText(Path.Combine(folder, "report.md"), Markdown());
-        File.WriteAllBytes(Path.Combine(folder, "confusion-matrix.png"),
-            Plots.ConfusionMatrix(Metrics.Classification.ConfusionMatrix, Labels, $"{Model}: confusion matrix"));
-        var curves = Labels.Select((label, c) => (label,
-            ProbabilisticMetrics.RocCurve(probabilities.Select(p => (double)p[c]).ToList(), truth.Select(t => t == c).ToList()),
-            Metrics.ClassAuc[c])).ToList();
-        File.WriteAllBytes(Path.Combine(folder, "roc-curves.png"), Plots.RocCurves(curves, $"{Model}: one-vs-rest ROC"));
-        File.WriteAllBytes(Path.Combine(folder, "reliability.png"), Plots.Reliability(Metrics.Reliability, Metrics.ExpectedCalibrationError, $"{Model}: reliability"));
+        Plots.SaveStandard(folder, Model, probabilities, truth, Labels, Metrics);
     }
 
     public string Markdown()

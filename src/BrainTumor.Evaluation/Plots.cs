@@ -20,6 +20,19 @@ public static class Plots
 
     private static byte[] Png(Plot plot) => plot.GetImageBytes(Width, Height, ImageFormat.Png);
 
+    /// <summary>Writes <c>confusion-matrix.png</c>, <c>roc-curves.png</c> and <c>reliability.png</c> for one set of predictions.</summary>
+    public static void SaveStandard(string folder, string title, IReadOnlyList<float[]> probabilities, IReadOnlyList<int> truth,
+        IReadOnlyList<string> labels, ProbabilisticMetrics metrics)
+    {
+        File.WriteAllBytes(Path.Combine(folder, "confusion-matrix.png"),
+            ConfusionMatrix(metrics.Classification.ConfusionMatrix, labels, $"{title}: confusion matrix"));
+        var curves = labels.Select((label, c) => (label,
+            ProbabilisticMetrics.RocCurve(probabilities.Select(p => (double)p[c]).ToList(), truth.Select(t => t == c).ToList()),
+            metrics.ClassAuc[c])).ToList();
+        File.WriteAllBytes(Path.Combine(folder, "roc-curves.png"), RocCurves(curves, $"{title}: one-vs-rest ROC"));
+        File.WriteAllBytes(Path.Combine(folder, "reliability.png"), Reliability(metrics.Reliability, metrics.ExpectedCalibrationError, $"{title}: reliability"));
+    }
+
     public static byte[] ConfusionMatrix(int[][] confusion, IReadOnlyList<string> labels, string title)
     {
         int classes = labels.Count;

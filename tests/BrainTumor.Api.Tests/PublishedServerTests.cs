@@ -15,20 +15,6 @@ public sealed class PublishedServerTests : IDisposable
 
     public void Dispose() => Directory.Delete(output, recursive: true);
 
-    private static (int ExitCode, string Output) RunDotnet(string workingDirectory, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        return (process.ExitCode, stdout.Result + stderr.Result);
-    }
-
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -39,8 +25,8 @@ public sealed class PublishedServerTests : IDisposable
     [Fact]
     public async Task ThePublishedServerStartsAndAnswers()
     {
-        var publish = RunDotnet(RepositoryPaths.Root, "publish", "src/BrainTumor.Api", "-c", "Release", "-o", output);
-        Assert.True(publish.ExitCode == 0, publish.Output);
+        var publish = await DotnetProcess.RunAsync(RepositoryPaths.Root, "publish", "src/BrainTumor.Api", "-c", "Release", "-o", output);
+        Assert.True(publish.ExitCode == 0, publish.Output + publish.Error);
 
         int port = FreePort();
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = output, RedirectStandardOutput = true, RedirectStandardError = true };

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using BrainTumor.Tests;
 
@@ -96,19 +95,12 @@ public sealed class CliTests : IDisposable
     {
         string junk = Path.Combine(root, "junk.png");
         File.WriteAllText(junk, "junk");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { Path.Combine(AppContext.BaseDirectory, "braintumor.dll"), "predict", junk, "--model", Model })
-        {
-            start.ArgumentList.Add(argument);
-        }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        string stderr = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
 
-        Assert.Equal(1, process.ExitCode);
-        Assert.Equal($"error: {junk}: The bytes are not a JPEG, PNG, BMP or WebP image.", stderr.Trim());
-        Assert.Contains("junk.png", await stdout);
+        var result = await DotnetProcess.RunBuiltAsync("braintumor.dll", "predict", junk, "--model", Model);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"error: {junk}: The bytes are not a JPEG, PNG, BMP or WebP image.", result.Error.Trim());
+        Assert.Contains("junk.png", result.Output);
     }
 }
 
@@ -118,20 +110,7 @@ public sealed class ImportCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(root, recursive: true);
 
-    private static async Task<(int ExitCode, string Output, string Error)> Braintumor(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "braintumor.dll"));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output, await error);
-    }
+    private static Task<DotnetProcess.Result> Braintumor(params string[] arguments) => DotnetProcess.RunBuiltAsync("braintumor.dll", arguments);
 
     [Fact]
     public async Task AnImportedPlainModelBecomesAServablePackage()

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using BrainTumor.Models;
 using BrainTumor.Tests;
@@ -12,21 +11,8 @@ public sealed class TrainCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(root, recursive: true);
 
-    private static (int ExitCode, string Output, string Error) Train(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "braintumor-train.dll"));
-        start.ArgumentList.Add("train");
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        return (process.ExitCode, output.Result, error.Result);
-    }
+    private static Task<DotnetProcess.Result> Train(params string[] arguments) =>
+        DotnetProcess.RunBuiltAsync("braintumor-train.dll", ["train", .. arguments]);
 
     private string[] SmallRun(string output, int epochs, params string[] extra) =>
     [
@@ -35,12 +21,12 @@ public sealed class TrainCommandTests : IDisposable
     ];
 
     [Fact]
-    public void TrainingWritesAModelPackageAndResumesWhereItStopped()
+    public async Task TrainingWritesAModelPackageAndResumesWhereItStopped()
     {
         string output = Path.Combine(root, "models", "tiny");
 
-        var first = Train(SmallRun(output, 1));
-        var second = Train(SmallRun(output, 2, "--resume"));
+        var first = await Train(SmallRun(output, 1));
+        var second = await Train(SmallRun(output, 2, "--resume"));
 
         Assert.True(first.ExitCode == 0, first.Error);
         Assert.True(second.ExitCode == 0, second.Error);
@@ -59,12 +45,12 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
-    public void AnExistingCheckpointIsNotOverwrittenWithoutResume()
+    public async Task AnExistingCheckpointIsNotOverwrittenWithoutResume()
     {
         string output = Path.Combine(root, "models", "tiny");
-        Assert.Equal(0, Train(SmallRun(output, 1)).ExitCode);
+        Assert.Equal(0, (await Train(SmallRun(output, 1))).ExitCode);
 
-        var again = Train(SmallRun(output, 1));
+        var again = await Train(SmallRun(output, 1));
 
         Assert.Equal(1, again.ExitCode);
         Assert.StartsWith("error: ", again.Error);
@@ -72,20 +58,20 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
-    public void AMissingDataFolderEndsWithOneLine()
+    public async Task AMissingDataFolderEndsWithOneLine()
     {
         string missing = Path.Combine(root, "no-such-folder");
 
-        var result = Train("--data", missing, "--out", Path.Combine(root, "out"));
+        var result = await Train("--data", missing, "--out", Path.Combine(root, "out"));
 
         Assert.Equal(1, result.ExitCode);
         Assert.Equal($"error: Data folder '{missing}' does not exist.", result.Error.Trim());
     }
 
     [Fact]
-    public void AMalformedOptionEndsWithOneLineAndExitCode2()
+    public async Task AMalformedOptionEndsWithOneLineAndExitCode2()
     {
-        var result = Train("--data", root, "--out", root, "--epochs", "many");
+        var result = await Train("--data", root, "--out", root, "--epochs", "many");
 
         Assert.Equal(2, result.ExitCode);
         Assert.Single(result.Error.Trim().Split('\n'));
@@ -94,18 +80,18 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
-    public void AnOutOfRangeOptionIsNamed()
+    public async Task AnOutOfRangeOptionIsNamed()
     {
-        var result = Train("--data", root, "--out", root, "--val-fraction", "0.9");
+        var result = await Train("--data", root, "--out", root, "--val-fraction", "0.9");
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("--val-fraction", result.Error);
     }
 
     [Fact]
-    public void ATimeBudgetTooShortForOneEpochSaysSo()
+    public async Task ATimeBudgetTooShortForOneEpochSaysSo()
     {
-        var result = Train(SmallRun(Path.Combine(root, "models", "tiny"), 3, "--time-budget", "00:00:00.001"));
+        var result = await Train(SmallRun(Path.Combine(root, "models", "tiny"), 3, "--time-budget", "00:00:00.001"));
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("--time-budget", result.Error);

@@ -21,13 +21,7 @@ public static class GradCamEndpoints
             .WithDescription("Upload an image as for /predict. Returns a PNG at the image's size: the Grad-CAM heatmap (JET, min-max normalised, " +
                              "upsampled bilinearly) blended over the image (output=overlay, the default), the heatmap alone (heatmap), " +
                              "the 8-bit map (mask), or JSON with the prediction, the raw low-resolution map and a base64 mask PNG (json).")
-            .WithMetadata(new ImageUploadMetadata())
-            .Produces(StatusCodes.Status200OK, contentType: "image/png")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .AcceptsImageUpload();
         return app;
     }
 

@@ -17,13 +17,7 @@ public static class PredictionEndpoints
             .WithSummary("Classify one MRI slice")
             .WithDescription("Upload a JPEG, PNG, BMP or WebP image (multipart field 'image', or the raw body with an image/* content type). " +
                              "Returns JSON, or with Accept: image/png or ?format=png the image with the label and confidence drawn on it.")
-            .WithMetadata(new ImageUploadMetadata())
-            .Produces(StatusCodes.Status200OK, contentType: "image/png")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .AcceptsImageUpload();
         return app;
     }
 

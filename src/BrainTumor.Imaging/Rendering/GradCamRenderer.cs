@@ -57,33 +57,27 @@ public static class GradCamRenderer
     public static SKBitmap Overlay(SKBitmap image, ReadOnlySpan<float> map, float alpha = DefaultAlpha)
     {
         RequireSize(image.Width, image.Height, map);
-        var output = new SKBitmap(new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
-        ReadOnlySpan<byte> source = image.GetPixelSpan();
-        Span<byte> target = output.GetPixelSpan();
-        float keep = 1 - alpha;
-        for (int p = 0, i = 0; p < map.Length; p++, i += 4)
-        {
-            var color = Colormap.Jet(map[p]);
-            target[i] = (byte)(keep * source[i] + alpha * color.Red + 0.5f);
-            target[i + 1] = (byte)(keep * source[i + 1] + alpha * color.Green + 0.5f);
-            target[i + 2] = (byte)(keep * source[i + 2] + alpha * color.Blue + 0.5f);
-            target[i + 3] = 255;
-        }
-        return output;
+        return Blend(image.GetPixelSpan(), map, image.Width, image.Height, alpha);
     }
 
     /// <summary>The JET-coloured map alone.</summary>
     public static SKBitmap Heatmap(ReadOnlySpan<float> map, int width, int height)
     {
         RequireSize(width, height, map);
+        return Blend([], map, width, height, 1f);
+    }
+
+    private static SKBitmap Blend(ReadOnlySpan<byte> source, ReadOnlySpan<float> map, int width, int height, float alpha)
+    {
         var output = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         Span<byte> target = output.GetPixelSpan();
+        float keep = source.IsEmpty ? 0 : 1 - alpha;
         for (int p = 0, i = 0; p < map.Length; p++, i += 4)
         {
             var color = Colormap.Jet(map[p]);
-            target[i] = color.Red;
-            target[i + 1] = color.Green;
-            target[i + 2] = color.Blue;
+            target[i] = (byte)((keep > 0 ? keep * source[i] : 0) + alpha * color.Red + 0.5f);
+            target[i + 1] = (byte)((keep > 0 ? keep * source[i + 1] : 0) + alpha * color.Green + 0.5f);
+            target[i + 2] = (byte)((keep > 0 ? keep * source[i + 2] : 0) + alpha * color.Blue + 0.5f);
             target[i + 3] = 255;
         }
         return output;
