@@ -20,13 +20,20 @@ public sealed record LevelResult(
 /// </summary>
 public sealed class LoadRunner(HttpClient client, RequestImages images, Scenario scenario, string? model)
 {
-    public async Task WarmUpAsync(int requests)
+    /// <summary>Requests sent by <paramref name="users"/> concurrent users and not counted, so the server is warm under concurrency too.</summary>
+    public async Task WarmUpAsync(int requests, int users)
     {
-        for (int i = 0; i < requests; i++)
+        long issued = -1;
+        async Task User()
         {
-            using var response = await client.PostAsync(Path(i), images.Upload(i));
-            await response.Content.ReadAsByteArrayAsync();
+            long index;
+            while ((index = Interlocked.Increment(ref issued)) < requests)
+            {
+                using var response = await client.PostAsync(Path(index), images.Upload(index));
+                await response.Content.ReadAsByteArrayAsync();
+            }
         }
+        await Task.WhenAll(Enumerable.Range(0, Math.Max(1, users)).Select(_ => Task.Run(User)));
     }
 
     public async Task<LevelResult> RunLevelAsync(int pass, int users, int requests, ServerProcess? server)

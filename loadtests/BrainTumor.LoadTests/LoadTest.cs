@@ -18,7 +18,7 @@ public static class LoadTest
 
         try
         {
-            await runner.WarmUpAsync(options.WarmupRequests);
+            await runner.WarmUpAsync(options.WarmupRequests, Math.Min(options.Levels[0], 10));
         }
         catch (HttpRequestException ex)
         {

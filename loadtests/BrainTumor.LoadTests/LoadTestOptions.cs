@@ -15,7 +15,7 @@ public sealed record LoadTestOptions
     public Scenario Scenario { get; init; } = Scenario.Predict;
     public IReadOnlyList<int> Levels { get; init; } = [10, 50, 100];
     public int RequestsPerLevel { get; init; } = 500;
-    public int WarmupRequests { get; init; } = 20;
+    public int WarmupRequests { get; init; } = 50;
     public int Passes { get; init; } = 1;
     public required string ImageFolder { get; init; }
     public required string ResultsFolder { get; init; }

@@ -6,7 +6,7 @@ var allowRemote = new Option<bool>("--allow-remote") { Description = "Allow a --
 var scenario = new Option<Scenario>("--scenario") { Description = "predict, gradcam or mixed.", DefaultValueFactory = _ => Scenario.Predict };
 var levels = new Option<string>("--levels") { Description = "Concurrent users per level, comma-separated.", DefaultValueFactory = _ => "10,50,100" };
 var requests = new Option<int>("--requests") { Description = "Requests per level.", DefaultValueFactory = _ => 500 };
-var warmup = new Option<int>("--warmup") { Description = "Requests sent first and not counted.", DefaultValueFactory = _ => 20 };
+var warmup = new Option<int>("--warmup") { Description = "Requests sent first (by up to 10 concurrent users) and not counted.", DefaultValueFactory = _ => 50 };
 var passes = new Option<int>("--passes") { Description = "Times to run all levels (a second pass shows whether memory grows).", DefaultValueFactory = _ => 1 };
 var images = new Option<string?>("--images") { Description = "Folder of images (one sub-folder per class); default: the shared Training split." };
 var output = new Option<string?>("--out") { Description = "Results folder (default: loadtests/results)." };
