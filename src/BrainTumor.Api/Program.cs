@@ -4,7 +4,8 @@ using BrainTumor.Inference;
 using Serilog;
 using Serilog.Formatting.Compact;
 
-var builder = WebApplication.CreateBuilder(args);
+// appsettings.json sits beside the binaries, wherever the server is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 builder.Services.AddSerilog((services, logger) =>
 {

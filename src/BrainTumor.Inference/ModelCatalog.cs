@@ -1,4 +1,5 @@
 using BrainTumor.Models;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -10,10 +11,11 @@ public sealed class ModelCatalog : IDisposable
     private readonly Dictionary<string, ClassifierModel> models;
     private volatile bool ready;
 
-    public ModelCatalog(IOptions<InferenceOptions> options, ILogger<ModelCatalog> logger)
+    /// <param name="environment">Its content root is one of the places a relative models folder is looked for.</param>
+    public ModelCatalog(IOptions<InferenceOptions> options, ILogger<ModelCatalog> logger, IHostEnvironment? environment = null)
     {
         var settings = options.Value;
-        string root = Path.GetFullPath(settings.ModelsDirectory);
+        string root = ResolveModelsDirectory(settings.ModelsDirectory, environment?.ContentRootPath, AppContext.BaseDirectory);
         if (!System.IO.Directory.Exists(root))
         {
             throw new ModelPackageException($"{root}: the models folder does not exist (set Inference:ModelsDirectory).");
@@ -55,6 +57,32 @@ public sealed class ModelCatalog : IDisposable
     }
 
     public ClassifierModel Default { get; }
+
+    /// <summary>
+    /// An absolute folder as given; a relative one under the working directory, or else under the nearest
+    /// of the given folders' ancestors that has it, so that the server finds the repository's <c>models</c>
+    /// whether it is started from the repository, by <c>dotnet run</c> in the project folder, or from its build output.
+    /// </summary>
+    public static string ResolveModelsDirectory(string configured, params string?[] searchFrom)
+    {
+        string fromWorkingDirectory = Path.GetFullPath(configured);
+        if (Path.IsPathRooted(configured) || System.IO.Directory.Exists(fromWorkingDirectory))
+        {
+            return fromWorkingDirectory;
+        }
+        foreach (var start in searchFrom.OfType<string>())
+        {
+            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
+            {
+                string candidate = Path.Combine(directory.FullName, configured);
+                if (System.IO.Directory.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+        }
+        return fromWorkingDirectory;
+    }
 
     public IEnumerable<ClassifierModel> All => models.Values.OrderBy(m => m.Name, StringComparer.Ordinal);
 

@@ -111,3 +111,27 @@ public sealed class ModelPackageTests : IDisposable
         Assert.Contains("no model package", error.Message);
     }
 }
+
+public sealed class ModelsDirectoryTests : IDisposable
+{
+    private readonly string root = Directory.CreateTempSubdirectory("braintumor-resolve-").FullName;
+
+    public void Dispose() => Directory.Delete(root, recursive: true);
+
+    [Fact]
+    public void ARelativeModelsFolderIsFoundAboveTheBuildOutput()
+    {
+        Directory.CreateDirectory(Path.Combine(root, "models"));
+        string output = Directory.CreateDirectory(Path.Combine(root, "src", "BrainTumor.Api", "bin", "Release", "net10.0")).FullName;
+
+        string resolved = ModelCatalog.ResolveModelsDirectory("models", output);
+
+        Assert.Equal(Path.Combine(root, "models"), Path.GetFullPath(resolved));
+    }
+
+    [Fact]
+    public void AnAbsoluteModelsFolderIsTakenAsGiven()
+    {
+        Assert.Equal(root, ModelCatalog.ResolveModelsDirectory(root, "/somewhere/else"));
+    }
+}
