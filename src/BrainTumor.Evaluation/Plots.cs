@@ -82,14 +82,7 @@ public static class Plots
             line.MarkerSize = 0;
             line.LegendText = $"{label} (AUC {auc:F3})";
         }
-        var chance = plot.Add.Line(0, 0, 1, 1);
-        chance.LinePattern = LinePattern.Dashed;
-        chance.Color = Colors.Gray;
-        plot.XLabel("false positive rate");
-        plot.YLabel("true positive rate");
-        plot.Axes.SetLimits(0, 1, 0, 1);
-        plot.ShowLegend(Alignment.LowerRight);
-        return Png(plot);
+        return UnitSquare(plot, "false positive rate", "true positive rate", Alignment.LowerRight);
     }
 
     public static byte[] Reliability(IReadOnlyList<ReliabilityBin> bins, double ece, string title)
@@ -104,13 +97,19 @@ public static class Plots
         bars.LegendText = "accuracy";
         var confidence = plot.Add.Scatter(used.Select(b => (b.Lower + b.Upper) / 2).ToArray(), used.Select(b => b.MeanConfidence).ToArray());
         confidence.LegendText = "mean confidence";
-        var ideal = plot.Add.Line(0, 0, 1, 1);
-        ideal.LinePattern = LinePattern.Dashed;
-        ideal.Color = Colors.Gray;
-        plot.XLabel("confidence");
-        plot.YLabel("accuracy");
+        return UnitSquare(plot, "confidence", "accuracy", Alignment.UpperLeft);
+    }
+
+    /// <summary>Finishes a plot over [0, 1] x [0, 1] with the dashed diagonal (chance, or perfect calibration).</summary>
+    private static byte[] UnitSquare(Plot plot, string xLabel, string yLabel, Alignment legend)
+    {
+        var diagonal = plot.Add.Line(0, 0, 1, 1);
+        diagonal.LinePattern = LinePattern.Dashed;
+        diagonal.Color = Colors.Gray;
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
         plot.Axes.SetLimits(0, 1, 0, 1);
-        plot.ShowLegend(Alignment.UpperLeft);
+        plot.ShowLegend(legend);
         return Png(plot);
     }
 
