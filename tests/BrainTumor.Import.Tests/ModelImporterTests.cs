@@ -175,6 +175,35 @@ public sealed class ModelImporterTests : IDisposable
     }
 
     [Fact]
+    public void AChannelsLastFeatureMapMatchesFiniteDifferences()
+    {
+        Head meanThenProject = (b, f, r) =>
+        {
+            string mean = b.Single("ReduceMean", [f], Attribute("axes", 1L, 2L), Attribute("keepdims", 0L));
+            return b.Single("MatMul", mean, b.Initializer("w", Uniform(r, Channels * Classes, -1, 1), Channels, Classes));
+        };
+        Head transposeFirst = (b, f, r) => meanThenProject(b, b.Node("Transpose", [f], attributes: [Attribute("perm", 0L, 2L, 3L, 1L)], outputs: ["nhwc"])[0], r);
+        var source = Classifier(transposeFirst);
+        var (manifest, imported) = Import(source, target: "nhwc");
+        float[] image = Uniform(new Random(6), 3 * Side * Side, 0, 1);
+        var withFeatures = Classifier(transposeFirst);
+        withFeatures.Graph.Output.Add(new ValueInfoProto { Name = "nhwc" });
+        float[] features = Run(withFeatures, "image", image, [1, 3, Side, Side], ["nhwc"])[0];
+
+        int informative = 0;
+        for (int c = 0; c < Classes; c++)
+        {
+            float[] cam = Run(imported, manifest.Input.Name, image, [1, 3, Side, Side], [manifest.Outputs.Cam!], [c])[0];
+            double[] expected = FiniteDifferenceCam(HeadOnly(meanThenProject, channelsLast: true), features, c, channelsLast: true);
+            double scale = Math.Max(expected.Max(), 1e-6);
+            informative += expected.Max() > 1e-6 ? 1 : 0;
+            Assert.Equal(expected.Select(v => v / scale), cam.Select(v => v / scale), new DoubleTolerance(2e-2));
+        }
+        Assert.InRange(informative, 1, Classes);
+        Assert.Equal(new GradCamInfo("nhwc", Channels, Side, Side), manifest.GradCam);
+    }
+
+    [Fact]
     public void ANamedTargetLayerIsUsed()
     {
         var source = Classifier(HeadNamed("transpose-nhwc"));
@@ -230,6 +259,12 @@ public sealed class ModelImporterTests : IDisposable
         Assert.Equal(1f / 255f, custom.Scale, 6);
         Assert.Equal([0.5f, 0.5f, 0.5f], custom.Mean);
         Assert.Throws<ImportException>(() => ImportOptions.ParseNormalization("mean=1,2"));
+    }
+
+    private sealed class DoubleTolerance(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;
+        public int GetHashCode(double value) => 0;
     }
 
     private sealed class Tolerance(float tolerance) : IEqualityComparer<float>

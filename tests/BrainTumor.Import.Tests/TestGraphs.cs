@@ -49,13 +49,20 @@ internal static class TestGraphs
     }
 
     /// <summary>The head alone: the feature map is the input, the logits the output (same seed, same weights).</summary>
-    public static ModelProto HeadOnly(Head head, int seed = 1, long opset = 17)
+    public static ModelProto HeadOnly(Head head, int seed = 1, long opset = 17, bool channelsLast = false)
     {
         var random = new Random(seed);
         Uniform(random, Channels * 3 * 9, 0, 1);
         Uniform(random, Channels, 0, 1);
         var builder = new OnnxGraphBuilder("head");
-        builder.Input("features", DataType.Float, "N", Channels, Side, Side);
+        if (channelsLast)
+        {
+            builder.Input("features", DataType.Float, "N", Side, Side, Channels);
+        }
+        else
+        {
+            builder.Input("features", DataType.Float, "N", Channels, Side, Side);
+        }
         string logits = head(builder, "features", random);
         builder.Node("Identity", [logits], outputs: ["head_logits"]);
         builder.Output("head_logits", DataType.Float, "N", Classes);
@@ -85,7 +92,8 @@ internal static class TestGraphs
     }
 
     /// <summary>Grad-CAM of one image from central differences of the head-only model's logit.</summary>
-    public static double[] FiniteDifferenceCam(ModelProto headOnly, float[] features, int targetClass, float step = 1e-3f)
+    /// <param name="channelsLast">The feature map is [H, W, C] rather than [C, H, W].</param>
+    public static double[] FiniteDifferenceCam(ModelProto headOnly, float[] features, int targetClass, float step = 1e-3f, bool channelsLast = false)
     {
         int count = features.Length;
         var batch = new float[2 * count * count];
@@ -96,20 +104,22 @@ internal static class TestGraphs
             batch[2 * i * count + i] += step;
             batch[(2 * i + 1) * count + i] -= step;
         }
-        float[] logits = Run(headOnly, "features", batch, [2 * count, Channels, Side, Side], ["head_logits"])[0];
+        long[] shape = channelsLast ? [2 * count, Side, Side, Channels] : [2 * count, Channels, Side, Side];
+        float[] logits = Run(headOnly, "features", batch, shape, ["head_logits"])[0];
         int plane = Side * Side;
+        int Index(int k, int p) => channelsLast ? p * Channels + k : k * plane + p;
         var cam = new double[plane];
         for (int k = 0; k < Channels; k++)
         {
             double sum = 0;
             for (int p = 0; p < plane; p++)
             {
-                int i = k * plane + p;
+                int i = Index(k, p);
                 sum += (logits[2 * i * Classes + targetClass] - (double)logits[(2 * i + 1) * Classes + targetClass]) / (2 * step);
             }
             for (int p = 0; p < plane; p++)
             {
-                cam[p] += sum / plane * features[k * plane + p];
+                cam[p] += sum / plane * features[Index(k, p)];
             }
         }
         return cam.Select(v => Math.Max(v, 0)).ToArray();
