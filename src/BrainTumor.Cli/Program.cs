@@ -1,6 +1,7 @@
 using System.CommandLine;
 using BrainTumor.Cli;
 using BrainTumor.Data;
+using BrainTumor.Evaluation;
 using BrainTumor.Import;
 
 var model = new Option<string>("--model") { Description = "Model package folder (model.onnx + model.json).", DefaultValueFactory = _ => "models/custom-cnn" };
@@ -56,7 +57,25 @@ import.SetAction(parse => Run(() =>
     return 0;
 }));
 
-var root = new RootCommand("BrainTumor command line: evaluate, use and import models with ONNX Runtime.") { evaluate, predict, import };
+var reports = new Argument<string[]>("reports") { Description = "Folders of cv runs (each with report.json).", Arity = ArgumentArity.OneOrMore };
+var tableTitle = new Option<string>("--title") { Description = "Heading of the table.", DefaultValueFactory = _ => "5-fold cross-validation" };
+var tableOutput = new Option<string?>("--out") { Description = "Markdown file to write (default: standard output)." };
+var compare = new Command("compare", "Put several cross-validation reports in one table beside the paper's Tables 1 and 2.") { reports, tableTitle, tableOutput };
+compare.SetAction(parse => Run(() =>
+{
+    string table = CrossValidationComparison.Markdown(parse.GetValue(reports)!, parse.GetValue(tableTitle)!);
+    if (parse.GetValue(tableOutput) is string file)
+    {
+        File.WriteAllText(file, table);
+    }
+    else
+    {
+        Console.Write(table);
+    }
+    return 0;
+}));
+
+var root = new RootCommand("BrainTumor command line: evaluate, use and import models with ONNX Runtime.") { evaluate, predict, import, compare };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {
@@ -71,7 +90,7 @@ static int Run(Func<object?> command)
     {
         return command() is int code ? code : 0;
     }
-    catch (Exception ex) when (ex is CliException or DatasetException or ImportException)
+    catch (Exception ex) when (ex is CliException or DatasetException or ImportException or FileNotFoundException)
     {
         Console.Error.WriteLine($"error: {ex.Message}");
         return 1;

@@ -147,3 +147,35 @@ public class CalibrationTests
         public int GetHashCode(float value) => 0;
     }
 }
+
+public sealed class CrossValidationReportTests : IDisposable
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("braintumor-cvreport-").FullName;
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    [Fact]
+    public void FoldsAreSummarisedAndComparedBesideThePaper()
+    {
+        string[] labels = ["a", "b"];
+        // Fold 1: 3 of 4 right; fold 2: 4 of 4 right => accuracy 0.875 ± 0.177
+        var folds = new[]
+        {
+            new FoldData(1, 10, 2, 1, 1, "max-epochs", 1, 1, [new EpochPoint(1, 1, 0.5, 1, 0.5)], [0, 0, 1, 1],
+                [[0.9f, 0.1f], [0.8f, 0.2f], [0.3f, 0.7f], [0.6f, 0.4f]]),
+            new FoldData(2, 10, 2, 1, 1, "max-epochs", 1, 1, [new EpochPoint(1, 1, 0.5, 1, 0.5)], [0, 0, 1, 1],
+                [[0.9f, 0.1f], [0.7f, 0.3f], [0.2f, 0.8f], [0.4f, 0.6f]]),
+        };
+        var setup = new CrossValidationSetup("tiny", 42, 32, 2, 7, 1, 1, 16, 0.001, 0.12, "none", "data", 8, 8, "test");
+        var report = new CrossValidationReport(setup, labels, folds);
+
+        report.Save(folder);
+        string table = CrossValidationComparison.Markdown([folder], "Table");
+
+        Assert.Equal(0.875, report.Summaries()["accuracy"].Mean, 12);
+        Assert.Equal(Math.Sqrt(2 * 0.125 * 0.125), report.Summaries()["accuracy"].Std, 12);
+        Assert.Contains("| ours: tiny | 32x32 | 42 | 2 | 0.875 ± 0.177 |", table);
+        Assert.Contains("| paper: Custom CNN (Baseline) |", table);
+        Assert.True(File.Exists(Path.Combine(folder, "learning-curves-loss.png")));
+    }
+}

@@ -1,0 +1,60 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace BrainTumor.Evaluation;
+
+/// <summary>
+/// Gathers several cross-validation reports (<c>report.json</c> of <c>cv</c> runs) into one table beside the
+/// paper's Table 1 (ablation) and Table 2 (comparison).
+/// </summary>
+public static class CrossValidationComparison
+{
+    private sealed record Row(string Architecture, long Parameters, int ImageSize, int FoldsDone, int Folds, Summary Accuracy, Summary MacroF1, Summary MacroAuc);
+
+    public static string Markdown(IReadOnlyList<string> reportFolders, string title)
+    {
+        var rows = reportFolders.Select(Read).ToList();
+        var text = new StringBuilder();
+        text.AppendLine($"# {title}");
+        text.AppendLine();
+        text.AppendLine("| model | input | parameters | folds | accuracy | macro-F1 | macro-AUC |");
+        text.AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var row in rows)
+        {
+            string folds = row.FoldsDone == row.Folds ? $"{row.Folds}" : $"{row.FoldsDone} of {row.Folds} (incomplete)";
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| ours: {row.Architecture} | {row.ImageSize}x{row.ImageSize} | {row.Parameters:N0} | {folds} | {row.Accuracy} | {row.MacroF1} | {row.MacroAuc} |"));
+        }
+        foreach (var paper in PaperResults.Table1Ablation.Concat(PaperResults.Table2Comparison))
+        {
+            text.AppendLine($"| paper: {paper.Model} | 224x224 | {paper.Parameters ?? "-"} | 5 | {paper.Accuracy} | {paper.MacroF1} | {paper.MacroAuc} |");
+        }
+        text.AppendLine();
+        text.AppendLine("Mean ± sample standard deviation over test folds. The paper's transfer-learning models start from ImageNet weights; ours train from scratch.");
+        return text.ToString();
+    }
+
+    private static Row Read(string folder)
+    {
+        string path = Path.Combine(folder, "report.json");
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"'{path}' does not exist; run cv first.", path);
+        }
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        var root = document.RootElement;
+        var setup = root.GetProperty("setup");
+        var summaries = root.GetProperty("summaries");
+        Summary Get(string name)
+        {
+            var s = summaries.GetProperty(name);
+            return new Summary(s.GetProperty("n").GetInt32(), Number(s, "mean"), Number(s, "std"), Number(s, "lower"), Number(s, "upper"));
+        }
+        return new Row(setup.GetProperty("architecture").GetString()!, setup.GetProperty("parameters").GetInt64(), setup.GetProperty("imageSize").GetInt32(),
+            root.GetProperty("foldsDone").GetInt32(), setup.GetProperty("folds").GetInt32(), Get("accuracy"), Get("macro-F1"), Get("macro-AUC"));
+    }
+
+    private static double Number(JsonElement element, string name) =>
+        element.GetProperty(name) is { ValueKind: JsonValueKind.Number } value ? value.GetDouble() : double.NaN;
+}
