@@ -20,8 +20,7 @@ public sealed class ClassificationPipeline(
     IDiagnosticContext diagnostics, Microsoft.Extensions.Options.IOptions<ServerLimitsOptions> limits)
 {
     public ClassifierModel ResolveModel(string? name) =>
-        catalog.Find(name) ?? throw new ApiProblemException(StatusCodes.Status404NotFound, "Unknown model",
-            $"There is no model '{name}'. Available: {string.Join(", ", catalog.All.Select(m => m.Name))}.");
+        catalog.Find(name) ?? throw Problems.UnknownModel(name, catalog.All.Select(m => m.Name));
 
     public async Task<T> RunAsync<T>(HttpContext context, ClassifierModel model, bool withGradCam, int? targetClass,
         Func<ClassifiedImage, Timings, T> render)

@@ -8,8 +8,8 @@ public static class Problems
     public static ProblemHttpResult Create(int status, string title, string detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title);
 
-    public static ProblemHttpResult UnknownModel(string name, IEnumerable<string> known) =>
-        Create(StatusCodes.Status404NotFound, "Unknown model", $"There is no model '{name}'. Available: {string.Join(", ", known)}.");
+    public static ApiProblemException UnknownModel(string? name, IEnumerable<string> known) =>
+        new(StatusCodes.Status404NotFound, "Unknown model", $"There is no model '{name}'. Available: {string.Join(", ", known)}.");
 
     public static ProblemHttpResult BadParameter(string title, string detail) => Create(StatusCodes.Status400BadRequest, title, detail);
 }
