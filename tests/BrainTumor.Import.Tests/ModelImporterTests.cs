@@ -1,3 +1,4 @@
+using System.Text.Json;
 using BrainTumor.Models;
 using BrainTumor.Onnx;
 using BrainTumor.Onnx.Proto;
@@ -14,12 +15,13 @@ public sealed class ModelImporterTests : IDisposable
 
     public void Dispose() => Directory.Delete(root, recursive: true);
 
-    private (ModelManifest Manifest, ModelProto Model) Import(ModelProto source, InputLayout layout = InputLayout.Auto, string? target = null, int side = Side)
+    private (ModelManifest Manifest, ModelProto Model) Import(ModelProto source, InputLayout layout = InputLayout.Auto, string? target = null, int side = Side,
+        IReadOnlyList<string>? labels = null)
     {
         string path = Path.Combine(root, $"source-{Guid.NewGuid():N}.onnx");
         File.WriteAllBytes(path, source.ToByteArray());
         string output = Path.Combine(root, $"package-{Guid.NewGuid():N}");
-        var manifest = ModelImporter.Import(new ImportOptions(path, Labels, side, side, ImportOptions.ParseNormalization("rescale"), layout, target, output));
+        var manifest = ModelImporter.Import(new ImportOptions(path, labels ?? Labels, side, side, ImportOptions.ParseNormalization("rescale"), layout, target, output));
         return (manifest, ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(output, ModelManifest.OnnxFileName))));
     }
 
@@ -172,6 +174,39 @@ public sealed class ModelImporterTests : IDisposable
             Assert.Equal(ours, theirs, new Tolerance(1e-5f));
         }
         Assert.Equal("relu1", manifest.GradCam.Layer);
+    }
+
+    public static TheoryData<string> PyTorchExports => new() { "gap-classifier", "flatten-classifier" };
+
+    /// <summary>
+    /// Files written by <c>torch.onnx.export</c> itself (PyTorch 1.13.1, see PyTorch/make_fixtures.py), with
+    /// logits and every class's Grad-CAM computed by PyTorch autograd on the same image.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PyTorchExports))]
+    public void AModelExportedByPyTorchImportsWithPyTorchsAutogradGradCam(string name)
+    {
+        string fixture = Path.Combine(AppContext.BaseDirectory, "PyTorch", name);
+        var reference = JsonDocument.Parse(File.ReadAllText(fixture + ".json")).RootElement;
+        int side = reference.GetProperty("side").GetInt32();
+        float[] image = reference.GetProperty("image").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+        float[] expectedLogits = reference.GetProperty("logits").EnumerateArray().Select(v => v.GetSingle()).ToArray();
+        int[] camShape = reference.GetProperty("camShape").EnumerateArray().Select(v => v.GetInt32()).ToArray();
+        string[] labels = ["glioma", "meningioma", "none", "pituitary"];
+
+        var (manifest, imported) = Import(ModelProto.Parser.ParseFrom(File.ReadAllBytes(fixture + ".onnx")), side: side, labels: labels);
+
+        Assert.StartsWith("imported (pytorch", manifest.Architecture);
+        Assert.Equal(camShape, new[] { manifest.GradCam!.Height, manifest.GradCam.Width });
+        var cams = reference.GetProperty("cams").EnumerateArray().ToArray();
+        for (int target = 0; target < labels.Length; target++)
+        {
+            var outputs = Run(imported, manifest.Input.Name, image, [1, 3, side, side], [manifest.Outputs.Logits, manifest.Outputs.Cam!], [target]);
+            Assert.Equal(expectedLogits, outputs[0], new Tolerance(1e-4f));
+            float[] expectedCam = cams[target].EnumerateArray().Select(v => v.GetSingle()).ToArray();
+            Assert.Contains(expectedCam, v => v > 0);
+            Assert.Equal(expectedCam, outputs[1], new Tolerance(1e-4f * expectedCam.Max()));
+        }
     }
 
     [Fact]
