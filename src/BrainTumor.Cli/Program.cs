@@ -4,7 +4,7 @@ using BrainTumor.Data;
 using BrainTumor.Evaluation;
 using BrainTumor.Import;
 
-var model = new Option<string>("--model") { Description = "Model package folder (model.onnx + model.json).", DefaultValueFactory = _ => "models/custom-cnn" };
+var model = new Option<string>("--model") { Description = "Model package folder (model.onnx + model.json).", DefaultValueFactory = _ => "models/lite-cnn" };
 
 var data = new Option<string>("--data") { Description = "Labelled folder: one sub-folder of images per label.", Required = true };
 var output = new Option<string?>("--out") { Description = "Report folder (default: reports/evaluate-<model>-<split>)." };

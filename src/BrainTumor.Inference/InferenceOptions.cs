@@ -11,7 +11,10 @@ public sealed class InferenceOptions
     [Required]
     public string ModelsDirectory { get; set; } = "models";
 
-    /// <summary>Model used when a request names none; by default <c>custom-cnn</c> if present, else the first by name.</summary>
+    /// <summary>
+    /// Model used when a request names none; when unset, the first loaded model by name. The shipped
+    /// <c>appsettings.json</c> names <c>lite-cnn</c>, the most accurate and the fastest of the shipped models.
+    /// </summary>
     public string? DefaultModel { get; set; }
 
     /// <summary>

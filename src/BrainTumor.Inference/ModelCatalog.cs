@@ -50,7 +50,7 @@ public sealed class ModelCatalog : IDisposable
             throw;
         }
 
-        string defaultName = settings.DefaultModel ?? (models.ContainsKey("custom-cnn") ? "custom-cnn" : models.Keys.Order(StringComparer.Ordinal).First());
+        string defaultName = settings.DefaultModel ?? models.Keys.Order(StringComparer.Ordinal).First();
         Default = models.TryGetValue(defaultName, out var chosen)
             ? chosen
             : throw new ModelPackageException($"Inference:DefaultModel names '{defaultName}', which is not among the loaded models ({string.Join(", ", models.Keys)}).");

@@ -17,14 +17,15 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
     private readonly HttpClient client = factory.CreateClient();
 
     [Fact]
-    public async Task ModelsListsTheShippedManifestsWithTheirMetrics()
+    public async Task ModelsListsTheShippedManifestsWithTheirMetricsDefaultFirst()
     {
         var models = await client.GetFromJsonAsync<JsonElement>("/models");
         var single = await client.GetFromJsonAsync<JsonElement>("/models/custom-cnn");
 
-        var first = models.EnumerateArray().First();
-        Assert.Equal("custom-cnn", first.GetProperty("name").GetString());
-        Assert.True(first.GetProperty("metrics").GetProperty("accuracy").GetDouble() > 0);
+        var names = models.EnumerateArray().Select(m => m.GetProperty("name").GetString()).ToList();
+        Assert.Equal("lite-cnn", names[0]);
+        Assert.Contains("custom-cnn", names);
+        Assert.All(models.EnumerateArray(), m => Assert.True(m.GetProperty("metrics").GetProperty("accuracy").GetDouble() > 0));
         Assert.Equal(4, single.GetProperty("labels").GetArrayLength());
         Assert.Equal("relu3", single.GetProperty("gradCam").GetProperty("layer").GetString());
     }
@@ -122,10 +123,12 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
         Assert.Equal(HttpStatusCode.OK, (await guarded.GetAsync("/health/ready")).StatusCode);
     }
 
-    [Fact]
-    public async Task TheServerPreparesPixelsExactlyAsTrainingDid()
+    [Theory]
+    [InlineData("custom-cnn")]
+    [InlineData("lite-cnn")]
+    public async Task TheServerPreparesPixelsExactlyAsTrainingDid(string model)
     {
-        var manifest = ModelManifest.Read(Path.Combine(BrainTumorApiFactory.ModelsDirectory, "custom-cnn", ModelManifest.FileName));
+        var manifest = ModelManifest.Read(Path.Combine(BrainTumorApiFactory.ModelsDirectory, model, ModelManifest.FileName));
         string folder = Directory.CreateTempSubdirectory("braintumor-parity-").FullName;
         try
         {
@@ -135,7 +138,7 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
                 File.Copy(BrainTumor.Tests.RepositoryPaths.DatasetImage(label, 7), Path.Combine(folder, label, "slice.jpg"));
             }
             var dataset = ImageFolderDataset.Load(folder, DatasetLabels.BrainTumor, manifest.Input.Width);
-            using var session = new InferenceSession(Path.Combine(BrainTumorApiFactory.ModelsDirectory, "custom-cnn", ModelManifest.OnnxFileName));
+            using var session = new InferenceSession(Path.Combine(BrainTumorApiFactory.ModelsDirectory, model, ModelManifest.OnnxFileName));
 
             foreach (var sample in dataset.Samples)
             {
@@ -144,7 +147,7 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
                 using var outputs = session.Run(new RunOptions(), new Dictionary<string, OrtValue> { [ModelTensorNames.Input] = input }, [ModelTensorNames.Probabilities]);
                 float[] expected = outputs[0].GetTensorDataAsSpan<float>().ToArray();
 
-                var response = await client.PostAsync("/predict", Uploads.Form(File.ReadAllBytes(Path.Combine(folder, sample.RelativePath))));
+                var response = await client.PostAsync($"/predict?model={model}", Uploads.Form(File.ReadAllBytes(Path.Combine(folder, sample.RelativePath))));
                 var body = await response.Content.ReadFromJsonAsync<JsonElement>();
                 float[] served = manifest.Labels.Select(l => body.GetProperty("probabilities").GetProperty(l).GetSingle()).ToArray();
 

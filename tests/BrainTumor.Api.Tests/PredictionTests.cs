@@ -18,7 +18,7 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("custom-cnn", body.GetProperty("model").GetString());
+        Assert.Equal("lite-cnn", body.GetProperty("model").GetString());
         Assert.False(string.IsNullOrEmpty(body.GetProperty("modelVersion").GetString()));
         var probabilities = body.GetProperty("probabilities").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetDouble());
         Assert.Equal(Labels, probabilities.Keys);
