@@ -14,7 +14,7 @@ public sealed record FoldData(
 
 public sealed record CrossValidationSetup(
     string Architecture, long Parameters, int ImageSize, int Folds, int Seed, int MaxEpochs, int Patience, int BatchSize,
-    double LearningRate, double InnerValidationFraction, string Augmentation, string Data, int Images, int UniqueImages, string Machine);
+    string Optimizer, double LearningRate, double InnerValidationFraction, string Augmentation, string Data, int Images, int UniqueImages, string Machine);
 
 /// <summary>
 /// Stratified k-fold cross-validation results in the paper's layout: mean ± std and 95% CI over folds of
@@ -99,7 +99,7 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
         text.AppendLine($"- data: `{s.Data}`, {s.Images} images ({s.UniqueImages} unique by SHA-256); exact duplicates are kept in one fold");
         text.AppendLine(F($"- {s.Folds} folds stratified by class, seed {s.Seed}; inside each training part {s.InnerValidationFraction * 100:0}% (stratified, duplicate-aware) is held out for early stopping and temperature fitting"));
         text.AppendLine(F($"- {s.Architecture}, {s.Parameters:N0} parameters, input {s.ImageSize}x{s.ImageSize}{(s.ImageSize != 224 ? " (**not** the paper's 224x224)" : "")}"));
-        text.AppendLine(F($"- Adam, learning rate {s.LearningRate}, batch {s.BatchSize}, up to {s.MaxEpochs} epochs, early stopping after {s.Patience} epochs without a lower validation loss (best weights restored); augmentation: {s.Augmentation}"));
+        text.AppendLine(F($"- {s.Optimizer}, learning rate {s.LearningRate}, batch {s.BatchSize}, up to {s.MaxEpochs} epochs, early stopping after {s.Patience} epochs without a lower validation loss (best weights restored); augmentation: {s.Augmentation}"));
         text.AppendLine(F($"- training time: {Folds.Sum(f => f.TrainingSeconds) / 3600:F2} h on {s.Machine}; epochs run per fold: {string.Join(", ", Folds.Select(f => f.EpochsRun))}"));
         text.AppendLine();
         if (Folds.Count == 0)

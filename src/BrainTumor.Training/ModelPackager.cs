@@ -115,7 +115,7 @@ public static class ModelPackager
                 MaxEpochs: options.Epochs,
                 BatchSize: state.BatchSize,
                 LearningRate: state.LearningRate,
-                Optimizer: Describe(Architectures.ArchitectureRegistry.Get(options.Architecture).TrainingRecipe),
+                Optimizer: Architectures.ArchitectureRegistry.Get(options.Architecture).TrainingRecipe.Description,
                 Augmentation: $"random horizontal flip, random rotation up to {options.RotationDegrees} degrees",
                 StoppedBy: state.StoppedBy ?? Trainer.StoppedAtEpochLimit,
                 TrainingSeconds: Math.Round(state.TrainingSeconds, 1),
@@ -132,7 +132,4 @@ public static class ModelPackager
                 "ONNX Runtime on model.onnx, held-out validation split"),
         };
     }
-
-    private static string Describe(Architectures.TrainingRecipe recipe) =>
-        recipe.Optimizer + (recipe.LabelSmoothing > 0 ? $", label smoothing {recipe.LabelSmoothing}" : "") + (recipe.CosineSchedule ? ", cosine learning-rate schedule" : "");
 }

@@ -166,7 +166,7 @@ public sealed class CrossValidationReportTests : IDisposable
             new FoldData(2, 10, 2, 1, 1, "max-epochs", 1, 1, [new EpochPoint(1, 1, 0.5, 1, 0.5)], [0, 0, 1, 1],
                 [[0.9f, 0.1f], [0.7f, 0.3f], [0.2f, 0.8f], [0.4f, 0.6f]]),
         };
-        var setup = new CrossValidationSetup("tiny", 42, 32, 2, 7, 1, 1, 16, 0.001, 0.12, "none", "data", 8, 8, "test");
+        var setup = new CrossValidationSetup("tiny", 42, 32, 2, 7, 1, 1, 16, "Adam", 0.001, 0.12, "none", "data", 8, 8, "test");
         var report = new CrossValidationReport(setup, labels, folds);
 
         report.Save(folder);

@@ -10,6 +10,9 @@ public sealed record TrainingRecipe(double WeightDecay = 0, double LabelSmoothin
 
     public string Optimizer => WeightDecay > 0 ? $"AdamW (weight decay {WeightDecay})" : "Adam";
 
+    public string Description =>
+        Optimizer + (LabelSmoothing > 0 ? $", label smoothing {LabelSmoothing}" : "") + (CosineSchedule ? ", cosine learning-rate schedule" : "");
+
     public double LearningRate(double baseRate, int epoch, int maxEpochs) =>
         CosineSchedule ? baseRate * 0.5 * (1 + Math.Cos(Math.PI * (epoch - 1) / maxEpochs)) : baseRate;
 }
