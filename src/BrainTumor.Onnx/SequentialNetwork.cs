@@ -52,6 +52,30 @@ public sealed record SequentialNetwork(
         }
         return shapes;
     }
+
+    /// <summary>
+    /// Multiply-adds of one forward pass of one image in the convolutions and dense layers; pooling,
+    /// activations and residual additions are left out (a rounding error beside them).
+    /// </summary>
+    public long MultiplyAdds() => MultiplyAdds(Layers, new FeatureShape(InputChannels, InputHeight, InputWidth));
+
+    private static long MultiplyAdds(IEnumerable<NetworkLayer> layers, FeatureShape shape)
+    {
+        long total = 0;
+        foreach (var layer in layers)
+        {
+            var next = shape.After(layer);
+            total += layer switch
+            {
+                Conv2dLayer conv => (long)next.Height * next.Width * conv.OutChannels * (conv.InChannels / conv.Groups) * conv.Kernel * conv.Kernel,
+                DenseLayer dense => (long)dense.InFeatures * dense.OutFeatures,
+                ResidualBlockLayer block => MultiplyAdds(block.Main, shape) + MultiplyAdds(block.Shortcut, shape),
+                _ => 0,
+            };
+            shape = next;
+        }
+        return total;
+    }
 }
 
 /// <summary>The shape of one sample between layers: a [C, H, W] map or, once flattened, a vector of <see cref="Features"/>.</summary>

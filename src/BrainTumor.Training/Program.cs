@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
+using BrainTumor.Data;
 using BrainTumor.Training;
 using BrainTumor.Training.Architectures;
 
@@ -69,12 +71,25 @@ crossValidate.SetAction((parse, cancellation) => Cli.Run(() =>
     new CrossValidation(options, parse.GetValue(folds), reportFolder, ProgressReporter.ForConsole()).Run(cancellation);
 }));
 
-var architectures = new Command("architectures", "List the architectures that can be trained.");
-architectures.SetAction(_ =>
+var architectures = new Command("architectures", "List the architectures that can be trained, with their size and cost per image.") { imageSize };
+architectures.SetAction(parse =>
 {
+    Console.WriteLine($"{"name",-17} {"input",-8} {"parameters",11} {"GFLOPs",7}  description");
     foreach (var definition in ArchitectureRegistry.All)
     {
-        Console.WriteLine($"{definition.Name,-12} {definition.DefaultImageSize}x{definition.DefaultImageSize}  {definition.Description}");
+        int size = parse.GetValue(imageSize) ?? definition.DefaultImageSize;
+        string row;
+        try
+        {
+            using var network = definition.Create(size, DatasetLabels.BrainTumor.Count);
+            // FLOPs counted as two per multiply-add, the usual convention.
+            row = string.Create(CultureInfo.InvariantCulture, $"{network.ParameterCount(),11:N0} {2 * network.Describe().MultiplyAdds() / 1e9,7:F2}  {definition.Description}");
+        }
+        catch (Exception ex) when (ex is TrainingException or InvalidOperationException)
+        {
+            row = ex.Message;
+        }
+        Console.WriteLine($"{definition.Name,-17} {$"{size}x{size}",-8} {row}");
     }
 });
 

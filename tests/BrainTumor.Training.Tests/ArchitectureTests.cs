@@ -23,6 +23,27 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void PaperCnnCostsTheHandCountedMultiplyAdds()
+    {
+        using var network = ArchitectureRegistry.Get("paper-cnn").Create(224, 4);
+
+        // conv1 222x222x64x(3x3x3) + conv2 109x109x128x(3x3x64) + conv3 52x52x128x(3x3x128) + dense 86,528x64 + 64x4
+        Assert.Equal(85_162_752L + 875_962_368L + 398_721_024L + 5_537_792L + 256L, network.Describe().MultiplyAdds());
+    }
+
+    [Fact]
+    public void LiteCnnNeedsAtMostATenthOfPaperCnnsComputeAndExplainsAt14By14OrFiner()
+    {
+        using var paper = ArchitectureRegistry.Get("paper-cnn").Create(224, 4);
+        using var lite = ArchitectureRegistry.Get("lite-cnn").Create(224, 4);
+        var description = lite.Describe();
+
+        Assert.True(10 * description.MultiplyAdds() <= paper.Describe().MultiplyAdds());
+        var camShape = description.Shapes()[description.GradCamLayerIndex];
+        Assert.True(camShape.Height >= 14 && camShape.Width >= 14);
+    }
+
+    [Fact]
     public void ResNet50HasTheStandardParameterCountWithAFourClassHead()
     {
         using var network = ArchitectureRegistry.Get("resnet50").Create(224, 4);

@@ -44,7 +44,7 @@ public static class ArchitectureRegistry
             224,
             (imageSize, classes) => new ConvStackNetwork("paper-cnn-deeper", imageSize, [64, 128, 128, 256], 64, classes, samePadding: true)),
         new("lite-cnn",
-            "Our own: strided stem, 3x3 conv, 4 depthwise-separable blocks, batch norm, global average pooling; ~0.22 GFLOPs (paper-cnn: 2.7), Grad-CAM at 14x14.",
+            "Our own: strided stem, 3x3 conv, 4 depthwise-separable blocks, batch norm, global average pooling; Grad-CAM at 14x14.",
             224,
             (imageSize, classes) => new LiteCnn(imageSize, classes),
             new TrainingRecipe(WeightDecay: 0.01, LabelSmoothing: 0.1, CosineSchedule: true)),
