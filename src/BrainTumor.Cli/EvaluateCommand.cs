@@ -13,10 +13,18 @@ public enum EvaluationSplit
 /// <summary>Evaluates a shipped model on a labelled folder with ONNX Runtime and writes the report.</summary>
 public static class EvaluateCommand
 {
-    public static EvaluationReport Run(string modelDirectory, string dataDirectory, string? outputDirectory, EvaluationSplit split, TextWriter log)
+    /// <param name="gradCamDeletionFraction">When set, also runs the Grad-CAM deletion check blanking this share of each input.</param>
+    public static EvaluationReport Run(string modelDirectory, string dataDirectory, string? outputDirectory, EvaluationSplit split, TextWriter log,
+        double? gradCamDeletionFraction = null)
     {
         using var model = ModelLoader.Load(modelDirectory);
         var manifest = model.Manifest;
+        if (gradCamDeletionFraction is double f && (!(f > 0 && f < 1) || !model.HasGradCam))
+        {
+            throw new CliException(model.HasGradCam
+                ? $"--gradcam-deletion must be between 0 and 1 (exclusive), not {f}."
+                : $"Model '{manifest.Name}' has no Grad-CAM graph to check.");
+        }
         if (manifest.Input.Width != manifest.Input.Height)
         {
             throw new CliException($"Model '{manifest.Name}' takes {manifest.Input.Width}x{manifest.Input.Height} input; only square inputs are evaluated.");
@@ -54,12 +62,23 @@ public static class EvaluateCommand
         }
         int[] truth = indices.Select(i => dataset.Samples[i].Label).ToArray();
         var metrics = ProbabilisticMetrics.Compute(probabilities, truth, manifest.Labels);
+        GradCamDeletion? deletion = null;
+        if (gradCamDeletionFraction is double fraction)
+        {
+            var deletionProgress = new ProgressBar(indices.Count, "Grad-CAM deletion check");
+            deletion = GradCamDeletionCheck.Run(model, indices.Select(i => dataset.Samples[i].Image), fraction, seed: 1, deletionProgress.Report);
+        }
         var report = new EvaluationReport(manifest.Name, manifest.Version, manifest.Architecture, Path.GetFullPath(dataDirectory),
-            DateTimeOffset.UtcNow, $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}", manifest.Labels, metrics, notes);
+            DateTimeOffset.UtcNow, $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}", manifest.Labels, metrics, notes, deletion);
         string folder = outputDirectory ?? Path.Combine("reports", $"evaluate-{manifest.Name}-{split.ToString().ToLowerInvariant()}");
         report.Save(folder, probabilities, truth);
         log.WriteLine($"{manifest.Name} on {truth.Length} images: accuracy {metrics.Classification.Accuracy:F4}, macro-F1 {metrics.Classification.MacroF1:F4}, " +
                       $"macro-AUC {metrics.MacroAuc:F4}, MCC {metrics.Mcc:F4}, ECE {metrics.ExpectedCalibrationError:F4}");
+        if (deletion is not null)
+        {
+            log.WriteLine($"Grad-CAM deletion check on {deletion.Images} images: confidence falls by {deletion.MeanDropGradCam:F3} with the Grad-CAM area blanked, " +
+                          $"{deletion.MeanDropRandom:F3} with a shuffled map's area");
+        }
         log.WriteLine($"report: {Path.Combine(folder, "report.md")}");
         return report;
     }

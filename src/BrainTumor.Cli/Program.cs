@@ -9,8 +9,13 @@ var model = new Option<string>("--model") { Description = "Model package folder 
 var data = new Option<string>("--data") { Description = "Labelled folder: one sub-folder of images per label.", Required = true };
 var output = new Option<string?>("--out") { Description = "Report folder (default: reports/evaluate-<model>-<split>)." };
 var split = new Option<EvaluationSplit>("--split") { Description = "all, or validation: only the held-out split the model's manifest records.", DefaultValueFactory = _ => EvaluationSplit.All };
-var evaluate = new Command("evaluate", "Evaluate a model on a labelled folder: metrics, report.md, report.json and plots.") { model, data, output, split };
-evaluate.SetAction(parse => Run(() => EvaluateCommand.Run(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(output), parse.GetValue(split), Console.Out)));
+var gradCamDeletion = new Option<double?>("--gradcam-deletion")
+{
+    Description = "Also check Grad-CAM's faithfulness: blank this share of each image where the map is highest (e.g. 0.2) and compare with a shuffled map.",
+};
+var evaluate = new Command("evaluate", "Evaluate a model on a labelled folder: metrics, report.md, report.json and plots.") { model, data, output, split, gradCamDeletion };
+evaluate.SetAction(parse => Run(() => EvaluateCommand.Run(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(output), parse.GetValue(split), Console.Out,
+    parse.GetValue(gradCamDeletion))));
 
 var paths = new Argument<string[]>("paths") { Description = "Image files and/or folders (searched recursively).", Arity = ArgumentArity.OneOrMore };
 var format = new Option<string>("--format") { Description = "csv or json.", DefaultValueFactory = _ => "csv" };

@@ -11,7 +11,7 @@ namespace BrainTumor.Evaluation;
 /// </summary>
 public sealed record EvaluationReport(
     string Model, string ModelVersion, string Architecture, string Data, DateTimeOffset EvaluatedAt, string Machine,
-    IReadOnlyList<string> Labels, ProbabilisticMetrics Metrics, IReadOnlyList<string> Notes)
+    IReadOnlyList<string> Labels, ProbabilisticMetrics Metrics, IReadOnlyList<string> Notes, GradCamDeletion? GradCamDeletion = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -74,6 +74,19 @@ public sealed record EvaluationReport(
         }
         text.AppendLine();
         text.AppendLine("![confusion matrix](confusion-matrix.png) ![ROC curves](roc-curves.png) ![reliability](reliability.png)");
+        if (GradCamDeletion is { } d)
+        {
+            text.AppendLine();
+            text.AppendLine("## Grad-CAM deletion check");
+            text.AppendLine();
+            text.AppendLine(F($"Blanking the {d.Fraction * 100:F0}% of each input where Grad-CAM is highest, against blanking as many pixels chosen by the same map with its cells shuffled; {d.Images} images ({d.FlatMaps} left out for a flat map). Faithfulness to the model, not localisation of the lesion."));
+            text.AppendLine();
+            text.AppendLine("| | Grad-CAM area blanked | shuffled map's area blanked |");
+            text.AppendLine("|---|---|---|");
+            text.AppendLine(F($"| mean fall of the predicted class's probability (from {d.MeanConfidence:F3}) | {d.MeanDropGradCam:F3} | {d.MeanDropRandom:F3} |"));
+            text.AppendLine(F($"| predicted class changes | {d.ChangedGradCam * 100:F1}% | {d.ChangedRandom * 100:F1}% |"));
+            text.AppendLine(F($"| images where this arm's fall is the larger | {d.GradCamLarger * 100:F1}% | {(1 - d.GradCamLarger) * 100:F1}% |"));
+        }
         return text.ToString();
     }
 

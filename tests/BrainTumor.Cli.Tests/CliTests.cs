@@ -6,6 +6,7 @@ namespace BrainTumor.Cli.Tests;
 public sealed class CliTests : IDisposable
 {
     private static readonly string Model = Path.Combine(RepositoryPaths.Root, "models", "custom-cnn");
+    private static readonly string LiteModel = Path.Combine(RepositoryPaths.Root, "models", "lite-cnn");
     private static readonly string[] Labels = ["glioma_tumor", "meningioma_tumor", "no_tumor", "pituitary_tumor"];
     private readonly string root = Directory.CreateTempSubdirectory("braintumor-cli-").FullName;
 
@@ -44,6 +45,44 @@ public sealed class CliTests : IDisposable
         var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "report.json"))).RootElement;
         Assert.Equal("custom-cnn", json.GetProperty("model").GetString());
         Assert.Contains("0.739 ± 0.039", File.ReadAllText(Path.Combine(output, "report.md")));
+    }
+
+    [Fact]
+    public void TheDeletionCheckBlanksExactlyTheShareOfPixelsWhereTheMapIsHighest()
+    {
+        var planes = Enumerable.Repeat((byte)200, 3 * 4 * 4).ToArray();
+        var image = new BrainTumor.Imaging.RgbImage(4, 4, planes);
+
+        // A 2x2 map whose bottom-right cell is hottest: upsampled, it is highest at the bottom-right pixel and falls off from there.
+        var blanked = GradCamDeletionCheck.Blank(image, [0f, 0f, 0f, 1f], 2, 2, fraction: 0.25);
+
+        int[] black = Enumerable.Range(0, 16).Where(i => blanked.Planes[i] == 0).ToArray();
+        Assert.Equal([10, 11, 14, 15], black);
+        Assert.All(black, i => Assert.Equal((0, 0), (blanked.Planes[16 + i], blanked.Planes[32 + i])));
+        Assert.Equal(200, image.Planes[15]);
+    }
+
+    [Fact]
+    public void EvaluateWithTheDeletionCheckReportsItBesideTheMetrics()
+    {
+        string output = Path.Combine(root, "report");
+
+        var report = EvaluateCommand.Run(LiteModel, LabelledFolder(2), output, EvaluationSplit.All, TextWriter.Null, gradCamDeletionFraction: 0.2);
+
+        var deletion = report.GradCamDeletion!;
+        Assert.Equal(8, deletion.Images + deletion.FlatMaps);
+        Assert.InRange(deletion.MeanConfidence, 0.25, 1);
+        Assert.InRange(deletion.MeanDropGradCam, -1, 1);
+        Assert.InRange(deletion.GradCamLarger, 0, 1);
+        Assert.Contains("## Grad-CAM deletion check", File.ReadAllText(Path.Combine(output, "report.md")));
+    }
+
+    [Fact]
+    public void ADeletionShareOutsideZeroToOneIsRefused()
+    {
+        var error = Assert.Throws<CliException>(() => EvaluateCommand.Run(LiteModel, LabelledFolder(1), Path.Combine(root, "r"), EvaluationSplit.All, TextWriter.Null, 1.5));
+
+        Assert.Contains("--gradcam-deletion", error.Message);
     }
 
     [Fact]
