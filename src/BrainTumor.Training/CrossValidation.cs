@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using BrainTumor.Data;
 using BrainTumor.Evaluation;
@@ -79,6 +78,6 @@ public sealed class CrossValidation(TrainingOptions options, int folds, string r
             $"random horizontal flip, random rotation up to {options.RotationDegrees} degrees",
             Path.GetFullPath(dataset.Root) + (options.MaxImagesPerClass is int cap ? $" (only the first {cap} images of each class)" : ""),
             dataset.Samples.Count, dataset.Samples.Select(s => s.Sha256).Distinct().Count(),
-            $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, TorchSharp CPU");
+            options.Machine);
     }
 }

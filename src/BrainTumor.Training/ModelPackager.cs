@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using BrainTumor.Evaluation;
 using BrainTumor.Models;
 using BrainTumor.Onnx;
@@ -121,7 +120,7 @@ public static class ModelPackager
                 TrainingSeconds: Math.Round(state.TrainingSeconds, 1),
                 Split: new DataSplit("stratified hold-out, exact duplicates (SHA-256) kept on one side", state.ValidationFraction,
                     split.Train.Count, split.Validation.Count, result.Dataset.Samples.Select(s => s.Sha256).Distinct().Count(), state.Seed),
-                Machine: $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, TorchSharp CPU"),
+                Machine: options.Machine),
             Metrics = new ValidationMetrics(
                 measured.Truth.Length,
                 Math.Round(measured.Metrics.Accuracy, 4),

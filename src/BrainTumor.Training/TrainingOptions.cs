@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace BrainTumor.Training;
 
 /// <summary>Everything that decides what a training run computes (and so must match when it resumes).</summary>
@@ -20,6 +22,11 @@ public sealed record TrainingOptions
     public bool Resume { get; init; }
     public int? Threads { get; init; }
     public int? MaxImagesPerClass { get; init; }
+
+    /// <summary>Where the training ran, for provenance: cores, operating system and TorchSharp threads.</summary>
+    public string Machine =>
+        $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, TorchSharp CPU, " +
+        $"{Threads ?? Environment.ProcessorCount} thread(s)";
 
     public string ResolvedModelName => ModelName ?? Path.GetFileName(Path.GetFullPath(OutputDirectory).TrimEnd('/'));
 
