@@ -1,7 +1,7 @@
 using System.CommandLine;
 using BrainTumor.LoadTests;
 
-var url = new Option<Uri?>("--url") { Description = "A running server; without it the server is started from this repository on a free loopback port." };
+var url = new Option<string?>("--url") { Description = "A running server; without it the server is started from this repository on a free loopback port." };
 var allowRemote = new Option<bool>("--allow-remote") { Description = "Allow a --url that is not a loopback address." };
 var scenario = new Option<Scenario>("--scenario") { Description = "predict, gradcam or mixed.", DefaultValueFactory = _ => Scenario.Predict };
 var levels = new Option<string>("--levels") { Description = "Concurrent users per level, comma-separated.", DefaultValueFactory = _ => "10,50,100" };
@@ -24,7 +24,7 @@ root.SetAction(async (parse, cancellation) =>
         string repository = Repository.FindRoot();
         var options = new LoadTestOptions
         {
-            Url = parse.GetValue(url),
+            Url = ParseUrl(parse.GetValue(url)),
             AllowRemote = parse.GetValue(allowRemote),
             Scenario = parse.GetValue(scenario),
             Levels = ParseLevels(parse.GetValue(levels)!),
@@ -56,6 +56,11 @@ if (parsed.Errors.Count > 0)
     return 2;
 }
 return await parsed.InvokeAsync();
+
+static Uri? ParseUrl(string? text) =>
+    text is null ? null
+    : Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" ? uri
+    : throw new LoadTestException($"--url: '{text}' is not an absolute http:// or https:// address.");
 
 static IReadOnlyList<int> ParseLevels(string text) =>
     text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)

@@ -51,6 +51,21 @@ public sealed class LoadTestTests : IDisposable
         Assert.Contains("--allow-remote", error.Message);
     }
 
+    [Theory]
+    [InlineData("http://127.0.0.1:9/", "does not answer")]
+    [InlineData("localhost:8080", "--url")]
+    [InlineData("not a url", "--url")]
+    public async Task TheCommandLineTakesAUrlAndExplainsBadOnesInOneLine(string url, string expected)
+    {
+        var result = await DotnetProcess.RunBuiltAsync("BrainTumor.LoadTests.dll",
+            "--url", url, "--levels", "1", "--requests", "1", "--images", RepositoryPaths.Dataset, "--out", results);
+
+        Assert.Equal(1, result.ExitCode);
+        string error = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: ", error);
+        Assert.Contains(expected, error);
+    }
+
     [Fact]
     public async Task AServerThatDoesNotAnswerIsReportedClearly()
     {
