@@ -41,9 +41,28 @@ class FlattenClassifier(nn.Module):
         return self.head(self.features(x))
 
 
+class ChannelsLastClassifier(nn.Module):
+    """Laid out as tf2onnx writes a Keras model: NHWC input transposed for the convolutions, and the feature map
+    transposed back to channels-last before Flatten and Dense, so the flattening order is Keras's."""
+
+    def __init__(self):
+        super().__init__()
+        self.convolutions = nn.Sequential(nn.Conv2d(3, 6, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 8, 3), nn.ReLU())
+        self.dense = nn.Sequential(nn.Flatten(), nn.Linear(13 * 13 * 8, 4))
+
+    def features(self, image):
+        return self.convolutions(image.permute(0, 3, 1, 2))
+
+    def head(self, features):
+        return self.dense(features.permute(0, 2, 3, 1))
+
+    def forward(self, image):
+        return self.head(self.features(image))
+
+
 def reference(model, image):
     features = model.features(image).detach().requires_grad_(True)
-    head = model.head[:-1] if isinstance(model.head[-1], nn.Softmax) else model.head
+    head = model.head[:-1] if isinstance(model.head, nn.Sequential) and isinstance(model.head[-1], nn.Softmax) else model.head
     logits = head(features)
     cams = []
     for target in range(logits.shape[1]):
@@ -53,7 +72,7 @@ def reference(model, image):
     return logits[0].tolist(), list(features.shape[2:]), cams
 
 
-def write(name, model, seed):
+def write(name, model, seed, channels_last=False):
     torch.manual_seed(seed)
     for parameter in model.parameters():
         nn.init.uniform_(parameter, -0.5, 0.5)
@@ -62,14 +81,15 @@ def write(name, model, seed):
             module.running_mean.uniform_(-0.2, 0.2)
             module.running_var.uniform_(0.5, 2.0)
     model.eval()
-    image = torch.rand(1, 3, SIDE, SIDE)
+    image = torch.rand(1, SIDE, SIDE, 3) if channels_last else torch.rand(1, 3, SIDE, SIDE)
     torch.onnx.export(model, image, f"{name}.onnx", input_names=["image"], output_names=["scores"],
                       dynamic_axes={"image": {0: "batch"}, "scores": {0: "batch"}}, opset_version=17)
     logits, cam_shape, cams = reference(model, image)
     with open(f"{name}.json", "w") as file:
-        json.dump({"torch": torch.__version__, "side": SIDE, "image": image.flatten().tolist(), "logits": logits,
+        json.dump({"torch": torch.__version__, "side": SIDE, "channelsLast": channels_last, "image": image.flatten().tolist(), "logits": logits,
                    "camShape": cam_shape, "cams": cams}, file)
 
 
 write("gap-classifier", GapClassifier(), seed=7)
 write("flatten-classifier", FlattenClassifier(), seed=11)
+write("channels-last-classifier", ChannelsLastClassifier(), seed=13, channels_last=True)
