@@ -65,10 +65,11 @@ import.SetAction(parse => Run(() =>
 var reports = new Argument<string[]>("reports") { Description = "Folders of cv runs (each with report.json).", Arity = ArgumentArity.OneOrMore };
 var tableTitle = new Option<string>("--title") { Description = "Heading of the table.", DefaultValueFactory = _ => "5-fold cross-validation" };
 var tableOutput = new Option<string?>("--out") { Description = "Markdown file to write (default: standard output)." };
-var compare = new Command("compare", "Put several cross-validation reports in one table beside the paper's Tables 1 and 2.") { reports, tableTitle, tableOutput };
+var paperTable = new Option<PaperTable>("--paper") { Description = "The paper's rows to list: both, ablation (Table 1) or comparison (Table 2).", DefaultValueFactory = _ => PaperTable.Both };
+var compare = new Command("compare", "Put several cross-validation reports in one table beside the paper's Tables 1 and 2.") { reports, tableTitle, tableOutput, paperTable };
 compare.SetAction(parse => Run(() =>
 {
-    string table = CrossValidationComparison.Markdown(parse.GetValue(reports)!, parse.GetValue(tableTitle)!);
+    string table = CrossValidationComparison.Markdown(parse.GetValue(reports)!, parse.GetValue(tableTitle)!, parse.GetValue(paperTable));
     if (parse.GetValue(tableOutput) is string file)
     {
         File.WriteAllText(file, table);

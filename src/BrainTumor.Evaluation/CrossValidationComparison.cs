@@ -4,6 +4,14 @@ using System.Text.Json;
 
 namespace BrainTumor.Evaluation;
 
+/// <summary>Which of the paper's cross-validation tables to list beside ours.</summary>
+public enum PaperTable
+{
+    Both,
+    Ablation,
+    Comparison,
+}
+
 /// <summary>
 /// Gathers several cross-validation reports (<c>report.json</c> of <c>cv</c> runs) into one table beside the
 /// paper's Table 1 (ablation) and Table 2 (comparison).
@@ -12,7 +20,7 @@ public static class CrossValidationComparison
 {
     private sealed record Row(string Architecture, long Parameters, int ImageSize, int FoldsDone, int Folds, Summary Accuracy, Summary MacroF1, Summary MacroAuc);
 
-    public static string Markdown(IReadOnlyList<string> reportFolders, string title)
+    public static string Markdown(IReadOnlyList<string> reportFolders, string title, PaperTable paperTable = PaperTable.Both)
     {
         var rows = reportFolders.Select(Read).ToList();
         var text = new StringBuilder();
@@ -26,7 +34,13 @@ public static class CrossValidationComparison
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| ours: {row.Architecture} | {row.ImageSize}x{row.ImageSize} | {row.Parameters:N0} | {folds} | {row.Accuracy} | {row.MacroF1} | {row.MacroAuc} |"));
         }
-        foreach (var paper in PaperResults.Table1Ablation.Concat(PaperResults.Table2Comparison))
+        var paperRows = paperTable switch
+        {
+            PaperTable.Ablation => PaperResults.Table1Ablation,
+            PaperTable.Comparison => PaperResults.Table2Comparison,
+            _ => PaperResults.Table1Ablation.Concat(PaperResults.Table2Comparison).ToList(),
+        };
+        foreach (var paper in paperRows)
         {
             text.AppendLine($"| paper: {paper.Model} | 224x224 | {paper.Parameters ?? "-"} | 5 | {paper.Accuracy} | {paper.MacroF1} | {paper.MacroAuc} |");
         }

@@ -176,6 +176,9 @@ public sealed class CrossValidationReportTests : IDisposable
         Assert.Equal(Math.Sqrt(2 * 0.125 * 0.125), report.Summaries()["accuracy"].Std, 12);
         Assert.Contains("| ours: tiny | 32x32 | 42 | 2 | 0.875 ± 0.177 |", table);
         Assert.Contains("| paper: Custom CNN (Baseline) |", table);
+        string comparisonOnly = CrossValidationComparison.Markdown([folder], "Table 2", PaperTable.Comparison);
+        Assert.Contains("| paper: ResNet50 (ImageNet) |", comparisonOnly);
+        Assert.DoesNotContain("CNN-Small", comparisonOnly);
         Assert.True(File.Exists(Path.Combine(folder, "learning-curves-loss.png")));
     }
 }
