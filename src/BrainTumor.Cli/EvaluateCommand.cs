@@ -19,11 +19,13 @@ public static class EvaluateCommand
     {
         using var model = ModelLoader.Load(modelDirectory);
         var manifest = model.Manifest;
-        if (gradCamDeletionFraction is double f && (!(f > 0 && f < 1) || !model.HasGradCam))
+        if (gradCamDeletionFraction is double f && !(f > 0 && f < 1))
         {
-            throw new CliException(model.HasGradCam
-                ? $"--gradcam-deletion must be between 0 and 1 (exclusive), not {f}."
-                : $"Model '{manifest.Name}' has no Grad-CAM graph to check.");
+            throw new CliException($"--gradcam-deletion must be between 0 and 1 (exclusive), not {f}.");
+        }
+        if (gradCamDeletionFraction is not null && !model.HasGradCam)
+        {
+            throw new CliException($"Model '{manifest.Name}' has no Grad-CAM graph to check.");
         }
         if (manifest.Input.Width != manifest.Input.Height)
         {
