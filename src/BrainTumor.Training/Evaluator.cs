@@ -39,7 +39,7 @@ public static class Evaluator
             foreach (var chunk in indices.Chunk(batchSize))
             {
                 using var scope = NewDisposeScope();
-                var output = nn.functional.softmax(network.call(Batches.Images(dataset.Samples, chunk, normalization)), 1);
+                var output = nn.functional.softmax(network.call(Batches.ToChannelsLast(Batches.Images(dataset.Samples, chunk, normalization))), 1);
                 int classes = (int)output.shape[1];
                 float[] flat = output.data<float>().ToArray();
                 probabilities.AddRange(Enumerable.Range(0, chunk.Length).Select(i => flat.AsSpan(i * classes, classes).ToArray()));

@@ -209,7 +209,8 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
                 return (double.NaN, double.NaN);
             }
             using var scope = NewDisposeScope();
-            var images = Batches.Augment(Batches.Images(dataset.Samples, batches[b], InputNormalization), random, options.RotationDegrees);
+            var images = Batches.ToChannelsLast(
+                Batches.Augment(Batches.Images(dataset.Samples, batches[b], InputNormalization), random, options.RotationDegrees));
             var labels = Batches.Labels(dataset.Samples, batches[b]);
             optimizer.zero_grad();
             var logits = network.call(images);

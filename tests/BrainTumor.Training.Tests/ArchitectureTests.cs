@@ -68,6 +68,38 @@ public class ArchitectureTests
         Assert.Equal(4, description.Shapes()[^1].Features);
     }
 
+    [Theory]
+    [InlineData("paper-cnn")]
+    [InlineData("paper-cnn-deeper")]
+    [InlineData("lite-cnn")]
+    [InlineData("resnet50")]
+    public void ChannelsLastInputGivesTheSameLogitsAndGradients(string name)
+    {
+        TorchSharp.torch.random.manual_seed(7);
+        using var network = ArchitectureRegistry.Get(name).Create(64, 4);
+        // Evaluation mode keeps dropout out of the comparison; backward still runs the channels-last kernels.
+        network.eval();
+        using var images = TorchSharp.torch.randn(2, 3, 64, 64);
+
+        var (plainLogits, plainGradient) = LogitsAndFirstGradient(network, images);
+        using var channelsLast = Batches.ToChannelsLast(images);
+        var (channelsLastLogits, channelsLastGradient) = LogitsAndFirstGradient(network, channelsLast);
+
+        Assert.NotEqual(images.stride(1), channelsLast.stride(1));
+        Assert.True(plainLogits.allclose(channelsLastLogits, rtol: 1e-4, atol: 1e-5));
+        Assert.True(plainGradient.allclose(channelsLastGradient, rtol: 1e-3, atol: 1e-5));
+    }
+
+    private static (TorchSharp.torch.Tensor Logits, TorchSharp.torch.Tensor Gradient) LogitsAndFirstGradient(
+        ClassifierNetwork network, TorchSharp.torch.Tensor images)
+    {
+        network.zero_grad();
+        var logits = network.call(images);
+        logits.sum().backward();
+        var weight = network.parameters().First();
+        return (logits.detach(), weight.grad!.clone());
+    }
+
     [Fact]
     public void UnknownArchitectureIsRefusedWithTheKnownNames()
     {
