@@ -18,7 +18,7 @@ public sealed class CrossValidation(TrainingOptions options, int folds, string r
     {
         options.Validate();
         var trainer = new Trainer(options with { Resume = true }, progress);
-        trainer.ApplyThreads();
+        trainer.ConfigureRuntime();
         var clock = Stopwatch.StartNew();
         var dataset = Trainer.LoadDataset(options, trainer.ImageSize, progress);
         var samples = dataset.Samples.Select(s => (s.Label, s.Sha256)).ToList();

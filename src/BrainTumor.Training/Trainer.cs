@@ -29,7 +29,7 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
     {
         options.Validate();
         var clock = Stopwatch.StartNew();
-        ApplyThreads();
+        ConfigureRuntime();
         var dataset = LoadDataset(options, ImageSize, progress);
         var split = DuplicateAwareSplit.StratifiedHoldout(
             dataset.Samples.Select(s => (s.Label, s.Sha256)).ToList(), options.ValidationFraction, options.Seed);
@@ -41,8 +41,9 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
 
     public int ImageSize => options.ImageSize ?? ArchitectureRegistry.Get(options.Architecture).DefaultImageSize;
 
-    public void ApplyThreads()
+    public void ConfigureRuntime()
     {
+        NativeAllocator.KeepFreedBlocksForReuse();
         if (options.Threads is int threads)
         {
             set_num_threads(threads);

@@ -1,0 +1,10 @@
+namespace BrainTumor.Training.Tests;
+
+public class NativeAllocatorTests
+{
+    [Fact]
+    public void OnLinuxTheAllocatorTakesTheSettingsAndElsewhereNothingChanges()
+    {
+        Assert.Equal(OperatingSystem.IsLinux(), NativeAllocator.KeepFreedBlocksForReuse());
+    }
+}
