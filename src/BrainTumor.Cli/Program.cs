@@ -64,19 +64,18 @@ import.SetAction(parse => Run(() =>
 
 var reports = new Argument<string[]>("reports") { Description = "Folders of cv runs (each with report.json).", Arity = ArgumentArity.OneOrMore };
 var tableTitle = new Option<string>("--title") { Description = "Heading of the table.", DefaultValueFactory = _ => "5-fold cross-validation" };
-var tableOutput = new Option<string?>("--out") { Description = "Markdown file to write (default: standard output)." };
+var tableOutput = new Option<string?>("--out") { Description = "Folder to write report.md and comparison.png to (default: print the table)." };
 var paperTable = new Option<PaperTable>("--paper") { Description = "The paper's rows to list: both, ablation (Table 1) or comparison (Table 2).", DefaultValueFactory = _ => PaperTable.Both };
 var compare = new Command("compare", "Put several cross-validation reports in one table beside the paper's Tables 1 and 2.") { reports, tableTitle, tableOutput, paperTable };
 compare.SetAction(parse => Run(() =>
 {
-    string table = CrossValidationComparison.Markdown(parse.GetValue(reports)!, parse.GetValue(tableTitle)!, parse.GetValue(paperTable));
-    if (parse.GetValue(tableOutput) is string file)
+    if (parse.GetValue(tableOutput) is string folder)
     {
-        File.WriteAllText(file, table);
+        CrossValidationComparison.Save(parse.GetValue(reports)!, parse.GetValue(tableTitle)!, parse.GetValue(paperTable), folder);
     }
     else
     {
-        Console.Write(table);
+        Console.Write(CrossValidationComparison.Markdown(parse.GetValue(reports)!, parse.GetValue(tableTitle)!, parse.GetValue(paperTable)));
     }
     return 0;
 }));

@@ -18,11 +18,45 @@ public enum PaperTable
 /// </summary>
 public static class CrossValidationComparison
 {
-    private sealed record Row(string Architecture, long Parameters, int ImageSize, int FoldsDone, int Folds, Summary Accuracy, Summary MacroF1, Summary MacroAuc);
+    private sealed record Row(string Folder, string Architecture, long Parameters, int ImageSize, int FoldsDone, int Folds, Summary Accuracy, Summary MacroF1, Summary MacroAuc);
 
-    public static string Markdown(IReadOnlyList<string> reportFolders, string title, PaperTable paperTable = PaperTable.Both)
+    public const string ChartFile = "comparison.png";
+
+    /// <summary>
+    /// Writes <c>report.md</c> (the table, each of our rows linked to its run's report) and
+    /// <see cref="ChartFile"/> (the three metrics of every row, ours and the paper's) into <paramref name="outputFolder"/>.
+    /// </summary>
+    public static void Save(IReadOnlyList<string> reportFolders, string title, PaperTable paperTable, string outputFolder)
     {
         var rows = reportFolders.Select(Read).ToList();
+        var paperRows = PaperRows(paperTable);
+        Directory.CreateDirectory(outputFolder);
+        string markdown = Markdown(rows, paperRows, title, outputFolder) + $"{Environment.NewLine}![accuracy, macro-F1 and macro-AUC of every row]({ChartFile}){Environment.NewLine}";
+        File.WriteAllText(Path.Combine(outputFolder, "report.md"), markdown);
+        var bars = rows.Select(r => ($"ours: {r.Architecture}", Bar(r.Accuracy), Bar(r.MacroF1), Bar(r.MacroAuc)))
+            .Concat(paperRows.Select(p => ($"paper: {p.Model}", Bar(p.Accuracy), Bar(p.MacroF1), Bar(p.MacroAuc))))
+            .ToList();
+        File.WriteAllBytes(Path.Combine(outputFolder, ChartFile), Plots.MetricBars(bars, ["accuracy", "macro-F1", "macro-AUC"], title));
+    }
+
+    /// <summary>The table alone, for printing.</summary>
+    public static string Markdown(IReadOnlyList<string> reportFolders, string title, PaperTable paperTable = PaperTable.Both) =>
+        Markdown(reportFolders.Select(Read).ToList(), PaperRows(paperTable), title, linkFrom: null);
+
+    private static IReadOnlyList<PaperResults.Row> PaperRows(PaperTable paperTable) => paperTable switch
+    {
+        PaperTable.Ablation => PaperResults.Table1Ablation,
+        PaperTable.Comparison => PaperResults.Table2Comparison,
+        _ => PaperResults.Table1Ablation.Concat(PaperResults.Table2Comparison).ToList(),
+    };
+
+    private static (double Mean, double Std) Bar(Summary summary) => (summary.Mean, summary.Std);
+
+    private static (double Mean, double Std) Bar(PaperResults.Reported reported) => (reported.Mean, reported.Std);
+
+    /// <param name="linkFrom">Folder the table is written to, so each of our rows links to its run's report; null for no links.</param>
+    private static string Markdown(IReadOnlyList<Row> rows, IReadOnlyList<PaperResults.Row> paperRows, string title, string? linkFrom)
+    {
         var text = new StringBuilder();
         text.AppendLine($"# {title}");
         text.AppendLine();
@@ -31,15 +65,12 @@ public static class CrossValidationComparison
         foreach (var row in rows)
         {
             string folds = row.FoldsDone == row.Folds ? $"{row.Folds}" : $"{row.FoldsDone} of {row.Folds} (incomplete)";
+            string name = linkFrom is null
+                ? row.Architecture
+                : $"[{row.Architecture}]({Path.GetRelativePath(linkFrom, Path.Combine(row.Folder, "report.md")).Replace('\\', '/')})";
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| ours: {row.Architecture} | {row.ImageSize}x{row.ImageSize} | {row.Parameters:N0} | {folds} | {row.Accuracy} | {row.MacroF1} | {row.MacroAuc} |"));
+                $"| ours: {name} | {row.ImageSize}x{row.ImageSize} | {row.Parameters:N0} | {folds} | {row.Accuracy} | {row.MacroF1} | {row.MacroAuc} |"));
         }
-        var paperRows = paperTable switch
-        {
-            PaperTable.Ablation => PaperResults.Table1Ablation,
-            PaperTable.Comparison => PaperResults.Table2Comparison,
-            _ => PaperResults.Table1Ablation.Concat(PaperResults.Table2Comparison).ToList(),
-        };
         foreach (var paper in paperRows)
         {
             text.AppendLine($"| paper: {paper.Model} | 224x224 | {paper.Parameters ?? "-"} | 5 | {paper.Accuracy} | {paper.MacroF1} | {paper.MacroAuc} |");
@@ -65,7 +96,7 @@ public static class CrossValidationComparison
             var s = summaries.GetProperty(name);
             return new Summary(s.GetProperty("n").GetInt32(), Number(s, "mean"), Number(s, "std"), Number(s, "lower"), Number(s, "upper"));
         }
-        return new Row(setup.GetProperty("architecture").GetString()!, setup.GetProperty("parameters").GetInt64(), setup.GetProperty("imageSize").GetInt32(),
+        return new Row(folder, setup.GetProperty("architecture").GetString()!, setup.GetProperty("parameters").GetInt64(), setup.GetProperty("imageSize").GetInt32(),
             root.GetProperty("foldsDone").GetInt32(), setup.GetProperty("folds").GetInt32(), Get("accuracy"), Get("macro-F1"), Get("macro-AUC"));
     }
 

@@ -116,9 +116,9 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
         text.AppendLine("|---|---|---|---|---|---|");
         var perFold = FoldMetrics;
         string Folded(Func<ProbabilisticMetrics, double> pick) => string.Join(", ", perFold.Select(m => pick(m).ToString("F3", CultureInfo.InvariantCulture)));
-        text.AppendLine(Row("accuracy", summaries["accuracy"], Folded(m => m.Classification.Accuracy), paper.Accuracy, paperCv.Accuracy));
-        text.AppendLine(Row("macro-F1", summaries["macro-F1"], Folded(m => m.Classification.MacroF1), paper.MacroF1, paperCv.MacroF1));
-        text.AppendLine(Row("macro-AUC", summaries["macro-AUC"], Folded(m => m.MacroAuc), paper.MacroAuc, paperCv.MacroAuc));
+        text.AppendLine(Row("accuracy", summaries["accuracy"], Folded(m => m.Classification.Accuracy), $"{paper.Accuracy}", $"{paperCv.Accuracy}"));
+        text.AppendLine(Row("macro-F1", summaries["macro-F1"], Folded(m => m.Classification.MacroF1), $"{paper.MacroF1}", $"{paperCv.MacroF1}"));
+        text.AppendLine(Row("macro-AUC", summaries["macro-AUC"], Folded(m => m.MacroAuc), $"{paper.MacroAuc}", $"{paperCv.MacroAuc}"));
         text.AppendLine(Row("MCC", summaries["MCC"], Folded(m => m.Mcc), "-", "-"));
         text.AppendLine(Row("log-loss", summaries["log-loss"], Folded(m => m.LogLoss), "-", "-"));
         text.AppendLine(Row("ECE (15 bins)", summaries["ECE"], Folded(m => m.ExpectedCalibrationError), "-", "-"));
@@ -134,7 +134,7 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
             var p = PaperResults.Table3PerClass.FirstOrDefault(r => r.Label == Labels[c]);
             text.AppendLine($"| {Labels[c]} | {Summary.Of(perFold.Select(m => m.Classification.PerClass[c].Precision).ToList())} | " +
                             $"{Summary.Of(perFold.Select(m => m.Classification.PerClass[c].Recall).ToList())} | " +
-                            $"{Summary.Of(perFold.Select(m => m.Classification.PerClass[c].F1).ToList())} | {p?.Precision ?? "-"} | {p?.Recall ?? "-"} | {p?.F1 ?? "-"} |");
+                            $"{Summary.Of(perFold.Select(m => m.Classification.PerClass[c].F1).ToList())} | {p?.TableCells ?? "- | - | -"} |");
         }
         text.AppendLine();
         text.AppendLine("![confusion matrix](confusion-matrix.png) ![ROC](roc-curves.png) ![reliability](reliability.png)");

@@ -61,7 +61,7 @@ public sealed record EvaluationReport(
         {
             var m = c.PerClass[i];
             var p = PaperResults.Table3PerClass.FirstOrDefault(r => r.Label == Labels[i]);
-            text.AppendLine(F($"| {Labels[i]} | {m.Precision:F3} | {m.Recall:F3} | {m.F1:F3} | {Metrics.ClassAuc[i]:F3} | {m.Support} | {p?.Precision ?? "-"} | {p?.Recall ?? "-"} | {p?.F1 ?? "-"} |"));
+            text.AppendLine(F($"| {Labels[i]} | {m.Precision:F3} | {m.Recall:F3} | {m.F1:F3} | {Metrics.ClassAuc[i]:F3} | {m.Support} | {p?.TableCells ?? "- | - | -"} |"));
         }
         text.AppendLine();
         text.AppendLine("## Confusion matrix (rows: true class, columns: predicted)");

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace BrainTumor.Evaluation;
 
 /// <summary>
@@ -6,33 +8,43 @@ namespace BrainTumor.Evaluation;
 /// </summary>
 public static class PaperResults
 {
-    public sealed record Row(string Model, string Accuracy, string MacroF1, string MacroAuc, string? Parameters = null);
+    /// <summary>A mean ± standard deviation over the paper's five folds.</summary>
+    public readonly record struct Reported(double Mean, double Std)
+    {
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Mean:F3} ± {Std:F3}");
+    }
 
-    public sealed record ClassRow(string Label, string Precision, string Recall, string F1);
+    public sealed record Row(string Model, Reported Accuracy, Reported MacroF1, Reported MacroAuc, string? Parameters = null);
+
+    public sealed record ClassRow(string Label, Reported Precision, Reported Recall, Reported F1)
+    {
+        /// <summary>Precision, recall and F1 as three cells of a markdown table row.</summary>
+        public string TableCells => $"{Precision} | {Recall} | {F1}";
+    }
 
     public static IReadOnlyList<Row> Table1Ablation { get; } =
     [
-        new("Custom CNN-Small", "0.728 ± 0.028", "0.720 ± 0.039", "0.917 ± 0.015", "6,516,100"),
-        new("Custom CNN (Baseline)", "0.778 ± 0.034", "0.776 ± 0.036", "0.937 ± 0.017", "5,761,348"),
-        new("Custom CNN-Deeper", "0.748 ± 0.030", "0.750 ± 0.029", "0.925 ± 0.016", "3,729,988"),
+        new("Custom CNN-Small", new(0.728, 0.028), new(0.720, 0.039), new(0.917, 0.015), "6,516,100"),
+        new("Custom CNN (Baseline)", new(0.778, 0.034), new(0.776, 0.036), new(0.937, 0.017), "5,761,348"),
+        new("Custom CNN-Deeper", new(0.748, 0.030), new(0.750, 0.029), new(0.925, 0.016), "3,729,988"),
     ];
 
     public static IReadOnlyList<Row> Table2Comparison { get; } =
     [
-        new("ResNet50 (ImageNet)", "0.835 ± 0.017", "0.843 ± 0.015", "0.965 ± 0.006"),
-        new("DenseNet121 (ImageNet)", "0.809 ± 0.015", "0.817 ± 0.017", "0.953 ± 0.009"),
-        new("MobileNetV2 (ImageNet)", "0.808 ± 0.018", "0.817 ± 0.019", "0.955 ± 0.009"),
-        new("EfficientNetB0 (ImageNet)", "0.800 ± 0.023", "0.807 ± 0.019", "0.956 ± 0.008"),
-        new("Custom CNN", "0.739 ± 0.039", "0.744 ± 0.042", "0.919 ± 0.018"),
+        new("ResNet50 (ImageNet)", new(0.835, 0.017), new(0.843, 0.015), new(0.965, 0.006)),
+        new("DenseNet121 (ImageNet)", new(0.809, 0.015), new(0.817, 0.017), new(0.953, 0.009)),
+        new("MobileNetV2 (ImageNet)", new(0.808, 0.018), new(0.817, 0.019), new(0.955, 0.009)),
+        new("EfficientNetB0 (ImageNet)", new(0.800, 0.023), new(0.807, 0.019), new(0.956, 0.008)),
+        new("Custom CNN", new(0.739, 0.039), new(0.744, 0.042), new(0.919, 0.018)),
     ];
 
     /// <summary>Table 3, custom CNN per class, fold-averaged; their "normal" is our <c>no_tumor</c>.</summary>
     public static IReadOnlyList<ClassRow> Table3PerClass { get; } =
     [
-        new("glioma_tumor", "0.844 ± 0.073", "0.734 ± 0.086", "0.781 ± 0.053"),
-        new("meningioma_tumor", "0.685 ± 0.042", "0.687 ± 0.074", "0.686 ± 0.047"),
-        new("no_tumor", "0.803 ± 0.079", "0.742 ± 0.090", "0.769 ± 0.069"),
-        new("pituitary_tumor", "0.834 ± 0.052", "0.923 ± 0.041", "0.875 ± 0.024"),
+        new("glioma_tumor", new(0.844, 0.073), new(0.734, 0.086), new(0.781, 0.053)),
+        new("meningioma_tumor", new(0.685, 0.042), new(0.687, 0.074), new(0.686, 0.047)),
+        new("no_tumor", new(0.803, 0.079), new(0.742, 0.090), new(0.769, 0.069)),
+        new("pituitary_tumor", new(0.834, 0.052), new(0.923, 0.041), new(0.875, 0.024)),
     ];
 
     public const string SingleSplit = "accuracy 0.97, MCC 0.96 on a single 352-image test split (earlier version; likely optimistic)";

@@ -128,4 +128,44 @@ public static class Plots
         plot.ShowLegend();
         return Png(plot);
     }
+
+    /// <summary>
+    /// Grouped horizontal bars, one group per row (top to bottom in the given order) and one bar per metric,
+    /// with ± one standard deviation where known.
+    /// </summary>
+    public static byte[] MetricBars(IReadOnlyList<(string Name, (double Mean, double Std) First, (double Mean, double Std) Second, (double Mean, double Std) Third)> rows,
+        IReadOnlyList<string> metricNames, string title)
+    {
+        var plot = NewPlot(title);
+        var palette = new ScottPlot.Palettes.Category10();
+        const double barWidth = 0.26;
+        var bars = new List<Bar>();
+        for (int r = 0; r < rows.Count; r++)
+        {
+            var (_, first, second, third) = rows[r];
+            (double Mean, double Std)[] metrics = [first, second, third];
+            for (int m = 0; m < metrics.Length; m++)
+            {
+                bars.Add(new Bar
+                {
+                    Position = rows.Count - 1 - r - (m - 1) * barWidth,
+                    Value = metrics[m].Mean,
+                    Error = double.IsNaN(metrics[m].Std) ? 0 : metrics[m].Std,
+                    Size = barWidth * 0.95,
+                    FillColor = palette.GetColor(m),
+                });
+            }
+        }
+        plot.Add.Bars(bars).Horizontal = true;
+        for (int m = 0; m < metricNames.Count; m++)
+        {
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = metricNames[m], FillColor = palette.GetColor(m) });
+        }
+        plot.Axes.Left.SetTicks(Enumerable.Range(0, rows.Count).Select(r => (double)(rows.Count - 1 - r)).ToArray(), rows.Select(r => r.Name).ToArray());
+        plot.Axes.Left.TickLabelStyle.FontName = FontName;
+        plot.Axes.SetLimits(0, 1, -0.6, rows.Count - 0.4);
+        plot.XLabel("mean over folds (whiskers: ± 1 std)");
+        plot.ShowLegend(Edge.Bottom);
+        return plot.GetImageBytes(Width + 240, 120 + 70 * rows.Count, ImageFormat.Png);
+    }
 }

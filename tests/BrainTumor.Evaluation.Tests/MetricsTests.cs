@@ -180,5 +180,14 @@ public sealed class CrossValidationReportTests : IDisposable
         Assert.Contains("| paper: ResNet50 (ImageNet) |", comparisonOnly);
         Assert.DoesNotContain("CNN-Small", comparisonOnly);
         Assert.True(File.Exists(Path.Combine(folder, "learning-curves-loss.png")));
+
+        string tableFolder = Path.Combine(folder, "table-1");
+        CrossValidationComparison.Save([folder], "Table 1", PaperTable.Ablation, tableFolder);
+        string saved = File.ReadAllText(Path.Combine(tableFolder, "report.md"));
+        Assert.Contains("| ours: [tiny](../report.md) | 32x32 |", saved);
+        Assert.Contains($"]({CrossValidationComparison.ChartFile})", saved);
+        Assert.DoesNotContain("ResNet50", saved);
+        byte[] chart = File.ReadAllBytes(Path.Combine(tableFolder, CrossValidationComparison.ChartFile));
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], chart.Take(4));
     }
 }
