@@ -14,7 +14,19 @@ public sealed record FoldData(
 
 public sealed record CrossValidationSetup(
     string Architecture, long Parameters, int ImageSize, int Folds, int Seed, int MaxEpochs, int Patience, int BatchSize,
-    string Optimizer, double LearningRate, double InnerValidationFraction, string Augmentation, string Data, int Images, int UniqueImages, string Machine);
+    string Optimizer, double LearningRate, double InnerValidationFraction, string Augmentation, string Data, int Images, int UniqueImages, string Machine)
+{
+    /// <summary>
+    /// What differs from <paramref name="other"/> in how the folds are made and trained, as "name: this, other";
+    /// where the data lives and which machine ran it may change between the sessions of one run.
+    /// </summary>
+    public IReadOnlyList<string> RecipeDifferences(CrossValidationSetup other) =>
+        typeof(CrossValidationSetup).GetProperties()
+            .Where(p => p.Name is not (nameof(Data) or nameof(Machine)))
+            .Where(p => !Equals(p.GetValue(this), p.GetValue(other)))
+            .Select(p => $"{p.Name}: {p.GetValue(this)}, now {p.GetValue(other)}")
+            .ToList();
+}
 
 /// <summary>
 /// Stratified k-fold cross-validation results in the paper's layout: mean ± std and 95% CI over folds of
@@ -48,6 +60,18 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
             ["ECE after temperature scaling"] = Summary.Of(calibrated.Select(m => m.ExpectedCalibrationError).ToList()),
             ["temperature"] = Summary.Of(Folds.Select(f => f.Temperature).ToList()),
         };
+    }
+
+    /// <summary>The set-up recorded in <paramref name="folder"/>'s <c>report.json</c>, or null when there is none yet.</summary>
+    public static CrossValidationSetup? ReadSetup(string folder)
+    {
+        string path = Path.Combine(folder, "report.json");
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        return document.RootElement.GetProperty("setup").Deserialize<CrossValidationSetup>(Json);
     }
 
     public void Save(string folder)
@@ -100,7 +124,8 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
         text.AppendLine(F($"- {s.Folds} folds stratified by class, seed {s.Seed}; inside each training part {s.InnerValidationFraction * 100:0}% (stratified, duplicate-aware) is held out for early stopping and temperature fitting"));
         text.AppendLine(F($"- {s.Architecture}, {s.Parameters:N0} parameters, input {s.ImageSize}x{s.ImageSize}{(s.ImageSize != 224 ? " (**not** the paper's 224x224)" : "")}"));
         text.AppendLine(F($"- {s.Optimizer}, learning rate {s.LearningRate}, batch {s.BatchSize}, up to {s.MaxEpochs} epochs, early stopping after {s.Patience} epochs without a lower validation loss (best weights restored); augmentation: {s.Augmentation}"));
-        text.AppendLine(F($"- training time: {Folds.Sum(f => f.TrainingSeconds) / 3600:F2} h on {s.Machine}; epochs run per fold: {string.Join(", ", Folds.Select(f => f.EpochsRun))}"));
+        // Folds of one run may be trained in different sessions, so only the latest one's machine is known.
+        text.AppendLine(F($"- training time: {Folds.Sum(f => f.TrainingSeconds) / 3600:F2} h (per fold: {string.Join(", ", Folds.Select(f => (f.TrainingSeconds / 3600).ToString("F2", CultureInfo.InvariantCulture)))} h); latest session on {s.Machine}; epochs run per fold: {string.Join(", ", Folds.Select(f => f.EpochsRun))}"));
         text.AppendLine();
         if (Folds.Count == 0)
         {

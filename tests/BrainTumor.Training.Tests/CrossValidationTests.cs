@@ -8,7 +8,7 @@ public sealed class CrossValidationTests : IDisposable
 
     public void Dispose() => Directory.Delete(root, recursive: true);
 
-    private (CrossValidation Run, StringWriter Log) Create()
+    private (CrossValidation Run, StringWriter Log) Create(int epochs = 1)
     {
         var options = new TrainingOptions
         {
@@ -18,7 +18,7 @@ public sealed class CrossValidationTests : IDisposable
             CheckpointDirectory = Path.Combine(root, "checkpoints"),
             ImageSize = 48,
             MaxImagesPerClass = 12,
-            Epochs = 1,
+            Epochs = epochs,
         };
         var log = new StringWriter();
         return (new CrossValidation(options, 3, Path.Combine(root, "report"), new ProgressReporter(log, interactive: false)), log);
@@ -55,5 +55,18 @@ public sealed class CrossValidationTests : IDisposable
         Assert.DoesNotContain("fold 1/3", log.ToString());
         Assert.DoesNotContain("fold 3/3", log.ToString());
         Assert.Equal(first.Folds[0].Probabilities, report.Folds[0].Probabilities);
+    }
+
+    [Fact]
+    public void ContinuingARunWithOtherOptionsIsRefusedAndKeepsItsReport()
+    {
+        Create().Run.Run();
+        string reportFile = Path.Combine(root, "report", "report.json");
+        string before = File.ReadAllText(reportFile);
+
+        var error = Assert.Throws<TrainingException>(() => Create(epochs: 2).Run.Run());
+
+        Assert.Contains("MaxEpochs: 1, now 2", error.Message);
+        Assert.Equal(before, File.ReadAllText(reportFile));
     }
 }
