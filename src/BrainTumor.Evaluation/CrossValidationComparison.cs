@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 
 namespace BrainTumor.Evaluation;
 
@@ -82,24 +81,10 @@ public static class CrossValidationComparison
 
     private static Row Read(string folder)
     {
-        string path = Path.Combine(folder, "report.json");
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"'{path}' does not exist; run cv first.", path);
-        }
-        using var document = JsonDocument.Parse(File.ReadAllText(path));
-        var root = document.RootElement;
-        var setup = root.GetProperty("setup");
-        var summaries = root.GetProperty("summaries");
-        Summary Get(string name)
-        {
-            var s = summaries.GetProperty(name);
-            return new Summary(s.GetProperty("n").GetInt32(), Number(s, "mean"), Number(s, "std"), Number(s, "lower"), Number(s, "upper"));
-        }
-        return new Row(folder, setup.GetProperty("architecture").GetString()!, setup.GetProperty("parameters").GetInt64(), setup.GetProperty("imageSize").GetInt32(),
-            root.GetProperty("foldsDone").GetInt32(), setup.GetProperty("folds").GetInt32(), Get("accuracy"), Get("macro-F1"), Get("macro-AUC"));
+        var saved = CrossValidationReport.Read(folder)
+            ?? throw new FileNotFoundException($"'{Path.Combine(folder, "report.json")}' does not exist; run cv first.");
+        var setup = saved.Setup;
+        return new Row(folder, setup.Architecture, setup.Parameters, setup.ImageSize, saved.FoldsDone, setup.Folds,
+            saved.Summaries["accuracy"], saved.Summaries["macro-F1"], saved.Summaries["macro-AUC"]);
     }
-
-    private static double Number(JsonElement element, string name) =>
-        element.GetProperty(name) is { ValueKind: JsonValueKind.Number } value ? value.GetDouble() : double.NaN;
 }

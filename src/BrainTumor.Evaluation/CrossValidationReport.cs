@@ -62,16 +62,14 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
         };
     }
 
-    /// <summary>The set-up recorded in <paramref name="folder"/>'s <c>report.json</c>, or null when there is none yet.</summary>
-    public static CrossValidationSetup? ReadSetup(string folder)
+    /// <summary>What a saved <c>report.json</c> says of the run as a whole.</summary>
+    public sealed record Saved(CrossValidationSetup Setup, int FoldsDone, IReadOnlyDictionary<string, Summary> Summaries);
+
+    /// <summary>The summary saved in <paramref name="folder"/>'s <c>report.json</c>, or null when there is none yet.</summary>
+    public static Saved? Read(string folder)
     {
         string path = Path.Combine(folder, "report.json");
-        if (!File.Exists(path))
-        {
-            return null;
-        }
-        using var document = JsonDocument.Parse(File.ReadAllText(path));
-        return document.RootElement.GetProperty("setup").Deserialize<CrossValidationSetup>(Json);
+        return File.Exists(path) ? JsonSerializer.Deserialize<Saved>(File.ReadAllText(path), Json) : null;
     }
 
     public void Save(string folder)

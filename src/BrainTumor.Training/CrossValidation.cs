@@ -25,7 +25,7 @@ public sealed class CrossValidation(TrainingOptions options, int folds, string r
         int[] assignment = DuplicateAwareSplit.StratifiedKFold(samples, folds, options.Seed);
         Directory.CreateDirectory(reportFolder);
         var setup = Setup(dataset);
-        if (CrossValidationReport.ReadSetup(reportFolder)?.RecipeDifferences(setup) is { Count: > 0 } differences)
+        if (CrossValidationReport.Read(reportFolder)?.Setup.RecipeDifferences(setup) is { Count: > 0 } differences)
         {
             throw new TrainingException($"'{reportFolder}' holds folds made another way ({string.Join("; ", differences)}); " +
                                         "give the same options to continue that run, or another --out for a new one.");
