@@ -131,26 +131,26 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
         }
 
         var summaries = Summaries();
-        var paper = PaperResults.Table1Ablation.Single(r => r.Model == "Custom CNN (Baseline)");
-        var paperCv = PaperResults.Table2Comparison.Single(r => r.Model == "Custom CNN");
+        var paper = PaperResults.ReferencesFor(s.Architecture);
         text.AppendLine("## Results over test folds (mean ± std, 95% CI from Student's t)");
         text.AppendLine();
-        text.AppendLine($"| metric | ours | 95% CI | per fold | paper Table 1 baseline | paper Table 2 custom CNN |");
-        text.AppendLine("|---|---|---|---|---|---|");
+        text.AppendLine($"| metric | ours | 95% CI | per fold | {string.Join(" | ", paper.Select(p => p.Heading))} |");
+        text.AppendLine($"|---|---|---|---|{string.Concat(paper.Select(_ => "---|"))}");
         var perFold = FoldMetrics;
         string Folded(Func<ProbabilisticMetrics, double> pick) => string.Join(", ", perFold.Select(m => pick(m).ToString("F3", CultureInfo.InvariantCulture)));
-        text.AppendLine(Row("accuracy", summaries["accuracy"], Folded(m => m.Classification.Accuracy), $"{paper.Accuracy}", $"{paperCv.Accuracy}"));
-        text.AppendLine(Row("macro-F1", summaries["macro-F1"], Folded(m => m.Classification.MacroF1), $"{paper.MacroF1}", $"{paperCv.MacroF1}"));
-        text.AppendLine(Row("macro-AUC", summaries["macro-AUC"], Folded(m => m.MacroAuc), $"{paper.MacroAuc}", $"{paperCv.MacroAuc}"));
-        text.AppendLine(Row("MCC", summaries["MCC"], Folded(m => m.Mcc), "-", "-"));
-        text.AppendLine(Row("log-loss", summaries["log-loss"], Folded(m => m.LogLoss), "-", "-"));
-        text.AppendLine(Row("ECE (15 bins)", summaries["ECE"], Folded(m => m.ExpectedCalibrationError), "-", "-"));
-        text.AppendLine(Row("ECE after temperature scaling", summaries["ECE after temperature scaling"], "", "-", "-"));
-        text.AppendLine(Row("fitted temperature", summaries["temperature"], string.Join(", ", Folds.Select(f => f.Temperature.ToString("F3", CultureInfo.InvariantCulture))), "-", "-"));
+        string Paper(Func<PaperResults.Row, PaperResults.Reported>? pick) => string.Join(" | ", paper.Select(p => pick is null ? "-" : pick(p.Row).ToString()));
+        text.AppendLine(Row("accuracy", summaries["accuracy"], Folded(m => m.Classification.Accuracy), Paper(r => r.Accuracy)));
+        text.AppendLine(Row("macro-F1", summaries["macro-F1"], Folded(m => m.Classification.MacroF1), Paper(r => r.MacroF1)));
+        text.AppendLine(Row("macro-AUC", summaries["macro-AUC"], Folded(m => m.MacroAuc), Paper(r => r.MacroAuc)));
+        text.AppendLine(Row("MCC", summaries["MCC"], Folded(m => m.Mcc), Paper(null)));
+        text.AppendLine(Row("log-loss", summaries["log-loss"], Folded(m => m.LogLoss), Paper(null)));
+        text.AppendLine(Row("ECE (15 bins)", summaries["ECE"], Folded(m => m.ExpectedCalibrationError), Paper(null)));
+        text.AppendLine(Row("ECE after temperature scaling", summaries["ECE after temperature scaling"], "", Paper(null)));
+        text.AppendLine(Row("fitted temperature", summaries["temperature"], string.Join(", ", Folds.Select(f => f.Temperature.ToString("F3", CultureInfo.InvariantCulture))), Paper(null)));
         text.AppendLine();
         text.AppendLine("## Per class (mean ± std over folds)");
         text.AppendLine();
-        text.AppendLine("| class | precision | recall | F1 | paper precision | paper recall | paper F1 |");
+        text.AppendLine("| class | precision | recall | F1 | paper precision (custom CNN, Table 3) | paper recall | paper F1 |");
         text.AppendLine("|---|---|---|---|---|---|---|");
         for (int c = 0; c < Labels.Count; c++)
         {
@@ -166,8 +166,8 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
         return text.ToString();
     }
 
-    private static string Row(string name, Summary summary, string folds, string paper1, string paper2) =>
-        F($"| {name} | {summary} | {(double.IsNaN(summary.Lower) ? "-" : $"[{summary.Lower:F3}, {summary.Upper:F3}]")} | {folds} | {paper1} | {paper2} |");
+    private static string Row(string name, Summary summary, string folds, string paperCells) =>
+        F($"| {name} | {summary} | {(double.IsNaN(summary.Lower) ? "-" : $"[{summary.Lower:F3}, {summary.Upper:F3}]")} | {folds} | {paperCells} |");
 
     private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -47,5 +47,22 @@ public static class PaperResults
         new("pituitary_tumor", new(0.834, 0.052), new(0.923, 0.041), new(0.875, 0.024)),
     ];
 
+    /// <summary>
+    /// The paper's rows to set beside a cross-validation of <paramref name="architecture"/>: its counterpart in the
+    /// paper where there is one, then the paper's custom CNN, which every other row is measured against.
+    /// </summary>
+    public static IReadOnlyList<(string Heading, Row Row)> ReferencesFor(string architecture)
+    {
+        var baseline = ("paper Table 1 baseline", Table1Ablation[1]);
+        var customCnn = ("paper Table 2 custom CNN", Table2Comparison[^1]);
+        return architecture switch
+        {
+            "paper-cnn-small" => [("paper Table 1 CNN-Small", Table1Ablation[0]), baseline],
+            "paper-cnn-deeper" => [("paper Table 1 CNN-Deeper", Table1Ablation[2]), baseline],
+            "resnet50" => [("paper Table 2 ResNet50 (ImageNet)", Table2Comparison[0]), customCnn],
+            _ => [baseline, customCnn],
+        };
+    }
+
     public const string SingleSplit = "accuracy 0.97, MCC 0.96 on a single 352-image test split (earlier version; likely optimistic)";
 }

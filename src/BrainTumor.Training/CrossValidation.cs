@@ -24,12 +24,15 @@ public sealed class CrossValidation(TrainingOptions options, int folds, string r
         var samples = dataset.Samples.Select(s => (s.Label, s.Sha256)).ToList();
         int[] assignment = DuplicateAwareSplit.StratifiedKFold(samples, folds, options.Seed);
         Directory.CreateDirectory(reportFolder);
-        var setup = Setup(dataset);
-        if (CrossValidationReport.Read(reportFolder)?.Setup.RecipeDifferences(setup) is { Count: > 0 } differences)
+        var thisSession = Setup(dataset);
+        var saved = CrossValidationReport.Read(reportFolder)?.Setup;
+        if (saved?.RecipeDifferences(thisSession) is { Count: > 0 } differences)
         {
             throw new TrainingException($"'{reportFolder}' holds folds made another way ({string.Join("; ", differences)}); " +
                                         "give the same options to continue that run, or another --out for a new one.");
         }
+        // The report names the machine that last trained a fold, so a run that only rewrites the report keeps it.
+        var setup = saved is null ? thisSession : thisSession with { Machine = saved.Machine };
         var done = new List<FoldData>();
 
         for (int fold = 1; fold <= folds; fold++)
@@ -64,6 +67,7 @@ public sealed class CrossValidation(TrainingOptions options, int folds, string r
                     test.Truth, test.Probabilities);
                 File.WriteAllText(foldFile, JsonSerializer.Serialize(data, ModelManifest.JsonOptions));
                 done.Add(data);
+                setup = thisSession;
                 progress.Line($"fold {fold}: test accuracy {test.Metrics.Accuracy:F4}, macro-F1 {test.Metrics.MacroF1:F4} on {test.Truth.Length} images; temperature {temperature:F3}");
             }
             new CrossValidationReport(setup, dataset.Labels, done).Save(reportFolder);

@@ -154,11 +154,10 @@ public sealed class CrossValidationReportTests : IDisposable
 
     public void Dispose() => Directory.Delete(folder, recursive: true);
 
-    [Fact]
-    public void FoldsAreSummarisedAndComparedBesideThePaper()
+    /// <summary>Two folds of four images: 3 of 4 right, then 4 of 4 right, so accuracy 0.875 ± 0.177.</summary>
+    private static CrossValidationReport TwoFolds(string architecture)
     {
         string[] labels = ["a", "b"];
-        // Fold 1: 3 of 4 right; fold 2: 4 of 4 right => accuracy 0.875 ± 0.177
         var folds = new[]
         {
             new FoldData(1, 10, 2, 1, 1, "max-epochs", 1, 1, [new EpochPoint(1, 1, 0.5, 1, 0.5)], [0, 0, 1, 1],
@@ -166,8 +165,29 @@ public sealed class CrossValidationReportTests : IDisposable
             new FoldData(2, 10, 2, 1, 1, "max-epochs", 1, 1, [new EpochPoint(1, 1, 0.5, 1, 0.5)], [0, 0, 1, 1],
                 [[0.9f, 0.1f], [0.7f, 0.3f], [0.2f, 0.8f], [0.4f, 0.6f]]),
         };
-        var setup = new CrossValidationSetup("tiny", 42, 32, 2, 7, 1, 1, 16, "Adam", 0.001, 0.12, "none", "data", 8, 8, "test");
-        var report = new CrossValidationReport(setup, labels, folds);
+        var setup = new CrossValidationSetup(architecture, 42, 32, 2, 7, 1, 1, 16, "Adam", 0.001, 0.12, "none", "data", 8, 8, "test");
+        return new CrossValidationReport(setup, labels, folds);
+    }
+
+    [Theory]
+    [InlineData("tiny", "paper Table 1 baseline | paper Table 2 custom CNN", "0.778 ± 0.034 | 0.739 ± 0.039")]
+    [InlineData("paper-cnn-small", "paper Table 1 CNN-Small | paper Table 1 baseline", "0.728 ± 0.028 | 0.778 ± 0.034")]
+    [InlineData("paper-cnn-deeper", "paper Table 1 CNN-Deeper | paper Table 1 baseline", "0.748 ± 0.030 | 0.778 ± 0.034")]
+    [InlineData("resnet50", "paper Table 2 ResNet50 (ImageNet) | paper Table 2 custom CNN", "0.835 ± 0.017 | 0.739 ± 0.039")]
+    public void ARunStandsBesideItsCounterpartInThePaper(string architecture, string headings, string paperAccuracies)
+    {
+        string markdown = TwoFolds(architecture).Markdown();
+
+        Assert.Contains($"| metric | ours | 95% CI | per fold | {headings} |", markdown);
+        Assert.Contains($"| accuracy | 0.875 ± 0.177 | [-0.713, 2.463] | 0.750, 1.000 | {paperAccuracies} |", markdown);
+        Assert.Contains("| MCC |", markdown);
+        Assert.EndsWith("| - | - |", markdown.Split('\n').Single(line => line.StartsWith("| MCC |")));
+    }
+
+    [Fact]
+    public void FoldsAreSummarisedAndComparedBesideThePaper()
+    {
+        var report = TwoFolds("tiny");
 
         report.Save(folder);
         string table = CrossValidationComparison.Markdown([folder], "Table");

@@ -1,3 +1,4 @@
+using BrainTumor.Evaluation;
 using BrainTumor.Tests;
 
 namespace BrainTumor.Training.Tests;
@@ -68,5 +69,21 @@ public sealed class CrossValidationTests : IDisposable
 
         Assert.Contains("MaxEpochs: 1, now 2", error.Message);
         Assert.Equal(before, File.ReadAllText(reportFile));
+    }
+
+    [Fact]
+    public void RewritingTheReportOfAFinishedRunKeepsTheMachineThatTrainedIt()
+    {
+        Create().Run.Run();
+        string reportFile = Path.Combine(root, "report", "report.json");
+        string machine = CrossValidationReport.Read(Path.Combine(root, "report"))!.Setup.Machine;
+        File.WriteAllText(reportFile, File.ReadAllText(reportFile).Replace(machine, "an earlier session's machine"));
+
+        var (again, log) = Create();
+        again.Run();
+
+        Assert.DoesNotContain("fold 1/3", log.ToString());
+        Assert.Equal("an earlier session's machine", CrossValidationReport.Read(Path.Combine(root, "report"))!.Setup.Machine);
+        Assert.Contains("latest session on an earlier session's machine", File.ReadAllText(Path.Combine(root, "report", "report.md")));
     }
 }
