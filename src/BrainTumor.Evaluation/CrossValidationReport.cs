@@ -51,14 +51,14 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
         var calibrated = Folds.Select(f => ProbabilisticMetrics.Compute(Calibration.Apply(f.Probabilities, f.Temperature), f.Truth, Labels)).ToList();
         return new Dictionary<string, Summary>
         {
-            ["accuracy"] = Summary.Of(metrics.Select(m => m.Classification.Accuracy).ToList()),
-            ["macro-F1"] = Summary.Of(metrics.Select(m => m.Classification.MacroF1).ToList()),
-            ["macro-AUC"] = Summary.Of(metrics.Select(m => m.MacroAuc).ToList()),
-            ["MCC"] = Summary.Of(metrics.Select(m => m.Mcc).ToList()),
-            ["log-loss"] = Summary.Of(metrics.Select(m => m.LogLoss).ToList()),
-            ["ECE"] = Summary.Of(metrics.Select(m => m.ExpectedCalibrationError).ToList()),
-            ["ECE after temperature scaling"] = Summary.Of(calibrated.Select(m => m.ExpectedCalibrationError).ToList()),
-            ["temperature"] = Summary.Of(Folds.Select(f => f.Temperature).ToList()),
+            ["accuracy"] = Summary.Of(metrics.Select(m => m.Classification.Accuracy).ToList(), 0, 1),
+            ["macro-F1"] = Summary.Of(metrics.Select(m => m.Classification.MacroF1).ToList(), 0, 1),
+            ["macro-AUC"] = Summary.Of(metrics.Select(m => m.MacroAuc).ToList(), 0, 1),
+            ["MCC"] = Summary.Of(metrics.Select(m => m.Mcc).ToList(), -1, 1),
+            ["log-loss"] = Summary.Of(metrics.Select(m => m.LogLoss).ToList(), 0),
+            ["ECE"] = Summary.Of(metrics.Select(m => m.ExpectedCalibrationError).ToList(), 0, 1),
+            ["ECE after temperature scaling"] = Summary.Of(calibrated.Select(m => m.ExpectedCalibrationError).ToList(), 0, 1),
+            ["temperature"] = Summary.Of(Folds.Select(f => f.Temperature).ToList(), 0),
         };
     }
 

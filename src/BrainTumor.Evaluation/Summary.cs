@@ -14,7 +14,12 @@ public sealed record Summary(int N, double Mean, double Std, double Lower, doubl
     public static double TQuantile975(int degreesOfFreedom) =>
         degreesOfFreedom < 1 ? double.NaN : degreesOfFreedom <= T975.Length ? T975[degreesOfFreedom - 1] : 1.96;
 
-    public static Summary Of(IReadOnlyList<double> values)
+    /// <summary>
+    /// Summarises <paramref name="values"/>; the interval is clipped to the metric's possible range
+    /// [<paramref name="minimum"/>, <paramref name="maximum"/>], since with few folds the t interval of, say, an
+    /// accuracy near 1 would otherwise reach past 1.
+    /// </summary>
+    public static Summary Of(IReadOnlyList<double> values, double minimum = double.NegativeInfinity, double maximum = double.PositiveInfinity)
     {
         if (values.Count == 0)
         {
@@ -27,7 +32,7 @@ public sealed record Summary(int N, double Mean, double Std, double Lower, doubl
         }
         double std = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
         double half = TQuantile975(values.Count - 1) * std / Math.Sqrt(values.Count);
-        return new Summary(values.Count, mean, std, mean - half, mean + half);
+        return new Summary(values.Count, mean, std, Math.Max(minimum, mean - half), Math.Min(maximum, mean + half));
     }
 
     public override string ToString() => N == 1 ? $"{Mean:F3}" : $"{Mean:F3} ± {Std:F3}";

@@ -99,6 +99,17 @@ public class MetricsTests
     }
 
     [Fact]
+    public void ConfidenceIntervalStaysInsideTheMetricsRange()
+    {
+        // Two folds give t(0.975, 1) = 12.706: unclipped, this interval would be [0.716, 1.175].
+        var summary = Summary.Of([0.927, 0.963], 0, 1);
+
+        Assert.Equal(0.945, summary.Mean, 12);
+        Assert.Equal(0.945 - 12.706 * summary.Std / Math.Sqrt(2), summary.Lower, 9);
+        Assert.Equal(1.0, summary.Upper);
+    }
+
+    [Fact]
     public void MismatchedInputsAreRefused()
     {
         Assert.Throws<ArgumentException>(() => ClassificationMetrics.Compute([0, 1], [0], Abc));
@@ -179,7 +190,7 @@ public sealed class CrossValidationReportTests : IDisposable
         string markdown = TwoFolds(architecture).Markdown();
 
         Assert.Contains($"| metric | ours | 95% CI | per fold | {headings} |", markdown);
-        Assert.Contains($"| accuracy | 0.875 ± 0.177 | [-0.713, 2.463] | 0.750, 1.000 | {paperAccuracies} |", markdown);
+        Assert.Contains($"| accuracy | 0.875 ± 0.177 | [0.000, 1.000] | 0.750, 1.000 | {paperAccuracies} |", markdown);
         Assert.Contains("| MCC |", markdown);
         Assert.EndsWith("| - | - |", markdown.Split('\n').Single(line => line.StartsWith("| MCC |")));
     }
