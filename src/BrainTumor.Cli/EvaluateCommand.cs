@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using BrainTumor.Data;
 using BrainTumor.Evaluation;
+using BrainTumor.Models;
 
 namespace BrainTumor.Cli;
 
@@ -14,8 +15,9 @@ public enum EvaluationSplit
 public static class EvaluateCommand
 {
     /// <param name="gradCamDeletionFraction">When set, also runs the Grad-CAM deletion check blanking this share of each input.</param>
+    /// <param name="recordExternal">Write the results into the package's manifest as its external validation.</param>
     public static EvaluationReport Run(string modelDirectory, string dataDirectory, string? outputDirectory, EvaluationSplit split, TextWriter log,
-        double? gradCamDeletionFraction = null)
+        double? gradCamDeletionFraction = null, bool recordExternal = false)
     {
         using var model = ModelLoader.Load(modelDirectory);
         var manifest = model.Manifest;
@@ -31,7 +33,8 @@ public static class EvaluateCommand
         {
             throw new CliException($"Model '{manifest.Name}' takes {manifest.Input.Width}x{manifest.Input.Height} input; only square inputs are evaluated.");
         }
-        var dataset = ImageFolderDataset.Load(dataDirectory, manifest.Labels, manifest.Input.Width, warn: w => log.WriteLine($"warning: {w}"));
+        var dataset = ImageFolderDataset.Load(dataDirectory, manifest.Labels, manifest.Input.Width, warn: w => log.WriteLine($"warning: {w}"),
+            preprocessing: manifest.Input.Steps);
         var notes = new List<string>();
         if (dataset.Skipped.Count > 0)
         {
@@ -39,6 +42,10 @@ public static class EvaluateCommand
         }
         IReadOnlyList<int> indices = Enumerable.Range(0, dataset.Samples.Count).ToList();
         bool trainedOnThese = manifest.Training?.DatasetContentSha256 == dataset.ContentSha256();
+        if (recordExternal && (trainedOnThese || split == EvaluationSplit.Validation))
+        {
+            throw new CliException($"'{dataDirectory}' is the data '{manifest.Name}' was trained on, so it cannot be its external validation.");
+        }
         if (split == EvaluationSplit.Validation)
         {
             var training = manifest.Training ?? throw new CliException($"Model '{manifest.Name}' records no training split.");
@@ -75,7 +82,15 @@ public static class EvaluateCommand
         string folder = outputDirectory ?? Path.Combine("reports", $"evaluate-{manifest.Name}-{split.ToString().ToLowerInvariant()}");
         report.Save(folder, probabilities, truth);
         log.WriteLine($"{manifest.Name} on {truth.Length} images: accuracy {metrics.Classification.Accuracy:F4}, macro-F1 {metrics.Classification.MacroF1:F4}, " +
-                      $"macro-AUC {metrics.MacroAuc:F4}, MCC {metrics.Mcc:F4}, ECE {metrics.ExpectedCalibrationError:F4}");
+                      $"macro-AUC {metrics.MacroAuc:F4}, MCC {metrics.Mcc:F4}, ECE {metrics.ExpectedCalibrationError:F4}" +
+                      (metrics.Classification.TumourSensitivity is double sensitivity
+                          ? $", tumour sensitivity {sensitivity:F4} ({metrics.Classification.TumoursMissed} tumours called {ClassificationMetrics.NoTumorLabel})"
+                          : ""));
+        if (recordExternal)
+        {
+            RecordExternal(modelDirectory, dataset, metrics.Classification);
+            log.WriteLine($"recorded as the external validation in {Path.Combine(modelDirectory, ModelManifest.FileName)}");
+        }
         if (deletion is not null)
         {
             log.WriteLine($"Grad-CAM deletion check on {deletion.Images} images: confidence falls by {deletion.MeanDropGradCam:F3} with the Grad-CAM area blanked, " +
@@ -83,5 +98,16 @@ public static class EvaluateCommand
         }
         log.WriteLine($"report: {Path.Combine(folder, "report.md")}");
         return report;
+    }
+
+    private static void RecordExternal(string modelDirectory, ImageFolderDataset dataset, ClassificationMetrics metrics)
+    {
+        string path = Path.Combine(modelDirectory, ModelManifest.FileName);
+        var external = new ExternalValidation(
+            Path.GetFullPath(dataset.Root), dataset.ContentSha256(), metrics.Count, Math.Round(metrics.Accuracy, 4), Math.Round(metrics.MacroF1, 4),
+            metrics.TumourSensitivity is double s ? Math.Round(s, 4) : null, metrics.TumoursMissed,
+            metrics.PerClass.Select(c => new ClassScores(c.Label, Math.Round(c.Precision, 4), Math.Round(c.Recall, 4), Math.Round(c.F1, 4), c.Support)).ToList(),
+            metrics.ConfusionMatrix, DateTimeOffset.UtcNow, "braintumor evaluate --record-external: ONNX Runtime on model.onnx with the package's own preprocessing");
+        (ModelManifest.Read(path) with { External = external }).Write(path);
     }
 }

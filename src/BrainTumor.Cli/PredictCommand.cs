@@ -33,7 +33,7 @@ public static class PredictCommand
             try
             {
                 using var bitmap = ImageLoader.Decode(File.ReadAllBytes(file));
-                var prediction = model.Predict(model.Prepare(bitmap), withGradCam: false);
+                var prediction = model.Predict(model.Prepare(bitmap).Pixels, withGradCam: false);
                 results.Add(new FilePrediction(file, prediction.Label, prediction.Confidence,
                     labels.Select((l, i) => (l, p: prediction.Probabilities[i])).ToDictionary(x => x.l, x => x.p), null));
             }

@@ -13,9 +13,13 @@ var gradCamDeletion = new Option<double?>("--gradcam-deletion")
 {
     Description = "Also check Grad-CAM's faithfulness: blank this share of each image where the map is highest (e.g. 0.2) and compare with a shuffled map.",
 };
-var evaluate = new Command("evaluate", "Evaluate a model on a labelled folder: metrics, report.md, report.json and plots.") { model, data, output, split, gradCamDeletion };
+var recordExternal = new Option<bool>("--record-external")
+{
+    Description = "Record the results in the package's model.json as its external validation (for a set from other sources than the training data).",
+};
+var evaluate = new Command("evaluate", "Evaluate a model on a labelled folder: metrics, report.md, report.json and plots.") { model, data, output, split, gradCamDeletion, recordExternal };
 evaluate.SetAction(parse => Run(() => EvaluateCommand.Run(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(output), parse.GetValue(split), Console.Out,
-    parse.GetValue(gradCamDeletion))));
+    parse.GetValue(gradCamDeletion), parse.GetValue(recordExternal))));
 
 var paths = new Argument<string[]>("paths") { Description = "Image files and/or folders (searched recursively).", Arity = ArgumentArity.OneOrMore };
 var format = new Option<string>("--format") { Description = "csv or json.", DefaultValueFactory = _ => "csv" };

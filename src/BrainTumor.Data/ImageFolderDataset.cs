@@ -60,8 +60,9 @@ public sealed class ImageFolderDataset
 
     /// <param name="maxPerClass">Take at most this many images per class (the first by file name); for quick runs.</param>
     /// <param name="warn">Told about every file that is skipped.</param>
+    /// <param name="preprocessing">How each decoded image becomes input pixels (default: <see cref="Preprocessing.Stretch"/>).</param>
     public static ImageFolderDataset Load(string root, IReadOnlyList<string> labels, int imageSize,
-        int? maxPerClass = null, Action<string>? warn = null)
+        int? maxPerClass = null, Action<string>? warn = null, Preprocessing? preprocessing = null)
     {
         if (!Directory.Exists(root))
         {
@@ -96,7 +97,8 @@ public sealed class ImageFolderDataset
             try
             {
                 byte[] bytes = File.ReadAllBytes(path);
-                var image = ImageLoader.DecodeAndResize(bytes, imageSize, imageSize);
+                using var decoded = ImageLoader.Decode(bytes);
+                var image = (preprocessing ?? Preprocessing.Stretch).Prepare(decoded, imageSize, imageSize).Pixels;
                 loaded[i] = new LabelledImage(relative, label, Convert.ToHexStringLower(SHA256.HashData(bytes)), image);
             }
             catch (Exception ex) when (ex is ImageDecodeException or IOException or UnauthorizedAccessException)

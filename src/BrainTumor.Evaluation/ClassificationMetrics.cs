@@ -6,6 +6,31 @@ public sealed record ClassMetrics(string Label, double Precision, double Recall,
 public sealed record ClassificationMetrics(
     int Count, double Accuracy, double MacroF1, IReadOnlyList<ClassMetrics> PerClass, int[][] ConfusionMatrix)
 {
+    /// <summary>The label that means "no tumour"; every other label is a tumour.</summary>
+    public const string NoTumorLabel = "no_tumor";
+
+    private int NoTumorIndex => PerClass.ToList().FindIndex(c => c.Label == NoTumorLabel);
+
+    /// <summary>Tumour images (any label but <see cref="NoTumorLabel"/>) that were called <see cref="NoTumorLabel"/>; null without that label.</summary>
+    public int? TumoursMissed => NoTumorIndex is int n and >= 0
+        ? ConfusionMatrix.Where((_, t) => t != n).Sum(row => row[n])
+        : null;
+
+    /// <summary>
+    /// The share of tumour images not called <see cref="NoTumorLabel"/>, whichever tumour they were called: the
+    /// clinically worst error is a missed tumour. Null without that label or without tumour images.
+    /// </summary>
+    public double? TumourSensitivity
+    {
+        get
+        {
+            int n = NoTumorIndex;
+            if (n < 0) return null;
+            int tumours = ConfusionMatrix.Where((_, t) => t != n).Sum(row => row.Sum());
+            return tumours == 0 ? null : 1 - (double)TumoursMissed!.Value / tumours;
+        }
+    }
+
     /// <summary>
     /// <paramref name="truth"/> and <paramref name="predicted"/> are class indices into <paramref name="labels"/>.
     /// The confusion matrix is indexed [true class][predicted class]. A class never predicted has

@@ -14,7 +14,8 @@ public sealed record FoldData(
 
 public sealed record CrossValidationSetup(
     string Architecture, long Parameters, int ImageSize, int Folds, int Seed, int MaxEpochs, int Patience, int BatchSize,
-    string Optimizer, double LearningRate, double InnerValidationFraction, string Augmentation, string Data, int Images, int UniqueImages, string Machine)
+    string Optimizer, double LearningRate, double InnerValidationFraction, string Augmentation, string Data, int Images, int UniqueImages, string Machine,
+    string? Preprocessing = null)
 {
     /// <summary>
     /// What differs from <paramref name="other"/> in how the folds are made and trained, as "name: this, other";
@@ -53,6 +54,7 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
         {
             ["accuracy"] = Summary.Of(metrics.Select(m => m.Classification.Accuracy).ToList(), 0, 1),
             ["macro-F1"] = Summary.Of(metrics.Select(m => m.Classification.MacroF1).ToList(), 0, 1),
+            ["tumour sensitivity"] = Summary.Of(metrics.Select(m => m.Classification.TumourSensitivity ?? double.NaN).ToList(), 0, 1),
             ["macro-AUC"] = Summary.Of(metrics.Select(m => m.MacroAuc).ToList(), 0, 1),
             ["MCC"] = Summary.Of(metrics.Select(m => m.Mcc).ToList(), -1, 1),
             ["log-loss"] = Summary.Of(metrics.Select(m => m.LogLoss).ToList(), 0),
@@ -122,6 +124,7 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
         text.AppendLine(F($"- {s.Folds} folds stratified by class, seed {s.Seed}; inside each training part {s.InnerValidationFraction * 100:0}% (stratified, duplicate-aware) is held out for early stopping and temperature fitting"));
         text.AppendLine(F($"- {s.Architecture}, {s.Parameters:N0} parameters, input {s.ImageSize}x{s.ImageSize}{(s.ImageSize != 224 ? " (**not** the paper's 224x224)" : "")}"));
         text.AppendLine(F($"- {s.Optimizer}, learning rate {s.LearningRate}, batch {s.BatchSize}, up to {s.MaxEpochs} epochs, early stopping after {s.Patience} epochs without a lower validation loss (best weights restored); augmentation: {s.Augmentation}"));
+        text.AppendLine($"- input: {s.Preprocessing ?? "bilinear stretch of the whole image to the input size"}");
         // Folds of one run may be trained in different sessions, so only the latest one's machine is known.
         text.AppendLine(F($"- training time: {Folds.Sum(f => f.TrainingSeconds) / 3600:F2} h (per fold: {string.Join(", ", Folds.Select(f => (f.TrainingSeconds / 3600).ToString("F2", CultureInfo.InvariantCulture)))} h); latest session on {s.Machine}; epochs run per fold: {string.Join(", ", Folds.Select(f => f.EpochsRun))}"));
         text.AppendLine();
@@ -141,6 +144,7 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
         string Paper(Func<PaperResults.Row, PaperResults.Reported>? pick) => string.Join(" | ", paper.Select(p => pick is null ? "-" : pick(p.Row).ToString()));
         text.AppendLine(Row("accuracy", summaries["accuracy"], Folded(m => m.Classification.Accuracy), Paper(r => r.Accuracy)));
         text.AppendLine(Row("macro-F1", summaries["macro-F1"], Folded(m => m.Classification.MacroF1), Paper(r => r.MacroF1)));
+        text.AppendLine(Row("tumour sensitivity", summaries["tumour sensitivity"], Folded(m => m.Classification.TumourSensitivity ?? double.NaN), Paper(null)));
         text.AppendLine(Row("macro-AUC", summaries["macro-AUC"], Folded(m => m.MacroAuc), Paper(r => r.MacroAuc)));
         text.AppendLine(Row("MCC", summaries["MCC"], Folded(m => m.Mcc), Paper(null)));
         text.AppendLine(Row("log-loss", summaries["log-loss"], Folded(m => m.LogLoss), Paper(null)));

@@ -48,6 +48,10 @@ public sealed record EvaluationReport(
         var paper = PaperResults.Table2Comparison.Single(r => r.Model == "Custom CNN");
         text.AppendLine(F($"| accuracy | {c.Accuracy:F3} | {paper.Accuracy} |"));
         text.AppendLine(F($"| macro-F1 | {c.MacroF1:F3} | {paper.MacroF1} |"));
+        if (c.TumourSensitivity is double sensitivity)
+        {
+            text.AppendLine(F($"| tumour sensitivity (tumours not called {ClassificationMetrics.NoTumorLabel}) | {sensitivity:F3} ({c.TumoursMissed} missed) | not reported |"));
+        }
         text.AppendLine(F($"| macro-AUC (one-vs-rest) | {Metrics.MacroAuc:F3} | {paper.MacroAuc} |"));
         text.AppendLine(F($"| MCC | {Metrics.Mcc:F3} | not reported for CV ({PaperResults.SingleSplit}) |"));
         text.AppendLine(F($"| log-loss | {Metrics.LogLoss:F3} | not reported |"));

@@ -84,8 +84,8 @@ public sealed class ClassifierModel : IDisposable
         }
     }
 
-    /// <summary>Resizes the image to the model's input exactly as training did.</summary>
-    public RgbImage Prepare(SKBitmap image) => ImageLoader.Resize(image, Manifest.Input.Width, Manifest.Input.Height);
+    /// <summary>Brings the image to the model's input with the package's own preprocessing, exactly as training did.</summary>
+    public PreparedImage Prepare(SKBitmap image) => Manifest.Input.Steps.Prepare(image, Manifest.Input.Width, Manifest.Input.Height);
 
     /// <param name="targetClass">The class Grad-CAM explains; null for the predicted class.</param>
     public Prediction Predict(RgbImage input, bool withGradCam, int? targetClass = null)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using BrainTumor.Imaging;
 
 namespace BrainTumor.Models;
 
@@ -25,6 +26,9 @@ public sealed record ModelManifest
     public ProbabilityCalibration? Calibration { get; init; }
     public ValidationMetrics? Metrics { get; init; }
 
+    /// <summary>Scores on images from other sources than the training data; shown beside <see cref="Metrics"/> so that neither is read alone.</summary>
+    public ExternalValidation? External { get; init; }
+
     public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,
@@ -39,9 +43,15 @@ public sealed record ModelManifest
 }
 
 /// <param name="Layout">Always NCHW for models written by this project.</param>
-/// <param name="Resize">How an image of another size is brought to Height x Width.</param>
+/// <param name="Resize">How an image of another size is brought to Height x Width, in words.</param>
+/// <param name="Preprocessing">The steps that turn a decoded image into input pixels; absent in packages written before
+/// they existed, which are fed as they always were (<see cref="Preprocessing.Stretch"/>).</param>
 public sealed record ModelInput(
-    string Name, string Layout, int Channels, int Height, int Width, string ColorSpace, string Resize, InputNormalization Normalization);
+    string Name, string Layout, int Channels, int Height, int Width, string ColorSpace, string Resize, InputNormalization Normalization,
+    Preprocessing? Preprocessing = null)
+{
+    public Preprocessing Steps => Preprocessing ?? BrainTumor.Imaging.Preprocessing.Stretch;
+}
 
 /// <summary><c>value = (pixel * Scale - Mean[c]) / Std[c]</c> for 8-bit RGB pixels.</summary>
 public sealed record InputNormalization(float Scale, float[] Mean, float[] Std);
@@ -84,3 +94,13 @@ public sealed record ClassScores(string Label, double Precision, double Recall, 
 /// <summary>Metrics measured on the held-out validation images with the exported weights.</summary>
 public sealed record ValidationMetrics(
     int Images, double Accuracy, double MacroF1, double Loss, IReadOnlyList<ClassScores> PerClass, int[][] ConfusionMatrix, string MeasuredWith);
+
+/// <summary>
+/// External validation: the model scored on a labelled set from other sources (scanners, sequences, sites) than
+/// the data it was trained on, with ONNX Runtime on <c>model.onnx</c>. Nothing was fitted on these images.
+/// </summary>
+/// <param name="TumourSensitivity">Share of tumour images (any label but <c>no_tumor</c>) not called <c>no_tumor</c>.</param>
+/// <param name="TumoursMissed">Tumour images called <c>no_tumor</c>.</param>
+public sealed record ExternalValidation(
+    string Data, string DataContentSha256, int Images, double Accuracy, double MacroF1, double? TumourSensitivity, int? TumoursMissed,
+    IReadOnlyList<ClassScores> PerClass, int[][] ConfusionMatrix, DateTimeOffset MeasuredAt, string MeasuredWith);

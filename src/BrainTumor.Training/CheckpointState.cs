@@ -21,6 +21,8 @@ public sealed record CheckpointState
     public required int BatchSize { get; init; }
     public required double LearningRate { get; init; }
     public required string DatasetContentSha256 { get; init; }
+    /// <summary>The input preprocessing and augmentation, in words.</summary>
+    public string? InputRecipe { get; init; }
     public int EpochsCompleted { get; init; }
     public int BestEpoch { get; init; }
     /// <summary>Null until an epoch has finished.</summary>
@@ -61,6 +63,8 @@ public sealed record CheckpointState
         File.Move(temporary, path, overwrite: true);
     }
 
+    public static string InputRecipeOf(TrainingOptions options) => $"{options.Preprocessing.Describe()}; augmentation: {options.AugmentationDescription}";
+
     /// <summary>Explains why a checkpoint cannot continue a run with these options, or returns null.</summary>
     public string? Incompatibility(TrainingOptions options, int imageSize, string datasetSha256) =>
         Architecture != options.Architecture ? $"it trains '{Architecture}', not '{options.Architecture}'"
@@ -70,5 +74,6 @@ public sealed record CheckpointState
         : BatchSize != options.BatchSize ? $"its batch size is {BatchSize}, not {options.BatchSize}"
         : LearningRate != options.LearningRate ? $"its learning rate is {LearningRate}, not {options.LearningRate}"
         : DatasetContentSha256 != datasetSha256 ? "it was trained on different data"
+        : InputRecipe != InputRecipeOf(options) ? $"its input recipe is '{InputRecipe}', not '{InputRecipeOf(options)}'"
         : null;
 }

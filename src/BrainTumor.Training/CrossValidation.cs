@@ -84,9 +84,11 @@ public sealed class CrossValidation(TrainingOptions options, int folds, string r
         using var network = ArchitectureRegistry.Get(options.Architecture).Create(dataset.ImageSize, dataset.Labels.Count);
         return new CrossValidationSetup(options.Architecture, network.ParameterCount(), dataset.ImageSize, folds, options.Seed, options.Epochs,
             options.Patience, options.BatchSize, ArchitectureRegistry.Get(options.Architecture).TrainingRecipe.Description, options.LearningRate, options.ValidationFraction,
-            $"random horizontal flip, random rotation up to {options.RotationDegrees} degrees",
+            options.AugmentationDescription,
             Path.GetFullPath(dataset.Root) + (options.MaxImagesPerClass is int cap ? $" (only the first {cap} images of each class)" : ""),
             dataset.Samples.Count, dataset.Samples.Select(s => s.Sha256).Distinct().Count(),
-            options.Machine);
+            options.Machine,
+            // Runs made before preprocessing was a choice used the stretch and record none, so they continue unchanged.
+            options.Preprocessing == Imaging.Preprocessing.Stretch ? null : options.Preprocessing.Describe());
     }
 }

@@ -21,13 +21,15 @@ var patience = new Option<int>("--patience") { Description = "Epochs without a b
 var rotation = new Option<double>("--rotation") { Description = "Largest random rotation in degrees (augmentation).", DefaultValueFactory = _ => 10 };
 var timeBudget = new Option<TimeSpan?>("--time-budget") { Description = "Wall-clock budget, e.g. 01:30:00; training stops (resumably) before exceeding it." };
 var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint (or start one if there is none)." };
+var preprocessing = new Option<string>("--preprocessing") { Description = "Input preprocessing: stretch (the paper's), head-crop, intensity, or head (crop and intensity).", DefaultValueFactory = _ => "stretch" };
+var augmentation = new Option<AugmentationMode>("--augment") { Description = "Augmentation: paper (flip, rotation) or scanner (also field of view, contrast curve, resolution, blur, noise).", DefaultValueFactory = _ => AugmentationMode.Paper };
 var threads = new Option<int?>("--threads") { Description = "CPU threads for TorchSharp (default: all cores)." };
 var maxPerClass = new Option<int?>("--max-per-class") { Description = "Use at most this many images per class (quick runs)." };
 
 var train = new Command("train", "Train a network, then export the best weights as an ONNX model package with Grad-CAM.")
 {
     architecture, data, output, name, checkpoints, epochs, batchSize, learningRate, imageSize, validationFraction,
-    seed, patience, rotation, timeBudget, resume, threads, maxPerClass,
+    seed, patience, rotation, preprocessing, augmentation, timeBudget, resume, threads, maxPerClass,
 };
 TrainingOptions ReadOptions(ParseResult parse, string outputDirectory) => new()
 {
@@ -44,11 +46,25 @@ TrainingOptions ReadOptions(ParseResult parse, string outputDirectory) => new()
     Seed = parse.GetValue(seed),
     Patience = parse.GetValue(patience),
     RotationDegrees = parse.GetValue(rotation),
+    Preprocessing = ParsePreprocessing(parse.GetValue(preprocessing)!),
+    Augmentation = parse.GetValue(augmentation),
     TimeBudget = parse.GetValue(timeBudget),
     Resume = parse.GetValue(resume),
     Threads = parse.GetValue(threads),
     MaxImagesPerClass = parse.GetValue(maxPerClass),
 };
+
+static BrainTumor.Imaging.Preprocessing ParsePreprocessing(string name)
+{
+    try
+    {
+        return BrainTumor.Imaging.Preprocessing.Parse(name);
+    }
+    catch (ArgumentException ex)
+    {
+        throw new TrainingException(ex.Message);
+    }
+}
 
 train.SetAction((parse, cancellation) => Cli.Run(() =>
 {
@@ -61,11 +77,13 @@ train.SetAction((parse, cancellation) => Cli.Run(() =>
 var crossValidate = new Command("cv", "Stratified, duplicate-aware k-fold cross-validation with reports and plots; run it again to continue an interrupted run.")
 {
     architecture, data, reportOutput, folds, checkpoints, epochs, batchSize, learningRate, imageSize, validationFraction,
-    seed, patience, rotation, timeBudget, threads, maxPerClass,
+    seed, patience, rotation, preprocessing, augmentation, timeBudget, threads, maxPerClass,
 };
 crossValidate.SetAction((parse, cancellation) => Cli.Run(() =>
 {
-    string stem = $"cv-{parse.GetValue(architecture)}-{parse.GetValue(imageSize)?.ToString() ?? "default"}";
+    string input = parse.GetValue(preprocessing) is "stretch" ? "" : $"-{parse.GetValue(preprocessing)}";
+    string augment = parse.GetValue(augmentation) == AugmentationMode.Paper ? "" : $"-{parse.GetValue(augmentation).ToString().ToLowerInvariant()}";
+    string stem = $"cv-{parse.GetValue(architecture)}-{parse.GetValue(imageSize)?.ToString() ?? "default"}{input}{augment}";
     string reportFolder = parse.GetValue(reportOutput) ?? Path.Combine("reports", stem);
     var options = ReadOptions(parse, reportFolder) with { CheckpointDirectory = parse.GetValue(checkpoints) ?? Path.Combine("checkpoints", stem) };
     new CrossValidation(options, parse.GetValue(folds), reportFolder, ProgressReporter.ForConsole()).Run(cancellation);

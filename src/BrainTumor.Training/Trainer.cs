@@ -143,7 +143,7 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
     {
         var clock = Stopwatch.StartNew();
         var dataset = ImageFolderDataset.Load(options.DataDirectory, DatasetLabels.BrainTumor, imageSize,
-            options.MaxImagesPerClass, warning => progress.Line($"warning: {warning}"));
+            options.MaxImagesPerClass, warning => progress.Line($"warning: {warning}"), options.Preprocessing);
         var counts = dataset.Labels.Select((label, i) => $"{label} {dataset.Samples.Count(s => s.Label == i)}");
         progress.Line($"loaded {dataset.Samples.Count} images at {imageSize}x{imageSize} in {clock.Elapsed.TotalSeconds:F1} s " +
                       $"({string.Join(", ", counts)}; {dataset.Samples.Select(s => s.Sha256).Distinct().Count()} unique)");
@@ -172,6 +172,7 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
                 BatchSize = options.BatchSize,
                 LearningRate = options.LearningRate,
                 DatasetContentSha256 = datasetSha,
+                InputRecipe = CheckpointState.InputRecipeOf(options),
                 StartedAt = DateTimeOffset.UtcNow,
             };
         }
@@ -210,8 +211,10 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
                 return (double.NaN, double.NaN);
             }
             using var scope = NewDisposeScope();
-            var images = Batches.ToChannelsLast(
-                Batches.Augment(Batches.Images(dataset.Samples, batches[b], InputNormalization), random, options.RotationDegrees));
+            var plain = Batches.Images(dataset.Samples, batches[b], InputNormalization);
+            var images = Batches.ToChannelsLast(options.Augmentation == AugmentationMode.Scanner
+                ? ScannerAugmentation.Apply(plain, random, options.RotationDegrees)
+                : Batches.Augment(plain, random, options.RotationDegrees));
             var labels = Batches.Labels(dataset.Samples, batches[b]);
             optimizer.zero_grad();
             var logits = network.call(images);

@@ -18,6 +18,9 @@ public sealed record TrainingOptions
     public int Seed { get; init; } = 42;
     public int Patience { get; init; } = 5;
     public double RotationDegrees { get; init; } = 10;
+    /// <summary>How each image becomes input pixels; the paper's models use <see cref="Imaging.Preprocessing.Stretch"/>.</summary>
+    public Imaging.Preprocessing Preprocessing { get; init; } = Imaging.Preprocessing.Stretch;
+    public AugmentationMode Augmentation { get; init; } = AugmentationMode.Paper;
     public TimeSpan? TimeBudget { get; init; }
     public bool Resume { get; init; }
     public int? Threads { get; init; }
@@ -27,6 +30,10 @@ public sealed record TrainingOptions
     public string Machine =>
         $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, TorchSharp CPU, " +
         $"{Threads ?? Environment.ProcessorCount} thread(s)";
+
+    public string AugmentationDescription => Augmentation == AugmentationMode.Scanner
+        ? string.Format(System.Globalization.CultureInfo.InvariantCulture, ScannerAugmentation.Description, RotationDegrees)
+        : $"random horizontal flip, random rotation up to {RotationDegrees} degrees";
 
     public string ResolvedModelName => ModelName ?? Path.GetFileName(Path.GetFullPath(OutputDirectory).TrimEnd('/'));
 

@@ -66,7 +66,7 @@ public static class GradCamEndpoints
             {
                 var cam = result.Prediction.GradCam!;
                 int width = result.Image.Width, height = result.Image.Height;
-                float[] map = GradCamRenderer.NormaliseAndUpsample(cam.Values, cam.Width, cam.Height, width, height);
+                float[] map = GradCamRenderer.NormaliseAndUpsample(cam.Values, cam.Width, cam.Height, width, height, result.Region);
                 if (mode == "json")
                 {
                     using var mask = GradCamRenderer.Mask(map, width, height);

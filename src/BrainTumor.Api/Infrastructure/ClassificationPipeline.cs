@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using BrainTumor.Imaging;
 using BrainTumor.Inference;
 using Serilog;
 using SkiaSharp;
@@ -7,8 +8,8 @@ namespace BrainTumor.Api.Infrastructure;
 
 public sealed record Timings(double DecodeMs, double InferenceMs, double TotalMs);
 
-/// <summary>A decoded upload and what the model made of it.</summary>
-public sealed record ClassifiedImage(ClassifierModel Model, SKBitmap Image, Prediction Prediction, double DecodeMs);
+/// <summary>A decoded upload, the part of it the model saw, and what the model made of it.</summary>
+public sealed record ClassifiedImage(ClassifierModel Model, SKBitmap Image, InputRegion Region, Prediction Prediction, double DecodeMs);
 
 /// <summary>
 /// The path every classification request takes: choose the model, read the upload, wait for a slot
@@ -42,10 +43,10 @@ public sealed class ClassificationPipeline(
         var input = model.Prepare(image);
         double decodeMs = decodeClock.Elapsed.TotalMilliseconds;
 
-        var prediction = model.Predict(input, withGradCam, targetClass);
+        var prediction = model.Predict(input.Pixels, withGradCam, targetClass);
         metrics.RecordInference(prediction.InferenceMilliseconds);
         diagnostics.Set("Label", prediction.Label);
-        return render(new ClassifiedImage(model, image, prediction, decodeMs),
+        return render(new ClassifiedImage(model, image, input.Region, prediction, decodeMs),
             new Timings(Math.Round(decodeMs, 2), Math.Round(prediction.InferenceMilliseconds, 2), Math.Round(clock.Elapsed.TotalMilliseconds, 2)));
     }
 }

@@ -11,7 +11,9 @@ public static class GradCamRenderer
     /// Min-max normalises the map to [0, 1] and upsamples it bilinearly (half-pixel centres) to
     /// <paramref name="width"/>x<paramref name="height"/>. A flat map (no evidence anywhere) becomes all zeros.
     /// </summary>
-    public static float[] NormaliseAndUpsample(ReadOnlySpan<float> cam, int camWidth, int camHeight, int width, int height)
+    /// <param name="region">Where in the picture the model's input came from (a crop around the head); the map
+    /// covers that region and is zero outside it. Null for the whole picture.</param>
+    public static float[] NormaliseAndUpsample(ReadOnlySpan<float> cam, int camWidth, int camHeight, int width, int height, InputRegion? region = null)
     {
         if (cam.Length != camWidth * camHeight)
         {
@@ -33,16 +35,21 @@ public static class GradCamRenderer
             }
         }
 
+        var area = region ?? InputRegion.Whole(width, height);
         var result = new float[width * height];
-        float scaleX = (float)camWidth / width, scaleY = (float)camHeight / height;
+        float scaleX = camWidth / area.Width, scaleY = camHeight / area.Height;
         for (int y = 0; y < height; y++)
         {
-            float sy = Math.Clamp((y + 0.5f) * scaleY - 0.5f, 0, camHeight - 1);
+            float cy = (y + 0.5f - area.Y) * scaleY;
+            if (cy < 0 || cy > camHeight) continue;
+            float sy = Math.Clamp(cy - 0.5f, 0, camHeight - 1);
             int y0 = (int)sy, y1 = Math.Min(y0 + 1, camHeight - 1);
             float fy = sy - y0;
             for (int x = 0; x < width; x++)
             {
-                float sx = Math.Clamp((x + 0.5f) * scaleX - 0.5f, 0, camWidth - 1);
+                float cx = (x + 0.5f - area.X) * scaleX;
+                if (cx < 0 || cx > camWidth) continue;
+                float sx = Math.Clamp(cx - 0.5f, 0, camWidth - 1);
                 int x0 = (int)sx, x1 = Math.Min(x0 + 1, camWidth - 1);
                 float fx = sx - x0;
                 float top = normalised[y0 * camWidth + x0] * (1 - fx) + normalised[y0 * camWidth + x1] * fx;

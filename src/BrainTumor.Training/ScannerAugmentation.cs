@@ -1,0 +1,104 @@
+using static TorchSharp.torch;
+
+namespace BrainTumor.Training;
+
+public enum AugmentationMode
+{
+    /// <summary>The paper's: random horizontal flip and a small rotation.</summary>
+    Paper,
+
+    /// <summary>The paper's, plus changes that imitate other scanners, sequences and exports (<see cref="ScannerAugmentation"/>).</summary>
+    Scanner,
+}
+
+/// <summary>
+/// Augmentation that imitates images from other scanners, sequences and sources, applied to a batch of
+/// preprocessed images with values in [0, 1]: field of view (scale, aspect, shift), contrast curve (gamma,
+/// contrast, brightness), resolution (down-then-up resampling), sharpness (blur or unsharp masking) and
+/// noise. Every random draw comes from the epoch's seeded <see cref="Random"/>, so a resumed run repeats
+/// an uninterrupted one.
+/// </summary>
+public static class ScannerAugmentation
+{
+    public const string Description =
+        "random horizontal flip, rotation up to {0} degrees, scale 0.85-1.15, aspect 0.9-1.1, shift up to 6%; " +
+        "gamma 0.67-1.5, contrast 0.8-1.2, brightness ±0.08; down-then-up resampling to 30-80% (p 0.4); " +
+        "Gaussian blur sigma 0.3-1.2 px (p 0.25) or unsharp masking (p 0.15); Gaussian noise sigma 0.005-0.04 (p 0.3)";
+
+    public static Tensor Apply(Tensor images, Random random, double maxDegrees)
+    {
+        long count = images.shape[0], height = images.shape[2], width = images.shape[3];
+        var theta = new float[count * 6];
+        for (int i = 0; i < count; i++)
+        {
+            double angle = (random.NextDouble() * 2 - 1) * maxDegrees * Math.PI / 180;
+            float flip = random.NextDouble() < 0.5 ? -1f : 1f;
+            // affine_grid maps output positions to input positions, so a zoom in by s samples 1/s of the input.
+            double scale = 1 / Uniform(random, 0.85, 1.15);
+            double aspect = Math.Sqrt(Uniform(random, 0.9, 1.1));
+            float sx = (float)(scale * aspect), sy = (float)(scale / aspect);
+            float cos = (float)Math.Cos(angle), sin = (float)Math.Sin(angle);
+            theta[i * 6 + 0] = cos * flip * sx;
+            theta[i * 6 + 1] = -sin * sy;
+            theta[i * 6 + 2] = (float)Uniform(random, -0.12, 0.12);
+            theta[i * 6 + 3] = sin * flip * sx;
+            theta[i * 6 + 4] = cos * sy;
+            theta[i * 6 + 5] = (float)Uniform(random, -0.12, 0.12);
+        }
+        using var affine = tensor(theta, [count, 2, 3]);
+        using var grid = nn.functional.affine_grid(affine, images.shape, align_corners: false);
+        using var moved = nn.functional.grid_sample(images, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: false);
+
+        var results = new Tensor[count];
+        for (int i = 0; i < count; i++)
+        {
+            var image = moved[i].unsqueeze(0);
+            double gamma = Math.Exp(Uniform(random, Math.Log(1 / 1.5), Math.Log(1.5)));
+            double contrast = Uniform(random, 0.8, 1.2), brightness = Uniform(random, -0.08, 0.08);
+            image = (image.clamp(0, 1).pow(gamma) * contrast + brightness).clamp(0, 1);
+            if (random.NextDouble() < 0.4)
+            {
+                double factor = Uniform(random, 0.3, 0.8);
+                long[] small = [Math.Max(8, (long)(height * factor)), Math.Max(8, (long)(width * factor))];
+                using var down = nn.functional.interpolate(image, small, mode: InterpolationMode.Area);
+                image = nn.functional.interpolate(down, [height, width], mode: InterpolationMode.Bilinear, align_corners: false);
+            }
+            double sharpness = random.NextDouble();
+            if (sharpness < 0.25)
+            {
+                image = Blur(image, Uniform(random, 0.3, 1.2));
+            }
+            else if (sharpness < 0.40)
+            {
+                double amount = Uniform(random, 0.3, 1.0);
+                using var blurred = Blur(image, 1.0);
+                image = (image * (1 + amount) - blurred * amount).clamp(0, 1);
+            }
+            if (random.NextDouble() < 0.3)
+            {
+                using var generator = new Generator((ulong)random.NextInt64(long.MaxValue));
+                using var noise = randn(image.shape, generator: generator);
+                image = (image + noise * Uniform(random, 0.005, 0.04)).clamp(0, 1);
+            }
+            results[i] = image;
+        }
+        return cat(results, 0);
+    }
+
+    private static double Uniform(Random random, double low, double high) => low + random.NextDouble() * (high - low);
+
+    /// <summary>Separable Gaussian blur of a [1, C, H, W] image with reflected borders.</summary>
+    private static Tensor Blur(Tensor image, double sigma)
+    {
+        int radius = Math.Max(1, (int)Math.Ceiling(2.5 * sigma));
+        var weights = Enumerable.Range(-radius, 2 * radius + 1).Select(x => (float)Math.Exp(-x * x / (2 * sigma * sigma))).ToArray();
+        float sum = weights.Sum();
+        long channels = image.shape[1];
+        using var kernel = tensor(weights.Select(w => w / sum).ToArray(), [1, 1, 1, weights.Length]);
+        using var horizontal = kernel.expand(channels, 1, 1, weights.Length);
+        using var vertical = horizontal.permute(0, 1, 3, 2);
+        using var padded = nn.functional.pad(image, [radius, radius, radius, radius], TorchSharp.PaddingModes.Reflect);
+        using var once = nn.functional.conv2d(padded, horizontal, groups: channels);
+        return nn.functional.conv2d(once, vertical, groups: channels);
+    }
+}
