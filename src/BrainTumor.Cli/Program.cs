@@ -84,7 +84,15 @@ compare.SetAction(parse => Run(() =>
     return 0;
 }));
 
-var root = new RootCommand("BrainTumor command line: evaluate, use and import models with ONNX Runtime.") { evaluate, predict, import, compare };
+var shiftModels = new Option<string[]>("--model") { Description = "Model package folders to compare (repeat the option).", Arity = ArgumentArity.OneOrMore, Required = true };
+var shiftOutput = new Option<string>("--out") { Description = "Report folder.", DefaultValueFactory = _ => Path.Combine("reports", "shift") };
+var shift = new Command("shift", "Score models on their held-out Training images under fixed, seeded corruptions (brightness, contrast, gamma, blur, noise, JPEG, resolution).")
+{
+    shiftModels, data, shiftOutput,
+};
+shift.SetAction(parse => Run(() => ShiftBenchmark.Run(parse.GetValue(shiftModels)!, parse.GetValue(data)!, parse.GetValue(shiftOutput)!, Console.Out)));
+
+var root = new RootCommand("BrainTumor command line: evaluate, use and import models with ONNX Runtime.") { evaluate, predict, import, compare, shift };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

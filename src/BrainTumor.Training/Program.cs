@@ -22,7 +22,7 @@ var rotation = new Option<double>("--rotation") { Description = "Largest random 
 var timeBudget = new Option<TimeSpan?>("--time-budget") { Description = "Wall-clock budget, e.g. 01:30:00; training stops (resumably) before exceeding it." };
 var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint (or start one if there is none)." };
 var preprocessing = new Option<string>("--preprocessing") { Description = "Input preprocessing: stretch (the paper's), head-crop, intensity, or head (crop and intensity).", DefaultValueFactory = _ => "stretch" };
-var augmentation = new Option<AugmentationMode>("--augment") { Description = "Augmentation: paper (flip, rotation) or scanner (also field of view, contrast curve, resolution, blur, noise).", DefaultValueFactory = _ => AugmentationMode.Paper };
+var augmentation = new Option<AugmentationMode>("--augment") { Description = "Augmentation: paper (flip, rotation); scanner (also field of view, gamma and contrast, resolution, blur, noise); or sequence (scanner plus random grey-level curves).", DefaultValueFactory = _ => AugmentationMode.Paper };
 var threads = new Option<int?>("--threads") { Description = "CPU threads for TorchSharp (default: all cores)." };
 var maxPerClass = new Option<int?>("--max-per-class") { Description = "Use at most this many images per class (quick runs)." };
 

@@ -9,6 +9,13 @@ public enum AugmentationMode
 
     /// <summary>The paper's, plus changes that imitate other scanners, sequences and exports (<see cref="ScannerAugmentation"/>).</summary>
     Scanner,
+
+    /// <summary>
+    /// <see cref="Scanner"/>, plus random grey-level curves (<see cref="ScannerAugmentation.SequenceDescription"/>): every Training
+    /// glioma is a contrast-enhanced T1 slice, while Testing gliomas are often FLAIR or T2, where the same tissues have other
+    /// relative brightness; random curves make tissue contrast an unreliable cue, so that shape has to carry the answer.
+    /// </summary>
+    Sequence,
 }
 
 /// <summary>
@@ -25,7 +32,10 @@ public static class ScannerAugmentation
         "gamma 0.67-1.5, contrast 0.8-1.2, brightness ±0.08; down-then-up resampling to 30-80% (p 0.4); " +
         "Gaussian blur sigma 0.3-1.2 px (p 0.25) or unsharp masking (p 0.15); Gaussian noise sigma 0.005-0.04 (p 0.3)";
 
-    public static Tensor Apply(Tensor images, Random random, double maxDegrees)
+    public const string SequenceDescription =
+        "; a random grey-level curve (piecewise linear through 0 and four random levels in 0.1-1, so possibly non-monotonic) (p 0.5)";
+
+    public static Tensor Apply(Tensor images, Random random, double maxDegrees, bool randomCurves = false)
     {
         long count = images.shape[0], height = images.shape[2], width = images.shape[3];
         var theta = new float[count * 6];
@@ -56,6 +66,10 @@ public static class ScannerAugmentation
             double gamma = Math.Exp(Uniform(random, Math.Log(1 / 1.5), Math.Log(1.5)));
             double contrast = Uniform(random, 0.8, 1.2), brightness = Uniform(random, -0.08, 0.08);
             image = (image.clamp(0, 1).pow(gamma) * contrast + brightness).clamp(0, 1);
+            if (randomCurves && random.NextDouble() < 0.5)
+            {
+                image = RandomCurve(image, random);
+            }
             if (random.NextDouble() < 0.4)
             {
                 double factor = Uniform(random, 0.3, 0.8);
@@ -86,6 +100,25 @@ public static class ScannerAugmentation
     }
 
     private static double Uniform(Random random, double low, double high) => low + random.NextDouble() * (high - low);
+
+    /// <summary>Maps grey levels through a piecewise linear curve with knots at 0, 1/4, ..., 1; black stays black.</summary>
+    private static Tensor RandomCurve(Tensor image, Random random)
+    {
+        const int segments = 4;
+        var levels = new float[segments + 1];
+        for (int k = 1; k <= segments; k++)
+        {
+            levels[k] = (float)Uniform(random, 0.1, 1.0);
+        }
+        using var knots = tensor(levels);
+        using var position = image.clamp(0, 1) * segments;
+        using var segment = position.floor().clamp(0, segments - 1);
+        using var index = segment.to_type(ScalarType.Int64);
+        using var fraction = position - segment;
+        using var start = knots[index];
+        using var end = knots[index + 1];
+        return start + fraction * (end - start);
+    }
 
     /// <summary>Separable Gaussian blur of a [1, C, H, W] image with reflected borders.</summary>
     private static Tensor Blur(Tensor image, double sigma)

@@ -212,9 +212,9 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
             }
             using var scope = NewDisposeScope();
             var plain = Batches.Images(dataset.Samples, batches[b], InputNormalization);
-            var images = Batches.ToChannelsLast(options.Augmentation == AugmentationMode.Scanner
-                ? ScannerAugmentation.Apply(plain, random, options.RotationDegrees)
-                : Batches.Augment(plain, random, options.RotationDegrees));
+            var images = Batches.ToChannelsLast(options.Augmentation == AugmentationMode.Paper
+                ? Batches.Augment(plain, random, options.RotationDegrees)
+                : ScannerAugmentation.Apply(plain, random, options.RotationDegrees, randomCurves: options.Augmentation == AugmentationMode.Sequence));
             var labels = Batches.Labels(dataset.Samples, batches[b]);
             optimizer.zero_grad();
             var logits = network.call(images);

@@ -31,9 +31,13 @@ public sealed record TrainingOptions
         $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, TorchSharp CPU, " +
         $"{Threads ?? Environment.ProcessorCount} thread(s)";
 
-    public string AugmentationDescription => Augmentation == AugmentationMode.Scanner
-        ? string.Format(System.Globalization.CultureInfo.InvariantCulture, ScannerAugmentation.Description, RotationDegrees)
-        : $"random horizontal flip, random rotation up to {RotationDegrees} degrees";
+    public string AugmentationDescription => Augmentation switch
+    {
+        AugmentationMode.Scanner => string.Format(System.Globalization.CultureInfo.InvariantCulture, ScannerAugmentation.Description, RotationDegrees),
+        AugmentationMode.Sequence => string.Format(System.Globalization.CultureInfo.InvariantCulture, ScannerAugmentation.Description, RotationDegrees)
+                                     + ScannerAugmentation.SequenceDescription,
+        _ => $"random horizontal flip, random rotation up to {RotationDegrees} degrees",
+    };
 
     public string ResolvedModelName => ModelName ?? Path.GetFileName(Path.GetFullPath(OutputDirectory).TrimEnd('/'));
 
