@@ -86,6 +86,37 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void RecordingAnExternalValidationWritesItIntoTheManifestAndKeepsTheRest()
+    {
+        string package = Path.Combine(root, "package");
+        Directory.CreateDirectory(package);
+        foreach (var file in Directory.GetFiles(LiteModel))
+        {
+            File.Copy(file, Path.Combine(package, Path.GetFileName(file)));
+        }
+        var before = BrainTumor.Models.ModelManifest.Read(Path.Combine(package, "model.json"));
+
+        var report = EvaluateCommand.Run(package, LabelledFolder(2), Path.Combine(root, "report"), EvaluationSplit.All, TextWriter.Null, recordExternal: true);
+
+        var after = BrainTumor.Models.ModelManifest.Read(Path.Combine(package, "model.json"));
+        Assert.NotNull(after.External);
+        Assert.Equal(8, after.External.Images);
+        Assert.Equal(Math.Round(report.Metrics.Classification.Accuracy, 4), after.External.Accuracy);
+        Assert.Equal(report.Metrics.Classification.TumoursMissed, after.External.TumoursMissed);
+        Assert.Equal(JsonSerializer.Serialize(before with { External = null }, BrainTumor.Models.ModelManifest.JsonOptions),
+            JsonSerializer.Serialize(after with { External = null }, BrainTumor.Models.ModelManifest.JsonOptions));
+    }
+
+    [Fact]
+    public void TheTrainingDataCannotBeRecordedAsExternalValidation()
+    {
+        var error = Assert.Throws<CliException>(() =>
+            EvaluateCommand.Run(LiteModel, RepositoryPaths.Dataset, Path.Combine(root, "report"), EvaluationSplit.Validation, TextWriter.Null, recordExternal: true));
+
+        Assert.Contains("cannot be its external validation", error.Message);
+    }
+
+    [Fact]
     public void TheValidationSplitCannotBeRebuiltFromOtherData()
     {
         var error = Assert.Throws<CliException>(() => EvaluateCommand.Run(Model, LabelledFolder(2), Path.Combine(root, "r"), EvaluationSplit.Validation, TextWriter.Null));

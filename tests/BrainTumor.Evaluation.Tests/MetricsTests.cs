@@ -22,6 +22,26 @@ public class MetricsTests
     }
 
     [Fact]
+    public void TumourSensitivityCountsEveryTumourNotCalledNoTumour()
+    {
+        string[] labels = ["glioma_tumor", "meningioma_tumor", "no_tumor", "pituitary_tumor"];
+        // tumours: 0 0 1 3 3 (5); called no_tumor: the second 0 and the second 3 (2); a glioma called meningioma still counts as found
+        var metrics = ClassificationMetrics.Compute([0, 0, 1, 3, 3, 2, 2], [1, 2, 1, 3, 2, 2, 0], labels);
+
+        Assert.Equal(2, metrics.TumoursMissed);
+        Assert.Equal(3.0 / 5, metrics.TumourSensitivity!.Value, 12);
+    }
+
+    [Fact]
+    public void TumourSensitivityIsAbsentWithoutANoTumourClass()
+    {
+        var metrics = ClassificationMetrics.Compute([0, 1], [0, 1], Abc);
+
+        Assert.Null(metrics.TumourSensitivity);
+        Assert.Null(metrics.TumoursMissed);
+    }
+
+    [Fact]
     public void MulticlassMccMatchesGorodkinsFormula()
     {
         // correct 4 of 6; true counts 2 2 2; predicted counts 2 3 1:

@@ -41,6 +41,29 @@ public sealed class ModelPackageTests : IDisposable
     }
 
     [Fact]
+    public void APackageWithoutPreprocessingIsFedTheWholeImageStretchedAsBefore()
+    {
+        string json = File.ReadAllText(Path.Combine(Shipped, ModelManifest.FileName));
+        Assert.DoesNotContain("\"preprocessing\"", json);
+
+        var manifest = ModelManifest.Read(Path.Combine(Shipped, ModelManifest.FileName));
+
+        Assert.Null(manifest.Input.Preprocessing);
+        Assert.Equal(Imaging.Preprocessing.Stretch, manifest.Input.Steps);
+    }
+
+    [Fact]
+    public void ThePreprocessingStepsSurviveTheManifestsJson()
+    {
+        string directory = CopyShipped(m => m with { Input = m.Input with { Preprocessing = Imaging.Preprocessing.HeadStandardised } });
+
+        var manifest = ModelManifest.Read(Path.Combine(directory, ModelManifest.FileName));
+
+        Assert.Equal(Imaging.Preprocessing.HeadStandardised, manifest.Input.Steps);
+        Assert.Contains("\"crop\": \"Head\"", File.ReadAllText(Path.Combine(directory, ModelManifest.FileName)));
+    }
+
+    [Fact]
     public void AManifestWithAnotherInputSizeIsRefusedNamingTheFile()
     {
         string directory = CopyShipped(m => m with { Input = m.Input with { Width = 128, Height = 128 } });

@@ -45,6 +45,42 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task APackageTrainedWithTheHeadPipelineRecordsItAndIsFedTheSameWayWhenServed()
+    {
+        string output = Path.Combine(root, "models", "head");
+
+        var run = await Train(SmallRun(output, 1, "--preprocessing", "head", "--augment", "sequence"));
+
+        Assert.True(run.ExitCode == 0, run.Error);
+        var manifest = ModelManifest.Read(Path.Combine(output, ModelManifest.FileName));
+        Assert.Equal(Imaging.Preprocessing.HeadStandardised, manifest.Input.Preprocessing);
+        Assert.Contains("random grey-level curve", manifest.Training!.Augmentation);
+        // The server prepares an upload from the manifest; it must give the model exactly what training gave it.
+        using var model = Inference.ClassifierModel.Load(output, new Inference.InferenceOptions());
+        var dataset = Data.ImageFolderDataset.Load(RepositoryPaths.Dataset, manifest.Labels, 48, maxPerClass: 3, preprocessing: Imaging.Preprocessing.HeadStandardised);
+        int stretchDiffers = 0;
+        foreach (var sample in dataset.Samples)
+        {
+            using var decoded = Imaging.ImageLoader.Decode(File.ReadAllBytes(Path.Combine(RepositoryPaths.Dataset, sample.RelativePath)));
+            var trained = model.Predict(sample.Image, withGradCam: false).Probabilities;
+            Assert.Equal(trained, model.Predict(model.Prepare(decoded).Pixels, withGradCam: false).Probabilities);
+            var stretched = model.Predict(Imaging.Preprocessing.Stretch.Prepare(decoded, 48, 48).Pixels, withGradCam: false).Probabilities;
+            if (stretched.Zip(trained).Any(p => Math.Abs(p.First - p.Second) > 1e-4)) stretchDiffers++;
+        }
+        Assert.True(stretchDiffers > dataset.Samples.Count / 2, "the stretch gives the same input, so this test would not notice a wrong pipeline");
+    }
+
+    [Fact]
+    public async Task AnUnknownPreprocessingIsNamed()
+    {
+        var run = await Train(SmallRun(Path.Combine(root, "models", "x"), 1, "--preprocessing", "sharpen"));
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.StartsWith("error: ", run.Error);
+        Assert.Contains("sharpen", run.Error);
+    }
+
+    [Fact]
     public async Task AnExistingCheckpointIsNotOverwrittenWithoutResume()
     {
         string output = Path.Combine(root, "models", "tiny");
