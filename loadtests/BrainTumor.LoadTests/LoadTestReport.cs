@@ -15,7 +15,7 @@ public sealed record LoadTestReport(
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     public static string DescribeMachine() =>
-        $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}";
+        $"{BrainTumor.Imaging.Machine.Description}, {RuntimeInformation.FrameworkDescription}";
 
     public string Markdown()
     {

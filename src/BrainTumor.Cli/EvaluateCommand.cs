@@ -78,7 +78,7 @@ public static class EvaluateCommand
             deletion = GradCamDeletionCheck.Run(model, indices.Select(i => dataset.Samples[i].Image), fraction, seed: 1, deletionProgress.Report);
         }
         var report = new EvaluationReport(manifest.Name, manifest.Version, manifest.Architecture, Path.GetFullPath(dataDirectory),
-            DateTimeOffset.UtcNow, $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}", manifest.Labels, metrics, notes, deletion);
+            DateTimeOffset.UtcNow, Imaging.Machine.Description, manifest.Labels, metrics, notes, deletion);
         string folder = outputDirectory ?? Path.Combine("reports", $"evaluate-{manifest.Name}-{split.ToString().ToLowerInvariant()}");
         report.Save(folder, probabilities, truth);
         log.WriteLine($"{manifest.Name} on {truth.Length} images: accuracy {metrics.Classification.Accuracy:F4}, macro-F1 {metrics.Classification.MacroF1:F4}, " +

@@ -122,7 +122,7 @@ public static class ShiftBenchmark
         text.AppendLine();
         text.AppendLine($"- data: the {images} held-out validation images of `{Path.GetFullPath(data)}` (the split every model's manifest records; none was trained on)");
         text.AppendLine($"- each image is changed at its own resolution before the model's own preprocessing; noise is seeded by the image's SHA-256");
-        text.AppendLine($"- evaluated {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, with ONNX Runtime");
+        text.AppendLine($"- evaluated {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Machine.Description}, with ONNX Runtime");
         foreach (var model in models)
         {
             text.AppendLine($"- `{model.Name}` {model.Manifest.Version}: {model.Manifest.Input.Steps.Describe()}; augmentation: {model.Manifest.Training?.Augmentation}");

@@ -28,7 +28,7 @@ public sealed record TrainingOptions
 
     /// <summary>Where the training ran, for provenance: cores, operating system and TorchSharp threads.</summary>
     public string Machine =>
-        $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, TorchSharp CPU, " +
+        $"{Imaging.Machine.Description}, TorchSharp CPU, " +
         $"{Threads ?? Environment.ProcessorCount} thread(s)";
 
     public string AugmentationDescription => Augmentation switch
