@@ -97,7 +97,7 @@ public static class ShiftBenchmark
                 for (int m = 0; m < models.Count; m++)
                 {
                     var metrics = ProbabilisticMetrics.Compute(probabilities[(c, m)], truth, labels).Classification;
-                    scores.Add(new ShiftScore(Corruptions[c].Name, Corruptions[c].Severity, models[m].Name, metrics.Accuracy, metrics.MacroF1, metrics.TumourSensitivity));
+                    scores.Add(new ShiftScore(Corruptions[c].Name, Corruptions[c].Severity, Label(models[m]), metrics.Accuracy, metrics.MacroF1, metrics.TumourSensitivity));
                 }
             }
             Save(outputDirectory, models, dataDirectory, indices.Count, scores);
@@ -131,7 +131,7 @@ public static class ShiftBenchmark
         text.AppendLine();
         text.AppendLine("Accuracy (tumour sensitivity: tumours not called no_tumor)");
         text.AppendLine();
-        text.AppendLine($"| corruption | severity | {string.Join(" | ", models.Select(m => $"`{m.Name}`"))} |");
+        text.AppendLine($"| corruption | severity | {string.Join(" | ", models.Select(m => $"`{Label(m)}`"))} |");
         text.AppendLine($"|---|---|{string.Concat(models.Select(_ => "---|"))}");
         foreach (var row in scores.GroupBy(s => (s.Corruption, s.Severity)))
         {
@@ -140,9 +140,12 @@ public static class ShiftBenchmark
         }
         text.AppendLine();
         text.AppendLine("| mean over the corruptions | | " + string.Join(" | ", models.Select(m =>
-            string.Create(CultureInfo.InvariantCulture, $"{scores.Where(s => s.Model == m.Name && s.Corruption != "none").Average(s => s.Accuracy):F3}"))) + " |");
+            string.Create(CultureInfo.InvariantCulture, $"{scores.Where(s => s.Model == Label(m) && s.Corruption != "none").Average(s => s.Accuracy):F3}"))) + " |");
         File.WriteAllText(Path.Combine(folder, "report.md"), text.ToString());
     }
+
+    /// <summary>Name and version, since an old and a new package of one model may be compared.</summary>
+    private static string Label(ClassifierModel model) => $"{model.Name} {model.Manifest.Version}";
 
     private static SKBitmap Map(SKBitmap image, Func<double, double> function)
     {
