@@ -137,7 +137,7 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
                 Directory.CreateDirectory(Path.Combine(folder, label));
                 File.Copy(BrainTumor.Tests.RepositoryPaths.DatasetImage(label, 7), Path.Combine(folder, label, "slice.jpg"));
             }
-            var dataset = ImageFolderDataset.Load(folder, DatasetLabels.BrainTumor, manifest.Input.Width);
+            var dataset = ImageFolderDataset.Load(folder, DatasetLabels.BrainTumor, manifest.Input.Width, preprocessing: manifest.Input.Steps);
             using var session = new InferenceSession(Path.Combine(BrainTumorApiFactory.ModelsDirectory, model, ModelManifest.OnnxFileName));
 
             foreach (var sample in dataset.Samples)
