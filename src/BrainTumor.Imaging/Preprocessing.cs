@@ -82,7 +82,9 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
         { Crop: CropMode.None, Intensity: IntensityMode.None } => "bilinear stretch of the whole image to the input size",
         _ => string.Join("; ", new[]
         {
-            Crop == CropMode.Head ? $"square crop around the head (largest Otsu component) with a {CropMargin * 100:0.#}% margin, black outside the image, scaled bilinearly" : "bilinear stretch of the whole image",
+            Crop == CropMode.Head
+                ? $"square crop around the head (largest bright component above the head/background threshold, edges refined at full resolution) with a {CropMargin * 100:0.#}% margin, black outside the image, resampled with a box filter"
+                : "box-filter resampling of the whole image",
             Intensity == IntensityMode.HeadPercentiles ? $"grey levels mapped so that the background median is 0 and the head's 99th percentile {HeadHighTarget}" : null,
         }.OfType<string>()),
     };
