@@ -43,8 +43,8 @@ public sealed record PreparedImage(RgbImage Pixels, InputRegion Region);
 /// Why these steps: the training images of each class come mostly from one source each, so framing (how
 /// much black border, how large the head) and brightness tell the class as well as anatomy does. Cropping to
 /// the head removes the framing, and the intensity mapping removes brightness and contrast, both measured
-/// on the image itself (Otsu's threshold separates head from background; an affine change of grey levels
-/// moves the threshold, the background median and the percentile together, so the output does not change).
+/// on the image itself (<see cref="HeadThreshold"/> separates head from background; an affine change of grey
+/// levels moves the threshold, the background median and the percentile together, so the output does not change).
 /// </para>
 /// </summary>
 /// <param name="CropMargin">Margin around the head's bounding box, as a share of its longer side, on each side.</param>
@@ -113,8 +113,8 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
     }
 
     /// <summary>
-    /// The square region around the head: Otsu's threshold on a small grey copy, the bounding box of the
-    /// largest 4-connected bright component (and of any component at least a tenth its size), widened by the
+    /// The square region around the head: <see cref="HeadThreshold"/> on the full image's histogram, the bounding
+    /// box, on a small grey copy, of the largest 4-connected bright component (and of any component at least a tenth its size), widened by the
     /// margin. An image with no clear foreground gives the whole image.
     /// </summary>
     public static InputRegion FindHead(SKBitmap image, double margin) => SearchCopy.Of(image).HeadRegion(image, margin);
@@ -229,7 +229,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
         return histogram.Length - 1;
     }
 
-    /// <summary>A small grey copy of the image, where the head and the grey-level statistics are measured.</summary>
+    /// <summary>A small grey copy of the image, where the head's bounding box is searched.</summary>
     private sealed class SearchCopy
     {
         private SearchCopy(byte[] gray, int[] fullHistogram, int width, int height, int imageWidth, int imageHeight)
@@ -268,7 +268,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
             var gray = new byte[w * h];
             for (int p = 0, i = 0; p < gray.Length; p++, i += 4)
             {
-                gray[p] = (byte)((rgba[i] + rgba[i + 1] + rgba[i + 2] + 1) / 3);
+                gray[p] = Grey(rgba, i);
             }
             // The threshold comes from every pixel of the image: the small copy's aliasing changes its histogram
             // with the image's size, and a threshold a few levels off moved the box by 1.5% of the head.
@@ -276,7 +276,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
             ReadOnlySpan<byte> full = Rgba(image);
             for (int i = 0; i < full.Length; i += 4)
             {
-                histogram[(full[i] + full[i + 1] + full[i + 2] + 1) / 3]++;
+                histogram[Grey(full, i)]++;
             }
             return new SearchCopy(gray, histogram, w, h, image.Width, image.Height);
         }
@@ -296,8 +296,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
         }
 
         /// <summary>
-        /// The box's edges found again in the full image, within one small-copy pixel of where the copy put them,
-        /// as the outermost rows and columns with at least <see cref="EdgePixels"/> pixels above the threshold, searched
+        /// The box's edges found again in the full image, near where the copy put them, as the outermost rows and columns with at least <see cref="EdgePixels"/> pixels above the threshold, searched
         /// two small-copy pixels outward (the plain bilinear copy can miss a thin bright rim): one
         /// small-copy pixel is up to 1.5% of a head, and a head shifted by that much gave visibly different input.
         /// </summary>
@@ -313,7 +312,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
                 int n = 0;
                 for (int k = 0, i = start; k < count; k++, i += step)
                 {
-                    if ((pixels[i] + pixels[i + 1] + pixels[i + 2] + 1) / 3 > threshold) n++;
+                    if (Grey(pixels, i) > threshold) n++;
                 }
                 return n;
             }
@@ -388,6 +387,9 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
         }
         return image.GetPixelSpan();
     }
+
+    /// <summary>The grey level of the RGBA pixel at byte <paramref name="i"/>: the rounded mean of its colours.</summary>
+    private static byte Grey(ReadOnlySpan<byte> rgba, int i) => (byte)((rgba[i] + rgba[i + 1] + rgba[i + 2] + 1) / 3);
 
     private static bool IsGrey(ReadOnlySpan<byte> rgba)
     {

@@ -31,13 +31,10 @@ public sealed record TrainingOptions
         $"{Imaging.Machine.Description}, TorchSharp CPU, " +
         $"{Threads ?? Environment.ProcessorCount} thread(s)";
 
-    public string AugmentationDescription => Augmentation switch
-    {
-        AugmentationMode.Scanner => string.Format(System.Globalization.CultureInfo.InvariantCulture, ScannerAugmentation.Description, RotationDegrees),
-        AugmentationMode.Sequence => string.Format(System.Globalization.CultureInfo.InvariantCulture, ScannerAugmentation.Description, RotationDegrees)
-                                     + ScannerAugmentation.SequenceDescription,
-        _ => $"random horizontal flip, random rotation up to {RotationDegrees} degrees",
-    };
+    public string AugmentationDescription => Augmentation == AugmentationMode.Paper
+        ? $"random horizontal flip, random rotation up to {RotationDegrees} degrees"
+        : string.Format(System.Globalization.CultureInfo.InvariantCulture, ScannerAugmentation.Description, RotationDegrees)
+          + (Augmentation == AugmentationMode.Sequence ? ScannerAugmentation.SequenceDescription : "");
 
     public string ResolvedModelName => ModelName ?? Path.GetFileName(Path.GetFullPath(OutputDirectory).TrimEnd('/'));
 
