@@ -1,12 +1,11 @@
 using System.Net.Http.Headers;
+using BrainTumor.Imaging;
 
 namespace BrainTumor.LoadTests;
 
 /// <summary>Real MRI images, interleaved so that consecutive requests cycle through the classes.</summary>
 public sealed class RequestImages
 {
-    private static readonly HashSet<string> Extensions = new(StringComparer.OrdinalIgnoreCase) { ".jpg", ".jpeg", ".png", ".bmp", ".webp" };
-
     private readonly (string Name, byte[] Bytes)[] images;
 
     private RequestImages((string Name, byte[] Bytes)[] images) => this.images = images;
@@ -18,12 +17,12 @@ public sealed class RequestImages
     public static RequestImages Load(string folder, int perClass = 50)
     {
         var classes = Directory.GetDirectories(folder).Order(StringComparer.Ordinal)
-            .Select(d => Directory.EnumerateFiles(d).Where(f => Extensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal).Take(perClass).ToList())
+            .Select(d => Directory.EnumerateFiles(d).Where(ImageLoader.IsImageFile).Order(StringComparer.Ordinal).Take(perClass).ToList())
             .Where(files => files.Count > 0)
             .ToList();
         if (classes.Count == 0)
         {
-            var flat = Directory.EnumerateFiles(folder).Where(f => Extensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal).Take(perClass).ToList();
+            var flat = Directory.EnumerateFiles(folder).Where(ImageLoader.IsImageFile).Order(StringComparer.Ordinal).Take(perClass).ToList();
             classes = flat.Count > 0 ? [flat] : throw new LoadTestException($"No images in '{folder}' or its sub-folders.");
         }
         int longest = classes.Max(c => c.Count);

@@ -32,6 +32,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public void ResetPeak() => Interlocked.Exchange(ref peakRssBytes, CurrentRssBytes);
 
+    /// <summary>Builds the server from the repository (Release) and launches it with the given models.</summary>
     public static async Task<ServerProcess> StartAsync(string repositoryRoot, string modelsFolder, TextWriter log)
     {
         log.WriteLine("building the server (Release)...");
@@ -40,21 +41,32 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             throw new LoadTestException($"Building src/BrainTumor.Api failed: {build.Output.Trim()}");
         }
+        return await LaunchAsync(Path.Combine(repositoryRoot, "src/BrainTumor.Api/bin/Release/net10.0/BrainTumor.Api.dll"), modelsFolder, log);
+    }
+
+    /// <summary>
+    /// Runs a built or published server (<paramref name="serverDll"/>) on a free loopback port and waits up to
+    /// 90 s for <c>/health/ready</c>; what the server printed until then is kept in <see cref="StartupLog"/>.
+    /// </summary>
+    public static async Task<ServerProcess> LaunchAsync(string serverDll, string modelsFolder, TextWriter log)
+    {
         int port = FreePort();
         var url = new Uri($"http://127.0.0.1:{port}");
         var start = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = repositoryRoot,
+            WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(serverDll))!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        foreach (var argument in new[] { "src/BrainTumor.Api/bin/Release/net10.0/BrainTumor.Api.dll", "--urls", url.ToString(), "--Inference:ModelsDirectory", modelsFolder })
+        foreach (var argument in new[] { Path.GetFullPath(serverDll), "--urls", url.ToString(), "--Inference:ModelsDirectory", Path.GetFullPath(modelsFolder) })
         {
             start.ArgumentList.Add(argument);
         }
         var process = Process.Start(start) ?? throw new LoadTestException("The server could not be started.");
-        // The server logs a line per request; the pipes must be drained or it would block.
-        process.OutputDataReceived += (_, _) => { };
+        // The server logs a line per request; the pipes must be drained or it would block. Only the start-up is kept.
+        var startup = new System.Text.StringBuilder();
+        bool starting = true;
+        process.OutputDataReceived += (_, e) => { if (Volatile.Read(ref starting)) lock (startup) startup.AppendLine(e.Data); };
         var errors = new System.Text.StringBuilder();
         process.ErrorDataReceived += (_, e) => { lock (errors) errors.AppendLine(e.Data); };
         process.BeginOutputReadLine();
@@ -74,6 +86,8 @@ public sealed class ServerProcess : IAsyncDisposable
             {
                 if ((await client.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
                 {
+                    Volatile.Write(ref starting, false);
+                    lock (startup) server.StartupLog = startup.ToString();
                     log.WriteLine($"server ready at {url} (pid {process.Id}) after {clock.Elapsed.TotalSeconds:F1} s");
                     return server;
                 }
@@ -88,6 +102,17 @@ public sealed class ServerProcess : IAsyncDisposable
         }
         await server.DisposeAsync();
         throw new LoadTestException("The server did not report ready within 90 s.");
+    }
+
+    /// <summary>What the server wrote to standard output before it reported ready.</summary>
+    public string StartupLog { get; private set; } = "";
+
+    /// <summary>A loopback port that was free a moment ago.</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()
@@ -150,12 +175,5 @@ public sealed class ServerProcess : IAsyncDisposable
         var error = process.StandardError.ReadToEndAsync();
         process.WaitForExit();
         return (process.ExitCode, output.Result + error.Result);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -40,6 +40,7 @@ app.MapGradCamEndpoints();
 app.MapModelEndpoints();
 app.MapHealthEndpoints();
 app.MapGet("/", () => Results.Redirect("/swagger")).ExcludeFromDescription();
+app.LogWhenReady();
 
 try
 {

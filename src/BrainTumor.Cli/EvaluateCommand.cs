@@ -33,6 +33,15 @@ public static class EvaluateCommand
         {
             throw new CliException($"Model '{manifest.Name}' takes {manifest.Input.Width}x{manifest.Input.Height} input; only square inputs are evaluated.");
         }
+        void RefuseAsExternal(bool trainedOnThese)
+        {
+            if (recordExternal && (trainedOnThese || split == EvaluationSplit.Validation))
+            {
+                throw new CliException($"'{dataDirectory}' is the data '{manifest.Name}' was trained on, so it cannot be its external validation.");
+            }
+        }
+        // Refused before the images are decoded, which takes a minute for the Training data.
+        RefuseAsExternal(recordExternal && manifest.Training?.DatasetContentSha256 == ImageFolderDataset.FilesContentSha256(dataDirectory, manifest.Labels));
         var dataset = ImageFolderDataset.Load(dataDirectory, manifest.Labels, manifest.Input.Width, warn: w => log.WriteLine($"warning: {w}"),
             preprocessing: manifest.Input.Steps);
         var notes = new List<string>();
@@ -42,10 +51,7 @@ public static class EvaluateCommand
         }
         IReadOnlyList<int> indices = Enumerable.Range(0, dataset.Samples.Count).ToList();
         bool trainedOnThese = manifest.Training?.DatasetContentSha256 == dataset.ContentSha256();
-        if (recordExternal && (trainedOnThese || split == EvaluationSplit.Validation))
-        {
-            throw new CliException($"'{dataDirectory}' is the data '{manifest.Name}' was trained on, so it cannot be its external validation.");
-        }
+        RefuseAsExternal(trainedOnThese);
         if (split == EvaluationSplit.Validation)
         {
             var training = manifest.Training ?? throw new CliException($"Model '{manifest.Name}' records no training split.");
@@ -88,8 +94,8 @@ public static class EvaluateCommand
                           : ""));
         if (recordExternal)
         {
-            RecordExternal(modelDirectory, dataset, metrics.Classification);
-            log.WriteLine($"recorded as the external validation in {Path.Combine(modelDirectory, ModelManifest.FileName)}");
+            RecordExternal(model.Directory, dataset, metrics.Classification);
+            log.WriteLine($"recorded as the external validation in {Path.Combine(model.Directory, ModelManifest.FileName)}");
         }
         if (deletion is not null)
         {

@@ -4,11 +4,18 @@ namespace BrainTumor.Cli;
 
 internal static class ModelLoader
 {
-    public static ClassifierModel Load(string directory)
+    /// <param name="model">A model package folder, or a bare name such as <c>lite-cnn</c> for the package of that folder
+    /// name under <c>models</c> (found from the working directory or above the CLI's build output, as the server finds it).</param>
+    public static ClassifierModel Load(string model)
     {
+        string directory = model;
+        if (!Directory.Exists(directory) && IsBareName(model))
+        {
+            directory = Path.Combine(ModelCatalog.ResolveModelsDirectory("models", AppContext.BaseDirectory), model);
+        }
         if (!Directory.Exists(directory))
         {
-            throw new CliException($"Model folder '{directory}' does not exist.");
+            throw new CliException($"Model '{model}' is neither a package folder nor the name of one under models/.");
         }
         try
         {
@@ -19,4 +26,7 @@ internal static class ModelLoader
             throw new CliException(ex.Message);
         }
     }
+
+    private static bool IsBareName(string model) =>
+        model.Length > 0 && model.IndexOfAny([Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar]) < 0 && model is not ("." or "..");
 }

@@ -2,30 +2,30 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using BrainTumor.Imaging;
+using BrainTumor.Models;
 
 namespace BrainTumor.Cli;
 
-public sealed record FilePrediction(string File, string? Label, float? Confidence, IReadOnlyDictionary<string, float>? Probabilities, string? Error);
+public sealed record FilePrediction(string File, string Model, string ModelVersion, string? Label, float? Confidence, IReadOnlyDictionary<string, float>? Probabilities, string? Error);
 
 /// <summary>Classifies files and folders with a shipped model; writes CSV or JSON, one row per file.</summary>
 public static class PredictCommand
 {
-    private static readonly HashSet<string> Extensions = new(StringComparer.OrdinalIgnoreCase) { ".jpg", ".jpeg", ".png", ".bmp", ".webp" };
-
     /// <returns>The predictions; files that could not be read carry an error instead.</returns>
-    public static IReadOnlyList<FilePrediction> Run(string modelDirectory, IReadOnlyList<string> inputs, string format, TextWriter output)
+    /// <param name="model">A model package folder, or the name of one under the repository's <c>models</c> folder.</param>
+    public static IReadOnlyList<FilePrediction> Run(string model, IReadOnlyList<string> inputs, string format, TextWriter output)
     {
         if (format is not ("csv" or "json"))
         {
             throw new CliException($"--format must be csv or json, not '{format}'.");
         }
-        using var model = ModelLoader.Load(modelDirectory);
+        using var classifier = ModelLoader.Load(model);
         var files = inputs.SelectMany(Expand).ToList();
         if (files.Count == 0)
         {
-            throw new CliException("No image files found in the given paths (.jpg, .jpeg, .png, .bmp, .webp).");
+            throw new CliException($"No image files found in the given paths ({ImageLoader.FileExtensionList}).");
         }
-        var labels = model.Manifest.Labels;
+        var labels = classifier.Manifest.Labels;
         var progress = new ProgressBar(files.Count, "predicting");
         var results = new List<FilePrediction>(files.Count);
         foreach (var file in files)
@@ -33,13 +33,13 @@ public static class PredictCommand
             try
             {
                 using var bitmap = ImageLoader.Decode(File.ReadAllBytes(file));
-                var prediction = model.Predict(model.Prepare(bitmap).Pixels, withGradCam: false);
-                results.Add(new FilePrediction(file, prediction.Label, prediction.Confidence,
-                    labels.Select((l, i) => (l, p: prediction.Probabilities[i])).ToDictionary(x => x.l, x => x.p), null));
+                var prediction = classifier.Predict(classifier.Prepare(bitmap).Pixels, withGradCam: false);
+                results.Add(new FilePrediction(file, classifier.Name, classifier.Manifest.Version, prediction.Label, prediction.Confidence,
+                    ClassProbabilities.ByLabel(labels, prediction.Probabilities), null));
             }
             catch (Exception ex) when (ex is ImageDecodeException or IOException or UnauthorizedAccessException)
             {
-                results.Add(new FilePrediction(file, null, null, null, ex.Message));
+                results.Add(new FilePrediction(file, classifier.Name, classifier.Manifest.Version, null, null, null, ex.Message));
             }
             progress.Report(results.Count);
         }
@@ -52,7 +52,7 @@ public static class PredictCommand
         if (Directory.Exists(path))
         {
             return Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
-                .Where(f => Extensions.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal);
+                .Where(ImageLoader.IsImageFile).Order(StringComparer.Ordinal);
         }
         if (File.Exists(path))
         {
@@ -71,11 +71,11 @@ public static class PredictCommand
     private static string Csv(IReadOnlyList<FilePrediction> results, IReadOnlyList<string> labels)
     {
         var text = new StringBuilder();
-        text.AppendLine($"file,label,confidence,{string.Join(",", labels.Select(l => $"p_{l}"))},error");
+        text.AppendLine($"file,model,model_version,label,confidence,{string.Join(",", labels.Select(l => $"p_{l}"))},error");
         foreach (var r in results)
         {
             string probabilities = string.Join(",", labels.Select(l => r.Probabilities is null ? "" : r.Probabilities[l].ToString("F6", CultureInfo.InvariantCulture)));
-            text.AppendLine($"{Quote(r.File)},{r.Label},{r.Confidence?.ToString("F6", CultureInfo.InvariantCulture)},{probabilities},{Quote(r.Error ?? "")}");
+            text.AppendLine($"{Quote(r.File)},{Quote(r.Model)},{Quote(r.ModelVersion)},{r.Label},{r.Confidence?.ToString("F6", CultureInfo.InvariantCulture)},{probabilities},{Quote(r.Error ?? "")}");
         }
         return text.ToString();
     }

@@ -4,7 +4,7 @@ using BrainTumor.Data;
 using BrainTumor.Evaluation;
 using BrainTumor.Import;
 
-var model = new Option<string>("--model") { Description = "Model package folder (model.onnx + model.json).", DefaultValueFactory = _ => "models/lite-cnn" };
+var model = new Option<string>("--model") { Description = "Model: a package folder (model.onnx + model.json) or the name of one under models/.", DefaultValueFactory = _ => "lite-cnn" };
 
 var data = new Option<string>("--data") { Description = "Labelled folder: one sub-folder of images per label.", Required = true };
 var output = new Option<string?>("--out") { Description = "Report folder (default: reports/evaluate-<model>-<split>)." };
@@ -84,7 +84,7 @@ compare.SetAction(parse => Run(() =>
     return 0;
 }));
 
-var shiftModels = new Option<string[]>("--model") { Description = "Model package folders to compare (repeat the option).", Arity = ArgumentArity.OneOrMore, Required = true };
+var shiftModels = new Option<string[]>("--model") { Description = "Models to compare, as package folders or names under models/ (repeat the option).", Arity = ArgumentArity.OneOrMore, Required = true };
 var shiftOutput = new Option<string>("--out") { Description = "Report folder.", DefaultValueFactory = _ => Path.Combine("reports", "shift") };
 var shift = new Command("shift", "Score models on their held-out Training images under fixed, seeded corruptions (brightness, contrast, gamma, blur, noise, JPEG, resolution).")
 {

@@ -14,11 +14,6 @@ public sealed record LabelledImage(string RelativePath, int Label, string Sha256
 /// </summary>
 public sealed class ImageFolderDataset
 {
-    private static readonly HashSet<string> ImageExtensions = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ".jpg", ".jpeg", ".png", ".bmp", ".webp",
-    };
-
     private ImageFolderDataset(string root, IReadOnlyList<string> labels, int imageSize,
         IReadOnlyList<LabelledImage> samples, IReadOnlyList<string> skipped)
     {
@@ -41,9 +36,22 @@ public sealed class ImageFolderDataset
     /// A fingerprint of the dataset's content: SHA-256 over the sorted (label, image hash) pairs, so it
     /// does not depend on file names, order or location.
     /// </summary>
-    public string ContentSha256()
+    public string ContentSha256() => ContentSha256(Samples.Select(s => (Labels[s.Label], s.Sha256)));
+
+    /// <summary>
+    /// <see cref="ContentSha256()"/> of the folder as <see cref="Load"/> would read it, from the files' bytes alone,
+    /// without decoding: equal to the loaded dataset's when every file decodes. Seconds instead of a minute for the
+    /// 2,870 Training images, for checks that must run before loading.
+    /// </summary>
+    public static string FilesContentSha256(string root, IReadOnlyList<string> labels) =>
+        ContentSha256(labels.SelectMany(label => Directory.Exists(Path.Combine(root, label))
+            ? Directory.EnumerateFiles(Path.Combine(root, label)).Where(ImageLoader.IsImageFile)
+                .Select(file => (label, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file)))))
+            : []));
+
+    private static string ContentSha256(IEnumerable<(string Label, string Sha256)> images)
     {
-        var lines = Samples.Select(s => $"{Labels[s.Label]},{s.Sha256}").Order(StringComparer.Ordinal);
+        var lines = images.Select(image => $"{image.Label},{image.Sha256}").Order(StringComparer.Ordinal);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", lines))));
     }
 
@@ -77,13 +85,13 @@ public sealed class ImageFolderDataset
                 throw new DatasetException($"Class folder '{folder}' does not exist (expected one folder per label: {string.Join(", ", labels)}).");
             }
             var images = Directory.EnumerateFiles(folder)
-                .Where(f => ImageExtensions.Contains(Path.GetExtension(f)))
+                .Where(ImageLoader.IsImageFile)
                 .Order(StringComparer.Ordinal)
                 .Take(maxPerClass ?? int.MaxValue)
                 .ToList();
             if (images.Count == 0)
             {
-                throw new DatasetException($"Class folder '{folder}' has no images (.jpg, .jpeg, .png, .bmp, .webp).");
+                throw new DatasetException($"Class folder '{folder}' has no images ({ImageLoader.FileExtensionList}).");
             }
             files.AddRange(images.Select(f => (f, label)));
         }

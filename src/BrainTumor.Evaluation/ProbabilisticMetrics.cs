@@ -1,3 +1,5 @@
+using BrainTumor.Models;
+
 namespace BrainTumor.Evaluation;
 
 /// <summary>One point of a ROC curve.</summary>
@@ -31,7 +33,7 @@ public sealed record ProbabilisticMetrics(
         {
             throw new ArgumentException($"Every prediction must have {labels.Count} probabilities.");
         }
-        var predicted = probabilities.Select(ArgMax).ToArray();
+        var predicted = probabilities.Select(ClassProbabilities.ArgMax).ToArray();
         var classification = ClassificationMetrics.Compute(truth, predicted, labels);
         var classAuc = Enumerable.Range(0, labels.Count)
             .Select(c => RocAuc(probabilities.Select(p => (double)p[c]).ToList(), truth.Select(t => t == c).ToList()))
@@ -46,16 +48,6 @@ public sealed record ProbabilisticMetrics(
             MeanLogLoss(probabilities, truth),
             reliability.Sum(b => b.Count * Math.Abs(b.Accuracy - b.MeanConfidence)) / truth.Count,
             reliability);
-    }
-
-    public static int ArgMax(float[] values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best]) best = i;
-        }
-        return best;
     }
 
     /// <summary>
@@ -131,7 +123,7 @@ public sealed record ProbabilisticMetrics(
         var correctSums = new double[bins];
         for (int i = 0; i < truth.Count; i++)
         {
-            int predicted = ArgMax(probabilities[i]);
+            int predicted = ClassProbabilities.ArgMax(probabilities[i]);
             double confidence = probabilities[i][predicted];
             int bin = Math.Min((int)(confidence * bins), bins - 1);
             counts[bin]++;

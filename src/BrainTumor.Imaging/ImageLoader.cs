@@ -10,6 +10,15 @@ public static class ImageLoader
 {
     private static readonly SKSamplingOptions Bilinear = new(SKFilterMode.Linear, SKMipmapMode.None);
 
+    /// <summary>File name extensions of the formats <see cref="Decode"/> reads, for finding images in folders.</summary>
+    public static IReadOnlySet<string> FileExtensions { get; } =
+        new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".jpg", ".jpeg", ".png", ".bmp", ".webp" };
+
+    /// <summary>The extensions as a person reads them in a message: ".jpg, .jpeg, ...".</summary>
+    public static string FileExtensionList => string.Join(", ", FileExtensions);
+
+    public static bool IsImageFile(string path) => FileExtensions.Contains(Path.GetExtension(path));
+
     /// <summary>Largest width or height accepted unless the caller says otherwise.</summary>
     public const int DefaultMaxSide = 8192;
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using BrainTumor.Imaging;
 using BrainTumor.Models;
 
 namespace BrainTumor.Import;
@@ -12,20 +13,20 @@ public enum InputLayout
 
 /// <param name="TargetLayer">Node name or tensor name of the feature map to explain; found automatically when null.</param>
 public sealed record ImportOptions(
-    string OnnxPath, IReadOnlyList<string> Labels, int Height, int Width, InputNormalization Normalization, InputLayout Layout,
+    string OnnxPath, IReadOnlyList<string> Labels, int Height, int Width, Normalization Normalization, InputLayout Layout,
     string? TargetLayer, string OutputDirectory, string? Name = null)
 {
     /// <summary>
     /// <c>rescale</c> (x/255), <c>imagenet</c> (x/255, then ImageNet mean and std), <c>raw</c> (0-255), or
     /// <c>scale=S;mean=a,b,c;std=a,b,c</c>.
     /// </summary>
-    public static InputNormalization ParseNormalization(string text)
+    public static Normalization ParseNormalization(string text)
     {
         switch (text.Trim().ToLowerInvariant())
         {
-            case "rescale": return new InputNormalization(1f / 255f, [0, 0, 0], [1, 1, 1]);
-            case "imagenet": return new InputNormalization(1f / 255f, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
-            case "raw": return new InputNormalization(1f, [0, 0, 0], [1, 1, 1]);
+            case "rescale": return Normalization.Rescale255;
+            case "imagenet": return Normalization.ImageNet;
+            case "raw": return Normalization.Raw;
         }
         float scale = 1f;
         float[] mean = [0, 0, 0], std = [1, 1, 1];
@@ -44,11 +45,8 @@ public sealed record ImportOptions(
                 default: throw new ImportException($"--normalisation: unknown key '{pair[0]}' (use scale, mean, std, or rescale, imagenet, raw).");
             }
         }
-        if (!(scale > 0) || std.Any(s => !(s > 0)))
-        {
-            throw new ImportException("--normalisation: scale and std must be positive.");
-        }
-        return new InputNormalization(scale, mean, std);
+        var normalization = new Normalization(scale, mean, std);
+        return normalization.Problem is string problem ? throw new ImportException($"--normalisation: {problem}") : normalization;
     }
 
     private static float Number(string text)

@@ -14,7 +14,6 @@ namespace BrainTumor.Inference;
 public sealed class ClassifierModel : IDisposable
 {
     private readonly InferenceSession session;
-    private readonly Normalization normalization;
     private readonly string[] predictionOutputs;
     private readonly string[] gradCamOutputs;
 
@@ -23,7 +22,6 @@ public sealed class ClassifierModel : IDisposable
         Directory = directory;
         Manifest = manifest;
         this.session = session;
-        normalization = new Normalization(manifest.Input.Normalization.Scale, manifest.Input.Normalization.Mean, manifest.Input.Normalization.Std);
         predictionOutputs = [manifest.Outputs.Probabilities];
         gradCamOutputs = manifest.Outputs.Cam is string cam && manifest.Outputs.CamClass is string camClass
             ? [manifest.Outputs.Probabilities, cam, camClass]
@@ -100,7 +98,7 @@ public sealed class ClassifierModel : IDisposable
         long[] target = [targetClass ?? -1];
         try
         {
-            input.WriteTensor(normalization, buffer);
+            input.WriteTensor(Manifest.Input.Normalization, buffer);
             using var tensor = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffer.AsMemory(0, length),
                 [1, 3, Manifest.Input.Height, Manifest.Input.Width]);
             using var targetValue = withGradCam ? OrtValue.CreateTensorValueFromMemory(target, [1]) : null;
@@ -113,7 +111,7 @@ public sealed class ClassifierModel : IDisposable
             using var outputs = session.Run(runOptions, feeds, withGradCam ? gradCamOutputs : predictionOutputs);
 
             float[] probabilities = outputs[0].GetTensorDataAsSpan<float>().ToArray();
-            int predicted = ArgMax(probabilities);
+            int predicted = ClassProbabilities.ArgMax(probabilities);
             GradCamMap? cam = null;
             if (withGradCam)
             {
@@ -143,14 +141,4 @@ public sealed class ClassifierModel : IDisposable
     }
 
     public void Dispose() => session.Dispose();
-
-    private static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best]) best = i;
-        }
-        return best;
-    }
 }

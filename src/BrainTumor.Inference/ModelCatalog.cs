@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using BrainTumor.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -9,11 +10,13 @@ namespace BrainTumor.Inference;
 public sealed class ModelCatalog : IDisposable
 {
     private readonly Dictionary<string, ClassifierModel> models;
+    private readonly ILogger<ModelCatalog> logger;
     private volatile bool ready;
 
     /// <param name="environment">Its content root is one of the places a relative models folder is looked for.</param>
     public ModelCatalog(IOptions<InferenceOptions> options, ILogger<ModelCatalog> logger, IHostEnvironment? environment = null)
     {
+        this.logger = logger;
         var settings = options.Value;
         string root = ResolveModelsDirectory(settings.ModelsDirectory, environment?.ContentRootPath, AppContext.BaseDirectory);
         if (!System.IO.Directory.Exists(root))
@@ -34,14 +37,15 @@ public sealed class ModelCatalog : IDisposable
         {
             foreach (var directory in directories)
             {
+                long started = Stopwatch.GetTimestamp();
                 var model = ClassifierModel.Load(directory, settings);
                 if (!models.TryAdd(model.Name, model))
                 {
                     model.Dispose();
                     throw new ModelPackageException($"{Path.Combine(directory, ModelManifest.FileName)}: the name '{model.Name}' is already used by {models[model.Name].Directory}.");
                 }
-                logger.LogInformation("Loaded model {Model} {Version} ({Architecture}) from {Directory}",
-                    model.Name, model.Manifest.Version, model.Manifest.Architecture, directory);
+                logger.LogInformation("Loaded model {Model} {Version} ({Architecture}) from {Directory} in {Milliseconds:0} ms",
+                    model.Name, model.Manifest.Version, model.Manifest.Architecture, directory, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
         }
         catch
@@ -95,7 +99,10 @@ public sealed class ModelCatalog : IDisposable
     {
         foreach (var model in models.Values)
         {
+            long started = Stopwatch.GetTimestamp();
             model.WarmUp(runs);
+            logger.LogInformation("Warmed up model {Model} with {Runs} runs in {Milliseconds:0} ms",
+                model.Name, runs, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         ready = true;
     }

@@ -14,10 +14,9 @@ internal static class ModelValidation
         {
             Fail("labels must be at least two distinct names.");
         }
-        var normalization = manifest.Input.Normalization;
-        if (!(normalization.Scale > 0) || normalization.Mean.Length != 3 || normalization.Std.Length != 3 || normalization.Std.Any(s => !(s > 0)))
+        if (manifest.Input.Normalization.Problem is string problem)
         {
-            Fail("input.normalization needs a positive scale, three means and three positive standard deviations.");
+            Fail($"input.normalization: {problem}");
         }
         if (manifest.Input.Layout != "NCHW" || manifest.Input.Channels != 3)
         {

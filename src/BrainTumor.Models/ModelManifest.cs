@@ -47,14 +47,11 @@ public sealed record ModelManifest
 /// <param name="Preprocessing">The steps that turn a decoded image into input pixels; absent in packages written before
 /// they existed, which are fed as they always were (<see cref="Preprocessing.Stretch"/>).</param>
 public sealed record ModelInput(
-    string Name, string Layout, int Channels, int Height, int Width, string ColorSpace, string Resize, InputNormalization Normalization,
+    string Name, string Layout, int Channels, int Height, int Width, string ColorSpace, string Resize, Normalization Normalization,
     Preprocessing? Preprocessing = null)
 {
     public Preprocessing Steps => Preprocessing ?? BrainTumor.Imaging.Preprocessing.Stretch;
 }
-
-/// <summary><c>value = (pixel * Scale - Mean[c]) / Std[c]</c> for 8-bit RGB pixels.</summary>
-public sealed record InputNormalization(float Scale, float[] Mean, float[] Std);
 
 public sealed record ModelOutputs(string Logits, string Probabilities, string? Cam, string? CamClass, string? TargetClass);
 

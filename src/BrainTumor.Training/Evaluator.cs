@@ -1,5 +1,6 @@
 using BrainTumor.Evaluation;
 using BrainTumor.Imaging;
+using BrainTumor.Models;
 using BrainTumor.Training.Architectures;
 using BrainTumor.Data;
 using static TorchSharp.torch;
@@ -11,19 +12,9 @@ public sealed record EvaluationResult(float[][] Probabilities, int[] Truth, doub
 {
     public static EvaluationResult FromProbabilities(float[][] probabilities, int[] truth, IReadOnlyList<string> labels)
     {
-        double loss = -probabilities.Select((p, i) => Math.Log(Math.Max(p[truth[i]], 1e-12))).Average();
-        int[] predicted = probabilities.Select(ArgMax).ToArray();
-        return new EvaluationResult(probabilities, truth, loss, ClassificationMetrics.Compute(truth, predicted, labels));
-    }
-
-    private static int ArgMax(float[] values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best]) best = i;
-        }
-        return best;
+        int[] predicted = probabilities.Select(ClassProbabilities.ArgMax).ToArray();
+        return new EvaluationResult(probabilities, truth, ProbabilisticMetrics.MeanLogLoss(probabilities, truth),
+            ClassificationMetrics.Compute(truth, predicted, labels));
     }
 }
 

@@ -97,7 +97,7 @@ public static class ModelPackager
             Labels = result.Dataset.Labels,
             Input = new ModelInput(ModelTensorNames.Input, "NCHW", 3, network.ImageSize, network.ImageSize, "RGB",
                 $"{options.Preprocessing.Describe()}; EXIF orientation applied first",
-                new InputNormalization(normalization.Scale, normalization.Mean, normalization.Std),
+                normalization,
                 options.Preprocessing == Imaging.Preprocessing.Stretch ? null : options.Preprocessing),
             Outputs = new ModelOutputs(ModelTensorNames.Logits, ModelTensorNames.Probabilities, ModelTensorNames.Cam,
                 ModelTensorNames.CamClass, ModelTensorNames.TargetClass),

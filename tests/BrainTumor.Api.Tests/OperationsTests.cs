@@ -1,10 +1,10 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using BrainTumor.Imaging;
 using BrainTumor.Models;
 using BrainTumor.Onnx;
-using BrainTumor.Training;
 using BrainTumor.Data;
 using Microsoft.ML.OnnxRuntime;
 using BrainTumor.Inference;
@@ -92,8 +92,10 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
 
         var slot = await admission.TryEnterAsync(CancellationToken.None);
         var waiting = client.PostAsync("/predict", Uploads.Form(jpeg));
+        var deadline = Stopwatch.StartNew();
         while (admission.Waiting == 0)
         {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), "The second request never started waiting for a slot.");
             await Task.Delay(10);
         }
         var refused = await client.PostAsync("/predict", Uploads.Form(jpeg));
@@ -142,7 +144,7 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
 
             foreach (var sample in dataset.Samples)
             {
-                float[] tensor = sample.Image.ToTensor(Trainer.InputNormalization);
+                float[] tensor = sample.Image.ToTensor(manifest.Input.Normalization);
                 using var input = OrtValue.CreateTensorValueFromMemory(tensor, [1, 3, manifest.Input.Height, manifest.Input.Width]);
                 using var outputs = session.Run(new RunOptions(), new Dictionary<string, OrtValue> { [ModelTensorNames.Input] = input }, [ModelTensorNames.Probabilities]);
                 float[] expected = outputs[0].GetTensorDataAsSpan<float>().ToArray();

@@ -68,8 +68,15 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
     [Fact]
     public async Task ModelCanBeChosenByName()
     {
-        var response = await client.PostAsync("/predict?model=custom-cnn", Uploads.Form(Uploads.DatasetJpeg()));
+        var chosen = await client.PostAsync("/predict?model=custom-cnn", Uploads.Form(Uploads.DatasetJpeg()));
+        var byDefault = await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg()));
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, chosen.StatusCode);
+        var answer = await chosen.Content.ReadFromJsonAsync<JsonElement>();
+        var defaultAnswer = await byDefault.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("custom-cnn", answer.GetProperty("model").GetString());
+        Assert.Equal("lite-cnn", defaultAnswer.GetProperty("model").GetString());
+        // Different networks give different probabilities for the same slice.
+        Assert.NotEqual(answer.GetProperty("probabilities").ToString(), defaultAnswer.GetProperty("probabilities").ToString());
     }
 }

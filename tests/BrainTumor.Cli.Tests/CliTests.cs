@@ -107,11 +107,13 @@ public sealed class CliTests : IDisposable
             JsonSerializer.Serialize(after with { External = null }, BrainTumor.Models.ModelManifest.JsonOptions));
     }
 
-    [Fact]
-    public void TheTrainingDataCannotBeRecordedAsExternalValidation()
+    [Theory]
+    [InlineData(EvaluationSplit.All)]
+    [InlineData(EvaluationSplit.Validation)]
+    public void TheTrainingDataCannotBeRecordedAsExternalValidation(EvaluationSplit split)
     {
         var error = Assert.Throws<CliException>(() =>
-            EvaluateCommand.Run(LiteModel, RepositoryPaths.Dataset, Path.Combine(root, "report"), EvaluationSplit.Validation, TextWriter.Null, recordExternal: true));
+            EvaluateCommand.Run(LiteModel, RepositoryPaths.Dataset, Path.Combine(root, "report"), split, TextWriter.Null, recordExternal: true));
 
         Assert.Contains("cannot be its external validation", error.Message);
     }
@@ -134,8 +136,10 @@ public sealed class CliTests : IDisposable
         var results = PredictCommand.Run(Model, [folder], "csv", output);
 
         string[] lines = output.ToString().TrimEnd().Split('\n');
-        Assert.Equal("file,label,confidence,p_glioma_tumor,p_meningioma_tumor,p_no_tumor,p_pituitary_tumor,error", lines[0]);
+        Assert.Equal("file,model,model_version,label,confidence,p_glioma_tumor,p_meningioma_tumor,p_no_tumor,p_pituitary_tumor,error", lines[0]);
         Assert.Equal(6, lines.Length);
+        string version = BrainTumor.Models.ModelManifest.Read(Path.Combine(Model, "model.json")).Version;
+        Assert.All(lines.Skip(1), line => Assert.Contains($",custom-cnn,{version},", line));
         Assert.Single(results, r => r.Error is not null);
         Assert.All(results.Where(r => r.Error is null), r => Assert.Equal(1.0, r.Probabilities!.Values.Sum(), 4));
     }
@@ -153,11 +157,26 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public void AMissingModelFolderIsNamed()
+    public void AModelCanBeNamedInsteadOfGivenAsAFolder()
     {
-        var error = Assert.Throws<CliException>(() => PredictCommand.Run(Path.Combine(root, "none"), [root], "csv", TextWriter.Null));
+        var output = new StringWriter();
 
-        Assert.Contains("does not exist", error.Message);
+        var byName = PredictCommand.Run("lite-cnn", [RepositoryPaths.DatasetImage("glioma_tumor", 0)], "json", output).Single();
+        var byFolder = PredictCommand.Run(LiteModel, [RepositoryPaths.DatasetImage("glioma_tumor", 0)], "json", TextWriter.Null).Single();
+
+        Assert.Equal("lite-cnn", byName.Model);
+        Assert.Equal(byFolder.Probabilities, byName.Probabilities);
+        Assert.Equal("lite-cnn", JsonDocument.Parse(output.ToString()).RootElement[0].GetProperty("model").GetString());
+    }
+
+    [Theory]
+    [InlineData("no-such-model")]
+    [InlineData("/no/such/folder")]
+    public void AModelThatIsNeitherAFolderNorAShippedNameIsNamed(string model)
+    {
+        var error = Assert.Throws<CliException>(() => PredictCommand.Run(model, [root], "csv", TextWriter.Null));
+
+        Assert.Contains("neither a package folder nor the name of one", error.Message);
     }
 
     [Fact]

@@ -22,6 +22,7 @@ public sealed class LoadTestTests : IDisposable
     };
 
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task ACiSizedRunAgainstAServerItStartsHasNoFailuresAndAWellFormedReport()
     {
         var report = await LoadTest.RunAsync(Options(Scenario.Mixed), TextWriter.Null);

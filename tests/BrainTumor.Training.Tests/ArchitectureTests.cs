@@ -2,6 +2,7 @@ using BrainTumor.Training.Architectures;
 
 namespace BrainTumor.Training.Tests;
 
+[Trait("Category", "Slow")]
 public class ArchitectureTests
 {
     [Theory]

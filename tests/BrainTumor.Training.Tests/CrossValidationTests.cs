@@ -3,6 +3,7 @@ using BrainTumor.Tests;
 
 namespace BrainTumor.Training.Tests;
 
+[Trait("Category", "Slow")]
 public sealed class CrossValidationTests : IDisposable
 {
     private readonly string root = Directory.CreateTempSubdirectory("braintumor-cv-").FullName;

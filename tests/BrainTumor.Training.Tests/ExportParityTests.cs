@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace BrainTumor.Training.Tests;
 
+[Trait("Category", "Slow")]
 public sealed class PaperCnnExportParityTests(BrieflyTrainedPaperCnn trained, ITestOutputHelper log)
     : ExportParityTests(trained, log), IClassFixture<BrieflyTrainedPaperCnn>
 {
@@ -14,9 +15,11 @@ public sealed class PaperCnnExportParityTests(BrieflyTrainedPaperCnn trained, IT
         Assert.Equal(5_761_348, ModelManifest.Read(Path.Combine(Trained.Options.OutputDirectory, ModelManifest.FileName)).Parameters);
 }
 
+[Trait("Category", "Slow")]
 public sealed class LiteCnnExportParityTests(BrieflyTrainedLiteCnn trained, ITestOutputHelper log)
     : ExportParityTests(trained, log), IClassFixture<BrieflyTrainedLiteCnn>;
 
+[Trait("Category", "Slow")]
 public sealed class ResNet50ExportParityTests(BrieflyTrainedResNet50 trained, ITestOutputHelper log)
     : ExportParityTests(trained, log), IClassFixture<BrieflyTrainedResNet50>;
 

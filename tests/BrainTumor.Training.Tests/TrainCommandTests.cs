@@ -5,6 +5,7 @@ using BrainTumor.Tests;
 namespace BrainTumor.Training.Tests;
 
 /// <summary>The <c>braintumor-train</c> program as a user runs it: real process, real data, small sizes.</summary>
+[Trait("Category", "Slow")]
 public sealed class TrainCommandTests : IDisposable
 {
     private readonly string root = Directory.CreateTempSubdirectory("braintumor-cli-").FullName;

@@ -1,3 +1,5 @@
+using BrainTumor.Models;
+
 namespace BrainTumor.Api.Infrastructure;
 
 /// <summary>Width and height in pixels of the uploaded image (after EXIF orientation).</summary>
@@ -30,5 +32,5 @@ public sealed record GradCamResponse(
 public static class ApiContracts
 {
     public static IReadOnlyDictionary<string, float> Probabilities(ClassifiedImage result) =>
-        result.Model.Manifest.Labels.Select((label, i) => (label, p: result.Prediction.Probabilities[i])).ToDictionary(x => x.label, x => x.p);
+        ClassProbabilities.ByLabel(result.Model.Manifest.Labels, result.Prediction.Probabilities);
 }

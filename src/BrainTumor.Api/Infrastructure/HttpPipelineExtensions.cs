@@ -8,6 +8,17 @@ namespace BrainTumor.Api.Infrastructure;
 
 public static class HttpPipelineExtensions
 {
+    /// <summary>
+    /// Logs one line once the models are loaded and warmed and Kestrel listens, so that a person starting the
+    /// server knows when and where to send requests.
+    /// </summary>
+    public static WebApplication LogWhenReady(this WebApplication app)
+    {
+        app.Lifetime.ApplicationStarted.Register(() =>
+            app.Logger.LogInformation("BrainTumor ready at {Urls} (Swagger UI at /swagger)", string.Join(", ", app.Urls)));
+        return app;
+    }
+
     /// <summary>Gives the request log line's model and label a value for requests that never reach a model.</summary>
     public static IApplicationBuilder UseRequestLogDefaults(this IApplicationBuilder app) => app.Use((context, next) =>
     {

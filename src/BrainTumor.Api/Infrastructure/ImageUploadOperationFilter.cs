@@ -1,10 +1,11 @@
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 using Swashbuckle.AspNetCore.SwaggerGen;
 
 namespace BrainTumor.Api.Infrastructure;
 
 /// <summary>Documents the two ways to send an image: a multipart field <c>image</c>, or the raw body.</summary>
-public sealed class ImageUploadOperationFilter : IOperationFilter
+public sealed class ImageUploadOperationFilter(IOptions<ServerLimitsOptions> limits) : IOperationFilter
 {
     public void Apply(OpenApiOperation operation, OperationFilterContext context)
     {
@@ -23,7 +24,7 @@ public sealed class ImageUploadOperationFilter : IOperationFilter
                 {
                     Type = JsonSchemaType.String,
                     Format = "binary",
-                    Description = "Axial brain MRI slice: JPEG, PNG, BMP or WebP, at most 20 MB and 8192 pixels per side by default.",
+                    Description = $"Axial brain MRI slice: JPEG, PNG, BMP or WebP, at most {limits.Value.MaxUploadText} and {limits.Value.MaxImageSide} pixels per side.",
                 },
             },
         };

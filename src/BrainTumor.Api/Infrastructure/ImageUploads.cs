@@ -16,7 +16,7 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
 
     public async Task<byte[]> ReadAsync(HttpRequest request, CancellationToken cancellation)
     {
-        if (request.ContentLength > MaxBytes + 64 * 1024)
+        if (request.ContentLength > limits.Value.MaxRequestBytes)
         {
             throw TooLarge();
         }
@@ -27,8 +27,8 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
                 // Uploads stay in memory (up to the limit) instead of going through temporary files.
                 var form = await request.ReadFormAsync(new FormOptions
                 {
-                    MultipartBodyLengthLimit = MaxBytes + 64 * 1024,
-                    MemoryBufferThreshold = (int)Math.Min(MaxBytes + 64 * 1024, int.MaxValue),
+                    MultipartBodyLengthLimit = limits.Value.MaxRequestBytes,
+                    MemoryBufferThreshold = (int)Math.Min(limits.Value.MaxRequestBytes, int.MaxValue),
                 }, cancellation);
                 var file = form.Files.GetFile(FieldName) ?? throw new ApiProblemException(StatusCodes.Status400BadRequest, "No image",
                     $"The form has no file field named '{FieldName}'" + (form.Files.Count > 0 ? $" (it has: {string.Join(", ", form.Files.Select(f => f.Name))})." : "."));
@@ -99,5 +99,5 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
     }
 
     private ApiProblemException TooLarge() => new(StatusCodes.Status413PayloadTooLarge, "Image too large",
-        $"The upload is larger than the limit of {MaxBytes / (1024 * 1024.0):0.#} MB.");
+        $"The upload is larger than the limit of {limits.Value.MaxUploadText}.");
 }

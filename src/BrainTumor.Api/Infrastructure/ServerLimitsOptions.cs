@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using BrainTumor.Imaging;
 
 namespace BrainTumor.Api.Infrastructure;
 
@@ -13,11 +14,20 @@ public sealed class ServerLimitsOptions
 
     /// <summary>Largest declared width or height; checked from the header before decoding (decompression bombs).</summary>
     [Range(16, 65_536)]
-    public int MaxImageSide { get; set; } = 8192;
+    public int MaxImageSide { get; set; } = ImageLoader.DefaultMaxSide;
 
     /// <summary>Seconds a refused (503) caller is asked to wait before retrying.</summary>
     [Range(1, 3600)]
     public int RetryAfterSeconds { get; set; } = 1;
+
+    /// <summary>Room for a multipart form's boundaries and part headers around an image of the largest size.</summary>
+    public const long FormOverheadBytes = 64 * 1024;
+
+    /// <summary>Largest request body: the largest upload plus <see cref="FormOverheadBytes"/>.</summary>
+    public long MaxRequestBytes => MaxUploadBytes + FormOverheadBytes;
+
+    /// <summary>The upload limit as a person reads it, e.g. "20 MB".</summary>
+    public string MaxUploadText => $"{MaxUploadBytes / (1024 * 1024.0):0.#} MB";
 }
 
 /// <summary>Optional shared-secret access. Bound from the <c>Security</c> section.</summary>

@@ -21,7 +21,7 @@ public static class ServerServiceCollectionExtensions
         services.AddScoped<ClassificationPipeline>();
         services.AddProblemDetails();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ServerLimitsOptions>>((kestrel, limits) =>
-            kestrel.Limits.MaxRequestBodySize = limits.Value.MaxUploadBytes + 64 * 1024);
+            kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBytes);
 
         services.AddCors();
         services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>().Configure<IOptions<SecurityOptions>>((cors, security) =>
