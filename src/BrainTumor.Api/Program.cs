@@ -24,10 +24,11 @@ builder.Services.AddBrainTumorApi();
 
 var app = builder.Build();
 
-app.UseExceptionHandler();
-app.UseStatusCodePages();
+// The request log sits outside the exception handler, so it records the status the caller got and no second stack trace.
 app.UseSerilogRequestLogging(options =>
     options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms (model {Model}, label {Label})");
+app.UseExceptionHandler();
+app.UseStatusCodePages();
 app.UseRequestLogDefaults();
 app.UseRequestMetrics();
 app.UseCors(ServerServiceCollectionExtensions.CorsPolicy);

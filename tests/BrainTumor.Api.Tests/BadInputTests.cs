@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace BrainTumor.Api.Tests;
 
@@ -89,4 +91,51 @@ public sealed class BadInputTests(BrainTumorApiFactory factory) : IClassFixture<
     [Fact]
     public async Task AnUnknownModelManifestIsNotFound() =>
         await AssertProblem(await client.GetAsync("/models/nope"), HttpStatusCode.NotFound, "Unknown model");
+
+    [Fact]
+    public async Task AMultipartBodyCutShortIsABadRequestNotAServerError()
+    {
+        byte[] jpeg = Uploads.DatasetJpeg();
+        var head = System.Text.Encoding.ASCII.GetBytes(
+            "--cut\r\nContent-Disposition: form-data; name=\"image\"; filename=\"slice.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n");
+        var body = new ByteArrayContent([.. head, .. jpeg.AsSpan(0, jpeg.Length / 2)]);
+        body.Headers.TryAddWithoutValidation("Content-Type", "multipart/form-data; boundary=cut");
+
+        await AssertProblem(await client.PostAsync("/predict", body), HttpStatusCode.BadRequest, "Malformed form");
+    }
+
+    [Fact]
+    public async Task AFaultInsideAHandlerIsA500ProblemWithoutInternalsAndIsCountedAsA500()
+    {
+        using var faulty = factory.WithWebHostBuilder(builder =>
+            builder.ConfigureTestServices(services => services.AddSingleton<Serilog.IDiagnosticContext>(new FailingOnceAnswered())));
+        using var faultyClient = faulty.CreateClient();
+
+        var response = await faultyClient.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg()));
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Equal("Internal error", JsonDocument.Parse(body).RootElement.GetProperty("title").GetString());
+        Assert.DoesNotContain(nameof(FailingOnceAnswered), body);
+        string metrics = await faultyClient.GetStringAsync("/metrics");
+        Assert.Contains("braintumor_requests_total{endpoint=\"Predict\",status=\"500\"} 1", metrics);
+        Assert.DoesNotContain("braintumor_requests_total{endpoint=\"Predict\",status=\"200\"}", metrics);
+    }
+
+    /// <summary>Fails when the handler records the label, that is after the model answered: a fault in the server's own code.</summary>
+    private sealed class FailingOnceAnswered : Serilog.IDiagnosticContext
+    {
+        public void Set(string propertyName, object? value, bool destructureObjects = false)
+        {
+            if (propertyName == "Label" && value is string label && label != "-")
+            {
+                throw new InvalidOperationException($"{nameof(FailingOnceAnswered)}: a simulated fault");
+            }
+        }
+
+        public void SetException(Exception exception)
+        {
+        }
+    }
 }

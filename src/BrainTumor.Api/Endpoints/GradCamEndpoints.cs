@@ -14,7 +14,6 @@ public static class GradCamEndpoints
     {
         app.MapGroup("/gradcam")
             .WithTags("Grad-CAM")
-            .AddEndpointFilter<ApiProblemFilter>()
             .MapPost("", GradCam)
             .WithName("GradCam")
             .WithSummary("Show what the classification rests on")
@@ -45,7 +44,12 @@ public static class GradCamEndpoints
         {
             return Problems.BadParameter("Invalid alpha", $"alpha must be a number from 0 to 1, not '{alpha}'.");
         }
-        var chosen = pipeline.ResolveModel(model);
+        var resolved = pipeline.ResolveModel(model);
+        if (resolved.Problem is ProblemHttpResult unknown)
+        {
+            return unknown;
+        }
+        var chosen = resolved.Value!;
         if (!chosen.HasGradCam)
         {
             return Problems.BadParameter("No Grad-CAM", $"Model '{chosen.Name}' was exported without a Grad-CAM graph.");
@@ -62,7 +66,7 @@ public static class GradCamEndpoints
         }
 
         return await pipeline.RunAsync<Results<Ok<GradCamResponse>, FileContentHttpResult, ProblemHttpResult>>(
-            context, chosen, withGradCam: true, target, (result, timings) =>
+            context, chosen, withGradCam: true, target, render: (result, timings) =>
             {
                 var cam = result.Prediction.GradCam!;
                 int width = result.Image.Width, height = result.Image.Height;
@@ -84,6 +88,6 @@ public static class GradCamEndpoints
                     _ => GradCamRenderer.Overlay(result.Image, map, blend),
                 };
                 return TypedResults.File(ImageEncoder.Png(picture), "image/png");
-            });
+            }, refuse: problem => problem);
     }
 }

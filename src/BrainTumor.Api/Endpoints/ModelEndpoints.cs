@@ -27,5 +27,5 @@ public static class ModelEndpoints
     public static Results<Ok<ModelManifest>, ProblemHttpResult> GetModel(string name, ModelCatalog catalog) =>
         catalog.Find(name) is ClassifierModel model
             ? TypedResults.Ok(model.Manifest)
-            : Problems.UnknownModel(name, catalog.All.Select(m => m.Name)).ToResult();
+            : Problems.UnknownModel(name, catalog.All.Select(m => m.Name));
 }

@@ -11,7 +11,6 @@ public static class PredictionEndpoints
     {
         app.MapGroup("/predict")
             .WithTags("Prediction")
-            .AddEndpointFilter<ApiProblemFilter>()
             .MapPost("", Predict)
             .WithName("Predict")
             .WithSummary("Classify one MRI slice")
@@ -28,25 +27,33 @@ public static class PredictionEndpoints
     public static async Task<Results<Ok<PredictionResponse>, FileContentHttpResult, ProblemHttpResult>> Predict(
         HttpContext context, ClassificationPipeline pipeline, [FromQuery] string? model, [FromQuery] string? format)
     {
-        bool png = format?.ToLowerInvariant() switch
+        bool? png = format?.ToLowerInvariant() switch
         {
             null => Accepts(context.Request, "image/png") && !Accepts(context.Request, "application/json"),
             "json" => false,
             "png" => true,
-            _ => throw new ApiProblemException(StatusCodes.Status400BadRequest, "Invalid format", $"format must be 'json' or 'png', not '{format}'."),
+            _ => null,
         };
+        if (png is null)
+        {
+            return Problems.BadParameter("Invalid format", $"format must be 'json' or 'png', not '{format}'.");
+        }
         var chosen = pipeline.ResolveModel(model);
+        if (chosen.Problem is ProblemHttpResult unknown)
+        {
+            return unknown;
+        }
         return await pipeline.RunAsync<Results<Ok<PredictionResponse>, FileContentHttpResult, ProblemHttpResult>>(
-            context, chosen, withGradCam: false, targetClass: null, (result, timings) =>
+            context, chosen.Value!, withGradCam: false, targetClass: null, render: (result, timings) =>
             {
-                if (png)
+                if (png.Value)
                 {
                     using var annotated = Annotator.Caption(result.Image, Caption(result.Prediction.Label, result.Prediction.Confidence));
                     return TypedResults.File(ImageEncoder.Png(annotated), "image/png");
                 }
                 return TypedResults.Ok(new PredictionResponse(result.Model.Name, result.Model.Manifest.Version, result.Prediction.Label,
                     result.Prediction.Confidence, ApiContracts.Probabilities(result), new ImageSize(result.Image.Width, result.Image.Height), timings));
-            });
+            }, refuse: problem => problem);
     }
 
     public static string Caption(string label, float confidence) =>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using BrainTumor.Imaging;
 using BrainTumor.Inference;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Serilog;
 using SkiaSharp;
 
@@ -20,26 +21,40 @@ public sealed class ClassificationPipeline(
     ModelCatalog catalog, AdmissionQueue admission, ImageUploads uploads, ServerMetrics metrics,
     IDiagnosticContext diagnostics, Microsoft.Extensions.Options.IOptions<ServerLimitsOptions> limits)
 {
-    public ClassifierModel ResolveModel(string? name) =>
-        catalog.Find(name) ?? throw Problems.UnknownModel(name, catalog.All.Select(m => m.Name));
+    public Attempt<ClassifierModel> ResolveModel(string? name) =>
+        catalog.Find(name) is ClassifierModel model ? model : Problems.UnknownModel(name, catalog.All.Select(m => m.Name));
 
+    /// <param name="context">The request, whose body holds the image.</param>
+    /// <param name="model">The model that answers.</param>
+    /// <param name="withGradCam">Also compute the Grad-CAM map.</param>
+    /// <param name="targetClass">The class Grad-CAM explains; null for the predicted class.</param>
+    /// <param name="render">Builds the answer from the prediction, while the request still holds its slot.</param>
+    /// <param name="refuse">Turns the problem that stopped the request into the handler's result type.</param>
     public async Task<T> RunAsync<T>(HttpContext context, ClassifierModel model, bool withGradCam, int? targetClass,
-        Func<ClassifiedImage, Timings, T> render)
+        Func<ClassifiedImage, Timings, T> render, Func<ProblemHttpResult, T> refuse)
     {
         var clock = Stopwatch.StartNew();
         diagnostics.Set("Model", model.Name);
-        byte[] upload = await uploads.ReadAsync(context.Request, context.RequestAborted);
+        var upload = await uploads.ReadAsync(context.Request, context.RequestAborted);
+        if (upload.Problem is ProblemHttpResult unreadable)
+        {
+            return refuse(unreadable);
+        }
 
         using var lease = await admission.TryEnterAsync(context.RequestAborted);
         if (lease is null)
         {
             context.Response.Headers.RetryAfter = limits.Value.RetryAfterSeconds.ToString();
-            throw new ApiProblemException(StatusCodes.Status503ServiceUnavailable, "Server busy",
-                "Too many requests are waiting; retry after the time in the Retry-After header.");
+            return refuse(Problems.ServerBusy());
         }
 
         var decodeClock = Stopwatch.StartNew();
-        using var image = uploads.Decode(upload);
+        var decoded = uploads.Decode(upload.Value!);
+        if (decoded.Problem is ProblemHttpResult undecodable)
+        {
+            return refuse(undecodable);
+        }
+        using var image = decoded.Value!;
         var input = model.Prepare(image);
         double decodeMs = decodeClock.Elapsed.TotalMilliseconds;
 

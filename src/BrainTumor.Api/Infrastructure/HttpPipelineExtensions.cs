@@ -32,14 +32,21 @@ public static class HttpPipelineExtensions
     public static IApplicationBuilder UseRequestMetrics(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
         var clock = Stopwatch.StartNew();
+        // An exception passes through here before the exception handler (outside) sets its status.
+        int? failed = null;
         try
         {
             await next(context);
         }
+        catch
+        {
+            failed = context.RequestAborted.IsCancellationRequested ? ApiExceptionHandler.ClientClosedRequest : StatusCodes.Status500InternalServerError;
+            throw;
+        }
         finally
         {
             string endpoint = context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName ?? "other";
-            context.RequestServices.GetRequiredService<ServerMetrics>().RecordRequest(endpoint, context.Response.StatusCode, clock.Elapsed.TotalSeconds);
+            context.RequestServices.GetRequiredService<ServerMetrics>().RecordRequest(endpoint, failed ?? context.Response.StatusCode, clock.Elapsed.TotalSeconds);
         }
     });
 

@@ -1,12 +1,14 @@
 using BrainTumor.Imaging;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using SkiaSharp;
 
 namespace BrainTumor.Api.Infrastructure;
 
 /// <summary>
 /// Reads the uploaded image: the <c>image</c> field of a multipart form, or the whole body when its content
-/// type is <c>image/*</c>. Bad uploads become <see cref="ApiProblemException"/>s with specific titles.
+/// type is <c>image/*</c>. Bad uploads become problems with specific titles.
 /// </summary>
 public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
 {
@@ -14,11 +16,11 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
 
     public long MaxBytes => limits.Value.MaxUploadBytes;
 
-    public async Task<byte[]> ReadAsync(HttpRequest request, CancellationToken cancellation)
+    public async Task<Attempt<byte[]>> ReadAsync(HttpRequest request, CancellationToken cancellation)
     {
         if (request.ContentLength > limits.Value.MaxRequestBytes)
         {
-            throw TooLarge();
+            return TooLarge();
         }
         try
         {
@@ -30,11 +32,15 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
                     MultipartBodyLengthLimit = limits.Value.MaxRequestBytes,
                     MemoryBufferThreshold = (int)Math.Min(limits.Value.MaxRequestBytes, int.MaxValue),
                 }, cancellation);
-                var file = form.Files.GetFile(FieldName) ?? throw new ApiProblemException(StatusCodes.Status400BadRequest, "No image",
-                    $"The form has no file field named '{FieldName}'" + (form.Files.Count > 0 ? $" (it has: {string.Join(", ", form.Files.Select(f => f.Name))})." : "."));
+                var file = form.Files.GetFile(FieldName);
+                if (file is null)
+                {
+                    return Problems.BadParameter("No image",
+                        $"The form has no file field named '{FieldName}'" + (form.Files.Count > 0 ? $" (it has: {string.Join(", ", form.Files.Select(f => f.Name))})." : "."));
+                }
                 if (file.Length > MaxBytes)
                 {
-                    throw TooLarge();
+                    return TooLarge();
                 }
                 var bytes = new byte[file.Length];
                 using var stream = file.OpenReadStream();
@@ -48,23 +54,28 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
         }
         catch (InvalidDataException ex) when (ex.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
         {
-            throw TooLarge();
+            return TooLarge();
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            throw TooLarge();
+            return TooLarge();
         }
-        catch (InvalidDataException ex)
+        catch (BadHttpRequestException ex) when (!cancellation.IsCancellationRequested)
         {
-            throw new ApiProblemException(StatusCodes.Status400BadRequest, "Malformed form", $"The multipart body cannot be read: {ex.Message}");
+            // Kestrel's verdict on the body itself: 400 when it ended early, 408 when it arrived too slowly.
+            return Problems.Create(ex.StatusCode, ex.StatusCode == StatusCodes.Status408RequestTimeout ? "Upload too slow" : "Incomplete body", ex.Message);
         }
-        throw new ApiProblemException(StatusCodes.Status400BadRequest, "No image",
+        catch (Exception ex) when (ex is InvalidDataException or IOException && !cancellation.IsCancellationRequested)
+        {
+            return Problems.BadParameter("Malformed form", $"The multipart body cannot be read: {ex.Message}");
+        }
+        return Problems.BadParameter("No image",
             $"Send the image as multipart/form-data in a field named '{FieldName}', or as the whole body with an image/* content type" +
             (request.ContentType is { Length: > 0 } type ? $" (the request's content type is '{type}')." : "."));
     }
 
     /// <summary>Decodes after the size checks; maps decoding problems to 400 or 415.</summary>
-    public SkiaSharp.SKBitmap Decode(byte[] bytes)
+    public Attempt<SKBitmap> Decode(byte[] bytes)
     {
         try
         {
@@ -72,17 +83,17 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
         }
         catch (ImageDecodeException ex)
         {
-            throw ex.Problem switch
+            return ex.Problem switch
             {
-                ImageProblem.Empty => new ApiProblemException(StatusCodes.Status400BadRequest, "Empty image", ex.Message),
-                ImageProblem.UnsupportedFormat => new ApiProblemException(StatusCodes.Status415UnsupportedMediaType, "Unsupported image format", ex.Message),
-                ImageProblem.TooLarge => new ApiProblemException(StatusCodes.Status400BadRequest, "Image dimensions too large", ex.Message),
-                _ => new ApiProblemException(StatusCodes.Status400BadRequest, "Corrupt image", ex.Message),
+                ImageProblem.Empty => Problems.BadParameter("Empty image", ex.Message),
+                ImageProblem.UnsupportedFormat => Problems.Create(StatusCodes.Status415UnsupportedMediaType, "Unsupported image format", ex.Message),
+                ImageProblem.TooLarge => Problems.BadParameter("Image dimensions too large", ex.Message),
+                _ => Problems.BadParameter("Corrupt image", ex.Message),
             };
         }
     }
 
-    private async Task<byte[]> ReadBoundedAsync(Stream source, CancellationToken cancellation)
+    private async Task<Attempt<byte[]>> ReadBoundedAsync(Stream source, CancellationToken cancellation)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[81920];
@@ -91,13 +102,13 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
         {
             if (buffer.Length + read > MaxBytes)
             {
-                throw TooLarge();
+                return TooLarge();
             }
             buffer.Write(chunk, 0, read);
         }
         return buffer.ToArray();
     }
 
-    private ApiProblemException TooLarge() => new(StatusCodes.Status413PayloadTooLarge, "Image too large",
+    private ProblemHttpResult TooLarge() => Problems.Create(StatusCodes.Status413PayloadTooLarge, "Image too large",
         $"The upload is larger than the limit of {limits.Value.MaxUploadText}.");
 }

@@ -2,22 +2,28 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace BrainTumor.Api.Infrastructure;
 
-/// <summary>The RFC 9457 problem responses the API gives, each with a specific title.</summary>
+/// <summary>
+/// The RFC 9457 problem responses the API gives, each with a specific title. Handlers return them; only the
+/// truly exceptional reaches <see cref="ApiExceptionHandler"/>.
+/// </summary>
 public static class Problems
 {
     public static ProblemHttpResult Create(int status, string title, string detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title);
 
-    public static ApiProblemException UnknownModel(string? name, IEnumerable<string> known) =>
-        new(StatusCodes.Status404NotFound, "Unknown model", $"There is no model '{name}'. Available: {string.Join(", ", known)}.");
-
     public static ProblemHttpResult BadParameter(string title, string detail) => Create(StatusCodes.Status400BadRequest, title, detail);
+
+    public static ProblemHttpResult UnknownModel(string? name, IEnumerable<string> known) =>
+        Create(StatusCodes.Status404NotFound, "Unknown model", $"There is no model '{name}'. Available: {string.Join(", ", known)}.");
+
+    public static ProblemHttpResult ServerBusy() => Create(StatusCodes.Status503ServiceUnavailable, "Server busy",
+        "Too many requests are waiting; retry after the time in the Retry-After header.");
 }
 
-/// <summary>A request that cannot go on; turned into problem+json where it is caught.</summary>
-public sealed class ApiProblemException(int status, string title, string detail) : Exception(detail)
+/// <summary>A step's result, or the problem that stopped the request there.</summary>
+public readonly record struct Attempt<T>(T? Value, ProblemHttpResult? Problem) where T : class
 {
-    public int Status { get; } = status;
-    public string Title { get; } = title;
-    public ProblemHttpResult ToResult() => Problems.Create(Status, Title, Message);
+    public static implicit operator Attempt<T>(T value) => new(value, null);
+
+    public static implicit operator Attempt<T>(ProblemHttpResult problem) => new(null, problem);
 }

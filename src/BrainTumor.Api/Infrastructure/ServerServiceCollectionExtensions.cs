@@ -20,6 +20,7 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<ServerMetrics>();
         services.AddScoped<ClassificationPipeline>();
         services.AddProblemDetails();
+        services.AddExceptionHandler<ApiExceptionHandler>();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ServerLimitsOptions>>((kestrel, limits) =>
             kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBytes);
 

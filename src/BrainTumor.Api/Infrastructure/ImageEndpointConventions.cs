@@ -1,21 +1,5 @@
 namespace BrainTumor.Api.Infrastructure;
 
-/// <summary>Turns an <see cref="ApiProblemException"/> thrown anywhere in a handler into its problem+json response.</summary>
-public sealed class ApiProblemFilter : IEndpointFilter
-{
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        try
-        {
-            return await next(context);
-        }
-        catch (ApiProblemException problem)
-        {
-            return problem.ToResult();
-        }
-    }
-}
-
 /// <summary>Marks endpoints that take an uploaded image, so that Swagger documents the request body.</summary>
 public sealed class ImageUploadMetadata;
 
@@ -27,6 +11,7 @@ public static class ImageEndpointConventions
         .Produces(StatusCodes.Status200OK, contentType: "image/png")
         .ProducesProblem(StatusCodes.Status400BadRequest)
         .ProducesProblem(StatusCodes.Status404NotFound)
+        .ProducesProblem(StatusCodes.Status408RequestTimeout)
         .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
         .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
         .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
