@@ -57,7 +57,7 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
         var document = await client.GetFromJsonAsync<JsonElement>("/swagger/v1/swagger.json");
 
         var paths = document.GetProperty("paths");
-        foreach (var route in new[] { "/predict", "/gradcam", "/models", "/models/{name}", "/health/live", "/health/ready", "/metrics" })
+        foreach (var route in new[] { "/predict", "/gradcam", "/models", "/models/{model}", "/health/live", "/health/ready", "/metrics" })
         {
             Assert.True(paths.TryGetProperty(route, out _), $"{route} is not documented");
         }

@@ -8,7 +8,8 @@ namespace BrainTumor.Api.Endpoints;
 
 public static class GradCamEndpoints
 {
-    private static readonly string[] Outputs = ["overlay", "heatmap", "mask", "json"];
+    /// <summary>The answers <c>output</c> selects.</summary>
+    public static readonly string[] Outputs = ["overlay", "heatmap", "mask", "json"];
 
     public static IEndpointRouteBuilder MapGradCamEndpoints(this IEndpointRouteBuilder app)
     {
@@ -20,7 +21,7 @@ public static class GradCamEndpoints
             .WithDescription("Upload an image as for /predict. Returns a PNG at the image's size: the Grad-CAM heatmap (JET, min-max normalised, " +
                              "upsampled bilinearly) blended over the image (output=overlay, the default), the heatmap alone (heatmap), " +
                              "the 8-bit map (mask), or JSON with the prediction, the raw low-resolution map and a base64 mask PNG (json).")
-            .AcceptsImageUpload();
+            .AcceptsImageUpload<GradCamResponse>();
         return app;
     }
 

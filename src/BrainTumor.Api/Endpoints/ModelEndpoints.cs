@@ -13,19 +13,20 @@ public static class ModelEndpoints
         group.MapGet("", ListModels)
             .WithName("ListModels")
             .WithSummary("The served models: their manifests, with measured metrics; the default first");
-        group.MapGet("/{name}", GetModel)
+        group.MapGet("/{model}", GetModel)
             .WithName("GetModel")
-            .WithSummary("One model's manifest");
+            .WithSummary("One model's manifest")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 
     public static Ok<ModelManifest[]> ListModels(ModelCatalog catalog) =>
         TypedResults.Ok(catalog.All.OrderByDescending(m => m == catalog.Default).Select(m => m.Manifest).ToArray());
 
-    /// <param name="name">Model name, as listed by GET /models.</param>
+    /// <param name="model">Model name, as listed by GET /models.</param>
     /// <param name="catalog">The served models.</param>
-    public static Results<Ok<ModelManifest>, ProblemHttpResult> GetModel(string name, ModelCatalog catalog) =>
-        catalog.Find(name) is ClassifierModel model
-            ? TypedResults.Ok(model.Manifest)
-            : Problems.UnknownModel(name, catalog.All.Select(m => m.Name));
+    public static Results<Ok<ModelManifest>, ProblemHttpResult> GetModel(string model, ModelCatalog catalog) =>
+        catalog.Find(model) is ClassifierModel found
+            ? TypedResults.Ok(found.Manifest)
+            : Problems.UnknownModel(model, catalog.All.Select(m => m.Name));
 }

@@ -7,6 +7,9 @@ namespace BrainTumor.Api.Endpoints;
 
 public static class PredictionEndpoints
 {
+    /// <summary>The answers <c>format</c> selects.</summary>
+    public static readonly string[] Formats = ["json", "png"];
+
     public static IEndpointRouteBuilder MapPredictionEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGroup("/predict")
@@ -16,7 +19,7 @@ public static class PredictionEndpoints
             .WithSummary("Classify one MRI slice")
             .WithDescription("Upload a JPEG, PNG, BMP or WebP image (multipart field 'image', or the raw body with an image/* content type). " +
                              "Returns JSON, or with Accept: image/png or ?format=png the image with the label and confidence drawn on it.")
-            .AcceptsImageUpload();
+            .AcceptsImageUpload<PredictionResponse>();
         return app;
     }
 

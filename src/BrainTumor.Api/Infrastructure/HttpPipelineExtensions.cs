@@ -64,8 +64,7 @@ public static class HttpPipelineExtensions
         byte[] expected = Encoding.UTF8.GetBytes(options.ApiKey);
         return app.Use(async (context, next) =>
         {
-            var path = context.Request.Path;
-            bool open = path.StartsWithSegments("/health") || path.StartsWithSegments("/swagger") || path.StartsWithSegments("/metrics");
+            bool open = SecurityOptions.IsOpen(context.Request.Path);
             string? given = context.Request.Headers[SecurityOptions.ApiKeyHeader];
             if (open || (given is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), expected)))
             {

@@ -6,9 +6,10 @@ public sealed class ImageUploadMetadata;
 public static class ImageEndpointConventions
 {
     /// <summary>What every image-taking endpoint shares: the upload's documentation, a PNG answer, its problem responses.</summary>
-    public static RouteHandlerBuilder AcceptsImageUpload(this RouteHandlerBuilder endpoint) => endpoint
+    /// <typeparam name="TJson">The JSON answer; the PNG one is documented beside it by <see cref="ImageUploadOperationFilter"/>.</typeparam>
+    public static RouteHandlerBuilder AcceptsImageUpload<TJson>(this RouteHandlerBuilder endpoint) => endpoint
         .WithMetadata(new ImageUploadMetadata())
-        .Produces(StatusCodes.Status200OK, contentType: "image/png")
+        .Produces<TJson>(StatusCodes.Status200OK, "application/json")
         .ProducesProblem(StatusCodes.Status400BadRequest)
         .ProducesProblem(StatusCodes.Status404NotFound)
         .ProducesProblem(StatusCodes.Status408RequestTimeout)

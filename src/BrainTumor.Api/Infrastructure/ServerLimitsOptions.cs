@@ -39,6 +39,10 @@ public sealed class SecurityOptions
     /// <summary>When set, every call except health and Swagger must send it in <c>X-API-Key</c>.</summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>Routes that never ask for the key: probes, scrapers and the API's own documentation.</summary>
+    public static bool IsOpen(PathString path) =>
+        path.StartsWithSegments("/health") || path.StartsWithSegments("/swagger") || path.StartsWithSegments("/metrics");
+
     /// <summary>Origins allowed by CORS; none (the default) means no cross-origin access.</summary>
     public string[] CorsOrigins { get; set; } = [];
 }

@@ -39,18 +39,13 @@ public static class ServerServiceCollectionExtensions
                               "Errors are RFC 9457 problem+json.",
             });
             swagger.OperationFilter<ImageUploadOperationFilter>();
+            swagger.OperationFilter<ApiKeyOperationFilter>();
+            swagger.DocumentFilter<ApiDocumentFilter>();
             string xml = Path.Combine(AppContext.BaseDirectory, $"{Assembly.GetExecutingAssembly().GetName().Name}.xml");
             if (File.Exists(xml))
             {
                 swagger.IncludeXmlComments(xml);
             }
-            swagger.AddSecurityDefinition("ApiKey", new OpenApiSecurityScheme
-            {
-                Type = SecuritySchemeType.ApiKey,
-                In = ParameterLocation.Header,
-                Name = SecurityOptions.ApiKeyHeader,
-                Description = "Only when the server is configured with Security:ApiKey.",
-            });
         });
         return services;
     }
