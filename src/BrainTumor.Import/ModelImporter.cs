@@ -92,7 +92,15 @@ public static class ModelImporter
         builder.Node("Identity", [logits], outputs: [logitsOut]);
         builder.Node("Softmax", [logits], attributes: [OnnxGraphBuilder.Attribute("axis", 1L)], outputs: [probabilities]);
         var selection = GradCamGraph.EmitClassSelection(builder, logits, options.Labels.Count);
-        string gradient = new HeadDifferentiator(builder, shapes, opset).Differentiate(head, dependent, logits, selection.OneHot, featureMap);
+        string gradient;
+        try
+        {
+            gradient = new HeadDifferentiator(builder, shapes, opset).Differentiate(head, dependent, logits, selection.OneHot, featureMap);
+        }
+        catch (GradCamGraphException ex)
+        {
+            throw new ImportException($"{ex.Message} Choose another --target-layer.");
+        }
         string cam = builder.FreshName(ModelTensorNames.Cam);
         GradCamGraph.EmitCam(builder, gradient, featureMap, channelsLast ? [1, 2] : [2, 3], channelsLast ? 3 : 1, opset, cam);
         builder.Output(logitsOut, DataType.Float, OnnxExporter.BatchDimension, options.Labels.Count);

@@ -24,17 +24,18 @@ public static class OnnxExporter
         builder.Input(ModelTensorNames.Input, DataType.Float, BatchDimension, network.InputChannels, network.InputHeight, network.InputWidth);
 
         var shapes = network.Shapes();
-        var trace = new List<LayerTrace>(network.Layers.Count);
+        var outputs = new string[network.Layers.Count];
+        int headStart = 0;
         string current = ModelTensorNames.Input;
         for (int index = 0; index < network.Layers.Count; index++)
         {
-            bool inHead = includeGradCam && index > network.GradCamLayerIndex;
-            var layer = network.Layers[index];
-            var (output, extra) = EmitForward(builder, layer, current, inHead);
-            var inputShape = index == 0 ? new FeatureShape(network.InputChannels, network.InputHeight, network.InputWidth) : shapes[index - 1];
-            trace.Add(new LayerTrace(layer, current, output, extra, inputShape));
-            current = output;
+            if (index == network.GradCamLayerIndex + 1)
+            {
+                headStart = builder.Graph.Node.Count;
+            }
+            current = outputs[index] = EmitForward(builder, network.Layers[index], current);
         }
+        var head = builder.Graph.Node.Skip(headStart).ToList();
 
         if (shapes[^1].Features is not int classCount)
         {
@@ -55,7 +56,7 @@ public static class OnnxExporter
             {
                 throw new InvalidOperationException("The Grad-CAM layer must output a [N, C, H, W] feature map.");
             }
-            EmitGradCam(builder, network, trace, classCount, camShape);
+            EmitGradCam(builder, network, outputs, head, camShape, classCount);
         }
 
         var model = new ModelProto
@@ -75,94 +76,76 @@ public static class OnnxExporter
         model.WriteTo(stream);
     }
 
-    private sealed record LayerTrace(NetworkLayer Layer, string Input, string Output, string? PoolIndices, FeatureShape InputShape);
-
-    private static (string Output, string? PoolIndices) EmitForward(
-        OnnxGraphBuilder builder, NetworkLayer layer, string input, bool inHead)
+    private static string EmitForward(OnnxGraphBuilder builder, NetworkLayer layer, string input)
     {
         switch (layer)
         {
             case Conv2dLayer conv:
                 string weight = builder.Initializer($"{conv.Name}.weight", conv.Weight, conv.OutChannels, conv.InChannels / conv.Groups, conv.Kernel, conv.Kernel);
                 string bias = builder.Initializer($"{conv.Name}.bias", conv.Bias, conv.OutChannels);
-                return (builder.Node("Conv", [input, weight, bias], name: conv.Name, attributes:
+                return builder.Node("Conv", [input, weight, bias], name: conv.Name, attributes:
                 [
                     Attribute("kernel_shape", conv.Kernel, conv.Kernel),
                     Attribute("strides", conv.Stride, conv.Stride),
                     Attribute("pads", conv.Padding, conv.Padding, conv.Padding, conv.Padding),
                     Attribute("group", (long)conv.Groups),
-                ])[0], null);
+                ])[0];
             case GlobalAveragePoolLayer pool:
-                return (builder.Node("GlobalAveragePool", [input], name: pool.Name)[0], null);
+                return builder.Node("GlobalAveragePool", [input], name: pool.Name)[0];
             case ReluLayer relu:
-                return (builder.Node("Relu", [input], name: relu.Name)[0], null);
+                return builder.Node("Relu", [input], name: relu.Name)[0];
             case MaxPoolLayer pool:
-                // In the head the pooling also reports where each maximum came from, for its gradient.
-                var outputs = builder.Node("MaxPool", [input], outputCount: inHead ? 2 : 1, name: pool.Name,
-                    attributes: PoolAttributes(pool));
-                return (outputs[0], inHead ? outputs[1] : null);
+                return builder.Node("MaxPool", [input], name: pool.Name, attributes:
+                [
+                    Attribute("kernel_shape", pool.Kernel, pool.Kernel),
+                    Attribute("strides", pool.Stride, pool.Stride),
+                    Attribute("pads", pool.Padding, pool.Padding, pool.Padding, pool.Padding),
+                ])[0];
             case ResidualBlockLayer block:
-                if (inHead)
-                {
-                    throw new NotSupportedException($"The Grad-CAM head cannot contain the residual block '{block.Name}'; move the Grad-CAM layer after it.");
-                }
-                string main = block.Main.Aggregate(input, (current, inner) => EmitForward(builder, inner, current, inHead: false).Output);
-                string shortcut = block.Shortcut.Aggregate(input, (current, inner) => EmitForward(builder, inner, current, inHead: false).Output);
-                return (builder.Node("Add", [main, shortcut], name: block.Name)[0], null);
+                string main = block.Main.Aggregate(input, (current, inner) => EmitForward(builder, inner, current));
+                string shortcut = block.Shortcut.Aggregate(input, (current, inner) => EmitForward(builder, inner, current));
+                return builder.Node("Add", [main, shortcut], name: block.Name)[0];
             case FlattenLayer flatten:
-                return (builder.Node("Flatten", [input], name: flatten.Name, attributes: [Attribute("axis", 1L)])[0], null);
+                return builder.Node("Flatten", [input], name: flatten.Name, attributes: [Attribute("axis", 1L)])[0];
             case DenseLayer dense:
                 string w = builder.Initializer($"{dense.Name}.weight", dense.Weight, dense.OutFeatures, dense.InFeatures);
                 string b = builder.Initializer($"{dense.Name}.bias", dense.Bias, dense.OutFeatures);
-                return (builder.Node("Gemm", [input, w, b], name: dense.Name, attributes: [Attribute("transB", 1L)])[0], null);
+                return builder.Node("Gemm", [input, w, b], name: dense.Name, attributes: [Attribute("transB", 1L)])[0];
             default:
                 throw new NotSupportedException($"Layer '{layer.Name}' of type {layer.GetType().Name} cannot be exported.");
         }
     }
 
-    private static void EmitGradCam(OnnxGraphBuilder builder, SequentialNetwork network, List<LayerTrace> trace, int classCount, FeatureShape camShape)
+    /// <summary>
+    /// The head, the layers after the Grad-CAM layer, is differentiated by the same rules as an imported model's
+    /// (<see cref="HeadDifferentiator"/>), fed with the shapes the network description gives.
+    /// </summary>
+    private static void EmitGradCam(OnnxGraphBuilder builder, SequentialNetwork network, string[] outputs, List<NodeProto> head,
+        FeatureShape camShape, int classCount)
     {
-        string gradient = GradCamGraph.EmitClassSelection(builder, ModelTensorNames.Logits, classCount).OneHot;
-
-        var zero = new Lazy<string>(() => builder.Initializer("zero", [0f]));
-        for (int index = trace.Count - 1; index > network.GradCamLayerIndex; index--)
+        var shapes = network.Shapes();
+        var tensorShapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        for (int index = network.GradCamLayerIndex; index < network.Layers.Count; index++)
         {
-            gradient = EmitBackward(builder, trace[index], gradient, zero);
+            tensorShapes[outputs[index]] = shapes[index].Features is int features
+                ? [1, features]
+                : [1, shapes[index].Channels, shapes[index].Height, shapes[index].Width];
         }
-
-        string activation = trace[network.GradCamLayerIndex].Output;
-        GradCamGraph.EmitCam(builder, gradient, activation, spatialAxes: [2, 3], channelAxis: 1, OpsetVersion, ModelTensorNames.Cam);
+        string featureMap = outputs[network.GradCamLayerIndex];
+        // In a sequential network everything the head computes depends on the feature map.
+        var dependent = new HashSet<string>(head.SelectMany(node => node.Output).Append(featureMap), StringComparer.Ordinal);
+        string oneHot = GradCamGraph.EmitClassSelection(builder, ModelTensorNames.Logits, classCount).OneHot;
+        string gradient;
+        try
+        {
+            gradient = new HeadDifferentiator(builder, tensorShapes, OpsetVersion).Differentiate(head, dependent, outputs[^1], oneHot, featureMap);
+        }
+        catch (GradCamGraphException ex)
+        {
+            throw new NotSupportedException($"{ex.Message} Move the Grad-CAM layer later in the network.", ex);
+        }
+        GradCamGraph.EmitCam(builder, gradient, featureMap, spatialAxes: [2, 3], channelAxis: 1, OpsetVersion, ModelTensorNames.Cam);
         builder.Output(ModelTensorNames.Cam, DataType.Float, BatchDimension, camShape.Height, camShape.Width);
         builder.Output(ModelTensorNames.CamClass, DataType.Int64, BatchDimension);
     }
-
-    /// <summary>Given d(score)/d(layer output), emits d(score)/d(layer input).</summary>
-    private static string EmitBackward(OnnxGraphBuilder builder, LayerTrace step, string outputGradient, Lazy<string> zero) => step.Layer switch
-    {
-        // y = x W^T + b  =>  dx = dy W
-        DenseLayer => builder.Single("MatMul", outputGradient, InitializerOf(step, builder)),
-        // ReLU passes the gradient where its output is positive.
-        ReluLayer => builder.Single("Mul", outputGradient,
-            builder.Single("Cast", [builder.Single("Greater", step.Output, zero.Value)], Attribute("to", (long)DataType.Float))),
-        FlattenLayer => builder.Single("Reshape", outputGradient, builder.Single("Shape", step.Input)),
-        // Each pooled gradient goes back to the position its maximum came from.
-        MaxPoolLayer pool => GradCamGraph.MaxPoolGradient(builder, outputGradient, step.PoolIndices!, step.Input, PoolAttributes(pool),
-            overlapping: pool.Kernel > pool.Stride),
-        // The mean spreads each channel's gradient evenly over its H x W positions.
-        GlobalAveragePoolLayer => builder.Single("Mul",
-            builder.Single("Expand", outputGradient, builder.Single("Shape", step.Input)),
-            builder.Initializer("inverse_area", [1f / (step.InputShape.Height * step.InputShape.Width)])),
-        _ => throw new NotSupportedException(
-            $"The Grad-CAM head cannot contain layer '{step.Layer.Name}' ({step.Layer.GetType().Name}); move the Grad-CAM layer after it."),
-    };
-
-    private static AttributeProto[] PoolAttributes(MaxPoolLayer pool) =>
-    [
-        Attribute("kernel_shape", pool.Kernel, pool.Kernel),
-        Attribute("strides", pool.Stride, pool.Stride),
-        Attribute("pads", pool.Padding, pool.Padding, pool.Padding, pool.Padding),
-    ];
-
-    private static string InitializerOf(LayerTrace step, OnnxGraphBuilder builder) =>
-        builder.Graph.Node.First(node => node.Name == step.Layer.Name).Input[1];
 }

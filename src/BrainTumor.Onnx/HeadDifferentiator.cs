@@ -1,15 +1,19 @@
-using BrainTumor.Onnx;
 using BrainTumor.Onnx.Proto;
 using static BrainTumor.Onnx.OnnxGraphBuilder;
 
-namespace BrainTumor.Import;
+namespace BrainTumor.Onnx;
+
+/// <summary>A head whose gradient cannot be written: an operator without a rule, or a form of one that is not supported.</summary>
+public sealed class GradCamGraphException(string message) : Exception(message);
 
 /// <summary>
 /// Builds, out of ONNX operators, the gradient of a score with respect to the Grad-CAM feature map through the
 /// network's head (the nodes between the feature map and the logits): reverse-mode differentiation with one
-/// analytic rule per supported operator.
+/// analytic rule per supported operator. Both our exporter (<see cref="OnnxExporter"/>) and the importer of other
+/// tools' models use it, so an operator is taught once.
 /// </summary>
-internal sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDictionary<string, long[]> shapes, long opset)
+/// <param name="shapes">The shape of every tensor in the head, with a batch of one.</param>
+public sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDictionary<string, long[]> shapes, long opset)
 {
     public static readonly IReadOnlySet<string> SupportedOperators = new HashSet<string>
     {
@@ -43,7 +47,7 @@ internal sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDict
         }
         return gradients.TryGetValue(featureMap, out var result)
             ? result
-            : throw new ImportException($"The logits do not depend on '{featureMap}'; choose another --target-layer.");
+            : throw new GradCamGraphException($"The logits do not depend on '{featureMap}'.");
     }
 
     private void Accumulate(string tensor, string gradient) =>
@@ -125,7 +129,7 @@ internal sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDict
             case "MaxPool":
                 return MaxPoolGradient(node, dY, x);
             default:
-                throw new ImportException($"Operator {node.OpType} in node '{NodeName(node)}' is not supported in the Grad-CAM head " +
+                throw new GradCamGraphException($"Operator {node.OpType} in node '{NodeName(node)}' is not supported in the Grad-CAM head " +
                                           $"(supported: {string.Join(", ", SupportedOperators.Order())}).");
         }
     }
@@ -137,7 +141,7 @@ internal sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDict
         long[] pads = Ints(node, "pads") ?? [0, 0, 0, 0];
         if (Int(node, "ceil_mode") == 1 || (pads.Any(p => p != 0) && Int(node, "count_include_pad") != 1))
         {
-            throw new ImportException($"AveragePool node '{NodeName(node)}' uses ceil_mode or padding that is not counted; its gradient is not supported.");
+            throw new GradCamGraphException($"AveragePool node '{NodeName(node)}' uses ceil_mode or padding that is not counted; its gradient is not supported.");
         }
         long[] inShape = Shape(x), outShape = Shape(node.Output[0]);
         long channels = inShape[1];
@@ -155,7 +159,7 @@ internal sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDict
     {
         if (Int(node, "ceil_mode") == 1 || (Ints(node, "dilations") ?? new long[] { 1, 1 }).Any(d => d != 1) || Int(node, "storage_order") == 1)
         {
-            throw new ImportException($"MaxPool node '{NodeName(node)}' uses ceil_mode, dilations or column-major indices; its gradient is not supported.");
+            throw new GradCamGraphException($"MaxPool node '{NodeName(node)}' uses ceil_mode, dilations or column-major indices; its gradient is not supported.");
         }
         if (node.Output.Count < 2 || string.IsNullOrEmpty(node.Output[1]))
         {
@@ -170,7 +174,7 @@ internal sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDict
         bool overlapping = kernel.Zip(strides).Any(p => p.First > p.Second);
         if (overlapping && opset < 16)
         {
-            throw new ImportException($"MaxPool node '{NodeName(node)}' has overlapping windows; its gradient needs opset 16 or newer (the model has {opset}).");
+            throw new GradCamGraphException($"MaxPool node '{NodeName(node)}' has overlapping windows; its gradient needs opset 16 or newer (the model has {opset}).");
         }
         return GradCamGraph.MaxPoolGradient(builder, dY, node.Output[1], x, attributes, overlapping);
     }
@@ -201,13 +205,13 @@ internal sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDict
 
     private long[] Shape(string tensor) => shapes.TryGetValue(tensor, out var shape)
         ? shape
-        : throw new ImportException($"The shape of tensor '{tensor}' is unknown.");
+        : throw new GradCamGraphException($"The shape of tensor '{tensor}' is unknown.");
 
     private void RequireConstantSide(NodeProto node, string other)
     {
         if (dependents.Contains(other))
         {
-            throw new ImportException($"{node.OpType} node '{NodeName(node)}' multiplies two tensors that both depend on the feature map; not supported.");
+            throw new GradCamGraphException($"{node.OpType} node '{NodeName(node)}' multiplies two tensors that both depend on the feature map; not supported.");
         }
     }
 
@@ -215,14 +219,14 @@ internal sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDict
     {
         if (input != allowed)
         {
-            throw new ImportException($"{node.OpType} node '{NodeName(node)}': {why}.");
+            throw new GradCamGraphException($"{node.OpType} node '{NodeName(node)}': {why}.");
         }
     }
 
     private long[]? ConstantInts(string tensor) =>
         builder.Graph.Initializer.FirstOrDefault(i => i.Name == tensor) is TensorProto t
             ? (t.RawData.Length > 0 ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(t.RawData.Span).ToArray() : t.Int64Data.ToArray())
-            : throw new ImportException($"The axes '{tensor}' must be a constant initializer.");
+            : throw new GradCamGraphException($"The axes '{tensor}' must be a constant initializer.");
 
     public static string NodeName(NodeProto node) => string.IsNullOrEmpty(node.Name) ? $"{node.OpType} -> {node.Output[0]}" : node.Name;
 
