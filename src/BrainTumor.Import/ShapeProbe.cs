@@ -35,7 +35,8 @@ internal static class ShapeProbe
             Array.Fill(data, 0.5f);
             using var input = OrtValue.CreateTensorValueFromMemory(data, inputShape);
             var names = session.OutputMetadata.Where(o => o.Value.ElementDataType == TensorElementType.Float).Select(o => o.Key).ToList();
-            using var results = session.Run(new RunOptions(), new Dictionary<string, OrtValue> { [inputName] = input }, names);
+            using var runOptions = new RunOptions();
+            using var results = session.Run(runOptions, new Dictionary<string, OrtValue> { [inputName] = input }, names);
             var shapes = names.Select((name, i) => (name, shape: results[i].GetTensorTypeAndShape().Shape)).ToDictionary(x => x.name, x => x.shape);
             foreach (var initializer in model.Graph.Initializer)
             {

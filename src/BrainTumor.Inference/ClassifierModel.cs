@@ -16,6 +16,10 @@ public sealed class ClassifierModel : IDisposable
     private readonly InferenceSession session;
     private readonly string[] predictionOutputs;
     private readonly string[] gradCamOutputs;
+    private readonly string[] predictionInputs;
+    private readonly string[] gradCamInputs;
+    // Options only configure a run; one instance serves every concurrent Run, as in the ONNX Runtime C# samples.
+    private readonly RunOptions runOptions = new();
 
     private ClassifierModel(string directory, ModelManifest manifest, InferenceSession session)
     {
@@ -26,6 +30,8 @@ public sealed class ClassifierModel : IDisposable
         gradCamOutputs = manifest.Outputs.Cam is string cam && manifest.Outputs.CamClass is string camClass
             ? [manifest.Outputs.Probabilities, cam, camClass]
             : [];
+        predictionInputs = [manifest.Input.Name];
+        gradCamInputs = manifest.Outputs.TargetClass is string target ? [manifest.Input.Name, target] : predictionInputs;
     }
 
     public string Name => Manifest.Name;
@@ -92,23 +98,18 @@ public sealed class ClassifierModel : IDisposable
         {
             throw new InvalidOperationException($"Model '{Name}' has no Grad-CAM graph.");
         }
-        var clock = Stopwatch.StartNew();
+        long started = Stopwatch.GetTimestamp();
         int length = input.Planes.Length;
         float[] buffer = ArrayPool<float>.Shared.Rent(length);
-        long[] target = [targetClass ?? -1];
         try
         {
             input.WriteTensor(Manifest.Input.Normalization, buffer);
             using var tensor = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffer.AsMemory(0, length),
                 [1, 3, Manifest.Input.Height, Manifest.Input.Width]);
-            using var targetValue = withGradCam ? OrtValue.CreateTensorValueFromMemory(target, [1]) : null;
-            var feeds = new Dictionary<string, OrtValue> { [Manifest.Input.Name] = tensor };
-            if (targetValue is not null)
-            {
-                feeds[Manifest.Outputs.TargetClass!] = targetValue;
-            }
-            using var runOptions = new RunOptions();
-            using var outputs = session.Run(runOptions, feeds, withGradCam ? gradCamOutputs : predictionOutputs);
+            using var targetValue = withGradCam ? OrtValue.CreateTensorValueFromMemory(new[] { (long)(targetClass ?? -1) }, [1]) : null;
+            using var outputs = withGradCam
+                ? session.Run(runOptions, gradCamInputs, [tensor, targetValue!], gradCamOutputs)
+                : session.Run(runOptions, predictionInputs, [tensor], predictionOutputs);
 
             float[] probabilities = outputs[0].GetTensorDataAsSpan<float>().ToArray();
             int predicted = ClassProbabilities.ArgMax(probabilities);
@@ -119,7 +120,8 @@ public sealed class ClassifierModel : IDisposable
                 cam = new GradCamMap(camClass, Manifest.Labels[camClass], Manifest.GradCam.Width, Manifest.GradCam.Height,
                     outputs[1].GetTensorDataAsSpan<float>().ToArray());
             }
-            return new Prediction(predicted, Manifest.Labels[predicted], probabilities[predicted], probabilities, cam, clock.Elapsed.TotalMilliseconds);
+            return new Prediction(predicted, Manifest.Labels[predicted], probabilities[predicted], probabilities, cam,
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         finally
         {
@@ -140,5 +142,9 @@ public sealed class ClassifierModel : IDisposable
         }
     }
 
-    public void Dispose() => session.Dispose();
+    public void Dispose()
+    {
+        session.Dispose();
+        runOptions.Dispose();
+    }
 }

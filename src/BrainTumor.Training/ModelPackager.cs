@@ -69,7 +69,8 @@ public static class ModelPackager
                 result.Dataset.Samples[chunk[i]].Image.WriteTensor(Trainer.InputNormalization, buffer.AsSpan(i * 3 * size * size, 3 * size * size));
             }
             using var input = OrtValue.CreateTensorValueFromMemory(buffer, [chunk.Length, 3, size, size]);
-            using var outputs = session.Run(new RunOptions(), new Dictionary<string, OrtValue> { [ModelTensorNames.Input] = input }, [ModelTensorNames.Probabilities]);
+            using var runOptions = new RunOptions();
+            using var outputs = session.Run(runOptions, new Dictionary<string, OrtValue> { [ModelTensorNames.Input] = input }, [ModelTensorNames.Probabilities]);
             var flat = outputs[0].GetTensorDataAsSpan<float>();
             int classes = flat.Length / chunk.Length;
             for (int i = 0; i < chunk.Length; i++)
