@@ -28,6 +28,10 @@ var predict = new Command("predict", "Classify images; one row per file with the
 predict.SetAction(parse => Run(() =>
 {
     string? file = parse.GetValue(predictOutput);
+    if (file is not null && Path.GetDirectoryName(Path.GetFullPath(file)) is string folder)
+    {
+        Directory.CreateDirectory(folder);
+    }
     using var writer = file is null ? Console.Out : new StreamWriter(file);
     var results = PredictCommand.Run(parse.GetValue(model)!, parse.GetValue(paths)!, parse.GetValue(format)!, writer);
     foreach (var failure in results.Where(r => r.Error is not null))
@@ -107,7 +111,7 @@ static int Run(Func<object?> command)
     {
         return command() is int code ? code : 0;
     }
-    catch (Exception ex) when (ex is CliException or DatasetException or ImportException or FileNotFoundException)
+    catch (Exception ex) when (ex is CliException or DatasetException or ImportException or IOException or UnauthorizedAccessException)
     {
         Console.Error.WriteLine($"error: {ex.Message}");
         return 1;

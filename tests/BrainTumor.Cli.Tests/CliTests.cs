@@ -191,6 +191,27 @@ public sealed class CliTests : IDisposable
         Assert.Equal($"error: {junk}: The bytes are not a JPEG, PNG, BMP or WebP image.", result.Error.Trim());
         Assert.Contains("junk.png", result.Output);
     }
+
+    [Fact]
+    public async Task PredictCreatesTheFolderOfItsOutputFile()
+    {
+        string output = Path.Combine(root, "new", "folder", "predictions.csv");
+
+        var result = await DotnetProcess.RunBuiltAsync("braintumor.dll", "predict", RepositoryPaths.DatasetImage("no_tumor", 0), "--model", Model, "--out", output);
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(2, File.ReadAllLines(output).Length);
+    }
+
+    [Fact]
+    public async Task AnOutputFileThatCannotBeWrittenEndsWithOneLine()
+    {
+        var result = await DotnetProcess.RunBuiltAsync("braintumor.dll", "predict", RepositoryPaths.DatasetImage("no_tumor", 0), "--model", Model, "--out", root);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith("error: ", result.Error);
+        Assert.Single(result.Error.Trim().Split('\n'));
+    }
 }
 
 public sealed class ImportCommandTests : IDisposable
