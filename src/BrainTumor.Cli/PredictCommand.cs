@@ -32,7 +32,7 @@ public static class PredictCommand
         {
             try
             {
-                using var bitmap = ImageLoader.Decode(File.ReadAllBytes(file));
+                using var bitmap = ImageLoader.Decode(File.ReadAllBytes(file), ImageLimits.Classification);
                 var prediction = classifier.Predict(classifier.Prepare(bitmap).Pixels, withGradCam: false);
                 results.Add(new FilePrediction(file, classifier.Name, classifier.Manifest.Version, prediction.Label, prediction.Confidence,
                     ClassProbabilities.ByLabel(labels, prediction.Probabilities), null));

@@ -6,6 +6,8 @@ public enum ImageProblem
     UnsupportedFormat,
     Corrupt,
     TooLarge,
+    TooSmall,
+    OversizedMetadata,
 }
 
 /// <summary>The bytes are not an image this library will read; <see cref="Problem"/> says why.</summary>

@@ -19,20 +19,22 @@ public static class ImageLoader
 
     public static bool IsImageFile(string path) => FileExtensions.Contains(Path.GetExtension(path));
 
-    /// <summary>Largest width or height accepted unless the caller says otherwise.</summary>
-    public const int DefaultMaxSide = 8192;
-
     /// <summary>
     /// Decodes JPEG, PNG, BMP or WebP into an upright RGBA bitmap: the EXIF orientation is applied and
-    /// grayscale or palette images are expanded to colour. Dimensions are checked against
-    /// <paramref name="maxSide"/> from the header, before any pixel is decoded, so that a small file
-    /// declaring a huge image (a decompression bomb) costs nothing.
+    /// grayscale or palette images are expanded to colour. The header is checked against <paramref name="limits"/>
+    /// (default <see cref="ImageLimits.Default"/>) before any pixel is decoded.
     /// </summary>
-    public static SKBitmap Decode(ReadOnlySpan<byte> encoded, int maxSide = DefaultMaxSide)
+    public static SKBitmap Decode(ReadOnlySpan<byte> encoded, ImageLimits? limits = null)
     {
+        limits ??= ImageLimits.Default;
         if (encoded.IsEmpty)
         {
             throw new ImageDecodeException(ImageProblem.Empty, "The image is empty (0 bytes).");
+        }
+        if (PngChunks.FindOversizedAncillary(encoded, limits.MaxPngAncillaryChunkBytes) is var (chunk, length))
+        {
+            throw new ImageDecodeException(ImageProblem.OversizedMetadata,
+                $"The PNG carries a '{chunk}' chunk of {length:N0} bytes; at most {limits.MaxPngAncillaryChunkBytes:N0} are accepted in a chunk that is not pixels.");
         }
         using var data = SKData.CreateCopy(encoded);
         using var codec = SKCodec.Create(data)
@@ -41,10 +43,21 @@ public static class ImageLoader
         {
             throw new ImageDecodeException(ImageProblem.UnsupportedFormat, $"Images in {codec.EncodedFormat} format are not supported; send JPEG, PNG, BMP or WebP.");
         }
-        if (codec.Info.Width > maxSide || codec.Info.Height > maxSide)
+        int width = codec.Info.Width, height = codec.Info.Height;
+        if (width > limits.MaxSide || height > limits.MaxSide)
         {
             throw new ImageDecodeException(ImageProblem.TooLarge,
-                $"The image declares {codec.Info.Width}x{codec.Info.Height} pixels; at most {maxSide} per side are accepted.");
+                $"The image declares {width}x{height} pixels; at most {limits.MaxSide} per side are accepted.");
+        }
+        if ((long)width * height > limits.MaxPixels)
+        {
+            throw new ImageDecodeException(ImageProblem.TooLarge,
+                $"The image declares {width}x{height} = {(long)width * height:N0} pixels; at most {limits.MaxPixels:N0} in all are accepted.");
+        }
+        if (width < limits.MinSide || height < limits.MinSide)
+        {
+            throw new ImageDecodeException(ImageProblem.TooSmall,
+                $"The image is {width}x{height} pixels; at least {limits.MinSide} per side are needed for a brain MRI slice.");
         }
 
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);

@@ -13,6 +13,8 @@ public sealed class AdmissionQueue
     private readonly int queueLength;
     private int running;
     private long rejected;
+    // Seconds a slot is held, smoothed over recent requests (weight 0.1 for the newest), for Retry-After.
+    private double meanHoldSeconds;
 
     public AdmissionQueue(int concurrency, int queueLength)
     {
@@ -25,6 +27,18 @@ public sealed class AdmissionQueue
     public int Running { get { lock (gate) return running; } }
     public int Waiting { get { lock (gate) return waiting.Count; } }
     public long Rejected => Interlocked.Read(ref rejected);
+
+    /// <summary>How long a request arriving now would wait for a slot, from the recent time a slot was held.</summary>
+    public TimeSpan EstimatedWait
+    {
+        get
+        {
+            lock (gate)
+            {
+                return TimeSpan.FromSeconds((waiting.Count + 1) * meanHoldSeconds / concurrency);
+            }
+        }
+    }
 
     /// <summary>A slot, when one is free or becomes free; null at once when the queue is full.</summary>
     public ValueTask<Lease?> TryEnterAsync(CancellationToken cancellation)
@@ -77,10 +91,11 @@ public sealed class AdmissionQueue
         }
     }
 
-    private void Release()
+    private void Release(double heldSeconds)
     {
         lock (gate)
         {
+            meanHoldSeconds = meanHoldSeconds == 0 ? heldSeconds : 0.9 * meanHoldSeconds + 0.1 * heldSeconds;
             while (waiting.Count > 0)
             {
                 // The slot passes straight to the oldest waiter that is still there.
@@ -96,9 +111,10 @@ public sealed class AdmissionQueue
     public sealed class Lease : IDisposable
     {
         private AdmissionQueue? owner;
+        private readonly long admitted = System.Diagnostics.Stopwatch.GetTimestamp();
 
         internal Lease(AdmissionQueue owner) => this.owner = owner;
 
-        public void Dispose() => Interlocked.Exchange(ref owner, null)?.Release();
+        public void Dispose() => Interlocked.Exchange(ref owner, null)?.Release(System.Diagnostics.Stopwatch.GetElapsedTime(admitted).TotalSeconds);
     }
 }

@@ -123,6 +123,33 @@ public sealed class BadInputTests(BrainTumorApiFactory factory) : IClassFixture<
         Assert.DoesNotContain("braintumor_requests_total{endpoint=\"Predict\",status=\"200\"}", metrics);
     }
 
+    [Fact]
+    public async Task AnUploadTheMemoryBudgetCannotHoldIs503WithRetryAfterBeforeItsBodyIsRead()
+    {
+        using var small = factory.ClientWith(("ServerLimits:MaxBufferedUploadBytes", (1024 * 1024).ToString()));
+        var body = new ByteArrayContent(new byte[700 * 1024]);
+        body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/png");
+
+        var response = await small.PostAsync("/predict", body);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.True(response.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1));
+        Assert.Equal("Server busy", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
+        Assert.Contains("braintumor_upload_bytes_reserved 0", await small.GetStringAsync("/metrics"));
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(8192, 1)]
+    public async Task AnImageTooSmallForASliceIsRefused(int width, int height)
+    {
+        using var bitmap = new SkiaSharp.SKBitmap(width, height);
+        using var png = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+
+        await AssertProblem(await client.PostAsync("/predict", Uploads.Form(png.ToArray(), contentType: "image/png", fileName: "tiny.png")),
+            HttpStatusCode.BadRequest, "Image too small");
+    }
+
     /// <summary>Fails when the handler records the label, that is after the model answered: a fault in the server's own code.</summary>
     private sealed class FailingOnceAnswered : Serilog.IDiagnosticContext
     {

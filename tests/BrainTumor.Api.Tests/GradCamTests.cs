@@ -30,7 +30,7 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
     [Fact]
     public async Task OverlayIsTheImageWhenAlphaIsZero()
     {
-        byte[] png = EncodePng(64, 48, new SKColor(90, 60, 30));
+        byte[] png = EncodePng(96, 72, new SKColor(90, 60, 30));
 
         var response = await client.PostAsync("/gradcam?alpha=0", Uploads.Form(png, contentType: "image/png", fileName: "flat.png"));
 

@@ -147,6 +147,77 @@ public class ImageLoaderTests
         Assert.Contains("Gif", error.Message);
     }
 
+    /// <summary>A valid PNG with a text chunk of <paramref name="textBytes"/> bytes inserted after its header.</summary>
+    private static byte[] PngWithTextChunk(int textBytes)
+    {
+        byte[] png = EncodedTwoHalves("png", 128, 128);
+        const int afterHeader = 8 + 25;
+        var chunk = new byte[12 + textBytes];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(chunk, (uint)textBytes);
+        "tEXt"u8.CopyTo(chunk.AsSpan(4));
+        "Comment\0"u8.CopyTo(chunk.AsSpan(8));
+        chunk.AsSpan(16, textBytes - 8).Fill((byte)'x');
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(8 + textBytes), Crc32(chunk.AsSpan(4, 4 + textBytes)));
+        return [.. png.AsSpan(0, afterHeader), .. chunk, .. png.AsSpan(afterHeader)];
+    }
+
+    /// <summary>The PNG chunk checksum (ISO 3309 CRC-32), bit by bit.</summary>
+    private static uint Crc32(ReadOnlySpan<byte> bytes)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in bytes)
+        {
+            crc ^= b;
+            for (int bit = 0; bit < 8; bit++)
+            {
+                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
+            }
+        }
+        return ~crc;
+    }
+
+    [Fact]
+    public void APngWithMegabytesOfTextIsRefusedBeforeDecodingNamingTheChunk()
+    {
+        var error = Assert.Throws<ImageDecodeException>(() => ImageLoader.Decode(PngWithTextChunk(15 * 1024 * 1024)));
+
+        Assert.Equal(ImageProblem.OversizedMetadata, error.Problem);
+        Assert.Contains("'tEXt' chunk of 15,728,640 bytes", error.Message);
+    }
+
+    [Fact]
+    public void APngWithASmallTextChunkStillDecodes()
+    {
+        using var bitmap = ImageLoader.Decode(PngWithTextChunk(1000));
+
+        Assert.Equal((128, 128), (bitmap.Width, bitmap.Height));
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(512, 32)]
+    public void AnImageTooSmallForASliceIsRefusedForClassification(int width, int height)
+    {
+        byte[] png = EncodedTwoHalves("png", width, height);
+
+        var error = Assert.Throws<ImageDecodeException>(() => ImageLoader.Decode(png, ImageLimits.Classification));
+
+        Assert.Equal(ImageProblem.TooSmall, error.Problem);
+        using var anyUse = ImageLoader.Decode(png);
+        Assert.Equal(width, anyUse.Width);
+    }
+
+    [Fact]
+    public void AnImageOverThePixelBudgetIsRefusedFromItsHeader()
+    {
+        byte[] png = EncodedTwoHalves("png", 300, 200);
+
+        var error = Assert.Throws<ImageDecodeException>(() => ImageLoader.Decode(png, ImageLimits.Default with { MaxPixels = 50_000 }));
+
+        Assert.Equal(ImageProblem.TooLarge, error.Problem);
+        Assert.Contains("60,000 pixels", error.Message);
+    }
+
     private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
     {
         public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;

@@ -26,6 +26,29 @@ public class AdmissionQueueTests
     }
 
     [Fact]
+    public async Task TheEstimatedWaitGrowsWithTheQueueAndTheTimeASlotIsHeld()
+    {
+        var queue = new AdmissionQueue(concurrency: 2, queueLength: 10);
+        Assert.Equal(TimeSpan.Zero, queue.EstimatedWait);
+
+        var held = await queue.TryEnterAsync(CancellationToken.None);
+        await Task.Delay(200);
+        held!.Dispose();
+        var first = await queue.TryEnterAsync(CancellationToken.None);
+        var second = await queue.TryEnterAsync(CancellationToken.None);
+        var waiting = Enumerable.Range(0, 3).Select(_ => queue.TryEnterAsync(CancellationToken.None).AsTask()).ToList();
+
+        // Four requests ahead of a newcomer (three waiting and itself), two slots, about 0.2 s each.
+        Assert.InRange(queue.EstimatedWait.TotalSeconds, 4 * 0.2 / 2, 4 * 1.0 / 2);
+        first!.Dispose();
+        second!.Dispose();
+        foreach (var admission in waiting)
+        {
+            (await admission.WaitAsync(TimeSpan.FromSeconds(10)))!.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task AFullQueueRefusesAtOnce()
     {
         var queue = new AdmissionQueue(concurrency: 2, queueLength: 1);

@@ -18,7 +18,7 @@ public sealed record ClassifiedImage(ClassifierModel Model, SKBitmap Image, Inpu
 /// since rendering is CPU work too.
 /// </summary>
 public sealed class ClassificationPipeline(
-    ModelCatalog catalog, AdmissionQueue admission, ImageUploads uploads, ServerMetrics metrics,
+    ModelCatalog catalog, AdmissionQueue admission, UploadBudget budget, ImageUploads uploads, ServerMetrics metrics,
     IDiagnosticContext diagnostics, Microsoft.Extensions.Options.IOptions<ServerLimitsOptions> limits)
 {
     public Attempt<ClassifierModel> ResolveModel(string? name) =>
@@ -35,6 +35,12 @@ public sealed class ClassificationPipeline(
     {
         var clock = Stopwatch.StartNew();
         diagnostics.Set("Model", model.Name);
+        // Memory is reserved before the body is read: concurrent large uploads get 503, not the heap.
+        using var reservation = budget.TryReserve(budget.ShareFor(context.Request));
+        if (reservation is null)
+        {
+            return refuse(Busy(context));
+        }
         var upload = await uploads.ReadAsync(context.Request, context.RequestAborted);
         if (upload.Problem is ProblemHttpResult unreadable)
         {
@@ -44,8 +50,7 @@ public sealed class ClassificationPipeline(
         using var lease = await admission.TryEnterAsync(context.RequestAborted);
         if (lease is null)
         {
-            context.Response.Headers.RetryAfter = limits.Value.RetryAfterSeconds.ToString();
-            return refuse(Problems.ServerBusy());
+            return refuse(Busy(context));
         }
 
         var decodeClock = Stopwatch.StartNew();
@@ -63,5 +68,13 @@ public sealed class ClassificationPipeline(
         diagnostics.Set("Label", prediction.Label);
         return render(new ClassifiedImage(model, image, input.Region, prediction, decodeMs),
             new Timings(Math.Round(decodeMs, 2), Math.Round(prediction.InferenceMilliseconds, 2), Math.Round(clock.Elapsed.TotalMilliseconds, 2)));
+    }
+
+    /// <summary>503 with a Retry-After of the queue's measured wait, and never less than the configured minimum.</summary>
+    private ProblemHttpResult Busy(HttpContext context)
+    {
+        double seconds = Math.Max(limits.Value.RetryAfterSeconds, Math.Ceiling(admission.EstimatedWait.TotalSeconds));
+        context.Response.Headers.RetryAfter = ((int)Math.Min(seconds, 3600)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Problems.ServerBusy();
     }
 }

@@ -79,7 +79,7 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
     {
         try
         {
-            return ImageLoader.Decode(bytes, limits.Value.MaxImageSide);
+            return ImageLoader.Decode(bytes, limits.Value.ImageLimits);
         }
         catch (ImageDecodeException ex)
         {
@@ -88,6 +88,8 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
                 ImageProblem.Empty => Problems.BadParameter("Empty image", ex.Message),
                 ImageProblem.UnsupportedFormat => Problems.Create(StatusCodes.Status415UnsupportedMediaType, "Unsupported image format", ex.Message),
                 ImageProblem.TooLarge => Problems.BadParameter("Image dimensions too large", ex.Message),
+                ImageProblem.TooSmall => Problems.BadParameter("Image too small", ex.Message),
+                ImageProblem.OversizedMetadata => Problems.BadParameter("Image metadata too large", ex.Message),
                 _ => Problems.BadParameter("Corrupt image", ex.Message),
             };
         }

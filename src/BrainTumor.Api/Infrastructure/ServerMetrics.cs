@@ -6,7 +6,7 @@ using BrainTumor.Inference;
 namespace BrainTumor.Api.Infrastructure;
 
 /// <summary>Request counts, latency histograms, queue state and inference time, in Prometheus text format.</summary>
-public sealed class ServerMetrics(AdmissionQueue admission)
+public sealed class ServerMetrics(AdmissionQueue admission, UploadBudget uploads)
 {
     private static readonly double[] Buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -50,6 +50,9 @@ public sealed class ServerMetrics(AdmissionQueue admission)
         text.AppendLine("# HELP braintumor_rejections_total Requests refused with 503 because the queue was full.");
         text.AppendLine("# TYPE braintumor_rejections_total counter");
         text.AppendLine(Invariant($"braintumor_rejections_total {admission.Rejected}"));
+        text.AppendLine("# HELP braintumor_upload_bytes_reserved Memory reserved by request bodies being read or held until answered.");
+        text.AppendLine("# TYPE braintumor_upload_bytes_reserved gauge");
+        text.AppendLine(Invariant($"braintumor_upload_bytes_reserved {uploads.ReservedBytes}"));
         return text.ToString();
     }
 

@@ -17,6 +17,7 @@ public static class ServerServiceCollectionExtensions
         services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section);
         services.AddOptions<ServerLoggingOptions>().BindConfiguration(ServerLoggingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ImageUploads>();
+        services.AddSingleton<UploadBudget>();
         services.AddSingleton<ServerMetrics>();
         services.AddScoped<ClassificationPipeline>();
         services.AddProblemDetails();
