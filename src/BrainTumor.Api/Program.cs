@@ -9,7 +9,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = ar
 
 builder.Services.AddSerilog((services, logger) =>
 {
-    logger.ReadFrom.Configuration(builder.Configuration).Enrich.FromLogContext();
+    logger.ReadFrom.Configuration(builder.Configuration).Enrich.FromLogContext().Enrich.With<ControlCharacterEscaper>();
     if (builder.Configuration[$"{ServerLoggingOptions.Section}:Format"] == "json")
     {
         logger.WriteTo.Console(new RenderedCompactJsonFormatter());
@@ -51,6 +51,11 @@ try
 catch (ModelPackageException problem)
 {
     Console.Error.WriteLine($"error: cannot serve the models: {problem.Message}");
+    return 1;
+}
+catch (Microsoft.Extensions.Options.OptionsValidationException problem)
+{
+    Console.Error.WriteLine($"error: invalid configuration: {string.Join(" ", problem.Failures)}");
     return 1;
 }
 

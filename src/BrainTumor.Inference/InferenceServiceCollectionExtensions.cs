@@ -27,14 +27,12 @@ public static class InferenceServiceCollectionExtensions
     }
 }
 
-/// <summary>Loads every model and runs its warm-up before the server takes requests; a bad package stops the start.</summary>
-internal sealed class ModelWarmupService(ModelCatalog catalog, IOptions<InferenceOptions> options) : IHostedService
+/// <summary>
+/// Loads every model as the host starts (a bad package stops the start), then warms them up in the background
+/// while the server already listens, so that <c>/health/ready</c> can truthfully answer 503 until they are warm.
+/// </summary>
+internal sealed class ModelWarmupService(ModelCatalog catalog, IOptions<InferenceOptions> options) : BackgroundService
 {
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        catalog.WarmUp(options.Value.WarmupRuns);
-        return Task.CompletedTask;
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.Run(() => catalog.WarmUp(options.Value.WarmupRuns, stoppingToken), stoppingToken);
 }

@@ -11,7 +11,7 @@ public sealed class ModelCatalog : IDisposable
 {
     private readonly Dictionary<string, ClassifierModel> models;
     private readonly ILogger<ModelCatalog> logger;
-    private volatile bool ready;
+    private readonly TaskCompletionSource warmedUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <param name="environment">Its content root is one of the places a relative models folder is looked for.</param>
     public ModelCatalog(IOptions<InferenceOptions> options, ILogger<ModelCatalog> logger, IHostEnvironment? environment = null)
@@ -91,20 +91,31 @@ public sealed class ModelCatalog : IDisposable
     public IEnumerable<ClassifierModel> All => models.Values.OrderBy(m => m.Name, StringComparer.Ordinal);
 
     /// <summary>True once every model has been warmed up.</summary>
-    public bool IsReady => ready;
+    public bool IsReady => warmedUp.Task.IsCompleted;
+
+    /// <summary>Completes once every model has been warmed up.</summary>
+    public Task WhenReady => warmedUp.Task;
 
     public ClassifierModel? Find(string? name) => name is null ? Default : models.GetValueOrDefault(name);
 
-    public void WarmUp(int runs)
+    /// <summary>Runs every model <paramref name="runs"/> times; stops between runs when the host shuts down.</summary>
+    public void WarmUp(int runs, CancellationToken cancellation = default)
     {
         foreach (var model in models.Values)
         {
             long started = Stopwatch.GetTimestamp();
-            model.WarmUp(runs);
+            for (int run = 0; run < runs; run++)
+            {
+                if (cancellation.IsCancellationRequested)
+                {
+                    return;
+                }
+                model.WarmUp(1);
+            }
             logger.LogInformation("Warmed up model {Model} with {Runs} runs in {Milliseconds:0} ms",
                 model.Name, runs, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
-        ready = true;
+        warmedUp.TrySetResult();
     }
 
     public void Dispose()

@@ -25,6 +25,21 @@ public sealed class BrainTumorApiFactory : WebApplicationFactory<Program>
             }
         });
 
+    /// <summary>Polls <c>/health/ready</c> until it answers 200 (the warm-up runs in the background), for at most 60 s.</summary>
+    public static async Task<HttpResponseMessage> WaitUntilReadyAsync(HttpClient client)
+    {
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            var response = await client.GetAsync("/health/ready");
+            if (response.StatusCode == System.Net.HttpStatusCode.OK || deadline.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                return response;
+            }
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>A client for a server started with some settings changed.</summary>
     public HttpClient ClientWith(params (string Key, string Value)[] settings) => With(settings).CreateClient();
 }

@@ -34,8 +34,22 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
     public async Task HealthReportsLiveAndReady()
     {
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
-        var ready = await client.GetFromJsonAsync<JsonElement>("/health/ready");
-        Assert.Equal("ready", ready.GetProperty("status").GetString());
+        var ready = await BrainTumorApiFactory.WaitUntilReadyAsync(client);
+        Assert.Equal("ready", (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task ReadinessIs503WhileTheModelsWarmUpAndTheServerAlreadyAnswers()
+    {
+        // 100 warm-up runs of each model take about half a minute here: long enough to be seen.
+        using var slow = factory.ClientWith(("Inference:WarmupRuns", "100"));
+
+        var ready = await slow.GetAsync("/health/ready");
+        var live = await slow.GetAsync("/health/live");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Equal("Not ready", (await ready.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
     }
 
     [Fact]
@@ -121,8 +135,41 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
 
         Assert.Equal(HttpStatusCode.Unauthorized, without.StatusCode);
         Assert.Equal("application/problem+json", without.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("ApiKey header=\"X-API-Key\"", without.Headers.WwwAuthenticate.ToString());
         Assert.Equal(HttpStatusCode.OK, with.StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await guarded.GetAsync("/health/ready")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await BrainTumorApiFactory.WaitUntilReadyAsync(guarded)).StatusCode);
+    }
+
+    [Fact]
+    public async Task TheApiKeyCanComeFromAFileSoThatItIsNotOnTheCommandLine()
+    {
+        string file = Path.GetTempFileName();
+        File.WriteAllText(file, "from-a-secret\n");
+        try
+        {
+            using var guarded = factory.ClientWith(("Security:ApiKeyFile", file));
+            var request = new HttpRequestMessage(HttpMethod.Get, "/models");
+            request.Headers.Add("X-API-Key", "from-a-secret");
+
+            Assert.Equal(HttpStatusCode.Unauthorized, (await guarded.GetAsync("/models")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await guarded.SendAsync(request)).StatusCode);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void ControlCharactersInLoggedValuesCannotForgeALine()
+    {
+        var logEvent = new Serilog.Events.LogEvent(DateTimeOffset.UtcNow, Serilog.Events.LogEventLevel.Information, null,
+            new Serilog.Parsing.MessageTemplateParser().Parse("HTTP GET {RequestPath}"),
+            [new Serilog.Events.LogEventProperty("RequestPath", new Serilog.Events.ScalarValue("/models/a\r\n[05:00:00 ERR] FAKE\u001b[31m"))]);
+
+        new BrainTumor.Api.Infrastructure.ControlCharacterEscaper().Enrich(logEvent, null!);
+
+        Assert.Equal("HTTP GET \"/models/a\\r\\n[05:00:00 ERR] FAKE\\u001b[31m\"", logEvent.RenderMessage());
     }
 
     [Theory]

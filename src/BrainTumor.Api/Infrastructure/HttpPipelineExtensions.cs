@@ -9,13 +9,15 @@ namespace BrainTumor.Api.Infrastructure;
 public static class HttpPipelineExtensions
 {
     /// <summary>
-    /// Logs one line once the models are loaded and warmed and Kestrel listens, so that a person starting the
-    /// server knows when and where to send requests.
+    /// Logs one line once Kestrel listens and every model is warm (the warm-up runs in the background), so that a
+    /// person starting the server knows when and where to send requests.
     /// </summary>
     public static WebApplication LogWhenReady(this WebApplication app)
     {
-        app.Lifetime.ApplicationStarted.Register(() =>
-            app.Logger.LogInformation("BrainTumor ready at {Urls} (Swagger UI at /swagger)", string.Join(", ", app.Urls)));
+        var catalog = app.Services.GetRequiredService<BrainTumor.Inference.ModelCatalog>();
+        app.Lifetime.ApplicationStarted.Register(() => catalog.WhenReady.ContinueWith(_ =>
+            app.Logger.LogInformation("BrainTumor ready at {Urls} (Swagger UI at /swagger)", string.Join(", ", app.Urls)),
+            TaskContinuationOptions.OnlyOnRanToCompletion));
         return app;
     }
 
@@ -71,6 +73,7 @@ public static class HttpPipelineExtensions
                 await next(context);
                 return;
             }
+            context.Response.Headers.WWWAuthenticate = $"ApiKey header=\"{SecurityOptions.ApiKeyHeader}\"";
             await Problems.Create(StatusCodes.Status401Unauthorized, "Missing or wrong API key",
                 $"Send the server's API key in the {SecurityOptions.ApiKeyHeader} header.").ExecuteAsync(context);
         });

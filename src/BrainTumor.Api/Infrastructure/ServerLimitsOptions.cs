@@ -56,8 +56,15 @@ public sealed class SecurityOptions
     public const string Section = "Security";
     public const string ApiKeyHeader = "X-API-Key";
 
-    /// <summary>When set, every call except health and Swagger must send it in <c>X-API-Key</c>.</summary>
+    /// <summary>
+    /// When set, every call except health, metrics and Swagger must send it in <c>X-API-Key</c>. Give it as the
+    /// environment variable <c>Security__ApiKey</c> or through <see cref="ApiKeyFile"/>, not on the command line,
+    /// where any local user can read it in <c>/proc/PID/cmdline</c>.
+    /// </summary>
     public string? ApiKey { get; set; }
+
+    /// <summary>A file holding the API key (a mounted secret), read once at start when <see cref="ApiKey"/> is not set.</summary>
+    public string? ApiKeyFile { get; set; }
 
     /// <summary>Routes that never ask for the key: probes, scrapers and the API's own documentation.</summary>
     public static bool IsOpen(PathString path) =>

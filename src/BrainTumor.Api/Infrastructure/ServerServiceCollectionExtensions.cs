@@ -14,7 +14,17 @@ public static class ServerServiceCollectionExtensions
     public static IServiceCollection AddBrainTumorApi(this IServiceCollection services)
     {
         services.AddOptions<ServerLimitsOptions>().BindConfiguration(ServerLimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section);
+        services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section)
+            .PostConfigure(security =>
+            {
+                if (string.IsNullOrEmpty(security.ApiKey) && security.ApiKeyFile is string file && File.Exists(file))
+                {
+                    security.ApiKey = File.ReadAllText(file).Trim();
+                }
+            })
+            .Validate(security => security.ApiKeyFile is null || !string.IsNullOrEmpty(security.ApiKey),
+                "Security:ApiKeyFile names a file that does not exist or is empty.")
+            .ValidateOnStart();
         services.AddOptions<ServerLoggingOptions>().BindConfiguration(ServerLoggingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ImageUploads>();
         services.AddSingleton<UploadBudget>();
