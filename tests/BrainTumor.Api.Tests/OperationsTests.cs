@@ -60,7 +60,10 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
         string metrics = await client.GetStringAsync("/metrics");
 
         Assert.Matches(@"braintumor_requests_total\{endpoint=""Predict"",status=""200""\} [1-9]", metrics);
-        Assert.Contains("braintumor_inference_duration_seconds_count", metrics);
+        Assert.Matches(@"braintumor_inference_duration_seconds_count\{model=""lite-cnn""\} [1-9]", metrics);
+        Assert.Matches(@"process_resident_memory_bytes [1-9]\d{6,}", metrics);
+        Assert.Matches(@"process_cpu_seconds_total \d", metrics);
+        Assert.Contains("dotnet_gc_collections_total{generation=\"2\"}", metrics);
         Assert.Contains("braintumor_queue_length 0", metrics);
         Assert.Contains("braintumor_rejections_total", metrics);
     }

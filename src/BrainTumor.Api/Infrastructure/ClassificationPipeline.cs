@@ -64,7 +64,7 @@ public sealed class ClassificationPipeline(
         double decodeMs = decodeClock.Elapsed.TotalMilliseconds;
 
         var prediction = model.Predict(input.Pixels, withGradCam, targetClass);
-        metrics.RecordInference(prediction.InferenceMilliseconds);
+        metrics.RecordInference(model.Name, prediction.InferenceMilliseconds);
         diagnostics.Set("Label", prediction.Label);
         return render(new ClassifiedImage(model, image, input.Region, prediction, decodeMs),
             new Timings(Math.Round(decodeMs, 2), Math.Round(prediction.InferenceMilliseconds, 2), Math.Round(clock.Elapsed.TotalMilliseconds, 2)));

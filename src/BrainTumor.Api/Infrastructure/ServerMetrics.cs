@@ -12,7 +12,7 @@ public sealed class ServerMetrics(AdmissionQueue admission, UploadBudget uploads
 
     private readonly ConcurrentDictionary<(string Endpoint, int Status), long> requests = new();
     private readonly ConcurrentDictionary<string, Histogram> latency = new();
-    private readonly Histogram inference = new();
+    private readonly ConcurrentDictionary<string, Histogram> inference = new();
 
     public void RecordRequest(string endpoint, int status, double seconds)
     {
@@ -20,7 +20,8 @@ public sealed class ServerMetrics(AdmissionQueue admission, UploadBudget uploads
         latency.GetOrAdd(endpoint, _ => new Histogram()).Observe(seconds);
     }
 
-    public void RecordInference(double milliseconds) => inference.Observe(milliseconds / 1000);
+    public void RecordInference(string model, double milliseconds) =>
+        inference.GetOrAdd(model, _ => new Histogram()).Observe(milliseconds / 1000);
 
 
     public string Render()
@@ -38,9 +39,12 @@ public sealed class ServerMetrics(AdmissionQueue admission, UploadBudget uploads
         {
             histogram.Render(text, "braintumor_request_duration_seconds", $"endpoint=\"{endpoint}\"");
         }
-        text.AppendLine("# HELP braintumor_inference_duration_seconds ONNX Runtime time per request.");
+        text.AppendLine("# HELP braintumor_inference_duration_seconds ONNX Runtime time per request, by model.");
         text.AppendLine("# TYPE braintumor_inference_duration_seconds histogram");
-        inference.Render(text, "braintumor_inference_duration_seconds", null);
+        foreach (var (model, histogram) in inference.OrderBy(i => i.Key))
+        {
+            histogram.Render(text, "braintumor_inference_duration_seconds", $"model=\"{model}\"");
+        }
         text.AppendLine("# HELP braintumor_queue_length Requests waiting for a slot.");
         text.AppendLine("# TYPE braintumor_queue_length gauge");
         text.AppendLine(Invariant($"braintumor_queue_length {admission.Waiting}"));
@@ -53,7 +57,29 @@ public sealed class ServerMetrics(AdmissionQueue admission, UploadBudget uploads
         text.AppendLine("# HELP braintumor_upload_bytes_reserved Memory reserved by request bodies being read or held until answered.");
         text.AppendLine("# TYPE braintumor_upload_bytes_reserved gauge");
         text.AppendLine(Invariant($"braintumor_upload_bytes_reserved {uploads.ReservedBytes}"));
+        RenderProcess(text);
         return text.ToString();
+    }
+
+    /// <summary>The process's CPU time, memory and garbage collections, named as Prometheus' client libraries name them.</summary>
+    private static void RenderProcess(StringBuilder text)
+    {
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        text.AppendLine("# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.");
+        text.AppendLine("# TYPE process_cpu_seconds_total counter");
+        text.AppendLine(Invariant($"process_cpu_seconds_total {process.TotalProcessorTime.TotalSeconds}"));
+        text.AppendLine("# HELP process_resident_memory_bytes Resident memory size in bytes.");
+        text.AppendLine("# TYPE process_resident_memory_bytes gauge");
+        text.AppendLine(Invariant($"process_resident_memory_bytes {process.WorkingSet64}"));
+        text.AppendLine("# HELP dotnet_gc_heap_size_bytes Bytes on the managed heap after the last collection.");
+        text.AppendLine("# TYPE dotnet_gc_heap_size_bytes gauge");
+        text.AppendLine(Invariant($"dotnet_gc_heap_size_bytes {GC.GetGCMemoryInfo().HeapSizeBytes}"));
+        text.AppendLine("# HELP dotnet_gc_collections_total Garbage collections by generation.");
+        text.AppendLine("# TYPE dotnet_gc_collections_total counter");
+        for (int generation = 0; generation <= GC.MaxGeneration; generation++)
+        {
+            text.AppendLine(Invariant($"dotnet_gc_collections_total{{generation=\"{generation}\"}} {GC.CollectionCount(generation)}"));
+        }
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
