@@ -52,8 +52,9 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
                 return await ReadBoundedAsync(request.Body, cancellation);
             }
         }
-        catch (InvalidDataException ex) when (ex.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
+        catch (InvalidDataException ex) when (ex.Message.Contains("body length limit", StringComparison.OrdinalIgnoreCase))
         {
+            // Only the body's size is a 413; the form reader's other limits (header line length, part count) are malformed forms.
             return TooLarge();
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
