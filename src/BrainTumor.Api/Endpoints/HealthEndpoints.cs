@@ -1,6 +1,8 @@
 using BrainTumor.Api.Infrastructure;
 using BrainTumor.Inference;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using CheckStatus = Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus;
 
 namespace BrainTumor.Api.Endpoints;
 
@@ -21,10 +23,15 @@ public static class HealthEndpoints
 
     public static Ok<HealthStatus> Live() => TypedResults.Ok(new HealthStatus("live"));
 
-    public static Results<Ok<HealthStatus>, ProblemHttpResult> Ready(ModelCatalog catalog) =>
-        catalog.IsReady
+    // Runs the health checks tagged "ready" through the framework's health check service, so more can be added.
+    public static async Task<Results<Ok<HealthStatus>, ProblemHttpResult>> Ready(HealthCheckService health, CancellationToken cancellation)
+    {
+        var report = await health.CheckHealthAsync(check => check.Tags.Contains(ModelsWarmHealthCheck.ReadyTag), cancellation);
+        return report.Status == CheckStatus.Healthy
             ? TypedResults.Ok(new HealthStatus("ready"))
-            : Problems.Create(StatusCodes.Status503ServiceUnavailable, "Not ready", "The models are still warming up.");
+            : Problems.Create(StatusCodes.Status503ServiceUnavailable, "Not ready",
+                string.Join(" ", report.Entries.Values.Where(e => e.Status != CheckStatus.Healthy).Select(e => e.Description)));
+    }
 
     public static ContentHttpResult Metrics(ServerMetrics metrics) =>
         TypedResults.Text(metrics.Render(), "text/plain; version=0.0.4");

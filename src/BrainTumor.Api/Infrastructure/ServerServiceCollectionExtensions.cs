@@ -32,6 +32,7 @@ public static class ServerServiceCollectionExtensions
         services.AddScoped<ClassificationPipeline>();
         services.AddProblemDetails();
         services.AddExceptionHandler<ApiExceptionHandler>();
+        services.AddHealthChecks().AddCheck<ModelsWarmHealthCheck>("models", tags: [ModelsWarmHealthCheck.ReadyTag]);
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ServerLimitsOptions>>((kestrel, limits) =>
             kestrel.Limits.MaxRequestBodySize = limits.Value.MaxRequestBytes);
 
