@@ -93,6 +93,20 @@ public sealed class BadInputTests(BrainTumorApiFactory factory) : IClassFixture<
         await AssertProblem(await client.GetAsync("/models/nope"), HttpStatusCode.NotFound, "Unknown model");
 
     [Fact]
+    public async Task TwoImagesInOneFormAreRefusedInsteadOfUsingTheFirst()
+    {
+        var form = new MultipartFormDataContent();
+        foreach (var name in new[] { "a.jpg", "b.jpg" })
+        {
+            var part = new ByteArrayContent(Uploads.DatasetJpeg());
+            part.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/jpeg");
+            form.Add(part, "image", name);
+        }
+
+        await AssertProblem(await client.PostAsync("/predict", form), HttpStatusCode.BadRequest, "Several images");
+    }
+
+    [Fact]
     public async Task AMultipartBodyCutShortIsABadRequestNotAServerError()
     {
         byte[] jpeg = Uploads.DatasetJpeg();

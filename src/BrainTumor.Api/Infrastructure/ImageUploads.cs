@@ -38,6 +38,11 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
                     return Problems.BadParameter("No image",
                         $"The form has no file field named '{FieldName}'" + (form.Files.Count > 0 ? $" (it has: {string.Join(", ", form.Files.Select(f => f.Name))})." : "."));
                 }
+                if (form.Files.GetFiles(FieldName).Count > 1)
+                {
+                    return Problems.BadParameter("Several images",
+                        $"The form has {form.Files.GetFiles(FieldName).Count} files named '{FieldName}'; send one image per request.");
+                }
                 if (file.Length > MaxBytes)
                 {
                     return TooLarge();
