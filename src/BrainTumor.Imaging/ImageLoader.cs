@@ -43,6 +43,12 @@ public static class ImageLoader
         {
             throw new ImageDecodeException(ImageProblem.UnsupportedFormat, $"Images in {codec.EncodedFormat} format are not supported; send JPEG, PNG, BMP or WebP.");
         }
+        if (codec.FrameCount > 1)
+        {
+            // An animation is not a slice; taking its first frame silently would answer a question nobody asked.
+            throw new ImageDecodeException(ImageProblem.UnsupportedFormat,
+                $"The image is animated ({codec.FrameCount} frames); send one still slice.");
+        }
         int width = codec.Info.Width, height = codec.Info.Height;
         if (width > limits.MaxSide || height > limits.MaxSide)
         {

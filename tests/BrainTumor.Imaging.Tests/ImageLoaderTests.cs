@@ -176,6 +176,37 @@ public class ImageLoaderTests
         return ~crc;
     }
 
+    /// <summary>Two frames of a still WebP wrapped in the animated container (RIFF: VP8X with the animation flag, ANIM, two ANMF).</summary>
+    private static byte[] AnimatedWebp()
+    {
+        byte[] still = EncodedTwoHalves("webp", 64, 64);
+        // The still file is RIFF, size, WEBP, then its image chunk ("VP8 " or "VP8L"), which each frame repeats.
+        var frame = still.AsSpan(12).ToArray();
+        static byte[] Chunk(string fourCc, byte[] payload)
+        {
+            var chunk = new List<byte>(System.Text.Encoding.ASCII.GetBytes(fourCc));
+            chunk.AddRange(BitConverter.GetBytes(payload.Length));
+            chunk.AddRange(payload);
+            if (payload.Length % 2 == 1) chunk.Add(0);
+            return [.. chunk];
+        }
+        static byte[] Int24(int value) => [(byte)value, (byte)(value >> 8), (byte)(value >> 16)];
+        byte[] vp8x = Chunk("VP8X", [0x02, 0, 0, 0, .. Int24(63), .. Int24(63)]);
+        byte[] anim = Chunk("ANIM", [0, 0, 0, 0, 0, 0]);
+        byte[] anmf = Chunk("ANMF", [.. Int24(0), .. Int24(0), .. Int24(63), .. Int24(63), .. Int24(100), 0, .. frame]);
+        byte[] body = [.. "WEBP"u8, .. vp8x, .. anim, .. anmf, .. anmf];
+        return [.. "RIFF"u8, .. BitConverter.GetBytes(body.Length), .. body];
+    }
+
+    [Fact]
+    public void AnAnimatedImageIsRefusedInsteadOfReadAsItsFirstFrame()
+    {
+        var error = Assert.Throws<ImageDecodeException>(() => ImageLoader.Decode(AnimatedWebp()));
+
+        Assert.Equal(ImageProblem.UnsupportedFormat, error.Problem);
+        Assert.Contains("animated (2 frames)", error.Message);
+    }
+
     [Fact]
     public void APngWithMegabytesOfTextIsRefusedBeforeDecodingNamingTheChunk()
     {
