@@ -130,12 +130,13 @@ public sealed class ClassifierModel : IDisposable
     }
 
     /// <summary>Runs the model on a mid-gray image so that the first real request does not pay for lazy initialisation.</summary>
-    public void WarmUp(int runs)
+    /// <param name="cancellation">Checked between runs, so that a host shutting down need not wait for them all.</param>
+    public void WarmUp(int runs, CancellationToken cancellation = default)
     {
         var planes = new byte[3 * Manifest.Input.Width * Manifest.Input.Height];
         Array.Fill(planes, (byte)128);
         var image = new RgbImage(Manifest.Input.Width, Manifest.Input.Height, planes);
-        for (int i = 0; i < runs; i++)
+        for (int i = 0; i < runs && !cancellation.IsCancellationRequested; i++)
         {
             Predict(image, withGradCam: HasGradCam);
             Predict(image, withGradCam: false);

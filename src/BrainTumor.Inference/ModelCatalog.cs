@@ -104,13 +104,10 @@ public sealed class ModelCatalog : IDisposable
         foreach (var model in models.Values)
         {
             long started = Stopwatch.GetTimestamp();
-            for (int run = 0; run < runs; run++)
+            model.WarmUp(runs, cancellation);
+            if (cancellation.IsCancellationRequested)
             {
-                if (cancellation.IsCancellationRequested)
-                {
-                    return;
-                }
-                model.WarmUp(1);
+                return;
             }
             logger.LogInformation("Warmed up model {Model} with {Runs} runs in {Milliseconds:0} ms",
                 model.Name, runs, Stopwatch.GetElapsedTime(started).TotalMilliseconds);

@@ -56,7 +56,7 @@ public static class OnnxExporter
             {
                 throw new InvalidOperationException("The Grad-CAM layer must output a [N, C, H, W] feature map.");
             }
-            EmitGradCam(builder, network, outputs, head, camShape, classCount);
+            EmitGradCam(builder, network, shapes, outputs, head, classCount);
         }
 
         var model = new ModelProto
@@ -120,10 +120,10 @@ public static class OnnxExporter
     /// The head, the layers after the Grad-CAM layer, is differentiated by the same rules as an imported model's
     /// (<see cref="HeadDifferentiator"/>), fed with the shapes the network description gives.
     /// </summary>
-    private static void EmitGradCam(OnnxGraphBuilder builder, SequentialNetwork network, string[] outputs, List<NodeProto> head,
-        FeatureShape camShape, int classCount)
+    private static void EmitGradCam(OnnxGraphBuilder builder, SequentialNetwork network, IReadOnlyList<FeatureShape> shapes, string[] outputs,
+        List<NodeProto> head, int classCount)
     {
-        var shapes = network.Shapes();
+        var camShape = shapes[network.GradCamLayerIndex];
         var tensorShapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
         for (int index = network.GradCamLayerIndex; index < network.Layers.Count; index++)
         {

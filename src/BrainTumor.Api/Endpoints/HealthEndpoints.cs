@@ -1,5 +1,4 @@
 using BrainTumor.Api.Infrastructure;
-using BrainTumor.Inference;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using CheckStatus = Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus;

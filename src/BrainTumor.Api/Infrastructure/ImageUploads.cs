@@ -32,17 +32,17 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
                     MultipartBodyLengthLimit = limits.Value.MaxRequestBytes,
                     MemoryBufferThreshold = (int)Math.Min(limits.Value.MaxRequestBytes, int.MaxValue),
                 }, cancellation);
-                var file = form.Files.GetFile(FieldName);
-                if (file is null)
+                var files = form.Files.GetFiles(FieldName);
+                if (files.Count == 0)
                 {
                     return Problems.BadParameter("No image",
                         $"The form has no file field named '{FieldName}'" + (form.Files.Count > 0 ? $" (it has: {string.Join(", ", form.Files.Select(f => f.Name))})." : "."));
                 }
-                if (form.Files.GetFiles(FieldName).Count > 1)
+                if (files.Count > 1)
                 {
-                    return Problems.BadParameter("Several images",
-                        $"The form has {form.Files.GetFiles(FieldName).Count} files named '{FieldName}'; send one image per request.");
+                    return Problems.BadParameter("Several images", $"The form has {files.Count} files named '{FieldName}'; send one image per request.");
                 }
+                var file = files[0];
                 if (file.Length > MaxBytes)
                 {
                     return TooLarge();

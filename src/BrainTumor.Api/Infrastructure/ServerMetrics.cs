@@ -45,18 +45,11 @@ public sealed class ServerMetrics(AdmissionQueue admission, UploadBudget uploads
         {
             histogram.Render(text, "braintumor_inference_duration_seconds", $"model=\"{model}\"");
         }
-        text.AppendLine("# HELP braintumor_queue_length Requests waiting for a slot.");
-        text.AppendLine("# TYPE braintumor_queue_length gauge");
-        text.AppendLine(Invariant($"braintumor_queue_length {admission.Waiting}"));
-        text.AppendLine("# HELP braintumor_requests_in_progress Requests holding a slot.");
-        text.AppendLine("# TYPE braintumor_requests_in_progress gauge");
-        text.AppendLine(Invariant($"braintumor_requests_in_progress {admission.Running}"));
-        text.AppendLine("# HELP braintumor_rejections_total Requests refused with 503 because the queue was full.");
-        text.AppendLine("# TYPE braintumor_rejections_total counter");
-        text.AppendLine(Invariant($"braintumor_rejections_total {admission.Rejected}"));
-        text.AppendLine("# HELP braintumor_upload_bytes_reserved Memory reserved by request bodies being read or held until answered.");
-        text.AppendLine("# TYPE braintumor_upload_bytes_reserved gauge");
-        text.AppendLine(Invariant($"braintumor_upload_bytes_reserved {uploads.ReservedBytes}"));
+        Single(text, "braintumor_queue_length", "gauge", "Requests waiting for a slot.", admission.Waiting);
+        Single(text, "braintumor_requests_in_progress", "gauge", "Requests holding a slot.", admission.Running);
+        Single(text, "braintumor_rejections_total", "counter", "Requests refused with 503 because the queue was full.", admission.Rejected);
+        Single(text, "braintumor_upload_bytes_reserved", "gauge", "Memory reserved by request bodies being read or held until answered.",
+            uploads.ReservedBytes);
         RenderProcess(text);
         return text.ToString();
     }
@@ -65,21 +58,23 @@ public sealed class ServerMetrics(AdmissionQueue admission, UploadBudget uploads
     private static void RenderProcess(StringBuilder text)
     {
         using var process = System.Diagnostics.Process.GetCurrentProcess();
-        text.AppendLine("# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.");
-        text.AppendLine("# TYPE process_cpu_seconds_total counter");
-        text.AppendLine(Invariant($"process_cpu_seconds_total {process.TotalProcessorTime.TotalSeconds}"));
-        text.AppendLine("# HELP process_resident_memory_bytes Resident memory size in bytes.");
-        text.AppendLine("# TYPE process_resident_memory_bytes gauge");
-        text.AppendLine(Invariant($"process_resident_memory_bytes {process.WorkingSet64}"));
-        text.AppendLine("# HELP dotnet_gc_heap_size_bytes Bytes on the managed heap after the last collection.");
-        text.AppendLine("# TYPE dotnet_gc_heap_size_bytes gauge");
-        text.AppendLine(Invariant($"dotnet_gc_heap_size_bytes {GC.GetGCMemoryInfo().HeapSizeBytes}"));
+        Single(text, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", process.TotalProcessorTime.TotalSeconds);
+        Single(text, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", process.WorkingSet64);
+        Single(text, "dotnet_gc_heap_size_bytes", "gauge", "Bytes on the managed heap after the last collection.", GC.GetGCMemoryInfo().HeapSizeBytes);
         text.AppendLine("# HELP dotnet_gc_collections_total Garbage collections by generation.");
         text.AppendLine("# TYPE dotnet_gc_collections_total counter");
         for (int generation = 0; generation <= GC.MaxGeneration; generation++)
         {
             text.AppendLine(Invariant($"dotnet_gc_collections_total{{generation=\"{generation}\"}} {GC.CollectionCount(generation)}"));
         }
+    }
+
+    /// <summary>A series with one value and no labels, with its HELP and TYPE lines.</summary>
+    private static void Single(StringBuilder text, string name, string type, string help, double value)
+    {
+        text.AppendLine($"# HELP {name} {help}");
+        text.AppendLine($"# TYPE {name} {type}");
+        text.AppendLine(Invariant($"{name} {value}"));
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
