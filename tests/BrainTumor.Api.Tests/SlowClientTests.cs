@@ -7,7 +7,7 @@ namespace BrainTumor.Api.Tests;
 
 /// <summary>
 /// Clients that misbehave on the wire, against a real Kestrel (the in-memory test server enforces no data rates):
-/// a body that trickles in gets 408, and a client that leaves mid-upload is counted as 499, not as a server error.
+/// a body that trickles in gets 408, and a client that leaves mid-upload is counted as 499 or 400, not as a server error.
 /// </summary>
 [Trait("Category", "Slow")]
 public sealed class SlowClientTests : IDisposable
@@ -61,7 +61,7 @@ public sealed class SlowClientTests : IDisposable
     }
 
     [Fact]
-    public async Task AClientThatLeavesMidUploadIsCountedAs499()
+    public async Task AClientThatLeavesMidUploadIsCountedAsAClientFaultNotAServerError()
     {
         using (var socket = new TcpClient())
         {
@@ -73,12 +73,13 @@ public sealed class SlowClientTests : IDisposable
         using var client = factory.CreateClient();
         var clock = Stopwatch.StartNew();
         string metrics = "";
-        while (clock.Elapsed < TimeSpan.FromSeconds(20) && !metrics.Contains("status=\"499\""))
+        // Which comes first is a race: the abort (499) or Kestrel's verdict that the body ended early (400).
+        while (clock.Elapsed < TimeSpan.FromSeconds(20) && !metrics.Contains("braintumor_requests_total{endpoint=\"Predict\""))
         {
             await Task.Delay(100);
             metrics = await client.GetStringAsync("/metrics");
         }
-        Assert.Contains("braintumor_requests_total{endpoint=\"Predict\",status=\"499\"} 1", metrics);
+        Assert.Matches(@"braintumor_requests_total\{endpoint=""Predict"",status=""(499|400)""\} 1", metrics);
         Assert.DoesNotContain("status=\"500\"", metrics);
     }
 }
