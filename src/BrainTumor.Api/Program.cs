@@ -30,7 +30,6 @@ app.UseSerilogRequestLogging(options =>
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestLogDefaults();
-app.UseRequestMetrics();
 app.UseCors(ServerServiceCollectionExtensions.CorsPolicy);
 app.UseApiKey();
 app.UseSwagger();

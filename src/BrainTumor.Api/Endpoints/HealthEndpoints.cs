@@ -9,14 +9,15 @@ public sealed record HealthStatus(string Status);
 
 public static class HealthEndpoints
 {
+    public const string MetricsPath = "/metrics";
+
     public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/health").WithTags("Operations");
         group.MapGet("/live", Live).WithName("Live").WithSummary("The process is up");
         group.MapGet("/ready", Ready).WithName("Ready").WithSummary("Every model is loaded and warmed up");
-        app.MapGet("/metrics", Metrics).WithTags("Operations").WithName("Metrics")
-            .WithSummary("Prometheus metrics: requests, latency histograms, queue length, rejections, inference time")
-            .Produces<string>(StatusCodes.Status200OK, "text/plain");
+        // Prometheus text from the OpenTelemetry exporter; ApiDocumentFilter describes it for the OpenAPI document.
+        app.MapPrometheusScrapingEndpoint(MetricsPath);
         return app;
     }
 
@@ -31,7 +32,4 @@ public static class HealthEndpoints
             : Problems.Create(StatusCodes.Status503ServiceUnavailable, "Not ready",
                 string.Join(" ", report.Entries.Values.Where(e => e.Status != CheckStatus.Healthy).Select(e => e.Description)));
     }
-
-    public static ContentHttpResult Metrics(ServerMetrics metrics) =>
-        TypedResults.Text(metrics.Render(), "text/plain; version=0.0.4");
 }

@@ -30,28 +30,6 @@ public static class HttpPipelineExtensions
         return next(context);
     });
 
-    /// <summary>Counts every request by endpoint name and status, with its latency, for /metrics.</summary>
-    public static IApplicationBuilder UseRequestMetrics(this IApplicationBuilder app) => app.Use(async (context, next) =>
-    {
-        var clock = Stopwatch.StartNew();
-        // An exception passes through here before the exception handler (outside) sets its status.
-        int? failed = null;
-        try
-        {
-            await next(context);
-        }
-        catch
-        {
-            failed = context.RequestAborted.IsCancellationRequested ? ApiExceptionHandler.ClientClosedRequest : StatusCodes.Status500InternalServerError;
-            throw;
-        }
-        finally
-        {
-            string endpoint = context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName ?? "other";
-            context.RequestServices.GetRequiredService<ServerMetrics>().RecordRequest(endpoint, failed ?? context.Response.StatusCode, clock.Elapsed.TotalSeconds);
-        }
-    });
-
     /// <summary>
     /// When an API key is configured, requires it in <c>X-API-Key</c> on every call except health checks,
     /// metrics and the Swagger UI (compared in constant time).

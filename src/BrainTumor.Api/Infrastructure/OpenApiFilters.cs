@@ -107,6 +107,8 @@ public sealed class ApiDocumentFilter(IOptions<SecurityOptions> security) : IDoc
         var byName = tags.ToDictionary(t => t.Name ?? "");
         document.Tags = new HashSet<OpenApiTag>(TagOrder.Select(name => byName.GetValueOrDefault(name) ?? new OpenApiTag { Name = name })
             .Concat(tags.Where(t => !TagOrder.Contains(t.Name))));
+        document.Paths ??= new OpenApiPaths();
+        document.Paths[HealthEndpoints.MetricsPath] = MetricsPath();
         if (!string.IsNullOrEmpty(security.Value.ApiKey))
         {
             document.Components ??= new OpenApiComponents();
@@ -120,4 +122,26 @@ public sealed class ApiDocumentFilter(IOptions<SecurityOptions> security) : IDoc
             };
         }
     }
+
+    /// <summary>The exporter's /metrics is middleware, invisible to the API explorer, so it is described here.</summary>
+    private static OpenApiPathItem MetricsPath() => new()
+    {
+        Operations = new Dictionary<HttpMethod, OpenApiOperation>
+        {
+            [HttpMethod.Get] = new()
+            {
+                OperationId = "Metrics",
+                Summary = "Prometheus metrics: request latency by route and status, queue length, rejections, inference time by model, process and GC",
+                Tags = new HashSet<OpenApiTagReference> { new("Operations") },
+                Responses = new OpenApiResponses
+                {
+                    ["200"] = new OpenApiResponse
+                    {
+                        Description = "Prometheus text exposition format",
+                        Content = new Dictionary<string, IOpenApiMediaType> { ["text/plain"] = new OpenApiMediaType() },
+                    },
+                },
+            },
+        },
+    };
 }

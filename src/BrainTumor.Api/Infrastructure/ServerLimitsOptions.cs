@@ -68,7 +68,7 @@ public sealed class SecurityOptions
 
     /// <summary>Routes that never ask for the key: probes, scrapers and the API's own documentation.</summary>
     public static bool IsOpen(PathString path) =>
-        path.StartsWithSegments("/health") || path.StartsWithSegments("/swagger") || path.StartsWithSegments("/metrics");
+        path.StartsWithSegments("/health") || path.StartsWithSegments("/swagger") || path.StartsWithSegments(Endpoints.HealthEndpoints.MetricsPath);
 
     /// <summary>Origins allowed by CORS; none (the default) means no cross-origin access.</summary>
     public string[] CorsOrigins { get; set; } = [];

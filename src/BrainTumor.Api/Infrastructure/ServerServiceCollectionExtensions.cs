@@ -3,6 +3,8 @@ using BrainTumor.Inference;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace BrainTumor.Api.Infrastructure;
 
@@ -29,6 +31,14 @@ public static class ServerServiceCollectionExtensions
         services.AddSingleton<ImageUploads>();
         services.AddSingleton<UploadBudget>();
         services.AddSingleton<ServerMetrics>();
+        // The platform's meters through OpenTelemetry rather than prometheus-net: ASP.NET Core, Kestrel and the runtime
+        // already publish request, connection, CPU, memory and GC instruments, and this exports them unchanged (prometheus-net's
+        // request metrics come from its own middleware instead). The exporter is a beta package; /metrics is tested below it.
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("braintumor"))
+            .WithMetrics(metrics => metrics.AddMeter(ServerMetrics.ExportedMeters)
+                // Scrapes see the requests answered just before them, not a copy up to 300 ms old.
+                .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
         services.AddScoped<ClassificationPipeline>();
         services.AddProblemDetails();
         services.AddExceptionHandler<ApiExceptionHandler>();
