@@ -31,6 +31,7 @@ app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestLogDefaults();
 app.UseCors(ServerServiceCollectionExtensions.CorsPolicy);
+app.UseViewerPage();
 app.UseApiKey();
 app.UseSwagger();
 app.UseSwaggerUI(ui => ui.DocumentTitle = "BrainTumor API");
@@ -39,7 +40,6 @@ app.MapPredictionEndpoints();
 app.MapGradCamEndpoints();
 app.MapModelEndpoints();
 app.MapHealthEndpoints();
-app.MapGet("/", () => Results.Redirect("/swagger")).ExcludeFromDescription();
 app.LogWhenReady();
 
 try

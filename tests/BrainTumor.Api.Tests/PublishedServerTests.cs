@@ -26,6 +26,9 @@ public sealed class PublishedServerTests : IDisposable
         var response = await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg()));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("\"probabilities\"", await response.Content.ReadAsStringAsync());
+        var viewer = await client.GetAsync("/");
+        Assert.Equal("text/html", viewer.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("Research software, not for diagnosis", await viewer.Content.ReadAsStringAsync());
 
         foreach (var model in Directory.GetDirectories(BrainTumorApiFactory.ModelsDirectory).Select(Path.GetFileName))
         {

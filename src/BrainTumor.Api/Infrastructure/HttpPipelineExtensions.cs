@@ -16,10 +16,31 @@ public static class HttpPipelineExtensions
     {
         var catalog = app.Services.GetRequiredService<BrainTumor.Inference.ModelCatalog>();
         app.Lifetime.ApplicationStarted.Register(() => catalog.WhenReady.ContinueWith(_ =>
-            app.Logger.LogInformation("BrainTumor ready at {Urls} (Swagger UI at /swagger)", string.Join(", ", app.Urls)),
+            app.Logger.LogInformation("BrainTumor ready at {Urls} (the viewer at /, Swagger UI at /swagger)", string.Join(", ", app.Urls)),
             TaskContinuationOptions.OnlyOnRanToCompletion));
         return app;
     }
+
+    /// <summary>
+    /// The viewer page (wwwroot) at <c>/</c>. Its files need no API key (the page asks for one), and its Content-Security-Policy
+    /// lets it talk to this server only: no CDN, no external fonts, nothing sent elsewhere.
+    /// </summary>
+    public static IApplicationBuilder UseViewerPage(this IApplicationBuilder app)
+    {
+        app.UseDefaultFiles();
+        return app.UseStaticFiles(new StaticFileOptions
+        {
+            OnPrepareResponse = file =>
+            {
+                file.Context.Response.Headers.ContentSecurityPolicy = ViewerContentSecurityPolicy;
+                file.Context.Response.Headers.XContentTypeOptions = "nosniff";
+            },
+        });
+    }
+
+    public const string ViewerContentSecurityPolicy =
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; connect-src 'self'; form-action 'none'; " +
+        "frame-ancestors 'none'; base-uri 'none'";
 
     /// <summary>Gives the request log line's model and label a value for requests that never reach a model.</summary>
     public static IApplicationBuilder UseRequestLogDefaults(this IApplicationBuilder app) => app.Use((context, next) =>
