@@ -8,6 +8,20 @@ internal static class ModelLoader
     /// name under <c>models</c> (found from the working directory or above the CLI's build output, as the server finds it).</param>
     public static ClassifierModel Load(string model)
     {
+        string directory = PackageFolder(model);
+        try
+        {
+            return ClassifierModel.Load(directory, new InferenceOptions { IntraOpThreads = Environment.ProcessorCount });
+        }
+        catch (ModelPackageException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+    }
+
+    /// <summary>The package folder <paramref name="model"/> names (see <see cref="Load"/>).</summary>
+    public static string PackageFolder(string model)
+    {
         string directory = model;
         if (!Directory.Exists(directory) && IsBareName(model))
         {
@@ -17,14 +31,7 @@ internal static class ModelLoader
         {
             throw new CliException($"Model '{model}' is neither a package folder nor the name of one under models/.");
         }
-        try
-        {
-            return ClassifierModel.Load(directory, new InferenceOptions { IntraOpThreads = Environment.ProcessorCount });
-        }
-        catch (ModelPackageException ex)
-        {
-            throw new CliException(ex.Message);
-        }
+        return directory;
     }
 
     private static bool IsBareName(string model) =>

@@ -96,7 +96,14 @@ var shift = new Command("shift", "Score models on their held-out Training images
 };
 shift.SetAction(parse => Run(() => ShiftBenchmark.Run(parse.GetValue(shiftModels)!, parse.GetValue(data)!, parse.GetValue(shiftOutput)!, Console.Out)));
 
-var root = new RootCommand("BrainTumor command line: evaluate, use and import models with ONNX Runtime.") { evaluate, predict, import, compare, shift };
+var cvReport = new Argument<string>("report") { Description = "The cv run's report folder (with report.json), e.g. reports/cv-lite-cnn-default." };
+var recordCv = new Command("record-cv", "Record a cross-validation run of the package's recipe in its model.json, where GET /models and the viewer page show it.")
+{
+    model, cvReport,
+};
+recordCv.SetAction(parse => Run(() => RecordCrossValidationCommand.Run(parse.GetValue(model)!, parse.GetValue(cvReport)!, Console.Out)));
+
+var root = new RootCommand("BrainTumor command line: evaluate, use and import models with ONNX Runtime.") { evaluate, predict, import, compare, shift, recordCv };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

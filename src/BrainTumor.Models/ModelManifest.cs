@@ -29,6 +29,9 @@ public sealed record ModelManifest
     /// <summary>Scores on images from other sources than the training data; shown beside <see cref="Metrics"/> so that neither is read alone.</summary>
     public ExternalValidation? External { get; init; }
 
+    /// <summary>The k-fold cross-validation of the recipe that trained this package (other weights, the same recipe).</summary>
+    public CrossValidationSummary? CrossValidation { get; init; }
+
     public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,
@@ -101,3 +104,12 @@ public sealed record ValidationMetrics(
 public sealed record ExternalValidation(
     string Data, string DataContentSha256, int Images, double Accuracy, double MacroF1, double? TumourSensitivity, int? TumoursMissed,
     IReadOnlyList<ClassScores> PerClass, int[][] ConfusionMatrix, DateTimeOffset MeasuredAt, string MeasuredWith);
+
+/// <summary>
+/// Cross-validation of the package's training recipe: k models trained the same way on k splits of the training data,
+/// each scored on its held-out fold. It measures the recipe, not these exact weights.
+/// </summary>
+/// <param name="Report">The cv run's report folder, relative to the repository.</param>
+/// <param name="Folds">Folds planned; <paramref name="FoldsDone"/> of them finished when this was recorded.</param>
+public sealed record CrossValidationSummary(
+    string Report, int Folds, int FoldsDone, double Accuracy, double AccuracyStd, double MacroF1, double? TumourSensitivity, DateTimeOffset RecordedAt);

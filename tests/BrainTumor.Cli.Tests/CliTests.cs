@@ -26,6 +26,45 @@ public sealed class CliTests : IDisposable
         return folder;
     }
 
+    /// <summary>A copy of the manifest of a shipped package, which record-cv may change.</summary>
+    private string ManifestCopy(string package)
+    {
+        string folder = Path.Combine(root, Path.GetFileName(package));
+        Directory.CreateDirectory(folder);
+        File.Copy(Path.Combine(package, BrainTumor.Models.ModelManifest.FileName), Path.Combine(folder, BrainTumor.Models.ModelManifest.FileName));
+        return folder;
+    }
+
+    [Fact]
+    public void RecordCvWritesTheRunsSummaryIntoTheManifest()
+    {
+        string package = ManifestCopy(Model);
+        string report = Path.Combine(RepositoryPaths.Root, "reports", "cv-paper-cnn-default");
+
+        var recorded = RecordCrossValidationCommand.Run(package, report, TextWriter.Null);
+
+        var saved = BrainTumor.Evaluation.CrossValidationReport.Read(report)!;
+        var written = BrainTumor.Models.ModelManifest.Read(Path.Combine(package, BrainTumor.Models.ModelManifest.FileName)).CrossValidation;
+        Assert.Equal(recorded, written);
+        Assert.Equal(saved.FoldsDone, written!.FoldsDone);
+        Assert.Equal(saved.Summaries["accuracy"].Mean, written.Accuracy, 4);
+    }
+
+    [Fact]
+    public void RecordCvRefusesARunOfAnotherRecipe()
+    {
+        string package = ManifestCopy(LiteModel);
+        // The previous lite-cnn recipe: the whole image stretched, flips and rotations only.
+        string report = Path.Combine(RepositoryPaths.Root, "reports", "cv-lite-cnn-default");
+
+        var refusal = Assert.Throws<CliException>(() => RecordCrossValidationCommand.Run(package, report, TextWriter.Null));
+
+        Assert.Contains("input pipeline", refusal.Message);
+        Assert.Contains("augmentation", refusal.Message);
+        Assert.Equal(BrainTumor.Models.ModelManifest.Read(Path.Combine(LiteModel, BrainTumor.Models.ModelManifest.FileName)).CrossValidation,
+            BrainTumor.Models.ModelManifest.Read(Path.Combine(package, BrainTumor.Models.ModelManifest.FileName)).CrossValidation);
+    }
+
     [Fact]
     public void EvaluateWritesAReportWhoseNumbersAgreeWithEachOther()
     {

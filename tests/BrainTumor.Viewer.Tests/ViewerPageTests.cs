@@ -60,6 +60,7 @@ public sealed class ViewerPageTests(Browser browser, ViewerServer server) : ICla
             Assert.Equal($"{100 * probability.Value.GetDouble():0.0}%", shown);
         }
         await Assertions.Expect(page.Locator("#notice")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#model-trust")).ToContainTextAsync("cross-validation accuracy");
         await Assertions.Expect(page.Locator("#model-trust")).ToContainTextAsync("other sources");
     }
 

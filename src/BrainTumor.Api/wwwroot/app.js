@@ -101,7 +101,8 @@ function describeModel() {
   const parts = [`${model.name} ${model.version}`];
   if (model.crossValidation) {
     const cv = model.crossValidation;
-    parts.push(`cross-validation accuracy ${cv.accuracy.toFixed(3)}${cv.folds < cv.foldsPlanned ? ` (${cv.folds} of ${cv.foldsPlanned} folds)` : ` over ${cv.folds} folds`}`);
+    const folds = cv.foldsDone < cv.folds ? `${cv.foldsDone} of ${cv.folds} folds done` : `${cv.folds} folds`;
+    parts.push(`cross-validation accuracy ${cv.accuracy.toFixed(3)} ± ${cv.accuracyStd.toFixed(3)} (${folds})`);
   }
   if (model.metrics) parts.push(`hold-out accuracy ${model.metrics.accuracy.toFixed(3)} (${model.metrics.images} training-source images)`);
   if (model.external) {

@@ -1,0 +1,58 @@
+using BrainTumor.Evaluation;
+using BrainTumor.Imaging;
+using BrainTumor.Models;
+
+namespace BrainTumor.Cli;
+
+/// <summary>
+/// Writes a cv run's summary into a package's <c>model.json</c>, so that <c>GET /models</c> (and the viewer page) show it,
+/// after checking that the run used the package's recipe: the same architecture, input, augmentation and optimiser.
+/// </summary>
+public static class RecordCrossValidationCommand
+{
+    public static CrossValidationSummary Run(string model, string reportFolder, TextWriter log)
+    {
+        string directory = ModelLoader.PackageFolder(model);
+        string path = Path.Combine(directory, ModelManifest.FileName);
+        var manifest = ModelManifest.Read(path);
+        var saved = CrossValidationReport.Read(reportFolder)
+            ?? throw new CliException($"'{Path.Combine(reportFolder, "report.json")}' does not exist; run cv first.");
+        var differences = RecipeDifferences(manifest, saved.Setup);
+        if (differences.Count > 0)
+        {
+            throw new CliException($"the cv run in '{reportFolder}' did not use {manifest.Name}'s recipe ({string.Join("; ", differences)}).");
+        }
+        var accuracy = saved.Summaries["accuracy"];
+        double? sensitivity = saved.Summaries.TryGetValue("tumour sensitivity", out var tumour) && double.IsFinite(tumour.Mean) ? Math.Round(tumour.Mean, 4) : null;
+        var summary = new CrossValidationSummary(
+            Path.GetRelativePath(Directory.GetCurrentDirectory(), Path.GetFullPath(reportFolder)), saved.Setup.Folds, saved.FoldsDone,
+            Math.Round(accuracy.Mean, 4), Math.Round(accuracy.Std, 4), Math.Round(saved.Summaries["macro-F1"].Mean, 4), sensitivity, DateTimeOffset.UtcNow);
+        (manifest with { CrossValidation = summary }).Write(path);
+        log.WriteLine($"{manifest.Name}: cross-validation accuracy {summary.Accuracy:F3} ± {summary.AccuracyStd:F3} over {summary.FoldsDone} of {summary.Folds} folds recorded in {path}");
+        return summary;
+    }
+
+    private static List<string> RecipeDifferences(ModelManifest manifest, CrossValidationSetup setup)
+    {
+        var differences = new List<string>();
+        void Compare(string what, object? package, object? run)
+        {
+            if (!Equals(package, run))
+            {
+                differences.Add($"{what}: package {package}, cv {run}");
+            }
+        }
+        Compare("architecture", manifest.Architecture, setup.Architecture);
+        Compare("input size", manifest.Input.Height, setup.ImageSize);
+        // A run written before pipelines were recorded used the original one, the whole image stretched.
+        bool samePipeline = setup.Preprocessing is null
+            ? manifest.Input.Steps == Preprocessing.Stretch
+            : manifest.Input.Resize.StartsWith(setup.Preprocessing, StringComparison.Ordinal);
+        Compare("input pipeline", manifest.Input.Resize, samePipeline ? manifest.Input.Resize : setup.Preprocessing ?? "whole image stretched");
+        Compare("augmentation", manifest.Training?.Augmentation, setup.Augmentation);
+        Compare("optimiser", manifest.Training?.Optimizer, setup.Optimizer);
+        Compare("learning rate", manifest.Training?.LearningRate, setup.LearningRate);
+        Compare("batch size", manifest.Training?.BatchSize, setup.BatchSize);
+        return differences;
+    }
+}
