@@ -95,6 +95,26 @@ public sealed class ViewerPageTests(Browser browser, ViewerServer server) : ICla
     }
 
     [Fact]
+    public async Task SeveralFilesBecomeAListToStepThrough()
+    {
+        var page = await OpenAsync();
+
+        await page.Locator("#file").SetInputFilesAsync([Slice("glioma_tumor", 1), Slice("pituitary_tumor", 1)]);
+
+        await Assertions.Expect(page.Locator("#file-list button")).ToHaveCountAsync(2);
+        await Assertions.Expect(page.Locator("#file-list button").First).ToHaveAttributeAsync("aria-current", "true");
+        await Assertions.Expect(page.Locator("#map")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("^blob:"));
+        string first = await page.Locator("#original").GetAttributeAsync("src") ?? "";
+        await page.Locator("#next").ClickAsync();
+        await Assertions.Expect(page.Locator("#file-list button").Nth(1)).ToHaveAttributeAsync("aria-current", "true");
+        await Assertions.Expect(page.Locator("#original")).Not.ToHaveAttributeAsync("src", first);
+        await Assertions.Expect(page.Locator("#label")).Not.ToBeEmptyAsync();
+        await Assertions.Expect(page.Locator("#next")).ToBeDisabledAsync();
+        await page.Locator("#previous").ClickAsync();
+        await Assertions.Expect(page.Locator("#original")).ToHaveAttributeAsync("src", first);
+    }
+
+    [Fact]
     public async Task TheOverlayAppearsAndTheSliderChangesItsOpacityWithoutANewRequest()
     {
         var page = await OpenWithSliceAsync(Slice());
