@@ -12,7 +12,7 @@ public static class ImageLoader
 
     /// <summary>File name extensions of the formats <see cref="Decode"/> reads, for finding images in folders.</summary>
     public static IReadOnlySet<string> FileExtensions { get; } =
-        new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".jpg", ".jpeg", ".png", ".bmp", ".webp" };
+        new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".jpg", ".jpeg", ".png", ".bmp", ".webp", ".dcm" };
 
     /// <summary>The extensions as a person reads them in a message: ".jpg, .jpeg, ...".</summary>
     public static string FileExtensionList => string.Join(", ", FileExtensions);
@@ -21,7 +21,8 @@ public static class ImageLoader
 
     /// <summary>
     /// Decodes JPEG, PNG, BMP or WebP into an upright RGBA bitmap: the EXIF orientation is applied and
-    /// grayscale or palette images are expanded to colour. The header is checked against <paramref name="limits"/>
+    /// grayscale or palette images are expanded to colour. A DICOM Part 10 file is rendered by <see cref="Dicom.DicomImage"/>
+    /// with its own window and middle frame. The header is checked against <paramref name="limits"/>
     /// (default <see cref="ImageLimits.Default"/>) before any pixel is decoded.
     /// </summary>
     public static SKBitmap Decode(ReadOnlySpan<byte> encoded, ImageLimits? limits = null)
@@ -31,6 +32,10 @@ public static class ImageLoader
         {
             throw new ImageDecodeException(ImageProblem.Empty, "The image is empty (0 bytes).");
         }
+        if (Dicom.DicomDataset.IsPart10(encoded))
+        {
+            return Dicom.DicomImage.Decode(encoded.ToArray(), limits: limits).Bitmap;
+        }
         if (PngChunks.FindOversizedAncillary(encoded, limits.MaxPngAncillaryChunkBytes) is var (chunk, length))
         {
             throw new ImageDecodeException(ImageProblem.OversizedMetadata,
@@ -38,10 +43,10 @@ public static class ImageLoader
         }
         using var data = SKData.CreateCopy(encoded);
         using var codec = SKCodec.Create(data)
-            ?? throw new ImageDecodeException(ImageProblem.UnsupportedFormat, "The bytes are not a JPEG, PNG, BMP or WebP image.");
+            ?? throw new ImageDecodeException(ImageProblem.UnsupportedFormat, "The bytes are not a JPEG, PNG, BMP or WebP image or a DICOM Part 10 file.");
         if (!IsSupported(codec.EncodedFormat))
         {
-            throw new ImageDecodeException(ImageProblem.UnsupportedFormat, $"Images in {codec.EncodedFormat} format are not supported; send JPEG, PNG, BMP or WebP.");
+            throw new ImageDecodeException(ImageProblem.UnsupportedFormat, $"Images in {codec.EncodedFormat} format are not supported; send JPEG, PNG, BMP, WebP or DICOM.");
         }
         if (codec.FrameCount > 1)
         {

@@ -227,7 +227,7 @@ public sealed class CliTests : IDisposable
         var result = await DotnetProcess.RunBuiltAsync("braintumor.dll", "predict", junk, "--model", Model);
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Equal($"error: {junk}: The bytes are not a JPEG, PNG, BMP or WebP image.", result.Error.Trim());
+        Assert.Equal($"error: {junk}: The bytes are not a JPEG, PNG, BMP or WebP image or a DICOM Part 10 file.", result.Error.Trim());
         Assert.Contains("junk.png", result.Output);
     }
 

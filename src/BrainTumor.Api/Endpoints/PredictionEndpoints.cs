@@ -17,7 +17,7 @@ public static class PredictionEndpoints
             .MapPost("", Predict)
             .WithName("Predict")
             .WithSummary("Classify one MRI slice")
-            .WithDescription("Upload a JPEG, PNG, BMP or WebP image (multipart field 'image', or the raw body with an image/* content type). " +
+            .WithDescription("Upload a JPEG, PNG, BMP, WebP or DICOM image (multipart field 'image', or the raw body with an image/* or application/dicom content type). " +
                              "Returns JSON, or with Accept: image/png or ?format=png the image with the label and confidence drawn on it.")
             .AcceptsImageUpload<PredictionResponse>();
         return app;

@@ -52,7 +52,8 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
                 await stream.ReadExactlyAsync(bytes, cancellation);
                 return bytes;
             }
-            if (request.ContentType?.StartsWith("image/", StringComparison.OrdinalIgnoreCase) == true)
+            if (request.ContentType?.StartsWith("image/", StringComparison.OrdinalIgnoreCase) == true ||
+                request.ContentType?.StartsWith(BrainTumor.Imaging.Dicom.DicomImage.MediaType, StringComparison.OrdinalIgnoreCase) == true)
             {
                 return await ReadBoundedAsync(request.Body, cancellation);
             }
@@ -76,7 +77,7 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
             return Problems.BadParameter("Malformed form", $"The multipart body cannot be read: {ex.Message}");
         }
         return Problems.BadParameter("No image",
-            $"Send the image as multipart/form-data in a field named '{FieldName}', or as the whole body with an image/* content type" +
+            $"Send the image as multipart/form-data in a field named '{FieldName}', or as the whole body with an image/* or application/dicom content type" +
             (request.ContentType is { Length: > 0 } type ? $" (the request's content type is '{type}')." : "."));
     }
 

@@ -40,7 +40,7 @@ public sealed class ImageUploadOperationFilter(IOptions<ServerLimitsOptions> lim
                 {
                     Type = JsonSchemaType.String,
                     Format = "binary",
-                    Description = $"Axial brain MRI slice: JPEG, PNG, BMP or WebP, at most {limits.Value.MaxUploadText} and {limits.Value.MaxImageSide} pixels per side.",
+                    Description = $"Axial brain MRI slice: JPEG, PNG, BMP, WebP or DICOM, at most {limits.Value.MaxUploadText} and {limits.Value.MaxImageSide} pixels per side.",
                 },
             },
         };
@@ -55,6 +55,7 @@ public sealed class ImageUploadOperationFilter(IOptions<ServerLimitsOptions> lim
                 ["image/png"] = new OpenApiMediaType { Schema = binary },
                 ["image/bmp"] = new OpenApiMediaType { Schema = binary },
                 ["image/webp"] = new OpenApiMediaType { Schema = binary },
+                [BrainTumor.Imaging.Dicom.DicomImage.MediaType] = new OpenApiMediaType { Schema = binary },
             },
         };
     }

@@ -1,0 +1,182 @@
+using System.Text.Json;
+using BrainTumor.Imaging;
+using BrainTumor.Imaging.Dicom;
+using BrainTumor.Tests;
+
+namespace BrainTumor.Imaging.Tests;
+
+/// <summary>
+/// Our DICOM reader against files no one here wrote: the test corpus of Debian's python3-pydicom, decoded by pydicom
+/// itself (pydicom_pixels.py) for comparison.
+/// </summary>
+public sealed class DicomTests
+{
+    public static string Corpus { get; } = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
+
+    private static string File(string name) => Path.Combine(Corpus, name);
+
+    private static async Task<(int[] Shape, double[] Values)> PydicomAsync(string name, int frame)
+    {
+        Assert.True(Directory.Exists(Corpus), $"No pydicom test corpus at {Corpus}: install Debian's python3-pydicom.");
+        var result = await DotnetProcess.RunProgramAsync("/usr/bin/python3", null, null,
+            Path.Combine(AppContext.BaseDirectory, "pydicom_pixels.py"), File(name), frame.ToString());
+        Assert.True(result.ExitCode == 0, result.Error);
+        var json = JsonDocument.Parse(result.Output).RootElement;
+        return (json.GetProperty("shape").EnumerateArray().Select(v => v.GetInt32()).ToArray(),
+            json.GetProperty("values").EnumerateArray().Select(v => v.GetDouble()).ToArray());
+    }
+
+    [Theory]
+    [InlineData("MR_small.dcm", 1)]
+    [InlineData("MR_small_implicit.dcm", 1)]
+    [InlineData("MR_small_bigendian.dcm", 1)]
+    [InlineData("MR_small_expb.dcm", 1)]
+    [InlineData("MR_small_padded.dcm", 1)]
+    [InlineData("MR_small_RLE.dcm", 1)]
+    [InlineData("CT_small.dcm", 1)]
+    [InlineData("image_dfl.dcm", 1)]
+    public async Task MonochromeModalityValuesEqualPydicoms(string name, int frame)
+    {
+        var (shape, expected) = await PydicomAsync(name, frame);
+
+        double[] ours = DicomImage.ModalityValues(System.IO.File.ReadAllBytes(File(name)), frame);
+
+        Assert.Equal(shape.Aggregate(1, (a, b) => a * b), ours.Length);
+        for (int i = 0; i < ours.Length; i++)
+        {
+            Assert.True(Math.Abs(ours[i] - expected[i]) < 1e-6, $"{name}: pixel {i} is {ours[i]}, pydicom says {expected[i]}");
+        }
+    }
+
+    [Theory]
+    [InlineData("SC_rgb_jpeg_dcmd.dcm", 1, 0)]
+    [InlineData("ExplVR_BigEnd.dcm", 1, 0)]
+    [InlineData("SC_ybr_full_422_uncompressed.dcm", 1, 1)]
+    [InlineData("SC_rgb_rle.dcm", 1, 0)]
+    [InlineData("SC_rgb_rle_2frame.dcm", 2, 0)]
+    [InlineData("SC_rgb_small_odd.dcm", 1, 0)]
+    public async Task ColourSamplesEqualPydicomsWithinRounding(string name, int frame, int tolerance)
+    {
+        var (shape, expected) = await PydicomAsync(name, frame);
+
+        var (bitmap, info) = DicomImage.Decode(System.IO.File.ReadAllBytes(File(name)), new DicomReadOptions(frame));
+        using (bitmap)
+        {
+            Assert.Equal([bitmap.Height, bitmap.Width, 3], shape);
+            Assert.Equal(frame, info.Frame);
+            var rgba = bitmap.GetPixelSpan();
+            for (int p = 0; p < bitmap.Width * bitmap.Height; p++)
+            {
+                for (int channel = 0; channel < 3; channel++)
+                {
+                    double difference = Math.Abs(rgba[4 * p + channel] - expected[3 * p + channel]);
+                    Assert.True(difference <= tolerance, $"{name}: pixel {p} channel {channel} is {rgba[4 * p + channel]}, pydicom says {expected[3 * p + channel]}");
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("MR_small_jp2klossless.dcm", "1.2.840.10008.1.2.4.90", "JPEG 2000")]
+    [InlineData("MR_small_jpeg_ls_lossless.dcm", "1.2.840.10008.1.2.4.80", "JPEG-LS")]
+    [InlineData("SC_rgb_jpeg_gdcm.dcm", "1.2.840.10008.1.2.4.70", "JPEG Lossless")]
+    [InlineData("693_J2KI.dcm", "1.2.840.10008.1.2.4.91", "JPEG 2000")]
+    public void AnUnsupportedTransferSyntaxIsRefusedByUidAndName(string name, string uid, string syntaxName)
+    {
+        var refusal = Assert.Throws<ImageDecodeException>(() => DicomImage.Decode(System.IO.File.ReadAllBytes(File(name))));
+
+        Assert.Equal(ImageProblem.UnsupportedFormat, refusal.Problem);
+        Assert.Contains(uid, refusal.Message);
+        Assert.Contains(syntaxName, refusal.Message);
+    }
+
+    [Theory]
+    [InlineData("MR_truncated.dcm", ImageProblem.Corrupt, "truncated")]
+    [InlineData("no_meta.dcm", ImageProblem.Corrupt, "no DICOM Part 10 preamble")]
+    [InlineData("JPEG-lossy.dcm", ImageProblem.UnsupportedFormat, "12-bit")]
+    [InlineData("rtdose.dcm", ImageProblem.UnsupportedFormat, "32 bits allocated")]
+    [InlineData("liver_1frame.dcm", ImageProblem.UnsupportedFormat, "1 bits allocated")]
+    [InlineData("rtplan.dcm", ImageProblem.UnsupportedFormat, "no pixel data")]
+    public void AFileThatCannotBeAnsweredGetsItsSpecificRefusal(string name, ImageProblem problem, string reason)
+    {
+        var refusal = Assert.Throws<ImageDecodeException>(() => DicomImage.Decode(System.IO.File.ReadAllBytes(File(name))));
+
+        Assert.Equal(problem, refusal.Problem);
+        Assert.Contains(reason, refusal.Message);
+    }
+
+    [Fact]
+    public void EveryFileInTheCorpusGetsAnImageOrASpecificRefusal()
+    {
+        var outcomes = new List<string>();
+        foreach (string path in Directory.EnumerateFiles(Corpus, "*.dcm").Order(StringComparer.Ordinal))
+        {
+            try
+            {
+                var (bitmap, info) = DicomImage.Decode(System.IO.File.ReadAllBytes(path));
+                using (bitmap)
+                {
+                    outcomes.Add($"{Path.GetFileName(path)}: {info.TransferSyntax}, {bitmap.Width}x{bitmap.Height}");
+                }
+            }
+            catch (ImageDecodeException refusal)
+            {
+                Assert.False(string.IsNullOrWhiteSpace(refusal.Message));
+                outcomes.Add($"{Path.GetFileName(path)}: {refusal.Problem}: {refusal.Message}");
+            }
+        }
+        Assert.True(outcomes.Count > 50, string.Join("\n", outcomes));
+    }
+
+    [Fact]
+    public void TheFilesWindowIsUsedAndReported()
+    {
+        var (bitmap, info) = DicomImage.Decode(System.IO.File.ReadAllBytes(File("MR_small.dcm")));
+        bitmap.Dispose();
+
+        Assert.Equal(new DicomWindow(600, 1600, "LINEAR", "file"), info.Window);
+        Assert.Equal("1.2.840.10008.1.2.1", info.TransferSyntaxUid);
+        Assert.NotNull(info.SopInstanceUid);
+    }
+
+    [Fact]
+    public void WithoutAWindowTheFirstToNinetyNinthPercentileIsUsed()
+    {
+        byte[] file = System.IO.File.ReadAllBytes(File("CT_small.dcm"));
+        var (bitmap, info) = DicomImage.Decode(file);
+        bitmap.Dispose();
+
+        var sorted = DicomImage.ModalityValues(file).Order().ToArray();
+        double low = sorted[(int)(0.01 * (sorted.Length - 1))], high = sorted[(int)(0.99 * (sorted.Length - 1))];
+        Assert.Equal(new DicomWindow((low + high) / 2, high - low, "LINEAR_EXACT", "percentile"), info.Window);
+    }
+
+    [Fact]
+    public void ARequestedWindowOverridesTheFilesAndChangesTheGreyLevels()
+    {
+        byte[] file = System.IO.File.ReadAllBytes(File("MR_small.dcm"));
+        var (own, ownInfo) = DicomImage.Decode(file);
+        var (narrow, narrowInfo) = DicomImage.Decode(file, new DicomReadOptions(Window: (600, 100)));
+        using (own)
+        using (narrow)
+        {
+            Assert.Equal("request", narrowInfo.Window!.Source);
+            Assert.NotEqual(ownInfo.Window, narrowInfo.Window);
+            Assert.False(own.GetPixelSpan().SequenceEqual(narrow.GetPixelSpan()));
+            // Below center - width/2 is black, above center + width/2 white (PS3.3 C.11.2.1.2).
+            double[] values = DicomImage.ModalityValues(file);
+            int dark = Array.FindIndex(values, v => v < 540), bright = Array.FindIndex(values, v => v > 660);
+            Assert.Equal(0, narrow.GetPixelSpan()[4 * dark]);
+            Assert.Equal(255, narrow.GetPixelSpan()[4 * bright]);
+        }
+    }
+
+    [Fact]
+    public void ImageLoaderReadsADicomFileLikeAnyOtherImage()
+    {
+        using var bitmap = ImageLoader.Decode(System.IO.File.ReadAllBytes(File("MR_small.dcm")), ImageLimits.Classification);
+
+        Assert.Equal((64, 64), (bitmap.Width, bitmap.Height));
+        Assert.True(ImageLoader.IsImageFile("slice.dcm"));
+    }
+}
