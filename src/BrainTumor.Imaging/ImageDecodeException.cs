@@ -8,6 +8,9 @@ public enum ImageProblem
     TooLarge,
     TooSmall,
     OversizedMetadata,
+
+    /// <summary>A frame was asked for that the image does not have.</summary>
+    NoSuchFrame,
 }
 
 /// <summary>The bytes are not an image this library will read; <see cref="Problem"/> says why.</summary>

@@ -87,3 +87,79 @@ public sealed class DicomUploadTests(BrainTumorApiFactory factory) : IClassFixtu
         Assert.Contains("truncated", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
     }
 }
+
+/// <summary>What a DICOM answer says beside the label: how the image was rendered and how to link the answer back, and nothing about the patient.</summary>
+public sealed class DicomAnswerTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>, IDisposable
+{
+    private static readonly string MrSmall = "/usr/lib/python3/dist-packages/pydicom/data/test_files/MR_small.dcm";
+    private readonly HttpClient client = factory.CreateClient();
+    private readonly string folder = Directory.CreateTempSubdirectory("braintumor-dicom-answer-").FullName;
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    private async Task<(HttpStatusCode Status, JsonElement Body, string Text)> PredictAsync(byte[] file, string query = "")
+    {
+        var response = await client.PostAsync($"/predict{query}", Uploads.Raw(file, "application/dicom"));
+        string text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, JsonDocument.Parse(text).RootElement, text);
+    }
+
+    [Fact]
+    public async Task TheAnswerGivesTheUidsAndTheFilesWindowAndNoPatientAttribute()
+    {
+        byte[] file = File.ReadAllBytes(MrSmall);
+        var dataset = BrainTumor.Imaging.Dicom.DicomDataset.Parse(file);
+
+        var (status, body, text) = await PredictAsync(file);
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        var dicom = body.GetProperty("dicom");
+        Assert.Equal(dataset.String(0x00080018), dicom.GetProperty("sopInstanceUid").GetString());
+        Assert.Equal(dataset.String(0x0020000E), dicom.GetProperty("seriesInstanceUid").GetString());
+        Assert.Equal(dataset.String(0x0020000D), dicom.GetProperty("studyInstanceUid").GetString());
+        Assert.Equal(600, dicom.GetProperty("window").GetProperty("center").GetDouble());
+        Assert.Equal(1600, dicom.GetProperty("window").GetProperty("width").GetDouble());
+        Assert.Equal("file", dicom.GetProperty("window").GetProperty("source").GetString());
+        // Patient name and ID, birth date, institution (a study date is left out: UIDs often embed one).
+        foreach (uint patientTag in new uint[] { 0x00100010, 0x00100020, 0x00100030, 0x00080080 })
+        {
+            if (dataset.String(patientTag) is string value)
+            {
+                Assert.DoesNotContain(value, text);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task AWindowInTheQueryIsUsedAndAFrameTheImageLacksIs400()
+    {
+        byte[] file = File.ReadAllBytes(MrSmall);
+
+        var (_, windowed, _) = await PredictAsync(file, "?window=500,200");
+        var (missingStatus, missing, _) = await PredictAsync(file, "?frame=2");
+        var (badStatus, bad, _) = await PredictAsync(file, "?window=500");
+
+        Assert.Equal("request", windowed.GetProperty("dicom").GetProperty("window").GetProperty("source").GetString());
+        Assert.Equal(200, windowed.GetProperty("dicom").GetProperty("window").GetProperty("width").GetDouble());
+        Assert.Equal(HttpStatusCode.BadRequest, missingStatus);
+        Assert.Equal("Invalid frame", missing.GetProperty("title").GetString());
+        Assert.Equal(HttpStatusCode.BadRequest, badStatus);
+        Assert.Equal("Invalid window", bad.GetProperty("title").GetString());
+    }
+
+    [Fact]
+    public async Task ASliceThatIsNotAxialIsAnsweredWithAWarning()
+    {
+        string sagittal = Path.Combine(folder, "sagittal.dcm");
+        File.Copy(MrSmall, sagittal);
+        // Rows along the patient's y axis, columns along -z: a sagittal plane.
+        var modify = await DotnetProcess.RunProgramAsync("/usr/bin/dcmodify", folder, null, "-nb", "-m", @"(0020,0037)=0\1\0\0\0\-1", sagittal);
+        Assert.True(modify.ExitCode == 0, modify.Error);
+
+        var (status, body, _) = await PredictAsync(File.ReadAllBytes(sagittal));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("sagittal", body.GetProperty("dicom").GetProperty("warning").GetString());
+        Assert.Equal(JsonValueKind.Null, (await PredictAsync(File.ReadAllBytes(MrSmall))).Body.GetProperty("dicom").GetProperty("warning").ValueKind);
+    }
+}

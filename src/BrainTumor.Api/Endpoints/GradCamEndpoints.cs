@@ -31,10 +31,18 @@ public static class GradCamEndpoints
     /// <param name="className">Label of the class to explain (see the model's labels); the predicted class when absent.</param>
     /// <param name="output"><c>overlay</c> (default), <c>heatmap</c>, <c>mask</c> or <c>json</c>.</param>
     /// <param name="alpha">Weight of the heatmap in the overlay, from 0 to 1 (default 0.4).</param>
+    /// <param name="window">DICOM only: <c>center,width</c> to use instead of the file's window.</param>
+    /// <param name="frame">DICOM only: the frame of a multi-frame image, from 1 (default: the middle one).</param>
     public static async Task<Results<Ok<GradCamResponse>, FileContentHttpResult, ProblemHttpResult>> GradCam(
         HttpContext context, ClassificationPipeline pipeline, [FromQuery] string? model,
-        [FromQuery(Name = "class")] string? className, [FromQuery] string? output, [FromQuery] string? alpha)
+        [FromQuery(Name = "class")] string? className, [FromQuery] string? output, [FromQuery] string? alpha,
+        [FromQuery] string? window, [FromQuery] string? frame)
     {
+        var dicom = ImageUploads.DicomOptions(window, frame);
+        if (dicom.Problem is ProblemHttpResult badDicomOption)
+        {
+            return badDicomOption;
+        }
         string mode = (output ?? "overlay").ToLowerInvariant();
         if (!Outputs.Contains(mode))
         {
@@ -67,7 +75,7 @@ public static class GradCamEndpoints
         }
 
         return await pipeline.RunAsync<Results<Ok<GradCamResponse>, FileContentHttpResult, ProblemHttpResult>>(
-            context, chosen, withGradCam: true, target, render: (result, timings) =>
+            context, chosen, withGradCam: true, target, dicom.Value!, render: (result, timings) =>
             {
                 var cam = result.Prediction.GradCam!;
                 int width = result.Image.Width, height = result.Image.Height;
@@ -78,7 +86,7 @@ public static class GradCamEndpoints
                     var matrix = Enumerable.Range(0, cam.Height).Select(row => cam.Values.AsSpan(row * cam.Width, cam.Width).ToArray()).ToArray();
                     var payload = new GradCamPayload(cam.Label, cam.Width, cam.Height, matrix, Convert.ToBase64String(ImageEncoder.Png(mask)));
                     return TypedResults.Ok(new GradCamResponse(result.Model.Name, result.Model.Manifest.Version, result.Prediction.Label,
-                        result.Prediction.Confidence, ApiContracts.Probabilities(result), new ImageSize(width, height), payload, timings));
+                        result.Prediction.Confidence, ApiContracts.Probabilities(result), new ImageSize(width, height), payload, timings, result.Dicom));
                 }
                 context.Response.Headers["X-GradCam-Class"] = cam.Label;
                 context.Response.Headers["X-Predicted-Label"] = result.Prediction.Label;

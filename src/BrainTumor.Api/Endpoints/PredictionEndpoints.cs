@@ -27,9 +27,17 @@ public static class PredictionEndpoints
     /// <param name="pipeline">The classification path.</param>
     /// <param name="model">Model to use (see GET /models); the default model when absent.</param>
     /// <param name="format"><c>json</c> (default) or <c>png</c> (the image with the answer drawn on it).</param>
+    /// <param name="window">DICOM only: <c>center,width</c> to use instead of the file's window.</param>
+    /// <param name="frame">DICOM only: the frame of a multi-frame image, from 1 (default: the middle one).</param>
     public static async Task<Results<Ok<PredictionResponse>, FileContentHttpResult, ProblemHttpResult>> Predict(
-        HttpContext context, ClassificationPipeline pipeline, [FromQuery] string? model, [FromQuery] string? format)
+        HttpContext context, ClassificationPipeline pipeline, [FromQuery] string? model, [FromQuery] string? format,
+        [FromQuery] string? window, [FromQuery] string? frame)
     {
+        var dicom = ImageUploads.DicomOptions(window, frame);
+        if (dicom.Problem is ProblemHttpResult badDicomOption)
+        {
+            return badDicomOption;
+        }
         bool? png = format?.ToLowerInvariant() switch
         {
             null => Accepts(context.Request, "image/png") && !Accepts(context.Request, "application/json"),
@@ -47,7 +55,7 @@ public static class PredictionEndpoints
             return unknown;
         }
         return await pipeline.RunAsync<Results<Ok<PredictionResponse>, FileContentHttpResult, ProblemHttpResult>>(
-            context, chosen.Value!, withGradCam: false, targetClass: null, render: (result, timings) =>
+            context, chosen.Value!, withGradCam: false, targetClass: null, dicom.Value!, render: (result, timings) =>
             {
                 if (png.Value)
                 {
@@ -55,7 +63,7 @@ public static class PredictionEndpoints
                     return TypedResults.File(ImageEncoder.Png(annotated), "image/png");
                 }
                 return TypedResults.Ok(new PredictionResponse(result.Model.Name, result.Model.Manifest.Version, result.Prediction.Label,
-                    result.Prediction.Confidence, ApiContracts.Probabilities(result), new ImageSize(result.Image.Width, result.Image.Height), timings));
+                    result.Prediction.Confidence, ApiContracts.Probabilities(result), new ImageSize(result.Image.Width, result.Image.Height), timings, result.Dicom));
             }, refuse: problem => problem);
     }
 

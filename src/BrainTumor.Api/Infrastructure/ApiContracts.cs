@@ -1,3 +1,4 @@
+using BrainTumor.Imaging.Dicom;
 using BrainTumor.Models;
 
 namespace BrainTumor.Api.Infrastructure;
@@ -13,8 +14,11 @@ public sealed record ImageSize(int Width, int Height);
 /// <param name="Probabilities">Probability of every class, by label.</param>
 /// <param name="Image">Size of the uploaded image.</param>
 /// <param name="Timings">Milliseconds spent decoding and resizing, in ONNX Runtime, and in total in the server.</param>
+/// <param name="Dicom">For a DICOM upload: its Study, Series and SOP Instance UIDs, the frame and window used, and a warning when
+/// the slice is not axial; no patient attribute. Absent for other formats.</param>
 public sealed record PredictionResponse(
-    string Model, string ModelVersion, string Label, float Confidence, IReadOnlyDictionary<string, float> Probabilities, ImageSize Image, Timings Timings);
+    string Model, string ModelVersion, string Label, float Confidence, IReadOnlyDictionary<string, float> Probabilities, ImageSize Image, Timings Timings,
+    DicomImageInfo? Dicom);
 
 /// <summary>The Grad-CAM map of <c>POST /gradcam?output=json</c>.</summary>
 /// <param name="Class">The class the map explains.</param>
@@ -27,7 +31,7 @@ public sealed record GradCamPayload(string Class, int Width, int Height, float[]
 /// <summary>The answer of <c>POST /gradcam?output=json</c>.</summary>
 public sealed record GradCamResponse(
     string Model, string ModelVersion, string Label, float Confidence, IReadOnlyDictionary<string, float> Probabilities,
-    ImageSize Image, GradCamPayload GradCam, Timings Timings);
+    ImageSize Image, GradCamPayload GradCam, Timings Timings, DicomImageInfo? Dicom);
 
 public static class ApiContracts
 {

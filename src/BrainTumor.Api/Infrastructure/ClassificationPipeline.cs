@@ -9,8 +9,12 @@ namespace BrainTumor.Api.Infrastructure;
 
 public sealed record Timings(double DecodeMs, double InferenceMs, double TotalMs);
 
-/// <summary>A decoded upload, the part of it the model saw, and what the model made of it.</summary>
-public sealed record ClassifiedImage(ClassifierModel Model, SKBitmap Image, InputRegion Region, Prediction Prediction, double DecodeMs);
+/// <summary>
+/// A decoded upload, the part of it the model saw, and what the model made of it; for a DICOM upload also the window used,
+/// the frame, the UIDs and any orientation warning.
+/// </summary>
+public sealed record ClassifiedImage(ClassifierModel Model, SKBitmap Image, InputRegion Region, Prediction Prediction, double DecodeMs,
+    BrainTumor.Imaging.Dicom.DicomImageInfo? Dicom);
 
 /// <summary>
 /// The path every classification request takes: choose the model, read the upload, wait for a slot
@@ -28,10 +32,11 @@ public sealed class ClassificationPipeline(
     /// <param name="model">The model that answers.</param>
     /// <param name="withGradCam">Also compute the Grad-CAM map.</param>
     /// <param name="targetClass">The class Grad-CAM explains; null for the predicted class.</param>
+    /// <param name="dicom">How to render a DICOM upload (window, frame).</param>
     /// <param name="render">Builds the answer from the prediction, while the request still holds its slot.</param>
     /// <param name="refuse">Turns the problem that stopped the request into the handler's result type.</param>
     public async Task<T> RunAsync<T>(HttpContext context, ClassifierModel model, bool withGradCam, int? targetClass,
-        Func<ClassifiedImage, Timings, T> render, Func<ProblemHttpResult, T> refuse)
+        BrainTumor.Imaging.Dicom.DicomReadOptions dicom, Func<ClassifiedImage, Timings, T> render, Func<ProblemHttpResult, T> refuse)
     {
         var clock = Stopwatch.StartNew();
         diagnostics.Set("Model", model.Name);
@@ -54,19 +59,19 @@ public sealed class ClassificationPipeline(
         }
 
         var decodeClock = Stopwatch.StartNew();
-        var decoded = uploads.Decode(upload.Value!);
+        var decoded = uploads.Decode(upload.Value!, dicom);
         if (decoded.Problem is ProblemHttpResult undecodable)
         {
             return refuse(undecodable);
         }
-        using var image = decoded.Value!;
+        using var image = decoded.Value!.Bitmap;
         var input = model.Prepare(image);
         double decodeMs = decodeClock.Elapsed.TotalMilliseconds;
 
         var prediction = model.Predict(input.Pixels, withGradCam, targetClass);
         metrics.RecordInference(model.Name, prediction.InferenceMilliseconds);
         diagnostics.Set("Label", prediction.Label);
-        return render(new ClassifiedImage(model, image, input.Region, prediction, decodeMs),
+        return render(new ClassifiedImage(model, image, input.Region, prediction, decodeMs, decoded.Value.Dicom),
             new Timings(Math.Round(decodeMs, 2), Math.Round(prediction.InferenceMilliseconds, 2), Math.Round(clock.Elapsed.TotalMilliseconds, 2)));
     }
 

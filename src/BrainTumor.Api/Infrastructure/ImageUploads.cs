@@ -2,6 +2,8 @@ using BrainTumor.Imaging;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using System.Globalization;
+using BrainTumor.Imaging.Dicom;
 using SkiaSharp;
 
 namespace BrainTumor.Api.Infrastructure;
@@ -81,12 +83,47 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
             (request.ContentType is { Length: > 0 } type ? $" (the request's content type is '{type}')." : "."));
     }
 
-    /// <summary>Decodes after the size checks; maps decoding problems to 400 or 415.</summary>
-    public Attempt<SKBitmap> Decode(byte[] bytes)
+    /// <summary>
+    /// The DICOM query options: <c>window=center,width</c> overrides the file's window, <c>frame=N</c> (1-based) picks a frame of
+    /// a multi-frame image. They are ignored for other formats.
+    /// </summary>
+    public static Attempt<DicomReadOptions> DicomOptions(string? window, string? frame)
+    {
+        (double, double)? chosenWindow = null;
+        if (window is not null)
+        {
+            var parts = window.Split(',');
+            if (parts.Length != 2
+                || !double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double center) || !double.IsFinite(center)
+                || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double width) || !(width >= 1 && double.IsFinite(width)))
+            {
+                return Problems.BadParameter("Invalid window", $"window must be 'center,width' with a width of at least 1, not '{window}'.");
+            }
+            chosenWindow = (center, width);
+        }
+        int? chosenFrame = null;
+        if (frame is not null)
+        {
+            if (!int.TryParse(frame, NumberStyles.None, CultureInfo.InvariantCulture, out int number) || number < 1)
+            {
+                return Problems.BadParameter("Invalid frame", $"frame must be a frame number from 1, not '{frame}'.");
+            }
+            chosenFrame = number;
+        }
+        return new DicomReadOptions(chosenFrame, chosenWindow);
+    }
+
+    /// <summary>Decodes after the size checks (a DICOM file with <paramref name="dicom"/>); maps decoding problems to 400 or 415.</summary>
+    public Attempt<DecodedUpload> Decode(byte[] bytes, DicomReadOptions dicom)
     {
         try
         {
-            return ImageLoader.Decode(bytes, limits.Value.ImageLimits);
+            if (DicomDataset.IsPart10(bytes))
+            {
+                var (bitmap, info) = DicomImage.Decode(bytes, dicom, limits.Value.ImageLimits);
+                return new DecodedUpload(bitmap, info);
+            }
+            return new DecodedUpload(ImageLoader.Decode(bytes, limits.Value.ImageLimits), null);
         }
         catch (ImageDecodeException ex)
         {
@@ -97,6 +134,7 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
                 ImageProblem.TooLarge => Problems.BadParameter("Image dimensions too large", ex.Message),
                 ImageProblem.TooSmall => Problems.BadParameter("Image too small", ex.Message),
                 ImageProblem.OversizedMetadata => Problems.BadParameter("Image metadata too large", ex.Message),
+                ImageProblem.NoSuchFrame => Problems.BadParameter("Invalid frame", ex.Message),
                 _ => Problems.BadParameter("Corrupt image", ex.Message),
             };
         }
@@ -121,3 +159,6 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
     private ProblemHttpResult TooLarge() => Problems.Create(StatusCodes.Status413PayloadTooLarge, "Image too large",
         $"The upload is larger than the limit of {limits.Value.MaxUploadText}.");
 }
+
+/// <summary>A decoded upload; for a DICOM file also how it was rendered and the UIDs that link an answer back to it.</summary>
+public sealed record DecodedUpload(SKBitmap Bitmap, DicomImageInfo? Dicom);

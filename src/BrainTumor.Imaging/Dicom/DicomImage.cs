@@ -38,7 +38,7 @@ public static class DicomImage
         int frame = options.Frame ?? (pixels.Frames + 1) / 2;
         if (frame < 1 || frame > pixels.Frames)
         {
-            throw new ImageDecodeException(ImageProblem.Corrupt, $"Frame {frame} was asked for; the image has frames 1 to {pixels.Frames}.");
+            throw new ImageDecodeException(ImageProblem.NoSuchFrame, $"Frame {frame} was asked for; the image has frames 1 to {pixels.Frames}.");
         }
         DicomWindow? window = null;
         SKBitmap bitmap;
