@@ -115,6 +115,19 @@ public sealed class ViewerPageTests(Browser browser, ViewerServer server) : ICla
     }
 
     [Fact]
+    public async Task ADicomFileIsShownAsTheServerRenderedItWithItsWindow()
+    {
+        var page = await OpenAsync();
+
+        await page.Locator("#file").SetInputFilesAsync("/usr/lib/python3/dist-packages/pydicom/data/test_files/MR_small.dcm");
+
+        await Assertions.Expect(page.Locator("#dicom-info")).ToContainTextAsync("window 600/1600 (file)");
+        await Assertions.Expect(page.Locator("#map")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("^blob:"));
+        Assert.Equal(64, await page.Locator("#original").EvaluateAsync<int>("img => img.naturalWidth"));
+        await Assertions.Expect(page.Locator("#dicom-warning")).ToBeHiddenAsync();
+    }
+
+    [Fact]
     public async Task TheOverlayAppearsAndTheSliderChangesItsOpacityWithoutANewRequest()
     {
         var page = await OpenWithSliceAsync(Slice());

@@ -145,13 +145,17 @@ async function show(index) {
   showError("");
   $("answer").hidden = true;
   $("explanation").hidden = true;
-  $("original").src = entry.url;
-  $("map-base").src = entry.url;
   try {
     if (!entry.prediction || entry.prediction.model !== $("model").value) {
       entry.maps.clear();
       entry.prediction = await predict(entry.file);
     }
+    if (isDicom(entry.file) && !entry.rendered) {
+      entry.url = await renderedByServer(entry.file);
+      entry.rendered = true;
+    }
+    $("original").src = entry.url;
+    $("map-base").src = entry.url;
     renderAnswer(entry.prediction);
     state.explained = entry.prediction.label;
     renderClassChoices(entry.prediction);
@@ -160,6 +164,16 @@ async function show(index) {
   } catch (error) {
     showError(error.message);
   }
+}
+
+/** A browser cannot show DICOM: the server renders it with the window it used (an overlay with no heatmap). */
+function isDicom(file) {
+  return file.type === "application/dicom" || /\.dcm$/i.test(file.name);
+}
+
+async function renderedByServer(file) {
+  const response = await api(`gradcam?model=${encodeURIComponent($("model").value)}&output=overlay&alpha=0`, { method: "POST", body: form(file) });
+  return URL.createObjectURL(await response.blob());
 }
 
 function form(file) {
@@ -204,6 +218,14 @@ function renderAnswer(prediction) {
     rows.push(name, bar, value);
   }
   $("bars").replaceChildren(...rows);
+  const dicom = prediction.dicom;
+  $("dicom-info").hidden = !dicom;
+  $("dicom-warning").hidden = !dicom?.warning;
+  if (dicom) {
+    const windowText = dicom.window ? `window ${dicom.window.center}/${dicom.window.width} (${dicom.window.source})` : "colour image";
+    $("dicom-info").textContent = `DICOM: ${dicom.transferSyntax}, frame ${dicom.frame} of ${dicom.frames}, ${windowText}.`;
+    $("dicom-warning").textContent = dicom.warning || "";
+  }
   $("answer").hidden = false;
 }
 
