@@ -39,6 +39,44 @@ public sealed class FuzzTests(BrainTumorApiFactory factory, Xunit.Abstractions.I
         output.WriteLine($"{Cases} mutated images: {string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{(int)s.Key} x {s.Value}"))}; slowest {slowest.TotalMilliseconds:0} ms");
     }
 
+    /// <summary>Files no one here wrote (Debian's python3-pydicom corpus) in every encoding the reader accepts, then mutated.</summary>
+    private static readonly string[] DicomSeeds =
+    [
+        "MR_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm", "MR_small_RLE.dcm", "CT_small.dcm", "image_dfl.dcm",
+        "SC_rgb_rle_2frame.dcm", "SC_rgb_jpeg_dcmtk.dcm", "SC_ybr_full_422_uncompressed.dcm", "ExplVR_BigEnd.dcm",
+    ];
+
+    [Fact]
+    public async Task MutatedDicomFilesNeverGiveAServerError()
+    {
+        var client = await WarmClientAsync();
+        var random = new Random(18);
+        byte[][] seeds = DicomSeeds.Select(name => File.ReadAllBytes(Path.Combine("/usr/lib/python3/dist-packages/pydicom/data/test_files", name))).ToArray();
+        var statuses = new Dictionary<HttpStatusCode, int>();
+        for (int i = 0; i < Cases; i++)
+        {
+            byte[] seed = seeds[i % seeds.Length];
+            // Half the cases damage the element headers and lengths after the preamble, where a DICOM reader is most exposed.
+            byte[] file = random.Next(2) == 0 ? Mutate(seed, random) : DamageDicomHeader(seed, random);
+            var response = await PostWithinDeadlineAsync(client, Uploads.Raw(file, "application/dicom"), i);
+            statuses[response.StatusCode] = statuses.GetValueOrDefault(response.StatusCode) + 1;
+            Assert.Contains(response.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.BadRequest, HttpStatusCode.UnsupportedMediaType });
+        }
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/predict", Uploads.Raw(seeds[0], "application/dicom"))).StatusCode);
+        output.WriteLine($"{Cases} mutated DICOM files: {string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{(int)s.Key} x {s.Value}"))}; slowest {slowest.TotalMilliseconds:0} ms");
+    }
+
+    private static byte[] DamageDicomHeader(byte[] seed, Random random)
+    {
+        byte[] bytes = [.. seed];
+        int end = Math.Min(bytes.Length, 2048);
+        for (int flips = random.Next(1, 6); flips > 0; flips--)
+        {
+            bytes[random.Next(132, end)] = (byte)random.Next(256);
+        }
+        return bytes;
+    }
+
     [Fact]
     public async Task MutatedMultipartEnvelopesNeverGiveAServerError()
     {

@@ -135,8 +135,7 @@ public static class DicomImage
             throw new ImageDecodeException(ImageProblem.UnsupportedFormat,
                 $"{syntax.Name} ({syntax.Uid}) with {pixels.BitsStored}-bit samples is not supported; 8-bit JPEG is.");
         }
-        using var bitmap = SKBitmap.Decode(jpeg.Span)
-            ?? throw new ImageDecodeException(ImageProblem.Corrupt, "Not a readable DICOM file: its JPEG frame cannot be decoded.");
+        using var bitmap = ImageLoader.Decode(jpeg.Span);
         if (bitmap.Width != pixels.Columns || bitmap.Height != pixels.Rows)
         {
             throw new ImageDecodeException(ImageProblem.Corrupt,
