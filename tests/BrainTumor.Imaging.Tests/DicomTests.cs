@@ -204,6 +204,47 @@ public sealed class DicomTests
         }
     }
 
+    /// <summary>Our VOI windowing against dcmtk's dcm2pnm rendering the same file with the same window (+Wi: the file's, +Ww: given).</summary>
+    [Theory]
+    [InlineData("MR_small.dcm", null)]
+    [InlineData("MR_small_bigendian.dcm", null)]
+    [InlineData("MR_small.dcm", "500,200")]
+    [InlineData("CT_small.dcm", "40,400")]
+    [InlineData("CT_small.dcm", "-600,1500")]
+    public async Task WindowedGreyLevelsMatchDcmtksWithinOneLevel(string name, string? window)
+    {
+        string png = Path.Combine(Path.GetTempPath(), $"braintumor-dcm2pnm-{Guid.NewGuid():N}.png");
+        try
+        {
+            string[] windowArguments = window is null ? ["+Wi", "1"] : ["+Ww", .. window.Split(',')];
+            var rendered = await DotnetProcess.RunProgramAsync("/usr/bin/dcm2pnm", null, null, [.. windowArguments, "+on", File(name), png]);
+            Assert.True(rendered.ExitCode == 0, $"dcm2pnm: {rendered.Error} (install Debian's dcmtk)");
+            (double, double)? requested = window is null ? null
+                : (double.Parse(window.Split(',')[0], System.Globalization.CultureInfo.InvariantCulture),
+                   double.Parse(window.Split(',')[1], System.Globalization.CultureInfo.InvariantCulture));
+
+            var (ours, _) = DicomImage.Decode(System.IO.File.ReadAllBytes(File(name)), new DicomReadOptions(Window: requested));
+            using (ours)
+            using (var theirs = SkiaSharp.SKBitmap.Decode(png))
+            {
+                Assert.Equal((theirs.Width, theirs.Height), (ours.Width, ours.Height));
+                int worst = 0;
+                for (int y = 0; y < ours.Height; y++)
+                {
+                    for (int x = 0; x < ours.Width; x++)
+                    {
+                        worst = Math.Max(worst, Math.Abs(ours.GetPixel(x, y).Red - theirs.GetPixel(x, y).Red));
+                    }
+                }
+                Assert.True(worst <= 1, $"{name} window {window ?? "from the file"}: grey levels differ by up to {worst}");
+            }
+        }
+        finally
+        {
+            System.IO.File.Delete(png);
+        }
+    }
+
     [Fact]
     public void TheFilesWindowIsUsedAndReported()
     {
