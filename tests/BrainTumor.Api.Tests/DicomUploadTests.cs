@@ -162,4 +162,50 @@ public sealed class DicomAnswerTests(BrainTumorApiFactory factory) : IClassFixtu
         Assert.Contains("sagittal", body.GetProperty("dicom").GetProperty("warning").GetString());
         Assert.Equal(JsonValueKind.Null, (await PredictAsync(File.ReadAllBytes(MrSmall))).Body.GetProperty("dicom").GetProperty("warning").ValueKind);
     }
+
+    [Fact]
+    public async Task GradCamAsDicomIsASecondaryCaptureInANewSeriesOfTheSameStudyThatPydicomReads()
+    {
+        byte[] input = File.ReadAllBytes(MrSmall);
+        var source = BrainTumor.Imaging.Dicom.DicomDataset.Parse(input);
+        var request = new HttpRequestMessage(HttpMethod.Post, "/gradcam") { Content = Uploads.Raw(input, "application/dicom") };
+        request.Headers.Accept.ParseAdd("application/dicom");
+
+        var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/dicom", response.Content.Headers.ContentType?.MediaType);
+        string output = Path.Combine(folder, "explanation.dcm");
+        await File.WriteAllBytesAsync(output, await response.Content.ReadAsByteArrayAsync());
+        var read = await DotnetProcess.RunProgramAsync("/usr/bin/python3", null, null, Path.Combine(AppContext.BaseDirectory, "read_secondary_capture.py"), output);
+        Assert.True(read.ExitCode == 0, read.Error);
+        var sc = JsonDocument.Parse(read.Output).RootElement;
+
+        Assert.Equal("1.2.840.10008.5.1.4.1.1.7", sc.GetProperty("sopClass").GetString());
+        Assert.Equal(source.String(0x0020000D), sc.GetProperty("study").GetString());
+        Assert.NotEqual(source.String(0x0020000E), sc.GetProperty("series").GetString());
+        Assert.NotEqual(source.String(0x00080018), sc.GetProperty("sopInstance").GetString());
+        Assert.Equal(source.String(0x00080018), sc.GetProperty("sourceSopInstance").GetString());
+        Assert.Equal(source.String(0x00080016), sc.GetProperty("sourceSopClass").GetString());
+        Assert.Contains("NOT FOR DIAGNOSTIC USE", sc.GetProperty("seriesDescription").GetString());
+        Assert.Equal("YES", sc.GetProperty("burnedIn").GetString());
+        string label = (await (await client.PostAsync("/predict", Uploads.Raw(input, "application/dicom"))).Content.ReadFromJsonAsync<JsonElement>())
+            .GetProperty("label").GetString()!;
+        Assert.Contains(label, sc.GetProperty("comments").GetString());
+        Assert.Equal(source.String(0x00100010), sc.GetProperty("patientName").GetString());
+        // Only the Patient module's name, ID, birth date and sex are copied, whatever else the input carries about the patient.
+        Assert.All(sc.GetProperty("patientTags").EnumerateArray(), tag => Assert.Contains(tag.GetString(), new[] { "0010,0010", "0010,0020", "0010,0030", "0010,0040" }));
+        Assert.Equal(3, sc.GetProperty("shape")[2].GetInt32());
+    }
+
+    [Fact]
+    public async Task DicomOutputForAnImageThatIsNotDicomIs400()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/gradcam") { Content = Uploads.Form(Uploads.DatasetJpeg()) };
+        request.Headers.Accept.ParseAdd("application/dicom");
+
+        var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("DICOM output needs a DICOM input", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
+    }
 }

@@ -1,8 +1,10 @@
 using System.Globalization;
 using BrainTumor.Api.Infrastructure;
+using BrainTumor.Imaging.Dicom;
 using BrainTumor.Imaging.Rendering;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
+using SkiaSharp;
 
 namespace BrainTumor.Api.Endpoints;
 
@@ -96,7 +98,31 @@ public static class GradCamEndpoints
                     "mask" => GradCamRenderer.Mask(map, width, height),
                     _ => GradCamRenderer.Overlay(result.Image, map, blend),
                 };
+                if (PredictionEndpoints.Accepts(context.Request, DicomImage.MediaType))
+                {
+                    return SecondaryCaptureOf(result, cam.Label, picture, mode);
+                }
                 return TypedResults.File(ImageEncoder.Png(picture), "image/png");
             }, refuse: problem => problem);
+    }
+
+    /// <summary>
+    /// The picture as a DICOM Secondary Capture in a new series of the input's study, with the answer burned in as a caption
+    /// and written in the image comments; only for a DICOM input, whose study it joins.
+    /// </summary>
+    private static Results<Ok<GradCamResponse>, FileContentHttpResult, ProblemHttpResult> SecondaryCaptureOf(
+        ClassifiedImage result, string explained, SKBitmap picture, string mode)
+    {
+        if (result.Dicom is null)
+        {
+            return Problems.BadParameter("DICOM output needs a DICOM input",
+                "Accept: application/dicom files the picture in the input's study, so the input must be a DICOM file; ask for image/png otherwise.");
+        }
+        using var captioned = Annotator.Caption(picture, PredictionEndpoints.Caption(result.Prediction.Label, result.Prediction.Confidence));
+        string comments = $"BrainTumor {result.Model.Name} {result.Model.Manifest.Version}: {result.Prediction.Label} " +
+                          $"{result.Prediction.Confidence.ToString("0.000", CultureInfo.InvariantCulture)}; Grad-CAM {mode} for {explained}. " +
+                          "Research software, not for diagnostic use.";
+        string derivation = $"Grad-CAM {mode} of the source image for class {explained}, computed by model {result.Model.Name}";
+        return TypedResults.File(SecondaryCapture.Create(result.Upload, captioned, comments, derivation), DicomImage.MediaType);
     }
 }

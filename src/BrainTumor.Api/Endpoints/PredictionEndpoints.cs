@@ -70,6 +70,7 @@ public static class PredictionEndpoints
     public static string Caption(string label, float confidence) =>
         $"{char.ToUpperInvariant(label[0])}{label[1..].Replace('_', ' ')}  {confidence * 100:0.0}%";
 
-    private static bool Accepts(HttpRequest request, string mediaType) =>
+    /// <summary>Whether the request's Accept header names <paramref name="mediaType"/> exactly.</summary>
+    public static bool Accepts(HttpRequest request, string mediaType) =>
         request.GetTypedHeaders().Accept.Any(a => a.MediaType.Equals(mediaType, StringComparison.OrdinalIgnoreCase));
 }

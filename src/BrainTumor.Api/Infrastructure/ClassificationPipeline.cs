@@ -11,10 +11,10 @@ public sealed record Timings(double DecodeMs, double InferenceMs, double TotalMs
 
 /// <summary>
 /// A decoded upload, the part of it the model saw, and what the model made of it; for a DICOM upload also the window used,
-/// the frame, the UIDs and any orientation warning.
+/// the frame, the UIDs and any orientation warning, and its bytes (<c>Upload</c>), which DICOM output copies its study from.
 /// </summary>
 public sealed record ClassifiedImage(ClassifierModel Model, SKBitmap Image, InputRegion Region, Prediction Prediction, double DecodeMs,
-    BrainTumor.Imaging.Dicom.DicomImageInfo? Dicom);
+    BrainTumor.Imaging.Dicom.DicomImageInfo? Dicom, ReadOnlyMemory<byte> Upload);
 
 /// <summary>
 /// The path every classification request takes: choose the model, read the upload, wait for a slot
@@ -71,7 +71,7 @@ public sealed class ClassificationPipeline(
         var prediction = model.Predict(input.Pixels, withGradCam, targetClass);
         metrics.RecordInference(model.Name, prediction.InferenceMilliseconds);
         diagnostics.Set("Label", prediction.Label);
-        return render(new ClassifiedImage(model, image, input.Region, prediction, decodeMs, decoded.Value.Dicom),
+        return render(new ClassifiedImage(model, image, input.Region, prediction, decodeMs, decoded.Value.Dicom, upload.Value),
             new Timings(Math.Round(decodeMs, 2), Math.Round(prediction.InferenceMilliseconds, 2), Math.Round(clock.Elapsed.TotalMilliseconds, 2)));
     }
 

@@ -29,6 +29,11 @@ public sealed class ImageUploadOperationFilter(IOptions<ServerLimitsOptions> lim
         if (operation.Responses?.TryGetValue("200", out var ok) == true && ok is OpenApiResponse { Content: { } content })
         {
             content["image/png"] = new OpenApiMediaType { Schema = binary };
+            if (context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<IEndpointNameMetadata>().Any(name => name.EndpointName == "GradCam"))
+            {
+                // A DICOM input can be answered as a Secondary Capture in its own study (Accept: application/dicom).
+                content[BrainTumor.Imaging.Dicom.DicomImage.MediaType] = new OpenApiMediaType { Schema = binary };
+            }
         }
         var form = new OpenApiSchema
         {

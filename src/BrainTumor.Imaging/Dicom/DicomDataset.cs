@@ -21,7 +21,7 @@ public sealed class DicomDataset
     public const int MaxInflatedBytes = 256 * 1024 * 1024;
 
     // Explicit VRs with a 2-byte reserved field and a 4-byte length (PS3.5 section 7.1.2).
-    private static readonly HashSet<string> LongVrs = ["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"];
+    internal static readonly HashSet<string> LongVrs = ["OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"];
 
     private readonly Dictionary<uint, (string Vr, ReadOnlyMemory<byte> Value)> elements = [];
 
