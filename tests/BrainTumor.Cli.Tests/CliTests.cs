@@ -196,6 +196,23 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void PredictReadsDicomFilesInAFolderAndNamesTheOnesItRefuses()
+    {
+        string folder = Path.Combine(root, "dicom");
+        Directory.CreateDirectory(folder);
+        const string Corpus = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
+        File.Copy(Path.Combine(Corpus, "MR_small.dcm"), Path.Combine(folder, "readable.dcm"));
+        File.Copy(Path.Combine(Corpus, "MR_small_jp2klossless.dcm"), Path.Combine(folder, "jpeg2000.dcm"));
+
+        var results = PredictCommand.Run(LiteModel, [folder], "csv", TextWriter.Null).OrderBy(r => r.File).ToList();
+
+        Assert.Equal(2, results.Count);
+        Assert.Contains("1.2.840.10008.1.2.4.90", results[0].Error);
+        Assert.Null(results[1].Error);
+        Assert.Equal(1, results[1].Probabilities!.Values.Sum(), 3);
+    }
+
+    [Fact]
     public void AModelCanBeNamedInsteadOfGivenAsAFolder()
     {
         var output = new StringWriter();
