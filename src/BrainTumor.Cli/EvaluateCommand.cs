@@ -77,6 +77,17 @@ public static class EvaluateCommand
         }
         int[] truth = indices.Select(i => dataset.Samples[i].Label).ToArray();
         var metrics = ProbabilisticMetrics.Compute(probabilities, truth, manifest.Labels);
+        if (manifest.SensitiveOperatingPoint is { } point && manifest.Labels.ToList().IndexOf(ClassificationMetrics.NoTumorLabel) is int noTumor and >= 0)
+        {
+            var sensitive = ClassificationMetrics.Compute(truth, probabilities.Select(p => ClassProbabilities.Decide(p, noTumor, point.NoTumorMinimum)).ToArray(),
+                manifest.Labels);
+            string line = $"At the sensitive operating point (no_tumor only when at least {point.NoTumorMinimum:0.000} likely): accuracy " +
+                          $"{sensitive.Accuracy:F4}, macro-F1 {sensitive.MacroF1:F4}, tumour sensitivity {sensitive.TumourSensitivity:F4} " +
+                          $"({sensitive.TumoursMissed} tumours called {ClassificationMetrics.NoTumorLabel}), " +
+                          string.Join(", ", sensitive.PerClass.Select(c => $"{c.Label} recall {c.Recall:F4}")) + ".";
+            notes.Add(line);
+            log.WriteLine(line);
+        }
         GradCamDeletion? deletion = null;
         if (gradCamDeletionFraction is double fraction)
         {

@@ -6,11 +6,15 @@ namespace BrainTumor.Cli;
 
 /// <summary>
 /// Writes a cv run's summary into a package's <c>model.json</c>, so that <c>GET /models</c> (and the viewer page) show it,
-/// after checking that the run used the package's recipe: the same architecture, input, augmentation and optimiser.
+/// after checking that the run used the package's recipe: the same architecture, input, augmentation and optimiser. It also
+/// fits the sensitive operating point on the run's held-out folds.
 /// </summary>
 public static class RecordCrossValidationCommand
 {
-    public static CrossValidationSummary Run(string model, string reportFolder, TextWriter log)
+    /// <summary>Tumour sensitivity the sensitive operating point must reach on the held-out folds: at most 1 tumour in 200 missed.</summary>
+    public const double DefaultTargetSensitivity = 0.995;
+
+    public static CrossValidationSummary Run(string model, string reportFolder, TextWriter log, double targetSensitivity = DefaultTargetSensitivity)
     {
         string directory = ModelLoader.PackageFolder(model);
         string path = Path.Combine(directory, ModelManifest.FileName);
@@ -27,8 +31,15 @@ public static class RecordCrossValidationCommand
         var summary = new CrossValidationSummary(
             Path.GetRelativePath(Directory.GetCurrentDirectory(), Path.GetFullPath(reportFolder)), saved.Setup.Folds, saved.FoldsDone,
             Math.Round(accuracy.Mean, 4), Math.Round(accuracy.Std, 4), Math.Round(saved.Summaries["macro-F1"].Mean, 4), sensitivity, DateTimeOffset.UtcNow);
-        (manifest with { CrossValidation = summary }).Write(path);
+        var (probabilities, truth, folds) = OperatingPointFit.HeldOut(reportFolder);
+        var operatingPoint = OperatingPointFit.Fit(probabilities, truth, manifest.Labels, targetSensitivity,
+            $"the held-out folds of {summary.Report} ({folds} of {saved.Setup.Folds} folds, {truth.Count} images, each fold's temperature applied)");
+        (manifest with { CrossValidation = summary, SensitiveOperatingPoint = operatingPoint }).Write(path);
         log.WriteLine($"{manifest.Name}: cross-validation accuracy {summary.Accuracy:F3} ± {summary.AccuracyStd:F3} over {summary.FoldsDone} of {summary.Folds} folds recorded in {path}");
+        log.WriteLine($"{manifest.Name}: sensitive operating point: no_tumor only when at least {operatingPoint.NoTumorMinimum:0.000} likely; on the held-out folds " +
+                      $"tumour sensitivity {operatingPoint.AtArgmax.TumourSensitivity:0.000} -> {operatingPoint.AtMinimum.TumourSensitivity:0.000}, " +
+                      $"no_tumor recall {operatingPoint.AtArgmax.NoTumorRecall:0.000} -> {operatingPoint.AtMinimum.NoTumorRecall:0.000}, " +
+                      $"accuracy {operatingPoint.AtArgmax.Accuracy:0.000} -> {operatingPoint.AtMinimum.Accuracy:0.000}");
         return summary;
     }
 

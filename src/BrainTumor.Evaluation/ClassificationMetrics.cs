@@ -1,3 +1,5 @@
+using BrainTumor.Models;
+
 namespace BrainTumor.Evaluation;
 
 public sealed record ClassMetrics(string Label, double Precision, double Recall, double F1, int Support);
@@ -7,7 +9,7 @@ public sealed record ClassificationMetrics(
     int Count, double Accuracy, double MacroF1, IReadOnlyList<ClassMetrics> PerClass, int[][] ConfusionMatrix)
 {
     /// <summary>The label that means "no tumour"; every other label is a tumour.</summary>
-    public const string NoTumorLabel = "no_tumor";
+    public const string NoTumorLabel = ClassProbabilities.NoTumorLabel;
 
     private int NoTumorIndex => PerClass.ToList().FindIndex(c => c.Label == NoTumorLabel);
 

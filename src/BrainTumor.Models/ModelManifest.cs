@@ -32,6 +32,9 @@ public sealed record ModelManifest
     /// <summary>The k-fold cross-validation of the recipe that trained this package (other weights, the same recipe).</summary>
     public CrossValidationSummary? CrossValidation { get; init; }
 
+    /// <summary>The sensitive operating point (<c>?operatingPoint=sensitive</c>), fitted on the cross-validation's held-out folds.</summary>
+    public NoTumorOperatingPoint? SensitiveOperatingPoint { get; init; }
+
     public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,
@@ -113,3 +116,14 @@ public sealed record ExternalValidation(
 /// <param name="Folds">Folds planned; <paramref name="FoldsDone"/> of them finished when this was recorded.</param>
 public sealed record CrossValidationSummary(
     string Report, int Folds, int FoldsDone, double Accuracy, double AccuracyStd, double MacroF1, double? TumourSensitivity, DateTimeOffset RecordedAt);
+
+/// <summary>Tumour sensitivity, <c>no_tumor</c> recall and accuracy at one operating point.</summary>
+public sealed record OperatingPointScores(double TumourSensitivity, double NoTumorRecall, double Accuracy);
+
+/// <summary>
+/// An operating point that answers "tumour" unless <c>no_tumor</c> is at least <paramref name="NoTumorMinimum"/> likely
+/// (<see cref="ClassProbabilities.Decide"/>): the smallest minimum whose tumour sensitivity reaches
+/// <paramref name="TargetSensitivity"/> on the cross-validation's held-out, temperature-calibrated probabilities.
+/// </summary>
+public sealed record NoTumorOperatingPoint(
+    double NoTumorMinimum, double TargetSensitivity, string FittedOn, OperatingPointScores AtArgmax, OperatingPointScores AtMinimum);

@@ -9,6 +9,7 @@ namespace BrainTumor.Api.Tests;
 /// Real dataset slices wrapped as DICOM by Debian's dcmtk (img2dcm, then dcmdjpeg, dcmcrle and dcmconv for the other
 /// encodings), made here in a temporary folder, never committed: each must get the answer the JPEG itself gets.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class DicomUploadTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>, IDisposable
 {
     private readonly HttpClient client = factory.CreateClient();

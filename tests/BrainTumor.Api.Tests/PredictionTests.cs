@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using SkiaSharp;
 
 namespace BrainTumor.Api.Tests;
@@ -78,5 +79,36 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
         Assert.Equal("lite-cnn", defaultAnswer.GetProperty("model").GetString());
         // Different networks give different probabilities for the same slice.
         Assert.NotEqual(answer.GetProperty("probabilities").ToString(), defaultAnswer.GetProperty("probabilities").ToString());
+    }
+
+    [Theory]
+    [InlineData("no_tumor", 0)]
+    [InlineData("no_tumor", 3)]
+    [InlineData("glioma_tumor", 2)]
+    public async Task TheSensitiveOperatingPointAnswersATumourUnlessNoTumorReachesTheFittedMinimum(string label, int index)
+    {
+        double minimum = factory.Services.GetRequiredService<BrainTumor.Inference.ModelCatalog>().Find("lite-cnn")!.Manifest.SensitiveOperatingPoint!.NoTumorMinimum;
+
+        var plain = await (await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg(label, index)))).Content.ReadFromJsonAsync<JsonElement>();
+        var sensitive = await (await client.PostAsync("/predict?operatingPoint=sensitive", Uploads.Form(Uploads.DatasetJpeg(label, index))))
+            .Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal("argmax", plain.GetProperty("operatingPoint").GetString());
+        Assert.Equal("sensitive", sensitive.GetProperty("operatingPoint").GetString());
+        double noTumor = plain.GetProperty("probabilities").GetProperty("no_tumor").GetDouble();
+        string expected = noTumor >= minimum
+            ? plain.GetProperty("label").GetString()!
+            : plain.GetProperty("probabilities").EnumerateObject().Where(p => p.Name != "no_tumor").MaxBy(p => p.Value.GetDouble()).Name;
+        Assert.Equal(expected, sensitive.GetProperty("label").GetString());
+        Assert.Equal(sensitive.GetProperty("probabilities").GetProperty(expected).GetDouble(), sensitive.GetProperty("confidence").GetDouble(), 6);
+    }
+
+    [Fact]
+    public async Task AnUnknownOperatingPointIs400()
+    {
+        var response = await client.PostAsync("/predict?operatingPoint=cautious", Uploads.Form(Uploads.DatasetJpeg()));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("Invalid operatingPoint", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
     }
 }

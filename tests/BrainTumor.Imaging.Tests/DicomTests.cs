@@ -26,6 +26,8 @@ public sealed class DicomTests
             json.GetProperty("values").EnumerateArray().Select(v => v.GetDouble()).ToArray());
     }
 
+    // Runs pydicom or dcmtk, or thousands of cases: kept out of the fast loop.
+    [Trait("Category", "Slow")]
     [Theory]
     [InlineData("MR_small.dcm", 1)]
     [InlineData("MR_small_implicit.dcm", 1)]
@@ -48,6 +50,8 @@ public sealed class DicomTests
         }
     }
 
+    // Runs pydicom or dcmtk, or thousands of cases: kept out of the fast loop.
+    [Trait("Category", "Slow")]
     [Theory]
     [InlineData("SC_rgb_jpeg_dcmd.dcm", 1, 0)]
     [InlineData("ExplVR_BigEnd.dcm", 1, 0)]
@@ -172,6 +176,8 @@ public sealed class DicomTests
     }
 
     /// <summary>Seeded mutations of the corpus: the reader answers with an image or an <see cref="ImageDecodeException"/>, nothing else.</summary>
+    // Runs pydicom or dcmtk, or thousands of cases: kept out of the fast loop.
+    [Trait("Category", "Slow")]
     [Fact]
     public void MutatedFilesGiveAnImageOrADecodeErrorAndNothingElse()
     {
@@ -205,6 +211,8 @@ public sealed class DicomTests
     }
 
     /// <summary>Our VOI windowing against dcmtk's dcm2pnm rendering the same file with the same window (+Wi: the file's, +Ww: given).</summary>
+    // Runs pydicom or dcmtk, or thousands of cases: kept out of the fast loop.
+    [Trait("Category", "Slow")]
     [Theory]
     [InlineData("MR_small.dcm", null)]
     [InlineData("MR_small_bigendian.dcm", null)]

@@ -1,5 +1,6 @@
 using BrainTumor.Api.Infrastructure;
 using BrainTumor.Imaging.Rendering;
+using BrainTumor.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
@@ -9,6 +10,9 @@ public static class PredictionEndpoints
 {
     /// <summary>The answers <c>format</c> selects.</summary>
     public static readonly string[] Formats = ["json", "png"];
+
+    /// <summary>How <c>operatingPoint</c> turns probabilities into a label: the most probable class, or the model's sensitive point.</summary>
+    public static readonly string[] OperatingPoints = ["argmax", "sensitive"];
 
     public static IEndpointRouteBuilder MapPredictionEndpoints(this IEndpointRouteBuilder app)
     {
@@ -29,10 +33,17 @@ public static class PredictionEndpoints
     /// <param name="format"><c>json</c> (default) or <c>png</c> (the image with the answer drawn on it).</param>
     /// <param name="window">DICOM only: <c>center,width</c> to use instead of the file's window.</param>
     /// <param name="frame">DICOM only: the frame of a multi-frame image, from 1 (default: the middle one).</param>
+    /// <param name="operatingPoint"><c>argmax</c> (default): the most probable class; <c>sensitive</c>: a tumour class unless
+    /// <c>no_tumor</c> is at least as likely as the model's fitted minimum (its manifest's <c>sensitiveOperatingPoint</c>).</param>
     public static async Task<Results<Ok<PredictionResponse>, FileContentHttpResult, ProblemHttpResult>> Predict(
         HttpContext context, ClassificationPipeline pipeline, [FromQuery] string? model, [FromQuery] string? format,
-        [FromQuery] string? window, [FromQuery] string? frame)
+        [FromQuery] string? window, [FromQuery] string? frame, [FromQuery] string? operatingPoint)
     {
+        string point = (operatingPoint ?? "argmax").ToLowerInvariant();
+        if (!OperatingPoints.Contains(point))
+        {
+            return Problems.BadParameter("Invalid operatingPoint", $"operatingPoint must be one of {string.Join(", ", OperatingPoints)}, not '{operatingPoint}'.");
+        }
         var dicom = ImageUploads.DicomOptions(window, frame);
         if (dicom.Problem is ProblemHttpResult badDicomOption)
         {
@@ -54,16 +65,31 @@ public static class PredictionEndpoints
         {
             return unknown;
         }
+        var manifest = chosen.Value!.Manifest;
+        double noTumorMinimum = 0;
+        if (point == "sensitive")
+        {
+            if (manifest.SensitiveOperatingPoint is not { } fitted || !manifest.Labels.Contains(ClassProbabilities.NoTumorLabel))
+            {
+                return Problems.BadParameter("No sensitive operating point",
+                    $"Model '{manifest.Name}' has no fitted sensitive operating point; 'braintumor record-cv' fits one from a cross-validation run.");
+            }
+            noTumorMinimum = fitted.NoTumorMinimum;
+        }
         return await pipeline.RunAsync<Results<Ok<PredictionResponse>, FileContentHttpResult, ProblemHttpResult>>(
             context, chosen.Value!, withGradCam: false, targetClass: null, dicom.Value!, render: (result, timings) =>
             {
+                var probabilities = result.Prediction.Probabilities;
+                int answer = ClassProbabilities.Decide(probabilities, manifest.Labels.ToList().IndexOf(ClassProbabilities.NoTumorLabel), noTumorMinimum);
+                string label = manifest.Labels[answer];
                 if (png.Value)
                 {
-                    using var annotated = Annotator.Caption(result.Image, Caption(result.Prediction.Label, result.Prediction.Confidence));
+                    using var annotated = Annotator.Caption(result.Image, Caption(label, probabilities[answer]));
                     return TypedResults.File(ImageEncoder.Png(annotated), "image/png");
                 }
-                return TypedResults.Ok(new PredictionResponse(result.Model.Name, result.Model.Manifest.Version, result.Prediction.Label,
-                    result.Prediction.Confidence, ApiContracts.Probabilities(result), new ImageSize(result.Image.Width, result.Image.Height), timings, result.Dicom));
+                return TypedResults.Ok(new PredictionResponse(result.Model.Name, result.Model.Manifest.Version, label,
+                    probabilities[answer], ApiContracts.Probabilities(result), new ImageSize(result.Image.Width, result.Image.Height), timings, result.Dicom,
+                    point));
             }, refuse: problem => problem);
     }
 

@@ -16,9 +16,11 @@ public sealed record ImageSize(int Width, int Height);
 /// <param name="Timings">Milliseconds spent decoding and resizing, in ONNX Runtime, and in total in the server.</param>
 /// <param name="Dicom">For a DICOM upload: its Study, Series and SOP Instance UIDs, the frame and window used, and a warning when
 /// the slice is not axial; no patient attribute. Absent for other formats.</param>
+/// <param name="OperatingPoint">How the label was chosen: <c>argmax</c>, or <c>sensitive</c> (a tumour class unless <c>no_tumor</c> reaches
+/// the model's fitted minimum); <paramref name="Confidence"/> is the chosen label's probability either way.</param>
 public sealed record PredictionResponse(
     string Model, string ModelVersion, string Label, float Confidence, IReadOnlyDictionary<string, float> Probabilities, ImageSize Image, Timings Timings,
-    DicomImageInfo? Dicom);
+    DicomImageInfo? Dicom, string OperatingPoint);
 
 /// <summary>The Grad-CAM map of <c>POST /gradcam?output=json</c>.</summary>
 /// <param name="Class">The class the map explains.</param>

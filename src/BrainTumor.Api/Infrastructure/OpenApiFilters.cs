@@ -71,6 +71,7 @@ public sealed class ImageUploadOperationFilter(IOptions<ServerLimitsOptions> lim
         "class" => catalog.All.SelectMany(m => m.Manifest.Labels).Distinct().Order(StringComparer.Ordinal).ToList(),
         "output" => GradCamEndpoints.Outputs,
         "format" => PredictionEndpoints.Formats,
+        "operatingPoint" => PredictionEndpoints.OperatingPoints,
         _ => null,
     };
 }
