@@ -109,14 +109,27 @@ public sealed class FuzzTests(BrainTumorApiFactory factory, Xunit.Abstractions.I
 
     private async Task<HttpResponseMessage> PostWithinDeadlineAsync(HttpClient client, HttpContent content, int caseNumber)
     {
+        var (response, elapsed) = await TimedPostAsync(client, content, caseNumber);
+        if (elapsed >= Deadline)
+        {
+            // A stall of the whole machine (CI runs test projects side by side; a case that takes 0.2 s alone took 3.8 s there)
+            // passes on a second try; a decoder that spins on these bytes is slow both times.
+            (response, var retried) = await TimedPostAsync(client, content, caseNumber);
+            Assert.True(retried < Deadline, $"case {caseNumber}: answered {response.StatusCode} after {elapsed.TotalSeconds:0.00} s, and again after {retried.TotalSeconds:0.00} s");
+            elapsed = retried;
+        }
+        slowest = elapsed > slowest ? elapsed : slowest;
+        return response;
+    }
+
+    private static async Task<(HttpResponseMessage Response, TimeSpan Elapsed)> TimedPostAsync(HttpClient client, HttpContent content, int caseNumber)
+    {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var response = await client.PostAsync("/predict", content);
         string body = await response.Content.ReadAsStringAsync();
         var elapsed = clock.Elapsed;
         Assert.True((int)response.StatusCode < 500, $"case {caseNumber}: {response.StatusCode} {body}");
-        Assert.True(elapsed < Deadline, $"case {caseNumber}: answered {response.StatusCode} after {elapsed.TotalSeconds:0.00} s");
-        slowest = elapsed > slowest ? elapsed : slowest;
-        return response;
+        return (response, elapsed);
     }
 
     private static byte[] PngOf(byte[] jpeg)
