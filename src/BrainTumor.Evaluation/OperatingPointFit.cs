@@ -28,13 +28,13 @@ public static class OperatingPointFit
     /// <summary>The held-out folds of a cv run (fold-N.json), with each fold's probabilities temperature-calibrated as the shipped package's are.</summary>
     public static (List<float[]> Probabilities, List<int> Truth, int Folds) HeldOut(string reportFolder)
     {
-        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web) { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
         var probabilities = new List<float[]>();
         var truth = new List<int>();
         var files = Directory.EnumerateFiles(reportFolder, "fold-*.json").Order(StringComparer.Ordinal).ToList();
         foreach (string file in files)
         {
-            var fold = JsonSerializer.Deserialize<FoldData>(File.ReadAllText(file), options)
+            // Written by the cv command with the manifest's options (BrainTumor.Training.CrossValidation).
+            var fold = JsonSerializer.Deserialize<FoldData>(File.ReadAllText(file), ModelManifest.JsonOptions)
                 ?? throw new InvalidDataException($"{file} is empty.");
             probabilities.AddRange(Calibration.Apply(fold.Probabilities, fold.Temperature));
             truth.AddRange(fold.Truth);

@@ -69,7 +69,7 @@ public sealed class DicomUploadTests(BrainTumorApiFactory factory) : IClassFixtu
     [Fact]
     public async Task AnUnsupportedTransferSyntaxIs415NamingIt()
     {
-        byte[] jpeg2000 = File.ReadAllBytes("/usr/lib/python3/dist-packages/pydicom/data/test_files/MR_small_jp2klossless.dcm");
+        byte[] jpeg2000 = File.ReadAllBytes(RepositoryPaths.PydicomFile("MR_small_jp2klossless.dcm"));
 
         var response = await client.PostAsync("/predict", Uploads.Form(jpeg2000, fileName: "slice.dcm", contentType: "application/dicom"));
 
@@ -80,7 +80,7 @@ public sealed class DicomUploadTests(BrainTumorApiFactory factory) : IClassFixtu
     [Fact]
     public async Task ATruncatedDicomFileIs400()
     {
-        byte[] truncated = File.ReadAllBytes("/usr/lib/python3/dist-packages/pydicom/data/test_files/MR_truncated.dcm");
+        byte[] truncated = File.ReadAllBytes(RepositoryPaths.PydicomFile("MR_truncated.dcm"));
 
         var response = await client.PostAsync("/predict", Uploads.Raw(truncated, "application/dicom"));
 
@@ -92,7 +92,7 @@ public sealed class DicomUploadTests(BrainTumorApiFactory factory) : IClassFixtu
 /// <summary>What a DICOM answer says beside the label: how the image was rendered and how to link the answer back, and nothing about the patient.</summary>
 public sealed class DicomAnswerTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>, IDisposable
 {
-    private static readonly string MrSmall = "/usr/lib/python3/dist-packages/pydicom/data/test_files/MR_small.dcm";
+    private static readonly string MrSmall = RepositoryPaths.PydicomFile("MR_small.dcm");
     private readonly HttpClient client = factory.CreateClient();
     private readonly string folder = Directory.CreateTempSubdirectory("braintumor-dicom-answer-").FullName;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using BrainTumor.Tests;
 
 namespace BrainTumor.Api.Tests;
 
@@ -51,7 +52,7 @@ public sealed class FuzzTests(BrainTumorApiFactory factory, Xunit.Abstractions.I
     {
         var client = await WarmClientAsync();
         var random = new Random(18);
-        byte[][] seeds = DicomSeeds.Select(name => File.ReadAllBytes(Path.Combine("/usr/lib/python3/dist-packages/pydicom/data/test_files", name))).ToArray();
+        byte[][] seeds = DicomSeeds.Select(name => File.ReadAllBytes(RepositoryPaths.PydicomFile(name))).ToArray();
         var statuses = new Dictionary<HttpStatusCode, int>();
         for (int i = 0; i < Cases; i++)
         {

@@ -200,9 +200,8 @@ public sealed class CliTests : IDisposable
     {
         string folder = Path.Combine(root, "dicom");
         Directory.CreateDirectory(folder);
-        const string Corpus = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
-        File.Copy(Path.Combine(Corpus, "MR_small.dcm"), Path.Combine(folder, "readable.dcm"));
-        File.Copy(Path.Combine(Corpus, "MR_small_jp2klossless.dcm"), Path.Combine(folder, "jpeg2000.dcm"));
+        File.Copy(RepositoryPaths.PydicomFile("MR_small.dcm"), Path.Combine(folder, "readable.dcm"));
+        File.Copy(RepositoryPaths.PydicomFile("MR_small_jp2klossless.dcm"), Path.Combine(folder, "jpeg2000.dcm"));
 
         var results = PredictCommand.Run(LiteModel, [folder], "csv", TextWriter.Null).OrderBy(r => r.File).ToList();
 

@@ -11,9 +11,9 @@ namespace BrainTumor.Imaging.Tests;
 /// </summary>
 public sealed class DicomTests
 {
-    public static string Corpus { get; } = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
+    private static string Corpus => RepositoryPaths.PydicomCorpus;
 
-    private static string File(string name) => Path.Combine(Corpus, name);
+    private static string File(string name) => RepositoryPaths.PydicomFile(name);
 
     private static async Task<(int[] Shape, double[] Values)> PydicomAsync(string name, int frame)
     {

@@ -119,7 +119,7 @@ public sealed class ViewerPageTests(Browser browser, ViewerServer server) : ICla
     {
         var page = await OpenAsync();
 
-        await page.Locator("#file").SetInputFilesAsync("/usr/lib/python3/dist-packages/pydicom/data/test_files/MR_small.dcm");
+        await page.Locator("#file").SetInputFilesAsync(RepositoryPaths.PydicomFile("MR_small.dcm"));
 
         await Assertions.Expect(page.Locator("#dicom-info")).ToContainTextAsync("window 600/1600 (file)");
         await Assertions.Expect(page.Locator("#map")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("^blob:"));

@@ -27,6 +27,12 @@ public static class RepositoryPaths
         return Path.GetFullPath(Path.Combine(Root, "..", relative));
     }
 
+    /// <summary>The DICOM test files shipped with Debian's python3-pydicom: material no one here wrote.</summary>
+    public static string PydicomCorpus { get; } = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
+
+    /// <summary>A file of <see cref="PydicomCorpus"/>.</summary>
+    public static string PydicomFile(string name) => Path.Combine(PydicomCorpus, name);
+
     public static string DatasetImage(string label, int index)
     {
         if (!Directory.Exists(Dataset))

@@ -87,6 +87,9 @@ public sealed class DicomDataset
 
     private ushort U16(ReadOnlySpan<byte> bytes) => Syntax.BigEndian ? BinaryPrimitives.ReadUInt16BigEndian(bytes) : BinaryPrimitives.ReadUInt16LittleEndian(bytes);
 
+    /// <summary>The (group, element) tag at <paramref name="position"/> as one number, group in the high half.</summary>
+    private uint ReadTag(ReadOnlySpan<byte> span, int position) => ((uint)U16(span[position..]) << 16) | U16(span[(position + 2)..]);
+
     private uint U32(ReadOnlySpan<byte> bytes) => Syntax.BigEndian ? BinaryPrimitives.ReadUInt32BigEndian(bytes) : BinaryPrimitives.ReadUInt32LittleEndian(bytes);
 
     /// <summary>Reads the element at <paramref name="position"/> and returns the position after it.</summary>
@@ -94,7 +97,7 @@ public sealed class DicomDataset
     {
         var span = data.Span;
         Need(span, position, 8, "an element header");
-        uint tag = ((uint)U16(span[position..]) << 16) | U16(span[(position + 2)..]);
+        uint tag = ReadTag(span, position);
         string vr;
         uint length;
         int valueStart;
@@ -158,7 +161,7 @@ public sealed class DicomDataset
         {
             var span = data.Span;
             Need(span, position, 8, "a sequence item");
-            uint tag = ((uint)U16(span[position..]) << 16) | U16(span[(position + 2)..]);
+            uint tag = ReadTag(span, position);
             uint length = U32(span[(position + 4)..]);
             position += 8;
             if (tag == SequenceDelimiterTag)
@@ -181,7 +184,7 @@ public sealed class DicomDataset
             while (true)
             {
                 Need(data.Span, position, 8, "an item's element");
-                uint inner = ((uint)U16(data.Span[position..]) << 16) | U16(data.Span[(position + 2)..]);
+                uint inner = ReadTag(data.Span, position);
                 if (inner == ItemDelimiterTag)
                 {
                     position += 8;
@@ -199,7 +202,7 @@ public sealed class DicomDataset
         {
             var span = data.Span;
             Need(span, position, 8, "a pixel data fragment");
-            uint tag = ((uint)U16(span[position..]) << 16) | U16(span[(position + 2)..]);
+            uint tag = ReadTag(span, position);
             uint length = U32(span[(position + 4)..]);
             position += 8;
             if (tag == SequenceDelimiterTag)
