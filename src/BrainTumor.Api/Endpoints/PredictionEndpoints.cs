@@ -66,7 +66,8 @@ public static class PredictionEndpoints
             return unknown;
         }
         var manifest = chosen.Value!.Manifest;
-        double noTumorMinimum = 0;
+        // Set only for the sensitive point: a package may have no no_tumor class at all (an imported classifier).
+        (int Index, double Minimum)? noTumor = null;
         if (point == "sensitive")
         {
             if (manifest.SensitiveOperatingPoint is not { } fitted || !manifest.Labels.Contains(ClassProbabilities.NoTumorLabel))
@@ -74,13 +75,13 @@ public static class PredictionEndpoints
                 return Problems.BadParameter("No sensitive operating point",
                     $"Model '{manifest.Name}' has no fitted sensitive operating point; 'braintumor record-cv' fits one from a cross-validation run.");
             }
-            noTumorMinimum = fitted.NoTumorMinimum;
+            noTumor = (manifest.Labels.ToList().IndexOf(ClassProbabilities.NoTumorLabel), fitted.NoTumorMinimum);
         }
         return await pipeline.RunAsync<Results<Ok<PredictionResponse>, FileContentHttpResult, ProblemHttpResult>>(
             context, chosen.Value!, withGradCam: false, targetClass: null, dicom.Value!, render: (result, timings) =>
             {
                 var probabilities = result.Prediction.Probabilities;
-                int answer = ClassProbabilities.Decide(probabilities, manifest.Labels.ToList().IndexOf(ClassProbabilities.NoTumorLabel), noTumorMinimum);
+                int answer = noTumor is (int index, double minimum) ? ClassProbabilities.Decide(probabilities, index, minimum) : ClassProbabilities.ArgMax(probabilities);
                 string label = manifest.Labels[answer];
                 if (png.Value)
                 {
