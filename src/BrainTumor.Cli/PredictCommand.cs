@@ -6,7 +6,9 @@ using BrainTumor.Models;
 
 namespace BrainTumor.Cli;
 
-public sealed record FilePrediction(string File, string Model, string ModelVersion, string? Label, float? Confidence, IReadOnlyDictionary<string, float>? Probabilities, string? Error);
+/// <param name="InDistribution">The model's out-of-distribution guard; null without a guard or when the file could not be classified.</param>
+public sealed record FilePrediction(string File, string Model, string ModelVersion, string? Label, float? Confidence, IReadOnlyDictionary<string, float>? Probabilities,
+    Inference.InDistribution? InDistribution, string? Error);
 
 /// <summary>Classifies files and folders with a shipped model; writes CSV or JSON, one row per file.</summary>
 public static class PredictCommand
@@ -33,13 +35,19 @@ public static class PredictCommand
             try
             {
                 using var bitmap = ImageLoader.Decode(File.ReadAllBytes(file), ImageLimits.Classification);
+                if (SlicePlausibility.Problem(bitmap) is string implausible)
+                {
+                    results.Add(new FilePrediction(file, classifier.Name, classifier.Manifest.Version, null, null, null, null, $"not an MRI slice: {implausible}"));
+                    progress.Report(results.Count);
+                    continue;
+                }
                 var prediction = classifier.Predict(classifier.Prepare(bitmap).Pixels, withGradCam: false);
                 results.Add(new FilePrediction(file, classifier.Name, classifier.Manifest.Version, prediction.Label, prediction.Confidence,
-                    ClassProbabilities.ByLabel(labels, prediction.Probabilities), null));
+                    ClassProbabilities.ByLabel(labels, prediction.Probabilities), prediction.InDistribution, null));
             }
             catch (Exception ex) when (ex is ImageDecodeException or IOException or UnauthorizedAccessException)
             {
-                results.Add(new FilePrediction(file, classifier.Name, classifier.Manifest.Version, null, null, null, ex.Message));
+                results.Add(new FilePrediction(file, classifier.Name, classifier.Manifest.Version, null, null, null, null, ex.Message));
             }
             progress.Report(results.Count);
         }
@@ -71,11 +79,12 @@ public static class PredictCommand
     private static string Csv(IReadOnlyList<FilePrediction> results, IReadOnlyList<string> labels)
     {
         var text = new StringBuilder();
-        text.AppendLine($"file,model,model_version,label,confidence,{string.Join(",", labels.Select(l => $"p_{l}"))},error");
+        text.AppendLine($"file,model,model_version,label,confidence,{string.Join(",", labels.Select(l => $"p_{l}"))},in_distribution,in_distribution_score,error");
         foreach (var r in results)
         {
             string probabilities = string.Join(",", labels.Select(l => r.Probabilities is null ? "" : r.Probabilities[l].ToString("F6", CultureInfo.InvariantCulture)));
-            text.AppendLine($"{Quote(r.File)},{Quote(r.Model)},{Quote(r.ModelVersion)},{r.Label},{r.Confidence?.ToString("F6", CultureInfo.InvariantCulture)},{probabilities},{Quote(r.Error ?? "")}");
+            text.AppendLine($"{Quote(r.File)},{Quote(r.Model)},{Quote(r.ModelVersion)},{r.Label},{r.Confidence?.ToString("F6", CultureInfo.InvariantCulture)},{probabilities}," +
+                            $"{r.InDistribution?.Ok.ToString().ToLowerInvariant()},{r.InDistribution?.Score.ToString("F3", CultureInfo.InvariantCulture)},{Quote(r.Error ?? "")}");
         }
         return text.ToString();
     }

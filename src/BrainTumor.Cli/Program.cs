@@ -70,6 +70,20 @@ import.SetAction(parse => Run(() =>
     return 0;
 }));
 
+var trainingData = new Option<string>("--data") { Description = "The data the model was trained on (its manifest's split is rebuilt from it).", Required = true };
+var externalData = new Option<string>("--external") { Description = "A labelled folder from other sources, to measure how much of it is accepted.", Required = true };
+var oodOutput = new Option<string?>("--out") { Description = "Report folder (default: reports/ood/<model>)." };
+var acceptance = new Option<double>("--acceptance")
+{
+    Description = "Share of the held-out images the threshold accepts.", DefaultValueFactory = _ => FitOutOfDistributionCommand.DefaultAcceptance,
+};
+var fitOod = new Command("fit-ood", "Fit a model's out-of-distribution guard on its training split, set its threshold on its held-out split, and measure it.")
+{
+    model, trainingData, externalData, oodOutput, acceptance,
+};
+fitOod.SetAction(parse => Run(() => FitOutOfDistributionCommand.Run(parse.GetValue(model)!, parse.GetValue(trainingData)!, parse.GetValue(externalData)!,
+    parse.GetValue(oodOutput), Console.Out, parse.GetValue(acceptance))));
+
 var reports = new Argument<string[]>("reports") { Description = "Folders of cv runs (each with report.json).", Arity = ArgumentArity.OneOrMore };
 var tableTitle = new Option<string>("--title") { Description = "Heading of the table.", DefaultValueFactory = _ => "5-fold cross-validation" };
 var tableOutput = new Option<string?>("--out") { Description = "Folder to write report.md and comparison.png to (default: print the table)." };
@@ -103,7 +117,7 @@ var recordCv = new Command("record-cv", "Record a cross-validation run of the pa
 };
 recordCv.SetAction(parse => Run(() => RecordCrossValidationCommand.Run(parse.GetValue(model)!, parse.GetValue(cvReport)!, Console.Out)));
 
-var root = new RootCommand("BrainTumor command line: evaluate, use and import models with ONNX Runtime.") { evaluate, predict, import, compare, shift, recordCv };
+var root = new RootCommand("BrainTumor command line: evaluate, use and import models with ONNX Runtime.") { evaluate, predict, import, compare, shift, recordCv, fitOod };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

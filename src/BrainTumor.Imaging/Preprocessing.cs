@@ -379,7 +379,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
     }
 
     /// <summary>The image's pixels as RGBA bytes; images decoded by <see cref="ImageLoader"/> already are.</summary>
-    private static ReadOnlySpan<byte> Rgba(SKBitmap image)
+    internal static ReadOnlySpan<byte> Rgba(SKBitmap image)
     {
         if (image.ColorType != SKColorType.Rgba8888 || image.RowBytes != image.Width * 4)
         {
@@ -389,7 +389,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
     }
 
     /// <summary>The grey level of the RGBA pixel at byte <paramref name="i"/>: the rounded mean of its colours.</summary>
-    private static byte Grey(ReadOnlySpan<byte> rgba, int i) => (byte)((rgba[i] + rgba[i + 1] + rgba[i + 2] + 1) / 3);
+    internal static byte Grey(ReadOnlySpan<byte> rgba, int i) => (byte)((rgba[i] + rgba[i + 1] + rgba[i + 2] + 1) / 3);
 
     private static bool IsGrey(ReadOnlySpan<byte> rgba)
     {

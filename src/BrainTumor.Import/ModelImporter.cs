@@ -107,6 +107,9 @@ public static class ModelImporter
         builder.Output(probabilities, DataType.Float, OnnxExporter.BatchDimension, options.Labels.Count);
         builder.Output(cam, DataType.Float, OnnxExporter.BatchDimension, (int)height, (int)width);
         builder.Output(selection.CamClass, DataType.Int64, OnnxExporter.BatchDimension);
+        string features = builder.FreshName(ModelTensorNames.Features);
+        GradCamGraph.EmitFeatures(builder, featureMap, channelsLast ? [1, 2] : [2, 3], opset, features);
+        builder.Output(features, DataType.Float, OnnxExporter.BatchDimension, (int)channels);
 
         Directory.CreateDirectory(options.OutputDirectory);
         OnnxExporter.Save(model, Path.Combine(options.OutputDirectory, ModelManifest.OnnxFileName));
@@ -120,7 +123,7 @@ public static class ModelImporter
             Labels = options.Labels,
             Input = new ModelInput(inputName, "NCHW", 3, options.Height, options.Width, "RGB",
                 "bilinear stretch to the input size (no padding, no crop); EXIF orientation applied first", options.Normalization),
-            Outputs = new ModelOutputs(logitsOut, probabilities, cam, selection.CamClass, selection.TargetClass),
+            Outputs = new ModelOutputs(logitsOut, probabilities, cam, selection.CamClass, selection.TargetClass, features),
             GradCam = new GradCamInfo(featureMap, (int)channels, (int)height, (int)width),
             Parameters = graph.Initializer.Sum(i => i.Dims.Aggregate(1L, (a, b) => a * b)),
         };

@@ -18,17 +18,21 @@ public sealed class ClassifierModel : IDisposable
     private readonly string[] gradCamOutputs;
     private readonly string[] predictionInputs;
     private readonly string[] gradCamInputs;
+    private readonly FeatureDistribution? featureDistribution;
     // Options only configure a run; one instance serves every concurrent Run, as in the ONNX Runtime C# samples.
     private readonly RunOptions runOptions = new();
 
-    private ClassifierModel(string directory, ModelManifest manifest, InferenceSession session)
+    private ClassifierModel(string directory, ModelManifest manifest, InferenceSession session, FeatureDistribution? featureDistribution)
     {
         Directory = directory;
         Manifest = manifest;
         this.session = session;
-        predictionOutputs = [manifest.Outputs.Probabilities];
+        this.featureDistribution = featureDistribution;
+        // The features ride along in the same run, last, so that the other outputs keep their positions.
+        string[] features = featureDistribution is null ? [] : [manifest.Outputs.Features!];
+        predictionOutputs = [manifest.Outputs.Probabilities, .. features];
         gradCamOutputs = manifest.Outputs.Cam is string cam && manifest.Outputs.CamClass is string camClass
-            ? [manifest.Outputs.Probabilities, cam, camClass]
+            ? [manifest.Outputs.Probabilities, cam, camClass, .. features]
             : [];
         predictionInputs = [manifest.Input.Name];
         gradCamInputs = manifest.Outputs.TargetClass is string target ? [manifest.Input.Name, target] : predictionInputs;
@@ -79,12 +83,39 @@ public sealed class ClassifierModel : IDisposable
         try
         {
             ModelValidation.Check(manifest, session, manifestPath);
-            return new ClassifierModel(directory, manifest, session);
+            return new ClassifierModel(directory, manifest, session, LoadFeatureDistribution(directory, manifest, manifestPath));
         }
         catch
         {
             session.Dispose();
             throw;
+        }
+    }
+
+    private static FeatureDistribution? LoadFeatureDistribution(string directory, ModelManifest manifest, string manifestPath)
+    {
+        if (manifest.OutOfDistribution is not { } guard)
+        {
+            return null;
+        }
+        string path = Path.Combine(directory, Path.GetFileName(guard.StatisticsFile));
+        if (!File.Exists(path))
+        {
+            throw new ModelPackageException($"{manifestPath}: outOfDistribution.statisticsFile '{guard.StatisticsFile}' is not in the package.");
+        }
+        try
+        {
+            var distribution = FeatureDistribution.Load(path);
+            if (distribution.Dimensions != manifest.GradCam.Channels || distribution.Classes != manifest.Labels.Count)
+            {
+                throw new ModelPackageException($"{path}: {distribution.Classes} classes of {distribution.Dimensions} features, but the model has " +
+                                                $"{manifest.Labels.Count} classes and {manifest.GradCam.Channels} features.");
+            }
+            return distribution;
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new ModelPackageException(ex.Message);
         }
     }
 
@@ -120,13 +151,37 @@ public sealed class ClassifierModel : IDisposable
                 cam = new GradCamMap(camClass, Manifest.Labels[camClass], Manifest.GradCam.Width, Manifest.GradCam.Height,
                     outputs[1].GetTensorDataAsSpan<float>().ToArray());
             }
+            InDistribution? inDistribution = null;
+            if (featureDistribution is not null)
+            {
+                double score = featureDistribution.Score(outputs[^1].GetTensorDataAsSpan<float>());
+                double threshold = Manifest.OutOfDistribution!.Threshold;
+                inDistribution = new InDistribution(score, threshold, score <= threshold);
+            }
             return new Prediction(predicted, Manifest.Labels[predicted], probabilities[predicted], probabilities, cam,
-                Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                Stopwatch.GetElapsedTime(started).TotalMilliseconds, inDistribution);
         }
         finally
         {
             ArrayPool<float>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>
+    /// The logits and the penultimate features (<see cref="ModelOutputs.Features"/>) of one image, which the out-of-distribution
+    /// guard is fitted and evaluated on.
+    /// </summary>
+    public (float[] Logits, float[] Features) Embed(RgbImage input)
+    {
+        if (Manifest.Outputs.Features is not string features)
+        {
+            throw new InvalidOperationException($"Model '{Name}' has no features output.");
+        }
+        float[] buffer = new float[input.Planes.Length];
+        input.WriteTensor(Manifest.Input.Normalization, buffer);
+        using var tensor = OrtValue.CreateTensorValueFromMemory(buffer, [1, 3, Manifest.Input.Height, Manifest.Input.Width]);
+        using var outputs = session.Run(runOptions, predictionInputs, [tensor], [Manifest.Outputs.Logits, features]);
+        return (outputs[0].GetTensorDataAsSpan<float>().ToArray(), outputs[1].GetTensorDataAsSpan<float>().ToArray());
     }
 
     /// <summary>Runs the model on a mid-gray image so that the first real request does not pay for lazy initialisation.</summary>

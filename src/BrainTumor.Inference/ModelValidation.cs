@@ -26,6 +26,14 @@ internal static class ModelValidation
         ExpectShape(session.InputMetadata, manifest.Input.Name, "input", [-1, 3, manifest.Input.Height, manifest.Input.Width], Fail);
         ExpectShape(session.OutputMetadata, manifest.Outputs.Probabilities, "output", [-1, manifest.Labels.Count], Fail);
         ExpectShape(session.OutputMetadata, manifest.Outputs.Logits, "output", [-1, manifest.Labels.Count], Fail);
+        if (manifest.Outputs.Features is string features)
+        {
+            ExpectShape(session.OutputMetadata, features, "output", [-1, manifest.GradCam.Channels], Fail);
+        }
+        else if (manifest.OutOfDistribution is not null)
+        {
+            Fail("outOfDistribution needs outputs.features, the features its score reads.");
+        }
         if (manifest.Outputs.Cam is string cam)
         {
             ExpectShape(session.OutputMetadata, cam, "output", [-1, manifest.GradCam.Height, manifest.GradCam.Width], Fail);

@@ -35,6 +35,9 @@ public sealed record ModelManifest
     /// <summary>The sensitive operating point (<c>?operatingPoint=sensitive</c>), fitted on the cross-validation's held-out folds.</summary>
     public NoTumorOperatingPoint? SensitiveOperatingPoint { get; init; }
 
+    /// <summary>The out-of-distribution guard: how unlike the training images an input may be before it is flagged.</summary>
+    public OutOfDistributionGuard? OutOfDistribution { get; init; }
+
     public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,
@@ -59,7 +62,9 @@ public sealed record ModelInput(
     public Preprocessing Steps => Preprocessing ?? BrainTumor.Imaging.Preprocessing.Stretch;
 }
 
-public sealed record ModelOutputs(string Logits, string Probabilities, string? Cam, string? CamClass, string? TargetClass);
+/// <param name="Features">The Grad-CAM layer's spatially averaged activation, [N, C], which the out-of-distribution score reads;
+/// absent in packages written before it existed (<c>braintumor fit-ood</c> adds it).</param>
+public sealed record ModelOutputs(string Logits, string Probabilities, string? Cam, string? CamClass, string? TargetClass, string? Features = null);
 
 /// <param name="Layer">The layer whose output Grad-CAM explains.</param>
 public sealed record GradCamInfo(string Layer, int Channels, int Height, int Width);
@@ -127,3 +132,27 @@ public sealed record OperatingPointScores(double TumourSensitivity, double NoTum
 /// </summary>
 public sealed record NoTumorOperatingPoint(
     double NoTumorMinimum, double TargetSensitivity, string FittedOn, OperatingPointScores AtArgmax, OperatingPointScores AtMinimum);
+
+/// <summary>
+/// Flags inputs whose penultimate features (<see cref="ModelOutputs.Features"/>) lie far from the training images':
+/// <see cref="FeatureDistribution"/>'s score above <paramref name="Threshold"/> is "not like anything this model was trained on".
+/// </summary>
+/// <param name="Method">How the score is computed (<c>mahalanobis</c>: <see cref="FeatureDistribution"/>).</param>
+/// <param name="StatisticsFile">The fitted statistics, a file beside <c>model.json</c>.</param>
+/// <param name="Threshold">The score of the held-out image at <paramref name="TargetAcceptance"/>; higher scores are flagged.</param>
+/// <param name="TargetAcceptance">Share of held-out in-distribution images accepted at <paramref name="Threshold"/>.</param>
+/// <param name="Shrinkage">Weight of the identity in the shared covariance.</param>
+/// <param name="FittedOn">The images the class means and covariance came from.</param>
+/// <param name="ThresholdSetOn">The images the threshold came from, never the ones above.</param>
+/// <param name="Evaluation">What the guard did on material it was not fitted on, when measured.</param>
+public sealed record OutOfDistributionGuard(
+    string Method, string StatisticsFile, double Threshold, double TargetAcceptance, double Shrinkage, string FittedOn, string ThresholdSetOn,
+    OutOfDistributionEvaluation? Evaluation = null);
+
+/// <param name="Report">The report folder, relative to the repository.</param>
+/// <param name="ExternalAcceptance">Share of the external labelled images (for the shipped models, Testing-dev) accepted.</param>
+/// <param name="Groups">For each out-of-distribution group: images, AUROC against the in-distribution images, and the share flagged.</param>
+public sealed record OutOfDistributionEvaluation(
+    string Report, double ExternalAcceptance, IReadOnlyList<OutOfDistributionGroupScore> Groups, DateTimeOffset MeasuredAt);
+
+public sealed record OutOfDistributionGroupScore(string Group, int Images, double Auroc, double Flagged);

@@ -40,6 +40,13 @@ public static class GradCamGraph
         builder.Node("Relu", [summed], outputs: [camName]);
     }
 
+    /// <summary>
+    /// The penultimate features the out-of-distribution score uses: the Grad-CAM layer's activation averaged over its
+    /// spatial axes, [N, C], named <paramref name="featuresName"/>. It comes out of the same run as the probabilities.
+    /// </summary>
+    public static void EmitFeatures(OnnxGraphBuilder builder, string activation, long[] spatialAxes, long opset, string featuresName) =>
+        builder.Node("Identity", [ReduceMean(builder, activation, spatialAxes, keepDims: false, opset)], outputs: [featuresName]);
+
     /// <summary>ReduceMean takes its axes as an attribute before opset 18 and as an input from 18 on.</summary>
     public static string ReduceMean(OnnxGraphBuilder builder, string input, long[] axes, bool keepDims, long opset) =>
         opset >= 18

@@ -9,6 +9,7 @@ public static class ModelTensorNames
     public const string TargetClass = "target_class";
     public const string Cam = "cam";
     public const string CamClass = "cam_class";
+    public const string Features = "features";
 
-    public static string[] All => [Input, Logits, Probabilities, TargetClass, Cam, CamClass];
+    public static string[] All => [Input, Logits, Probabilities, TargetClass, Cam, CamClass, Features];
 }

@@ -147,5 +147,26 @@ public static class OnnxExporter
         GradCamGraph.EmitCam(builder, gradient, featureMap, spatialAxes: [2, 3], channelAxis: 1, OpsetVersion, ModelTensorNames.Cam);
         builder.Output(ModelTensorNames.Cam, DataType.Float, BatchDimension, camShape.Height, camShape.Width);
         builder.Output(ModelTensorNames.CamClass, DataType.Int64, BatchDimension);
+        GradCamGraph.EmitFeatures(builder, featureMap, spatialAxes: [2, 3], OpsetVersion, ModelTensorNames.Features);
+        builder.Output(ModelTensorNames.Features, DataType.Float, BatchDimension, camShape.Channels);
+    }
+
+    /// <summary>
+    /// Adds the <c>features</c> output (<see cref="GradCamGraph.EmitFeatures"/>) to a package written before it existed;
+    /// <paramref name="layer"/> is its Grad-CAM layer, an NCHW tensor. Returns the output's name.
+    /// </summary>
+    public static string AddFeaturesOutput(ModelProto model, string layer, int channels)
+    {
+        var graph = model.Graph;
+        if (!graph.Node.Any(node => node.Output.Contains(layer)))
+        {
+            throw new InvalidOperationException($"The ONNX graph computes no tensor '{layer}' (the manifest's Grad-CAM layer).");
+        }
+        long opset = model.OpsetImport.First(o => o.Domain is "" or "ai.onnx").Version;
+        var builder = new OnnxGraphBuilder(graph, ModelTensorNames.All);
+        string features = builder.FreshName(ModelTensorNames.Features);
+        GradCamGraph.EmitFeatures(builder, layer, spatialAxes: [2, 3], opset, features);
+        builder.Output(features, DataType.Float, BatchDimension, channels);
+        return features;
     }
 }

@@ -30,13 +30,14 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
     [Fact]
     public async Task OverlayIsTheImageWhenAlphaIsZero()
     {
-        byte[] png = EncodePng(96, 72, new SKColor(90, 60, 30));
+        byte[] png = EncodeTwoTonePng(96, 72, new SKColor(90, 60, 30), new SKColor(20, 140, 200));
 
-        var response = await client.PostAsync("/gradcam?alpha=0", Uploads.Form(png, contentType: "image/png", fileName: "flat.png"));
+        var response = await client.PostAsync("/gradcam?alpha=0", Uploads.Form(png, contentType: "image/png", fileName: "two-tone.png"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var overlay = SKBitmap.Decode(await response.Content.ReadAsByteArrayAsync());
         Assert.Equal(new SKColor(90, 60, 30), overlay.GetPixel(10, 10));
+        Assert.Equal(new SKColor(20, 140, 200), overlay.GetPixel(90, 60));
     }
 
     [Fact]
@@ -70,10 +71,12 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
         Assert.Equal("meningioma_tumor", overlay.Headers.GetValues("X-GradCam-Class").Single());
     }
 
-    private static byte[] EncodePng(int width, int height, SKColor color)
+    /// <summary>The left half in one colour, the right half in another (a one-colour image is refused as not a slice).</summary>
+    private static byte[] EncodeTwoTonePng(int width, int height, SKColor left, SKColor right)
     {
         using var bitmap = new SKBitmap(width, height);
-        bitmap.Erase(color);
+        bitmap.Erase(left);
+        bitmap.Erase(right, new SKRectI(width / 2, 0, width, height));
         using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
         return data.ToArray();
     }

@@ -12,19 +12,7 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => Directory.Delete(root, recursive: true);
 
-    private string LabelledFolder(int perClass)
-    {
-        string folder = Path.Combine(root, "data");
-        foreach (var label in Labels)
-        {
-            Directory.CreateDirectory(Path.Combine(folder, label));
-            for (int i = 0; i < perClass; i++)
-            {
-                File.Copy(RepositoryPaths.DatasetImage(label, i), Path.Combine(folder, label, $"{i}.jpg"));
-            }
-        }
-        return folder;
-    }
+    private string LabelledFolder(int perClass) => LabelledFolder("data", 0, perClass);
 
     /// <summary>A copy of the manifest of a shipped package, which record-cv may change.</summary>
     private string ManifestCopy(string package)
@@ -33,6 +21,66 @@ public sealed class CliTests : IDisposable
         Directory.CreateDirectory(folder);
         File.Copy(Path.Combine(package, BrainTumor.Models.ModelManifest.FileName), Path.Combine(folder, BrainTumor.Models.ModelManifest.FileName));
         return folder;
+    }
+
+    /// <summary>A labelled folder of the images from <paramref name="first"/> on, <paramref name="perClass"/> per class.</summary>
+    private string LabelledFolder(string name, int first, int perClass)
+    {
+        string folder = Path.Combine(root, name);
+        foreach (var label in Labels)
+        {
+            Directory.CreateDirectory(Path.Combine(folder, label));
+            for (int i = first; i < first + perClass; i++)
+            {
+                File.Copy(RepositoryPaths.DatasetImage(label, i), Path.Combine(folder, label, $"{i}.jpg"));
+            }
+        }
+        return folder;
+    }
+
+    /// <summary>The shipped lite-cnn as an imported package would be: no training provenance, no guard yet.</summary>
+    private string ImportedLiteCnn()
+    {
+        string package = Path.Combine(root, "imported");
+        Directory.CreateDirectory(package);
+        File.Copy(Path.Combine(LiteModel, BrainTumor.Models.ModelManifest.OnnxFileName), Path.Combine(package, BrainTumor.Models.ModelManifest.OnnxFileName));
+        var shipped = BrainTumor.Models.ModelManifest.Read(Path.Combine(LiteModel, BrainTumor.Models.ModelManifest.FileName));
+        (shipped with { Training = null, OutOfDistribution = null }).Write(Path.Combine(package, BrainTumor.Models.ModelManifest.FileName));
+        return package;
+    }
+
+    [Fact]
+    public void FitOodGivesAPackageWithoutATrainingSplitAGuardFittedOnTheGivenDataAndMeasuresIt()
+    {
+        string package = ImportedLiteCnn();
+        string reports = Path.Combine(root, "ood-report");
+
+        var guard = FitOutOfDistributionCommand.Run(package, LabelledFolder("fit", 0, 12), LabelledFolder("external", 12, 3), reports, TextWriter.Null);
+
+        Assert.Contains("records no training split", guard.FittedOn);
+        Assert.True(File.Exists(Path.Combine(package, guard.StatisticsFile)));
+        Assert.True(File.Exists(Path.Combine(reports, "report.md")));
+        var written = BrainTumor.Models.ModelManifest.Read(Path.Combine(package, BrainTumor.Models.ModelManifest.FileName)).OutOfDistribution!;
+        Assert.Equal(guard.Threshold, written.Threshold);
+        Assert.Equal(guard.Evaluation!.Groups, written.Evaluation!.Groups);
+        var groups = guard.Evaluation!.Groups.Select(g => g.Group).ToList();
+        Assert.Equal(["non-brain medical", "photographs", "synthetic", "implausible slices"], groups);
+        // Even fitted on 42 images, the synthetic images are far from every slice.
+        Assert.True(guard.Evaluation.Groups.Single(g => g.Group == "synthetic").Auroc > 0.9);
+        using var model = BrainTumor.Inference.ClassifierModel.Load(package, new BrainTumor.Inference.InferenceOptions());
+        using var slice = BrainTumor.Imaging.ImageLoader.Decode(File.ReadAllBytes(RepositoryPaths.DatasetImage("no_tumor", 40)));
+        Assert.NotNull(model.Predict(model.Prepare(slice).Pixels, withGradCam: false).InDistribution);
+    }
+
+    [Fact]
+    public void FitOodRefusesTheTrainingDataAsTheExternalSet()
+    {
+        string package = ImportedLiteCnn();
+        string data = LabelledFolder("fit", 0, 3);
+
+        var refusal = Assert.Throws<CliException>(() => FitOutOfDistributionCommand.Run(package, data, data, Path.Combine(root, "r"), TextWriter.Null));
+
+        Assert.Contains("external set must come from elsewhere", refusal.Message);
     }
 
     [Fact]
@@ -175,12 +223,31 @@ public sealed class CliTests : IDisposable
         var results = PredictCommand.Run(Model, [folder], "csv", output);
 
         string[] lines = output.ToString().TrimEnd().Split('\n');
-        Assert.Equal("file,model,model_version,label,confidence,p_glioma_tumor,p_meningioma_tumor,p_no_tumor,p_pituitary_tumor,error", lines[0]);
+        Assert.Equal("file,model,model_version,label,confidence,p_glioma_tumor,p_meningioma_tumor,p_no_tumor,p_pituitary_tumor," +
+                     "in_distribution,in_distribution_score,error", lines[0]);
         Assert.Equal(6, lines.Length);
         string version = BrainTumor.Models.ModelManifest.Read(Path.Combine(Model, "model.json")).Version;
         Assert.All(lines.Skip(1), line => Assert.Contains($",custom-cnn,{version},", line));
         Assert.Single(results, r => r.Error is not null);
+        Assert.All(results.Where(r => r.Error is null), r => Assert.NotNull(r.InDistribution));
         Assert.All(results.Where(r => r.Error is null), r => Assert.Equal(1.0, r.Probabilities!.Values.Sum(), 4));
+    }
+
+    [Fact]
+    public void PredictNamesAnImageThatCannotBeASliceInsteadOfClassifyingIt()
+    {
+        string blank = Path.Combine(root, "blank.png");
+        using (var bitmap = new SkiaSharp.SKBitmap(200, 200))
+        {
+            bitmap.Erase(SkiaSharp.SKColors.Gray);
+            using var png = bitmap.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100);
+            File.WriteAllBytes(blank, png.ToArray());
+        }
+
+        var result = PredictCommand.Run(Model, [blank], "csv", new StringWriter()).Single();
+
+        Assert.Null(result.Label);
+        Assert.StartsWith("not an MRI slice: The image is almost uniform", result.Error);
     }
 
     [Fact]
@@ -192,6 +259,7 @@ public sealed class CliTests : IDisposable
 
         var row = JsonDocument.Parse(output.ToString()).RootElement.EnumerateArray().Single();
         Assert.Equal(Labels, row.GetProperty("probabilities").EnumerateObject().Select(p => p.Name));
+        Assert.True(row.GetProperty("inDistribution").GetProperty("ok").GetBoolean());
         Assert.False(row.TryGetProperty("error", out _));
     }
 

@@ -147,6 +147,9 @@ public sealed class ModelImporterTests : IDisposable
 
         Assert.Equal(original, served, new Tolerance(1e-6f));
         Assert.Equal("NCHW", manifest.Input.Layout);
+        // Its feature map is channels-last too: the features are still one value per channel.
+        float[] features = Run(imported, manifest.Input.Name, nchw, [1, 3, Side, Side], [manifest.Outputs.Features!])[0];
+        Assert.Equal(manifest.GradCam.Channels, features.Length);
     }
 
     [Fact]
@@ -173,6 +176,9 @@ public sealed class ModelImporterTests : IDisposable
             float[] theirs = Run(imported, manifest.Input.Name, image, [2, 3, 12, 12], [manifest.Outputs.Cam!], [c, c])[0];
             Assert.Equal(ours, theirs, new Tolerance(1e-5f));
         }
+        // The out-of-distribution guard's features too, for both images of the batch.
+        Assert.Equal(Run(exported, ModelTensorNames.Input, image, [2, 3, 12, 12], [ModelTensorNames.Features])[0],
+            Run(imported, manifest.Input.Name, image, [2, 3, 12, 12], [manifest.Outputs.Features!])[0], new Tolerance(1e-5f));
         Assert.Equal("relu1", manifest.GradCam.Layer);
     }
 

@@ -18,7 +18,10 @@ public sealed class ModelPackageTests : IDisposable
     {
         string directory = Path.Combine(root, "custom-cnn");
         Directory.CreateDirectory(directory);
-        File.Copy(Path.Combine(Shipped, ModelManifest.OnnxFileName), Path.Combine(directory, ModelManifest.OnnxFileName));
+        foreach (string file in Directory.GetFiles(Shipped).Where(f => Path.GetFileName(f) != ModelManifest.FileName))
+        {
+            File.Copy(file, Path.Combine(directory, Path.GetFileName(file)));
+        }
         var manifest = ModelManifest.Read(Path.Combine(Shipped, ModelManifest.FileName));
         (change?.Invoke(manifest) ?? manifest).Write(Path.Combine(directory, ModelManifest.FileName));
         return directory;
@@ -132,6 +135,64 @@ public sealed class ModelPackageTests : IDisposable
         var error = Assert.Throws<ModelPackageException>(() => Catalog());
 
         Assert.Contains("no model package", error.Message);
+    }
+
+    [Fact]
+    public void AGuardWhoseStatisticsFileIsMissingIsRefused()
+    {
+        string directory = CopyShipped();
+        var guard = ModelManifest.Read(Path.Combine(directory, ModelManifest.FileName)).OutOfDistribution;
+        Assert.NotNull(guard);
+        File.Delete(Path.Combine(directory, guard.StatisticsFile));
+
+        var error = Assert.Throws<ModelPackageException>(() => Catalog());
+
+        Assert.Contains(guard.StatisticsFile, error.Message);
+    }
+
+    [Fact]
+    public void AGuardWithoutTheFeaturesOutputIsRefused()
+    {
+        CopyShipped(m => m with { Outputs = m.Outputs with { Features = null } });
+
+        var error = Assert.Throws<ModelPackageException>(() => Catalog());
+
+        Assert.Contains("outputs.features", error.Message);
+    }
+
+    [Fact]
+    public void StatisticsOfAnotherWidthAreRefused()
+    {
+        string directory = CopyShipped();
+        var guard = ModelManifest.Read(Path.Combine(directory, ModelManifest.FileName)).OutOfDistribution!;
+        var random = new Random(1);
+        var features = Enumerable.Range(0, 40).Select(_ => Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble()).ToArray()).ToList();
+        FeatureDistribution.Fit(features, features.Select((_, i) => i % 4).ToList(), 4, shrinkage: null).Save(Path.Combine(directory, guard.StatisticsFile));
+
+        var error = Assert.Throws<ModelPackageException>(() => Catalog());
+
+        Assert.Contains("8 features", error.Message);
+    }
+
+    [Fact]
+    public void AModelWithAGuardSaysForEveryPredictionWhetherTheImageIsLikeItsTrainingImages()
+    {
+        CopyShipped();
+        using var catalog = Catalog();
+        var model = catalog.Default;
+        using var slice = Imaging.ImageLoader.Decode(File.ReadAllBytes(RepositoryPaths.DatasetImage("glioma_tumor", 0)));
+        using var noise = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(256, 256, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Unpremul));
+        var random = new Random(3);
+        random.NextBytes(noise.GetPixelSpan());
+
+        var onSlice = model.Predict(model.Prepare(slice).Pixels, withGradCam: false).InDistribution;
+        var onNoise = model.Predict(model.Prepare(noise).Pixels, withGradCam: true).InDistribution;
+
+        Assert.NotNull(onSlice);
+        Assert.NotNull(onNoise);
+        Assert.True(onSlice.Ok, $"a training slice scored {onSlice.Score}, above {onSlice.Threshold}");
+        Assert.False(onNoise.Ok, $"noise scored {onNoise.Score}, below {onNoise.Threshold}");
+        Assert.Equal(model.Manifest.OutOfDistribution!.Threshold, onNoise.Threshold);
     }
 }
 

@@ -176,7 +176,7 @@ public class OnnxExporterTests
         var input = model.Graph.Input.Single(i => i.Name == ModelTensorNames.Input);
         Assert.Equal(OnnxExporter.BatchDimension, input.Type.TensorType.Shape.Dim[0].DimParam);
         Assert.Equal(
-            [ModelTensorNames.Logits, ModelTensorNames.Probabilities, ModelTensorNames.Cam, ModelTensorNames.CamClass],
+            [ModelTensorNames.Logits, ModelTensorNames.Probabilities, ModelTensorNames.Cam, ModelTensorNames.CamClass, ModelTensorNames.Features],
             model.Graph.Output.Select(o => o.Name));
         var cam = model.Graph.Output.Single(o => o.Name == ModelTensorNames.Cam).Type.TensorType.Shape.Dim;
         Assert.Equal([8L, 8L], cam.Skip(1).Select(d => d.DimValue));
@@ -234,6 +234,42 @@ public class OnnxExporterTests
             }
         }
         Assert.InRange(nonZeroMaps, 3, 9);
+    }
+
+    [Fact]
+    public void FeaturesAreTheSpatialMeanOfTheGradCamLayerForEveryImageOfABatch()
+    {
+        var network = Network(9, 0);
+        float[] inputs = Inputs(3, 9);
+
+        var outputs = Run(OnnxExporter.Export(network), inputs, 3, 9, null, ModelTensorNames.Features);
+
+        var layers = network.Layers.Take(network.GradCamLayerIndex + 1).ToList();
+        for (int n = 0; n < 3; n++)
+        {
+            var activation = ReferenceNetwork.Run(network, layers, Sample(inputs, n, 9));
+            int plane = activation.Height * activation.Width;
+            for (int c = 0; c < activation.Channels; c++)
+            {
+                Assert.Equal(activation.Values.Skip(c * plane).Take(plane).Average(), outputs[ModelTensorNames.Features][n * activation.Channels + c], 1e-5);
+            }
+        }
+    }
+
+    [Fact]
+    public void AFeaturesOutputAddedToAnOlderPackageEqualsTheExportedOne()
+    {
+        var network = DepthwiseNetwork();
+        float[] inputs = Inputs(2, 8, seed: 4);
+        var exported = OnnxExporter.Export(network);
+        var older = OnnxExporter.Export(network);
+        older.Graph.Output.Remove(older.Graph.Output.Single(o => o.Name == ModelTensorNames.Features));
+        older.Graph.Node.Remove(older.Graph.Node.Single(n => n.Output.Contains(ModelTensorNames.Features)));
+
+        string added = OnnxExporter.AddFeaturesOutput(older, network.Layers[network.GradCamLayerIndex].Name, 4);
+
+        Assert.Equal(Run(exported, inputs, 2, 8, null, ModelTensorNames.Features)[ModelTensorNames.Features],
+            Run(older, inputs, 2, 8, null, added)[added]);
     }
 
     [Fact]

@@ -60,6 +60,7 @@ public sealed class ViewerPageTests(Browser browser, ViewerServer server) : ICla
             Assert.Equal($"{100 * probability.Value.GetDouble():0.0}%", shown);
         }
         await Assertions.Expect(page.Locator("#notice")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#ood-warning")).ToBeHiddenAsync();
         await Assertions.Expect(page.Locator("#model-trust")).ToContainTextAsync("cross-validation accuracy");
         await Assertions.Expect(page.Locator("#model-trust")).ToContainTextAsync("other sources");
     }
@@ -157,6 +158,19 @@ public sealed class ViewerPageTests(Browser browser, ViewerServer server) : ICla
         Assert.Equal("POST", request.Method);
         await Assertions.Expect(page.Locator("#map")).ToHaveAttributeAsync("data-class", otherClass);
         await Assertions.Expect(page.Locator("#map-caption")).ToContainTextAsync(await page.EvaluateAsync<string>("l => labelText(l)", otherClass));
+    }
+
+    [Fact]
+    public async Task APhotographIsAnsweredUnderAWarningNotToTrustTheAnswer()
+    {
+        var page = await OpenAsync();
+
+        // Debian's python3-skimage sample photograph, flagged by the default model's out-of-distribution guard.
+        await page.Locator("#file").SetInputFilesAsync("/usr/lib/python3/dist-packages/skimage/data/astronaut.png");
+
+        await Assertions.Expect(page.Locator("#ood-warning")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("#ood-warning")).ToContainTextAsync("does not look like the brain MRI slices");
+        await Assertions.Expect(page.Locator("#label")).Not.ToBeEmptyAsync();
     }
 
     [Fact]

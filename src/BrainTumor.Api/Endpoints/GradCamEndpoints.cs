@@ -88,7 +88,8 @@ public static class GradCamEndpoints
                     var matrix = Enumerable.Range(0, cam.Height).Select(row => cam.Values.AsSpan(row * cam.Width, cam.Width).ToArray()).ToArray();
                     var payload = new GradCamPayload(cam.Label, cam.Width, cam.Height, matrix, Convert.ToBase64String(ImageEncoder.Png(mask)));
                     return TypedResults.Ok(new GradCamResponse(result.Model.Name, result.Model.Manifest.Version, result.Prediction.Label,
-                        result.Prediction.Confidence, ApiContracts.Probabilities(result), new ImageSize(width, height), payload, timings, result.Dicom));
+                        result.Prediction.Confidence, ApiContracts.Probabilities(result), new ImageSize(width, height), payload, timings, result.Dicom,
+                        result.Prediction.InDistribution));
                 }
                 context.Response.Headers["X-GradCam-Class"] = cam.Label;
                 context.Response.Headers["X-Predicted-Label"] = result.Prediction.Label;

@@ -90,7 +90,7 @@ public static class PredictionEndpoints
                 }
                 return TypedResults.Ok(new PredictionResponse(result.Model.Name, result.Model.Manifest.Version, label,
                     probabilities[answer], ApiContracts.Probabilities(result), new ImageSize(result.Image.Width, result.Image.Height), timings, result.Dicom,
-                    point));
+                    point, result.Prediction.InDistribution));
             }, refuse: problem => problem);
     }
 

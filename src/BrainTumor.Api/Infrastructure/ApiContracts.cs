@@ -1,4 +1,5 @@
 using BrainTumor.Imaging.Dicom;
+using BrainTumor.Inference;
 using BrainTumor.Models;
 
 namespace BrainTumor.Api.Infrastructure;
@@ -18,9 +19,11 @@ public sealed record ImageSize(int Width, int Height);
 /// the slice is not axial; no patient attribute. Absent for other formats.</param>
 /// <param name="OperatingPoint">How the label was chosen: <c>argmax</c>, or <c>sensitive</c> (a tumour class unless <c>no_tumor</c> reaches
 /// the model's fitted minimum); <paramref name="Confidence"/> is the chosen label's probability either way.</param>
+/// <param name="InDistribution">The model's out-of-distribution guard: <c>ok</c> false means the image is unlike anything the model was
+/// trained on, and the answer should not be trusted. Absent for a model without a guard.</param>
 public sealed record PredictionResponse(
     string Model, string ModelVersion, string Label, float Confidence, IReadOnlyDictionary<string, float> Probabilities, ImageSize Image, Timings Timings,
-    DicomImageInfo? Dicom, string OperatingPoint);
+    DicomImageInfo? Dicom, string OperatingPoint, InDistribution? InDistribution);
 
 /// <summary>The Grad-CAM map of <c>POST /gradcam?output=json</c>.</summary>
 /// <param name="Class">The class the map explains.</param>
@@ -30,10 +33,11 @@ public sealed record PredictionResponse(
 /// <param name="MaskPng">Base64 PNG of the min-max normalised map upsampled to the image's size (8-bit grayscale).</param>
 public sealed record GradCamPayload(string Class, int Width, int Height, float[][] Matrix, string MaskPng);
 
-/// <summary>The answer of <c>POST /gradcam?output=json</c>.</summary>
+/// <summary>The answer of <c>POST /gradcam?output=json</c>: the fields of the <c>/predict</c> answer (with the most probable class)
+/// and the map.</summary>
 public sealed record GradCamResponse(
     string Model, string ModelVersion, string Label, float Confidence, IReadOnlyDictionary<string, float> Probabilities,
-    ImageSize Image, GradCamPayload GradCam, Timings Timings, DicomImageInfo? Dicom);
+    ImageSize Image, GradCamPayload GradCam, Timings Timings, DicomImageInfo? Dicom, InDistribution? InDistribution);
 
 public static class ApiContracts
 {

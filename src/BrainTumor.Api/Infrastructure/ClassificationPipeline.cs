@@ -23,7 +23,8 @@ public sealed record ClassifiedImage(ClassifierModel Model, SKBitmap Image, Inpu
 /// </summary>
 public sealed class ClassificationPipeline(
     ModelCatalog catalog, AdmissionQueue admission, UploadBudget budget, ImageUploads uploads, ServerMetrics metrics,
-    IDiagnosticContext diagnostics, Microsoft.Extensions.Options.IOptions<ServerLimitsOptions> limits)
+    IDiagnosticContext diagnostics, Microsoft.Extensions.Options.IOptions<ServerLimitsOptions> limits,
+    Microsoft.Extensions.Options.IOptions<OutOfDistributionOptions> outOfDistribution)
 {
     public Attempt<ClassifierModel> ResolveModel(string? name) =>
         catalog.Find(name) is ClassifierModel model ? model : Problems.UnknownModel(name, catalog.All.Select(m => m.Name));
@@ -65,12 +66,26 @@ public sealed class ClassificationPipeline(
             return refuse(undecodable);
         }
         using var image = decoded.Value!.Bitmap;
+        if (SlicePlausibility.Problem(image) is string implausible)
+        {
+            return refuse(Problems.NotASlice(implausible));
+        }
         var input = model.Prepare(image);
         double decodeMs = decodeClock.Elapsed.TotalMilliseconds;
 
         var prediction = model.Predict(input.Pixels, withGradCam, targetClass);
         metrics.RecordInference(model.Name, prediction.InferenceMilliseconds);
         diagnostics.Set("Label", prediction.Label);
+        if (prediction.InDistribution is { } guard)
+        {
+            diagnostics.Set("InDistribution", guard.Ok);
+            context.Response.Headers["X-In-Distribution"] = guard.Ok ? "true" : "false";
+            context.Response.Headers["X-In-Distribution-Score"] = guard.Score.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+            if (!guard.Ok && outOfDistribution.Value.Policy == OutOfDistributionPolicy.Refuse)
+            {
+                return refuse(Problems.OutOfDistribution(model.Name, guard.Score, guard.Threshold));
+            }
+        }
         return render(new ClassifiedImage(model, image, input.Region, prediction, decodeMs, decoded.Value.Dicom, upload.Value),
             new Timings(Math.Round(decodeMs, 2), Math.Round(prediction.InferenceMilliseconds, 2), Math.Round(clock.Elapsed.TotalMilliseconds, 2)));
     }

@@ -16,6 +16,15 @@ public static class Problems
     public static ProblemHttpResult UnknownModel(string? name, IEnumerable<string> known) =>
         Create(StatusCodes.Status404NotFound, "Unknown model", $"There is no model '{name}'. Available: {string.Join(", ", known)}.");
 
+    /// <summary>422: the image was read, but it cannot be a brain MRI slice (a strip, a blank frame).</summary>
+    public static ProblemHttpResult NotASlice(string detail) => Create(StatusCodes.Status422UnprocessableEntity, "Not an MRI slice", detail);
+
+    /// <summary>422 under the <c>Refuse</c> policy: the model's out-of-distribution guard flagged the image.</summary>
+    public static ProblemHttpResult OutOfDistribution(string model, double score, double threshold) =>
+        Create(StatusCodes.Status422UnprocessableEntity, "Unlike the training images",
+            $"Model '{model}' saw nothing like this image in training (out-of-distribution score {score:0.#}, above its threshold {threshold:0.#}), " +
+            "so its answer would not mean anything. Send an axial brain MRI slice.");
+
     public static ProblemHttpResult ServerBusy() => Create(StatusCodes.Status503ServiceUnavailable, "Server busy",
         "Too many requests are waiting; retry after the time in the Retry-After header.");
 }

@@ -27,6 +27,7 @@ public static class ServerServiceCollectionExtensions
             .Validate(security => security.ApiKeyFile is null || !string.IsNullOrEmpty(security.ApiKey),
                 "Security:ApiKeyFile names a file that does not exist or is empty.")
             .ValidateOnStart();
+        services.AddOptions<OutOfDistributionOptions>().BindConfiguration(OutOfDistributionOptions.Section).ValidateOnStart();
         services.AddOptions<ServerLoggingOptions>().BindConfiguration(ServerLoggingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ImageUploads>();
         services.AddSingleton<UploadBudget>();

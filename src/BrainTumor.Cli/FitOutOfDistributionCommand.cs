@@ -1,0 +1,277 @@
+using System.Text;
+using System.Text.Json;
+using BrainTumor.Data;
+using BrainTumor.Evaluation;
+using BrainTumor.Imaging;
+using BrainTumor.Inference;
+using BrainTumor.Models;
+using BrainTumor.Onnx;
+using BrainTumor.Onnx.Proto;
+using SkiaSharp;
+
+namespace BrainTumor.Cli;
+
+/// <summary>
+/// Gives a package its out-of-distribution guard and measures it: class means and a shared covariance of the penultimate
+/// features on the package's own training split, the threshold on its held-out split, then AUROC and flag rates on
+/// <see cref="OutOfDistributionSet"/> and acceptance on an external labelled set. Other scores are measured beside it, so that
+/// the report shows why this one is shipped.
+/// </summary>
+public static class FitOutOfDistributionCommand
+{
+    // 97.5% (the issue's example) accepted 0.960 of Testing-dev; 99% accepted 0.984 and flagged the same non-brain, photograph and synthetic
+    // images (lite-cnn, measured 2026-12-02). Raising it further lets photographs through.
+    public const double DefaultAcceptance = 0.99;
+    /// <summary>The fixed shrinkage measured beside the Ledoit-Wolf estimate the guard uses.</summary>
+    private const double FixedShrinkage = 0.01;
+    public const string StatisticsFile = "ood-statistics.bin";
+    private const int OutOfDistributionSetSeed = 20;
+    private const double ImportedHoldOut = 0.12;
+    private const int ImportedSeed = 42;
+
+    private sealed record Scored(string Group, string Name, double Guard, double[] Alternatives, string? RefusedBeforeModel);
+
+    public static OutOfDistributionGuard Run(string model, string dataDirectory, string externalDirectory, string? outputDirectory, TextWriter log,
+        double acceptance = DefaultAcceptance)
+    {
+        if (!(acceptance > 0.5 && acceptance < 1))
+        {
+            throw new CliException($"--acceptance must be between 0.5 and 1 (exclusive), not {acceptance}.");
+        }
+        string directory = ModelLoader.PackageFolder(model);
+        string manifestPath = Path.Combine(directory, ModelManifest.FileName);
+        var manifest = ModelManifest.Read(manifestPath) with { OutOfDistribution = null };
+        if (manifest.Outputs.Features is null)
+        {
+            manifest = AddFeaturesOutput(directory, manifest, log);
+        }
+        manifest.Write(manifestPath);
+
+        using var classifier = ModelLoader.Load(directory);
+        var dataset = ImageFolderDataset.Load(dataDirectory, manifest.Labels, manifest.Input.Width, warn: w => log.WriteLine($"warning: {w}"),
+            preprocessing: manifest.Input.Steps);
+        // A package trained here is fitted on its own training split and thresholded on its own hold-out. An imported one
+        // records no split: the given data is split the same way (12%, seed 42), though the model may have trained on all of it.
+        var training = manifest.Training;
+        if (training is not null && dataset.ContentSha256() != training.DatasetContentSha256)
+        {
+            throw new CliException($"'{dataDirectory}' is not the data '{manifest.Name}' was trained on, so its training split cannot be rebuilt.");
+        }
+        var (fraction, seed) = training is null ? (ImportedHoldOut, ImportedSeed) : (training.Split.ValidationFraction, training.Split.Seed);
+        var split = DuplicateAwareSplit.StratifiedHoldout(dataset.Samples.Select(s => (s.Label, s.Sha256)).ToList(), fraction, seed);
+        var external = ImageFolderDataset.Load(externalDirectory, manifest.Labels, manifest.Input.Width, warn: w => log.WriteLine($"warning: {w}"),
+            preprocessing: manifest.Input.Steps);
+        if (external.ContentSha256() == dataset.ContentSha256())
+        {
+            throw new CliException($"'{externalDirectory}' is the training data; the external set must come from elsewhere.");
+        }
+
+        var embed = new ProgressBar(split.Train.Count + split.Validation.Count + external.Samples.Count, "features");
+        int done = 0;
+        (float[] Logits, float[] Features) Embed(RgbImage image)
+        {
+            var result = classifier.Embed(image);
+            embed.Report(++done);
+            return result;
+        }
+        var train = split.Train.Select(i => Embed(dataset.Samples[i].Image)).ToList();
+        var heldOut = split.Validation.Select(i => Embed(dataset.Samples[i].Image)).ToList();
+        var externalEmbedded = external.Samples.Select(s => Embed(s.Image)).ToList();
+
+        var trainFeatures = train.Select(t => t.Features).ToList();
+        var trainLabels = split.Train.Select(i => dataset.Samples[i].Label).ToList();
+        var distribution = FeatureDistribution.Fit(trainFeatures, trainLabels, manifest.Labels.Count, shrinkage: null);
+        var alternatives = new AlternativeScores(trainFeatures, FeatureDistribution.Fit(trainFeatures, trainLabels, manifest.Labels.Count, FixedShrinkage));
+        Scored Score(string group, string name, (float[] Logits, float[] Features) embedded, string? refused = null) =>
+            new(group, name, distribution.Score(embedded.Features), alternatives.Score(embedded), refused);
+
+        var scored = new List<Scored>();
+        scored.AddRange(split.Validation.Zip(heldOut, (i, e) => Score(HeldOutGroup, dataset.Samples[i].RelativePath, e)));
+        scored.AddRange(external.Samples.Zip(externalEmbedded, (s, e) => Score(ExternalGroup, s.RelativePath, e)));
+        var outside = OutOfDistributionSet.Build(external.Samples.Select(s => Path.Combine(external.Root, s.RelativePath)).ToList(), OutOfDistributionSetSeed, log);
+        foreach (var image in outside)
+        {
+            SKBitmap bitmap;
+            try
+            {
+                bitmap = image.Load();
+            }
+            catch (ImageDecodeException ex)
+            {
+                // Another version of a Debian package may ship a file this reader does not decode; the report lists what was used.
+                log.WriteLine($"warning: {image.Name} left out: {ex.Message}");
+                continue;
+            }
+            using var _ = bitmap;
+            string? refused = Math.Min(bitmap.Width, bitmap.Height) < ImageLimits.Classification.MinSide
+                ? $"smaller than {ImageLimits.Classification.MinSide} pixels"
+                : SlicePlausibility.Problem(bitmap);
+            scored.Add(Score(image.Group, image.Name, classifier.Embed(classifier.Prepare(bitmap).Pixels), refused));
+        }
+
+        double Threshold(Func<Scored, double> score) => Quantile(scored.Where(s => s.Group == HeldOutGroup).Select(score).ToList(), acceptance);
+        double threshold = Threshold(s => s.Guard);
+        string folder = outputDirectory ?? Path.Combine("reports", "ood", manifest.Name);
+        var evaluation = Evaluate(scored, s => s.Guard, threshold, folder);
+        distribution.Save(Path.Combine(directory, StatisticsFile));
+        var guard = new OutOfDistributionGuard("mahalanobis", StatisticsFile, threshold, acceptance, Math.Round(distribution.Shrinkage, 4),
+            training is null
+                ? $"{split.Train.Count} images of {Path.GetFullPath(dataDirectory)} (a stratified {fraction:P0} hold-out, seed {seed}, set apart; the model records no training split)"
+                : $"the {split.Train.Count} training images of the package's split (seed {seed})",
+            $"the {split.Validation.Count} held-out images of the same split", evaluation);
+        (manifest with { OutOfDistribution = guard }).Write(manifestPath);
+
+        string report = Report(manifest, guard, scored, alternatives.Names, acceptance, Threshold);
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "report.md"), report);
+        File.WriteAllText(Path.Combine(folder, "scores.json"), JsonSerializer.Serialize(scored.Select(s => new
+        {
+            s.Group, s.Name, mahalanobis = Math.Round(s.Guard, 3), flagged = s.RefusedBeforeModel is not null || s.Guard > threshold, s.RefusedBeforeModel,
+        }), ModelManifest.JsonOptions) + "\n");
+        log.WriteLine(report);
+        log.WriteLine($"{manifest.Name}: guard written to {manifestPath} and {Path.Combine(directory, StatisticsFile)}; report in {folder}");
+        return guard;
+    }
+
+    private const string HeldOutGroup = "held-out (in distribution)";
+    private const string ExternalGroup = "external (in distribution)";
+
+    private static ModelManifest AddFeaturesOutput(string directory, ModelManifest manifest, TextWriter log)
+    {
+        string onnxPath = Path.Combine(directory, ModelManifest.OnnxFileName);
+        var onnx = ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnxPath));
+        string features;
+        try
+        {
+            features = OnnxExporter.AddFeaturesOutput(onnx, manifest.GradCam.Layer, manifest.GradCam.Channels);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new CliException(ex.Message);
+        }
+        OnnxExporter.Save(onnx, onnxPath);
+        log.WriteLine($"{manifest.Name}: added the '{features}' output (the spatial mean of '{manifest.GradCam.Layer}') to {onnxPath}");
+        return manifest with { Outputs = manifest.Outputs with { Features = features } };
+    }
+
+    private static OutOfDistributionEvaluation Evaluate(IReadOnlyList<Scored> scored, Func<Scored, double> score, double threshold, string folder)
+    {
+        var inside = scored.Where(s => s.Group is HeldOutGroup or ExternalGroup).ToList();
+        var external = scored.Where(s => s.Group == ExternalGroup).ToList();
+        var groups = scored.Select(s => s.Group).Distinct().Where(g => g is not (HeldOutGroup or ExternalGroup)).Select(group =>
+        {
+            var members = scored.Where(s => s.Group == group).ToList();
+            var both = inside.Concat(members).ToList();
+            double auroc = ProbabilisticMetrics.RocAuc(both.Select(score).ToList(), both.Select(s => s.Group == group).ToList());
+            double flagged = members.Count(s => s.RefusedBeforeModel is not null || score(s) > threshold) / (double)members.Count;
+            return new OutOfDistributionGroupScore(group, members.Count, Math.Round(auroc, 4), Math.Round(flagged, 4));
+        }).ToList();
+        return new OutOfDistributionEvaluation(Path.GetRelativePath(Directory.GetCurrentDirectory(), Path.GetFullPath(folder)),
+            Math.Round(external.Count(s => score(s) <= threshold) / (double)external.Count, 4), groups, DateTimeOffset.UtcNow);
+    }
+
+    private static string Report(ModelManifest manifest, OutOfDistributionGuard guard, IReadOnlyList<Scored> scored, IReadOnlyList<string> alternatives,
+        double acceptance, Func<Func<Scored, double>, double> threshold)
+    {
+        var text = new StringBuilder();
+        text.AppendLine($"# Out-of-distribution guard: {manifest.Name} {manifest.Version}");
+        text.AppendLine();
+        text.AppendLine($"Measured {DateTimeOffset.UtcNow:yyyy-MM-dd} on {Machine.Description} by `braintumor fit-ood` (see the README).");
+        text.AppendLine();
+        text.AppendLine($"The guard: the squared Mahalanobis distance of the penultimate features (the spatial mean of `{manifest.GradCam.Layer}`, " +
+                        $"{manifest.GradCam.Channels} values) to the nearest class mean, one covariance shared by the classes, shrunk towards the identity by the Ledoit-Wolf estimate ({guard.Shrinkage}). " +
+                        $"Means and covariance from {guard.FittedOn}; threshold {guard.Threshold:0.###}, the score that accepts {acceptance:P1} of " +
+                        $"{guard.ThresholdSetOn}. An image is flagged when its score is above the threshold, or when a check before the model " +
+                        "refuses it (smaller than 64 pixels, wider than 3:1, or almost uniform).");
+        text.AppendLine();
+        text.AppendLine($"In distribution: the held-out images (which set the threshold) and the external labelled set (never fitted on). " +
+                        $"Out of distribution: {scored.Count(s => s.Group is not (HeldOutGroup or ExternalGroup))} images, built by `OutOfDistributionSet` from Debian's python3-pydicom and python3-skimage " +
+                        "files, synthetic images, and the external slices made implausible (one of: rotated 90 degrees, inverted, central 30%).");
+        text.AppendLine();
+        text.AppendLine("| group | images | AUROC | flagged |");
+        text.AppendLine("| --- | --- | --- | --- |");
+        foreach (string group in new[] { HeldOutGroup, ExternalGroup })
+        {
+            var members = scored.Where(s => s.Group == group).ToList();
+            text.AppendLine($"| {group} | {members.Count} | | {members.Count(s => s.Guard > guard.Threshold) / (double)members.Count:0.000} |");
+        }
+        foreach (var group in guard.Evaluation!.Groups)
+        {
+            text.AppendLine($"| {group.Group} | {group.Images} | {group.Auroc:0.000} | {group.Flagged:0.000} |");
+        }
+        text.AppendLine();
+        text.AppendLine("## Other scores, measured the same way");
+        text.AppendLine();
+        text.AppendLine("Each with its own threshold at the same acceptance of the held-out images. AUROC per out-of-distribution group; " +
+                        "the last column is the share of the external set accepted.");
+        text.AppendLine();
+        var groups = guard.Evaluation.Groups.Select(g => g.Group).ToList();
+        text.AppendLine($"| score | {string.Join(" | ", groups.Select(g => $"AUROC {g}"))} | external accepted |");
+        text.AppendLine($"| --- |{string.Concat(Enumerable.Repeat(" --- |", groups.Count + 1))}");
+        void Row(string name, Func<Scored, double> score)
+        {
+            double cut = threshold(score);
+            var evaluation = Evaluate(scored, score, cut, ".");
+            text.AppendLine($"| {name} | {string.Join(" | ", evaluation.Groups.Select(g => g.Auroc.ToString("0.000")))} | {evaluation.ExternalAcceptance:0.000} |");
+        }
+        Row($"mahalanobis, Ledoit-Wolf shrinkage {guard.Shrinkage} (shipped)", s => s.Guard);
+        for (int i = 0; i < alternatives.Count; i++)
+        {
+            int index = i;
+            Row(alternatives[index], s => s.Alternatives[index]);
+        }
+        text.AppendLine();
+        text.AppendLine("## Flagged out-of-distribution images, and those let through");
+        text.AppendLine();
+        foreach (var image in scored.Where(s => s.Group is not (HeldOutGroup or ExternalGroup or OutOfDistributionSet.ImplausibleSlices)))
+        {
+            string verdict = image.RefusedBeforeModel is string why ? $"refused before the model ({why})"
+                : image.Guard > guard.Threshold ? "flagged" : "**let through**";
+            text.AppendLine($"- {image.Group}: {image.Name}: score {image.Guard:0.#}, {verdict}");
+        }
+        return text.ToString();
+    }
+
+    /// <summary>The value below which <paramref name="share"/> of <paramref name="values"/> lie (linear interpolation).</summary>
+    public static double Quantile(IReadOnlyList<double> values, double share)
+    {
+        var sorted = values.Order().ToArray();
+        double position = share * (sorted.Length - 1);
+        int below = (int)Math.Floor(position);
+        int above = Math.Min(below + 1, sorted.Length - 1);
+        return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
+    }
+
+    /// <summary>
+    /// Scores from the literature measured beside the shipped one: the same distance with a fixed shrinkage, the maximum softmax probability (Hendrycks and Gimpel 2017),
+    /// the energy score (Liu et al. 2020) and the distance to the k-th nearest training feature after L2 normalisation
+    /// (Sun et al. 2022). Each is oriented so that higher means more out of distribution.
+    /// </summary>
+    private sealed class AlternativeScores(IReadOnlyList<float[]> trainFeatures, FeatureDistribution fixedShrinkage)
+    {
+        private const int Neighbours = 10;
+        private readonly float[][] normalised = trainFeatures.Select(Normalise).ToArray();
+
+        public IReadOnlyList<string> Names { get; } =
+        [
+            $"mahalanobis, fixed shrinkage {fixedShrinkage.Shrinkage}", "maximum softmax probability", "energy", $"{Neighbours}-nearest-neighbour distance",
+        ];
+
+        public double[] Score((float[] Logits, float[] Features) embedded)
+        {
+            double max = embedded.Logits.Max();
+            double sum = embedded.Logits.Sum(l => Math.Exp(l - max));
+            double softmaxMax = 1 / sum;
+            double logSumExp = max + Math.Log(sum);
+            var query = Normalise(embedded.Features);
+            var distances = normalised.Select(t => 1 - System.Numerics.Tensors.TensorPrimitives.Dot(t, query)).Order().ToArray();
+            return [fixedShrinkage.Score(embedded.Features), 1 - softmaxMax, -logSumExp, distances[Neighbours - 1]];
+        }
+
+        private static float[] Normalise(float[] vector)
+        {
+            float norm = System.Numerics.Tensors.TensorPrimitives.Norm(vector);
+            return vector.Select(v => norm > 0 ? v / norm : 0).ToArray();
+        }
+    }
+}
