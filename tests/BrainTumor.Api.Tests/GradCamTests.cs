@@ -17,7 +17,7 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
     {
         byte[] jpeg = Uploads.DatasetJpeg("meningioma_tumor", 2);
 
-        var response = await client.PostAsync($"/gradcam?output={output}", Uploads.Form(jpeg));
+        var response = await client.PostAsync($"/gradcam?output={output}&annotate=false", Uploads.Form(jpeg));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("image/png", response.Content.Headers.ContentType?.MediaType);
@@ -27,12 +27,38 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
         Assert.Equal(expectedColor == SKColorType.Gray8, codec.Info.ColorType == SKColorType.Gray8);
     }
 
+    [Theory]
+    [InlineData("overlay")]
+    [InlineData("heatmap")]
+    public async Task ByDefaultThePictureCarriesALegendPanelBelowItAndIsOtherwiseUnchanged(string output)
+    {
+        byte[] jpeg = Uploads.DatasetJpeg("pituitary_tumor", 2);
+
+        var annotated = await client.PostAsync($"/gradcam?output={output}", Uploads.Form(jpeg));
+        var plain = await client.PostAsync($"/gradcam?output={output}&annotate=false", Uploads.Form(jpeg));
+        var json = await (await client.PostAsync("/gradcam?output=json", Uploads.Form(jpeg))).Content.ReadFromJsonAsync<JsonElement>();
+
+        using var withLegend = SKBitmap.Decode(await annotated.Content.ReadAsByteArrayAsync());
+        using var alone = SKBitmap.Decode(await plain.Content.ReadAsByteArrayAsync());
+        Assert.Equal(alone.Width, withLegend.Width);
+        Assert.InRange(withLegend.Height - alone.Height, 40, 200);
+        for (int y = 0; y < alone.Height; y += 37)
+        {
+            for (int x = 0; x < alone.Width; x += 41)
+            {
+                Assert.Equal(alone.GetPixel(x, y), withLegend.GetPixel(x, y));
+            }
+        }
+        Assert.Equal(json.GetProperty("confidence").GetDouble(),
+            double.Parse(annotated.Headers.GetValues("X-Confidence").Single(), System.Globalization.CultureInfo.InvariantCulture), 4);
+    }
+
     [Fact]
     public async Task OverlayIsTheImageWhenAlphaIsZero()
     {
         byte[] png = EncodeTwoTonePng(96, 72, new SKColor(90, 60, 30), new SKColor(20, 140, 200));
 
-        var response = await client.PostAsync("/gradcam?alpha=0", Uploads.Form(png, contentType: "image/png", fileName: "two-tone.png"));
+        var response = await client.PostAsync("/gradcam?alpha=0&annotate=false", Uploads.Form(png, contentType: "image/png", fileName: "two-tone.png"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var overlay = SKBitmap.Decode(await response.Content.ReadAsByteArrayAsync());

@@ -91,6 +91,59 @@ public class RenderingTests
         Assert.Equal(SKColors.Black, captioned.GetPixel(128, 200));
     }
 
+    private static readonly GradCamLegend Legend = new("Glioma tumor", "Meningioma tumor", 0.873f, "lite-cnn", "2026.12.01-e26");
+
+    [Fact]
+    public void TheLegendGoesBelowThePictureWithAColourBarFromLowToHigh()
+    {
+        using var picture = TestImages.TwoHalves(400, 300);
+
+        using var annotated = Legend.DrawBelow(picture);
+
+        Assert.Equal(400, annotated.Width);
+        Assert.True(annotated.Height > 300);
+        Assert.Equal(picture.GetPixel(10, 10), annotated.GetPixel(10, 10));
+        Assert.Equal(picture.GetPixel(390, 290), annotated.GetPixel(390, 290));
+        // Along the bar's row, the colours run from JET's blue end to its red end.
+        bool barFound = Enumerable.Range(300, (annotated.Height - 300) / 3).Any(y =>
+        {
+            var row = Enumerable.Range(0, 400).Select(x => annotated.GetPixel(x, y)).ToList();
+            int firstBlue = row.FindIndex(c => c.Blue > 100 && c.Red < 30 && c.Green < 30);
+            int lastRed = row.FindLastIndex(c => c.Red > 100 && c.Blue < 30 && c.Green < 30);
+            return firstBlue >= 0 && lastRed > firstBlue + 150;
+        });
+        Assert.True(barFound, "no row of the panel's top third runs from blue to red");
+    }
+
+    [Fact]
+    public void TheLegendCarriesTheExplainedClassTheAnswerTheModelAndTheResearchUseLine()
+    {
+        Assert.Contains("Map for: Glioma tumor", Legend.Lines[0]);
+        Assert.Contains("Answer: Meningioma tumor 87.3%", Legend.Lines[0]);
+        Assert.Contains("lite-cnn 2026.12.01-e26", Legend.Lines[1]);
+        Assert.Equal(GradCamLegend.ResearchUse, Legend.Lines[2]);
+    }
+
+    [Fact]
+    public void ASmallPictureIsEnlargedPixelForPixelSoThatTheLegendCanBeRead()
+    {
+        using var picture = TestImages.TwoHalves(64, 64);
+
+        using var annotated = Legend.DrawBelow(picture);
+
+        Assert.Equal(256, annotated.Width);
+        Assert.Equal(picture.GetPixel(31, 0), annotated.GetPixel(127, 0));
+        Assert.Equal(picture.GetPixel(32, 63), annotated.GetPixel(128, 255));
+        // The text is drawn: the panel below has many white pixels.
+        int white = 0;
+        for (int y = 256; y < annotated.Height; y++)
+        for (int x = 0; x < 256; x++)
+        {
+            white += annotated.GetPixel(x, y) is { Red: > 200, Green: > 200, Blue: > 200 } ? 1 : 0;
+        }
+        Assert.True(white > 300, $"only {white} white pixels in the legend");
+    }
+
     [Fact]
     public void PngEncodingRoundTrips()
     {

@@ -35,10 +35,13 @@ public static class GradCamEndpoints
     /// <param name="alpha">Weight of the heatmap in the overlay, from 0 to 1 (default 0.4).</param>
     /// <param name="window">DICOM only: <c>center,width</c> to use instead of the file's window.</param>
     /// <param name="frame">DICOM only: the frame of a multi-frame image, from 1 (default: the middle one).</param>
+    /// <param name="annotate">Overlay, heatmap and DICOM output: <c>true</c> (default) adds a panel below the picture with the colour
+    /// scale, the explained class, the answer and its confidence, the model and a research-use line; <c>false</c> gives the picture
+    /// alone, at the image's size, for viewers that draw their own.</param>
     public static async Task<Results<Ok<GradCamResponse>, FileContentHttpResult, ProblemHttpResult>> GradCam(
         HttpContext context, ClassificationPipeline pipeline, [FromQuery] string? model,
         [FromQuery(Name = "class")] string? className, [FromQuery] string? output, [FromQuery] string? alpha,
-        [FromQuery] string? window, [FromQuery] string? frame)
+        [FromQuery] string? window, [FromQuery] string? frame, [FromQuery] bool? annotate)
     {
         var dicom = ImageUploads.DicomOptions(window, frame);
         if (dicom.Problem is ProblemHttpResult badDicomOption)
@@ -93,37 +96,43 @@ public static class GradCamEndpoints
                 }
                 context.Response.Headers["X-GradCam-Class"] = cam.Label;
                 context.Response.Headers["X-Predicted-Label"] = result.Prediction.Label;
+                context.Response.Headers["X-Confidence"] = result.Prediction.Confidence.ToString("0.0000", CultureInfo.InvariantCulture);
                 using var picture = mode switch
                 {
                     "heatmap" => GradCamRenderer.Heatmap(map, width, height),
                     "mask" => GradCamRenderer.Mask(map, width, height),
                     _ => GradCamRenderer.Overlay(result.Image, map, blend),
                 };
+                // The mask is data for other programs, never annotated.
+                using var annotated = annotate != false && mode != "mask" ? LegendFor(result, cam.Label).DrawBelow(picture) : null;
                 if (PredictionEndpoints.Accepts(context.Request, DicomImage.MediaType))
                 {
-                    return SecondaryCaptureOf(result, cam.Label, picture, mode);
+                    return SecondaryCaptureOf(result, cam.Label, annotated ?? picture, mode, burnedIn: annotated is not null);
                 }
-                return TypedResults.File(ImageEncoder.Png(picture), "image/png");
+                return TypedResults.File(ImageEncoder.Png(annotated ?? picture), "image/png");
             }, refuse: problem => problem);
     }
 
     /// <summary>
-    /// The picture as a DICOM Secondary Capture in a new series of the input's study, with the answer burned in as a caption
-    /// and written in the image comments; only for a DICOM input, whose study it joins.
+    /// The picture as a DICOM Secondary Capture in a new series of the input's study, with the answer written in the image
+    /// comments (and, when annotated, drawn in the legend below the picture); only for a DICOM input, whose study it joins.
     /// </summary>
     private static Results<Ok<GradCamResponse>, FileContentHttpResult, ProblemHttpResult> SecondaryCaptureOf(
-        ClassifiedImage result, string explained, SKBitmap picture, string mode)
+        ClassifiedImage result, string explained, SKBitmap picture, string mode, bool burnedIn)
     {
         if (result.Dicom is null)
         {
             return Problems.BadParameter("DICOM output needs a DICOM input",
                 "Accept: application/dicom files the picture in the input's study, so the input must be a DICOM file; ask for image/png otherwise.");
         }
-        using var captioned = Annotator.Caption(picture, PredictionEndpoints.Caption(result.Prediction.Label, result.Prediction.Confidence));
         string comments = $"BrainTumor {result.Model.Name} {result.Model.Manifest.Version}: {result.Prediction.Label} " +
                           $"{result.Prediction.Confidence.ToString("0.000", CultureInfo.InvariantCulture)}; Grad-CAM {mode} for {explained}. " +
                           "Research software, not for diagnostic use.";
         string derivation = $"Grad-CAM {mode} of the source image for class {explained}, computed by model {result.Model.Name}";
-        return TypedResults.File(SecondaryCapture.Create(result.Upload, captioned, comments, derivation), DicomImage.MediaType);
+        return TypedResults.File(SecondaryCapture.Create(result.Upload, picture, comments, derivation, burnedIn), DicomImage.MediaType);
     }
+
+    private static GradCamLegend LegendFor(ClassifiedImage result, string explained) =>
+        new(PredictionEndpoints.DisplayLabel(explained), PredictionEndpoints.DisplayLabel(result.Prediction.Label), result.Prediction.Confidence,
+            result.Model.Name, result.Model.Manifest.Version);
 }

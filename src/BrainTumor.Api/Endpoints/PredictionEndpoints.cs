@@ -94,8 +94,10 @@ public static class PredictionEndpoints
             }, refuse: problem => problem);
     }
 
-    public static string Caption(string label, float confidence) =>
-        $"{char.ToUpperInvariant(label[0])}{label[1..].Replace('_', ' ')}  {confidence * 100:0.0}%";
+    public static string Caption(string label, float confidence) => $"{DisplayLabel(label)}  {confidence * 100:0.0}%";
+
+    /// <summary>A label as people read it: <c>glioma_tumor</c> is "Glioma tumor".</summary>
+    public static string DisplayLabel(string label) => $"{char.ToUpperInvariant(label[0])}{label[1..].Replace('_', ' ')}";
 
     /// <summary>Whether the request's Accept header names <paramref name="mediaType"/> exactly.</summary>
     public static bool Accepts(HttpRequest request, string mediaType) =>

@@ -172,7 +172,7 @@ function isDicom(file) {
 }
 
 async function renderedByServer(file) {
-  const response = await api(`gradcam?model=${encodeURIComponent($("model").value)}&output=overlay&alpha=0`, { method: "POST", body: form(file) });
+  const response = await api(`gradcam?model=${encodeURIComponent($("model").value)}&output=overlay&alpha=0&annotate=false`, { method: "POST", body: form(file) });
   return URL.createObjectURL(await response.blob());
 }
 
@@ -267,7 +267,8 @@ async function showMap() {
   if (!entry.maps.has(key)) {
     $("status").textContent = `Computing the map for ${labelText(state.explained)}…`;
     try {
-      const query = `model=${encodeURIComponent($("model").value)}&class=${encodeURIComponent(state.explained)}&output=${output}`;
+      // The page draws its own legend, so the pictures come without the server's.
+      const query = `model=${encodeURIComponent($("model").value)}&class=${encodeURIComponent(state.explained)}&output=${output}&annotate=false`;
       const response = await api(`gradcam?${query}`, { method: "POST", body: form(entry.file) });
       entry.maps.set(key, URL.createObjectURL(await response.blob()));
     } finally {

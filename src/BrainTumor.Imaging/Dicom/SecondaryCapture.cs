@@ -29,7 +29,8 @@ public static class SecondaryCapture
         0x0020000D, 0x00200010, // Study Instance UID, Study ID
     ];
 
-    public static byte[] Create(ReadOnlyMemory<byte> input, SKBitmap image, string comments, string derivation)
+    /// <param name="burnedIn">Whether text is drawn in the pixels (Burned In Annotation, YES or NO).</param>
+    public static byte[] Create(ReadOnlyMemory<byte> input, SKBitmap image, string comments, string derivation, bool burnedIn)
     {
         var source = DicomDataset.Parse(input);
         string sopInstance = NewUid(), series = NewUid();
@@ -56,7 +57,7 @@ public static class SecondaryCapture
             [0x00280101] = ("US", UShort(8)),
             [0x00280102] = ("US", UShort(7)),
             [0x00280103] = ("US", UShort(0)),
-            [0x00280301] = ("CS", Text("YES")),
+            [0x00280301] = ("CS", Text(burnedIn ? "YES" : "NO")),
             [DicomDataset.PixelDataTag] = ("OB", Rgb(image)),
         };
         foreach (uint tag in CopiedFromInput.Where(tag => tag != CharacterSetTag || source.Contains(CharacterSetTag)))
