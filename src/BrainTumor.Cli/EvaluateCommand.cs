@@ -16,8 +16,9 @@ public static class EvaluateCommand
 {
     /// <param name="gradCamDeletionFraction">When set, also runs the Grad-CAM deletion check blanking this share of each input.</param>
     /// <param name="recordExternal">Write the results into the package's manifest as its external validation.</param>
+    /// <param name="gradCamChecks">Also run the Grad-CAM sanity checks (<see cref="GradCamSanityChecks"/>) and record them in the manifest.</param>
     public static EvaluationReport Run(string modelDirectory, string dataDirectory, string? outputDirectory, EvaluationSplit split, TextWriter log,
-        double? gradCamDeletionFraction = null, bool recordExternal = false)
+        double? gradCamDeletionFraction = null, bool recordExternal = false, bool gradCamChecks = false)
     {
         using var model = ModelLoader.Load(modelDirectory);
         var manifest = model.Manifest;
@@ -25,7 +26,7 @@ public static class EvaluateCommand
         {
             throw new CliException($"--gradcam-deletion must be between 0 and 1 (exclusive), not {f}.");
         }
-        if (gradCamDeletionFraction is not null && !model.HasGradCam)
+        if ((gradCamDeletionFraction is not null || gradCamChecks) && !model.HasGradCam)
         {
             throw new CliException($"Model '{manifest.Name}' has no Grad-CAM graph to check.");
         }
@@ -94,6 +95,14 @@ public static class EvaluateCommand
             var deletionProgress = new ProgressBar(indices.Count, "Grad-CAM deletion check");
             deletion = GradCamDeletionCheck.Run(model, indices.Select(i => dataset.Samples[i].Image), fraction, seed: 1, deletionProgress.Report);
         }
+        List<GradCamChecks>? checks = null;
+        if (gradCamChecks)
+        {
+            string dataName = $"{Path.GetFullPath(dataDirectory)}{(split == EvaluationSplit.Validation ? " (held-out split)" : "")}";
+            var files = indices.Select(i => (Path.Combine(dataset.Root, dataset.Samples[i].RelativePath), dataset.Samples[i].Label)).ToList();
+            checks = model.CamMethodsAvailable.Select(method => GradCamSanityChecks.Run(model, method, dataName, files, seed: 1, log)).ToList();
+            notes.AddRange(checks.Select(GradCamChecksSummary));
+        }
         var report = new EvaluationReport(manifest.Name, manifest.Version, manifest.Architecture, Path.GetFullPath(dataDirectory),
             DateTimeOffset.UtcNow, Imaging.Machine.Description, manifest.Labels, metrics, notes, deletion);
         string folder = outputDirectory ?? Path.Combine("reports", $"evaluate-{manifest.Name}-{split.ToString().ToLowerInvariant()}");
@@ -108,6 +117,13 @@ public static class EvaluateCommand
             RecordExternal(model.Directory, dataset, metrics.Classification);
             log.WriteLine($"recorded as the external validation in {Path.Combine(model.Directory, ModelManifest.FileName)}");
         }
+        if (checks is not null)
+        {
+            string path = Path.Combine(model.Directory, ModelManifest.FileName);
+            (ModelManifest.Read(path) with { GradCamChecks = checks }).Write(path);
+            checks.ForEach(c => log.WriteLine(GradCamChecksSummary(c)));
+            log.WriteLine($"Grad-CAM checks recorded in {path}");
+        }
         if (deletion is not null)
         {
             log.WriteLine($"Grad-CAM deletion check on {deletion.Images} images: confidence falls by {deletion.MeanDropGradCam:F3} with the Grad-CAM area blanked, " +
@@ -116,6 +132,12 @@ public static class EvaluateCommand
         log.WriteLine($"report: {Path.Combine(folder, "report.md")}");
         return report;
     }
+
+    private static string GradCamChecksSummary(GradCamChecks checks) =>
+        $"Sanity checks of {checks.Method} maps on {checks.Images} images ({(checks.Passed ? "passed" : "failed: " + string.Join("; ", checks.Failures))}): " +
+        $"rank correlation with the original maps after randomising the top {string.Join(", ", checks.Randomisation.Select(s => $"{s.LayersRandomised} layer(s) {s.MeanRankCorrelation:0.00}"))}; " +
+        $"between classes {checks.ClassSensitivity:0.00}; share of the map outside the head {checks.OutsideHead:P1}; " +
+        $"after +15 grey levels and x1.15 contrast {checks.Stability:0.00} ({checks.StableImages} images kept their label).";
 
     private static void RecordExternal(string modelDirectory, ImageFolderDataset dataset, ClassificationMetrics metrics)
     {

@@ -5,8 +5,6 @@ using BrainTumor.Evaluation;
 using BrainTumor.Imaging;
 using BrainTumor.Inference;
 using BrainTumor.Models;
-using BrainTumor.Onnx;
-using BrainTumor.Onnx.Proto;
 using SkiaSharp;
 
 namespace BrainTumor.Cli;
@@ -41,10 +39,7 @@ public static class FitOutOfDistributionCommand
         string directory = ModelLoader.PackageFolder(model);
         string manifestPath = Path.Combine(directory, ModelManifest.FileName);
         var manifest = ModelManifest.Read(manifestPath) with { OutOfDistribution = null };
-        if (manifest.Outputs.Features is null)
-        {
-            manifest = AddFeaturesOutput(directory, manifest, log);
-        }
+        manifest = PackageUpgrade.Upgrade(directory, manifest, log);
         manifest.Write(manifestPath);
 
         using var classifier = ModelLoader.Load(directory);
@@ -135,24 +130,6 @@ public static class FitOutOfDistributionCommand
 
     private const string HeldOutGroup = "held-out (in distribution)";
     private const string ExternalGroup = "external (in distribution)";
-
-    private static ModelManifest AddFeaturesOutput(string directory, ModelManifest manifest, TextWriter log)
-    {
-        string onnxPath = Path.Combine(directory, ModelManifest.OnnxFileName);
-        var onnx = ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnxPath));
-        string features;
-        try
-        {
-            features = OnnxExporter.AddFeaturesOutput(onnx, manifest.GradCam.Layer, manifest.GradCam.Channels);
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw new CliException(ex.Message);
-        }
-        OnnxExporter.Save(onnx, onnxPath);
-        log.WriteLine($"{manifest.Name}: added the '{features}' output (the spatial mean of '{manifest.GradCam.Layer}') to {onnxPath}");
-        return manifest with { Outputs = manifest.Outputs with { Features = features } };
-    }
 
     private static OutOfDistributionEvaluation Evaluate(IReadOnlyList<Scored> scored, Func<Scored, double> score, double threshold, string folder)
     {

@@ -17,9 +17,16 @@ var recordExternal = new Option<bool>("--record-external")
 {
     Description = "Record the results in the package's model.json as its external validation (for a set from other sources than the training data).",
 };
-var evaluate = new Command("evaluate", "Evaluate a model on a labelled folder: metrics, report.md, report.json and plots.") { model, data, output, split, gradCamDeletion, recordExternal };
+var gradCamChecks = new Option<bool>("--gradcam-checks")
+{
+    Description = "Also run the Grad-CAM sanity checks (cascading randomisation, class sensitivity, map outside the head, stability) on 10 images per class, and record them in the package's model.json.",
+};
+var evaluate = new Command("evaluate", "Evaluate a model on a labelled folder: metrics, report.md, report.json and plots.")
+{
+    model, data, output, split, gradCamDeletion, recordExternal, gradCamChecks,
+};
 evaluate.SetAction(parse => Run(() => EvaluateCommand.Run(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(output), parse.GetValue(split), Console.Out,
-    parse.GetValue(gradCamDeletion), parse.GetValue(recordExternal))));
+    parse.GetValue(gradCamDeletion), parse.GetValue(recordExternal), parse.GetValue(gradCamChecks))));
 
 var paths = new Argument<string[]>("paths") { Description = "Image files and/or folders (searched recursively).", Arity = ArgumentArity.OneOrMore };
 var format = new Option<string>("--format") { Description = "csv or json.", DefaultValueFactory = _ => "csv" };
@@ -84,6 +91,12 @@ var fitOod = new Command("fit-ood", "Fit a model's out-of-distribution guard on 
 fitOod.SetAction(parse => Run(() => FitOutOfDistributionCommand.Run(parse.GetValue(model)!, parse.GetValue(trainingData)!, parse.GetValue(externalData)!,
     parse.GetValue(oodOutput), Console.Out, parse.GetValue(acceptance))));
 
+var upgrade = new Command("upgrade", "Add to a package written before them the outputs newer features read (features for the out-of-distribution guard; the Grad-CAM gradient and activation for other map methods).")
+{
+    model,
+};
+upgrade.SetAction(parse => Run(() => PackageUpgrade.Run(parse.GetValue(model)!, Console.Out)));
+
 var reports = new Argument<string[]>("reports") { Description = "Folders of cv runs (each with report.json).", Arity = ArgumentArity.OneOrMore };
 var tableTitle = new Option<string>("--title") { Description = "Heading of the table.", DefaultValueFactory = _ => "5-fold cross-validation" };
 var tableOutput = new Option<string?>("--out") { Description = "Folder to write report.md and comparison.png to (default: print the table)." };
@@ -117,7 +130,7 @@ var recordCv = new Command("record-cv", "Record a cross-validation run of the pa
 };
 recordCv.SetAction(parse => Run(() => RecordCrossValidationCommand.Run(parse.GetValue(model)!, parse.GetValue(cvReport)!, Console.Out)));
 
-var root = new RootCommand("BrainTumor command line: evaluate, use and import models with ONNX Runtime.") { evaluate, predict, import, compare, shift, recordCv, fitOod };
+var root = new RootCommand("BrainTumor command line: evaluate, use and import models with ONNX Runtime.") { evaluate, predict, import, compare, shift, recordCv, fitOod, upgrade };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

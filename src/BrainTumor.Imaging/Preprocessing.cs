@@ -330,52 +330,113 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
 
         private static (int Left, int Top, int Right, int Bottom)? ForegroundBox(byte[] gray, int w, int h, int threshold)
         {
-            var component = new int[gray.Length];
-            var sizes = new List<int> { 0 };
-            var boxes = new List<(int Left, int Top, int Right, int Bottom)> { default };
-            var stack = new Stack<int>();
-            for (int start = 0; start < gray.Length; start++)
-            {
-                if (gray[start] <= threshold || component[start] != 0) continue;
-                int id = sizes.Count, size = 0;
-                int left = w, top = h, right = -1, bottom = -1;
-                component[start] = id;
-                stack.Push(start);
-                while (stack.Count > 0)
-                {
-                    int p = stack.Pop();
-                    int x = p % w, y = p / w;
-                    size++;
-                    left = Math.Min(left, x); right = Math.Max(right, x);
-                    top = Math.Min(top, y); bottom = Math.Max(bottom, y);
-                    if (x > 0) Visit(p - 1);
-                    if (x < w - 1) Visit(p + 1);
-                    if (y > 0) Visit(p - w);
-                    if (y < h - 1) Visit(p + w);
-                }
-                sizes.Add(size);
-                boxes.Add((left, top, right, bottom));
-            }
-            if (sizes.Count == 1) return null;
-            int largest = sizes.Max();
+            var (_, _, boxes, major) = MajorComponents(gray, w, h, threshold);
             (int Left, int Top, int Right, int Bottom)? union = null;
-            for (int id = 1; id < sizes.Count; id++)
+            foreach (int id in major)
             {
-                if (sizes[id] < MinorComponentShare * largest) continue;
                 var b = boxes[id];
                 union = union is { } u ? (Math.Min(u.Left, b.Left), Math.Min(u.Top, b.Top), Math.Max(u.Right, b.Right), Math.Max(u.Bottom, b.Bottom)) : b;
             }
             return union;
+        }
+    }
 
-            void Visit(int q)
+    /// <summary>
+    /// The 4-connected components of the pixels above <paramref name="threshold"/> (ids from 1 in <c>Component</c>, 0 for
+    /// background), their sizes and bounding boxes, and the ids of the head's: the largest, and any at least
+    /// <see cref="MinorComponentShare"/> of its size (burned-in letters and markers are smaller).
+    /// </summary>
+    private static (int[] Component, List<int> Sizes, List<(int Left, int Top, int Right, int Bottom)> Boxes, List<int> Major) MajorComponents(
+        ReadOnlySpan<byte> gray, int w, int h, int threshold)
+    {
+        var component = new int[gray.Length];
+        var sizes = new List<int> { 0 };
+        var boxes = new List<(int Left, int Top, int Right, int Bottom)> { default };
+        var stack = new Stack<int>();
+        for (int start = 0; start < gray.Length; start++)
+        {
+            if (gray[start] <= threshold || component[start] != 0) continue;
+            int id = sizes.Count, size = 0;
+            int left = w, top = h, right = -1, bottom = -1;
+            component[start] = id;
+            stack.Push(start);
+            while (stack.Count > 0)
             {
-                if (gray[q] > threshold && component[q] == 0)
-                {
-                    component[q] = sizes.Count;
-                    stack.Push(q);
-                }
+                int p = stack.Pop();
+                int x = p % w, y = p / w;
+                size++;
+                left = Math.Min(left, x); right = Math.Max(right, x);
+                top = Math.Min(top, y); bottom = Math.Max(bottom, y);
+                if (x > 0) Visit(gray, p - 1);
+                if (x < w - 1) Visit(gray, p + 1);
+                if (y > 0) Visit(gray, p - w);
+                if (y < h - 1) Visit(gray, p + w);
+            }
+            sizes.Add(size);
+            boxes.Add((left, top, right, bottom));
+        }
+        int largest = sizes.Max();
+        var major = Enumerable.Range(1, sizes.Count - 1).Where(id => sizes[id] >= MinorComponentShare * largest).ToList();
+        return (component, sizes, boxes, major);
+
+        void Visit(ReadOnlySpan<byte> gray, int q)
+        {
+            if (gray[q] > threshold && component[q] == 0)
+            {
+                component[q] = sizes.Count;
+                stack.Push(q);
             }
         }
+    }
+
+    /// <summary>
+    /// Which pixels of a model input are head: the head's components above <see cref="HeadThreshold"/> (as the crop finds them),
+    /// with the holes inside them filled, since dark tissue and fluid inside the skull are head too. All false for an input with
+    /// fewer than two grey levels.
+    /// </summary>
+    public static bool[] HeadMask(RgbImage input)
+    {
+        int w = input.Width, h = input.Height, plane = w * h;
+        var gray = new byte[plane];
+        var planes = input.Planes;
+        for (int p = 0; p < plane; p++)
+        {
+            gray[p] = (byte)((planes[p] + planes[plane + p] + planes[2 * plane + p] + 1) / 3);
+        }
+        var mask = new bool[plane];
+        if (HeadThreshold(Histogram(gray)) is not int threshold)
+        {
+            return mask;
+        }
+        var (component, _, _, major) = MajorComponents(gray, w, h, threshold);
+        var head = major.ToHashSet();
+        // Everything the border reaches without crossing the head is outside; the rest is head.
+        var outside = new bool[plane];
+        var stack = new Stack<int>();
+        void Reach(int p)
+        {
+            if (!outside[p] && !head.Contains(component[p]))
+            {
+                outside[p] = true;
+                stack.Push(p);
+            }
+        }
+        for (int x = 0; x < w; x++) { Reach(x); Reach((h - 1) * w + x); }
+        for (int y = 0; y < h; y++) { Reach(y * w); Reach(y * w + w - 1); }
+        while (stack.Count > 0)
+        {
+            int p = stack.Pop();
+            int x = p % w, y = p / w;
+            if (x > 0) Reach(p - 1);
+            if (x < w - 1) Reach(p + 1);
+            if (y > 0) Reach(p - w);
+            if (y < h - 1) Reach(p + w);
+        }
+        for (int p = 0; p < plane; p++)
+        {
+            mask[p] = !outside[p];
+        }
+        return mask;
     }
 
     /// <summary>The image's pixels as RGBA bytes; images decoded by <see cref="ImageLoader"/> already are.</summary>

@@ -110,6 +110,9 @@ public static class ModelImporter
         string features = builder.FreshName(ModelTensorNames.Features);
         GradCamGraph.EmitFeatures(builder, featureMap, channelsLast ? [1, 2] : [2, 3], opset, features);
         builder.Output(features, DataType.Float, OnnxExporter.BatchDimension, (int)channels);
+        var (camGradient, camActivation) = GradCamGraph.EmitCamInputs(builder, gradient, featureMap, channelsLast ? 3 : 1);
+        builder.Output(camGradient, DataType.Float, OnnxExporter.BatchDimension, (int)channels, (int)height, (int)width);
+        builder.Output(camActivation, DataType.Float, OnnxExporter.BatchDimension, (int)channels, (int)height, (int)width);
 
         Directory.CreateDirectory(options.OutputDirectory);
         OnnxExporter.Save(model, Path.Combine(options.OutputDirectory, ModelManifest.OnnxFileName));
@@ -123,7 +126,7 @@ public static class ModelImporter
             Labels = options.Labels,
             Input = new ModelInput(inputName, "NCHW", 3, options.Height, options.Width, "RGB",
                 "bilinear stretch to the input size (no padding, no crop); EXIF orientation applied first", options.Normalization),
-            Outputs = new ModelOutputs(logitsOut, probabilities, cam, selection.CamClass, selection.TargetClass, features),
+            Outputs = new ModelOutputs(logitsOut, probabilities, cam, selection.CamClass, selection.TargetClass, features, camGradient, camActivation),
             GradCam = new GradCamInfo(featureMap, (int)channels, (int)height, (int)width),
             Parameters = graph.Initializer.Sum(i => i.Dims.Aggregate(1L, (a, b) => a * b)),
         };

@@ -16,6 +16,7 @@ public sealed class ClassifierModel : IDisposable
     private readonly InferenceSession session;
     private readonly string[] predictionOutputs;
     private readonly string[] gradCamOutputs;
+    private readonly string[] camInputOutputs;
     private readonly string[] predictionInputs;
     private readonly string[] gradCamInputs;
     private readonly FeatureDistribution? featureDistribution;
@@ -34,6 +35,9 @@ public sealed class ClassifierModel : IDisposable
         gradCamOutputs = manifest.Outputs.Cam is string cam && manifest.Outputs.CamClass is string camClass
             ? [manifest.Outputs.Probabilities, cam, camClass, .. features]
             : [];
+        camInputOutputs = manifest.Outputs is { CamGradient: string gradient, CamActivation: string activation, CamClass: string selected }
+            ? [manifest.Outputs.Probabilities, gradient, activation, selected, .. features]
+            : [];
         predictionInputs = [manifest.Input.Name];
         gradCamInputs = manifest.Outputs.TargetClass is string target ? [manifest.Input.Name, target] : predictionInputs;
     }
@@ -42,6 +46,10 @@ public sealed class ClassifierModel : IDisposable
     public string Directory { get; }
     public ModelManifest Manifest { get; }
     public bool HasGradCam => gradCamOutputs.Length > 0;
+
+    /// <summary>The map methods this package can compute: Grad-CAM, and the others when it outputs the gradient and activation.</summary>
+    public IReadOnlyList<CamMethod> CamMethodsAvailable =>
+        !HasGradCam ? [] : camInputOutputs.Length > 0 ? Enum.GetValues<CamMethod>() : [CamMethod.GradCam];
 
     /// <summary>Loads a package and checks its manifest against the ONNX graph; throws <see cref="ModelPackageException"/>.</summary>
     public static ClassifierModel Load(string directory, InferenceOptions options)
@@ -123,12 +131,14 @@ public sealed class ClassifierModel : IDisposable
     public PreparedImage Prepare(SKBitmap image) => Manifest.Input.Steps.Prepare(image, Manifest.Input.Width, Manifest.Input.Height);
 
     /// <param name="targetClass">The class Grad-CAM explains; null for the predicted class.</param>
-    public Prediction Predict(RgbImage input, bool withGradCam, int? targetClass = null)
+    /// <param name="method">How the map is made (<see cref="CamMethodsAvailable"/>).</param>
+    public Prediction Predict(RgbImage input, bool withGradCam, int? targetClass = null, CamMethod method = CamMethod.GradCam)
     {
-        if (withGradCam && !HasGradCam)
+        if (withGradCam && !CamMethodsAvailable.Contains(method))
         {
-            throw new InvalidOperationException($"Model '{Name}' has no Grad-CAM graph.");
+            throw new InvalidOperationException($"Model '{Name}' cannot compute {method} maps.");
         }
+        bool fromCamInputs = withGradCam && method != CamMethod.GradCam;
         long started = Stopwatch.GetTimestamp();
         int length = input.Planes.Length;
         float[] buffer = ArrayPool<float>.Shared.Rent(length);
@@ -139,7 +149,7 @@ public sealed class ClassifierModel : IDisposable
                 [1, 3, Manifest.Input.Height, Manifest.Input.Width]);
             using var targetValue = withGradCam ? OrtValue.CreateTensorValueFromMemory(new[] { (long)(targetClass ?? -1) }, [1]) : null;
             using var outputs = withGradCam
-                ? session.Run(runOptions, gradCamInputs, [tensor, targetValue!], gradCamOutputs)
+                ? session.Run(runOptions, gradCamInputs, [tensor, targetValue!], fromCamInputs ? camInputOutputs : gradCamOutputs)
                 : session.Run(runOptions, predictionInputs, [tensor], predictionOutputs);
 
             float[] probabilities = outputs[0].GetTensorDataAsSpan<float>().ToArray();
@@ -147,9 +157,12 @@ public sealed class ClassifierModel : IDisposable
             GradCamMap? cam = null;
             if (withGradCam)
             {
-                int camClass = (int)outputs[2].GetTensorDataAsSpan<long>()[0];
-                cam = new GradCamMap(camClass, Manifest.Labels[camClass], Manifest.GradCam.Width, Manifest.GradCam.Height,
-                    outputs[1].GetTensorDataAsSpan<float>().ToArray());
+                var layer = Manifest.GradCam;
+                int camClass = (int)outputs[fromCamInputs ? 3 : 2].GetTensorDataAsSpan<long>()[0];
+                float[] values = fromCamInputs
+                    ? CamMethods.Compute(method, outputs[1].GetTensorDataAsSpan<float>(), outputs[2].GetTensorDataAsSpan<float>(), layer.Channels, layer.Height, layer.Width)
+                    : outputs[1].GetTensorDataAsSpan<float>().ToArray();
+                cam = new GradCamMap(camClass, Manifest.Labels[camClass], layer.Width, layer.Height, values);
             }
             InDistribution? inDistribution = null;
             if (featureDistribution is not null)

@@ -34,6 +34,13 @@ internal static class ModelValidation
         {
             Fail("outOfDistribution needs outputs.features, the features its score reads.");
         }
+        foreach (string? camInput in new[] { manifest.Outputs.CamGradient, manifest.Outputs.CamActivation })
+        {
+            if (camInput is not null)
+            {
+                ExpectShape(session.OutputMetadata, camInput, "output", [-1, manifest.GradCam.Channels, manifest.GradCam.Height, manifest.GradCam.Width], Fail);
+            }
+        }
         if (manifest.Outputs.Cam is string cam)
         {
             ExpectShape(session.OutputMetadata, cam, "output", [-1, manifest.GradCam.Height, manifest.GradCam.Width], Fail);

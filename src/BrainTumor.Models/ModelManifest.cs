@@ -35,6 +35,9 @@ public sealed record ModelManifest
     /// <summary>The sensitive operating point (<c>?operatingPoint=sensitive</c>), fitted on the cross-validation's held-out folds.</summary>
     public NoTumorOperatingPoint? SensitiveOperatingPoint { get; init; }
 
+    /// <summary>Sanity checks of the maps (<c>braintumor evaluate --gradcam-checks</c>), one per map method, with their thresholds and verdict.</summary>
+    public IReadOnlyList<GradCamChecks>? GradCamChecks { get; init; }
+
     /// <summary>The out-of-distribution guard: how unlike the training images an input may be before it is flagged.</summary>
     public OutOfDistributionGuard? OutOfDistribution { get; init; }
 
@@ -63,8 +66,11 @@ public sealed record ModelInput(
 }
 
 /// <param name="Features">The Grad-CAM layer's spatially averaged activation, [N, C], which the out-of-distribution score reads;
-/// absent in packages written before it existed (<c>braintumor fit-ood</c> adds it).</param>
-public sealed record ModelOutputs(string Logits, string Probabilities, string? Cam, string? CamClass, string? TargetClass, string? Features = null);
+/// absent in packages written before it existed (<c>braintumor upgrade</c> adds it).</param>
+/// <param name="CamGradient">The gradient of the explained logit at the Grad-CAM layer, [N, C, H, W], for maps other than Grad-CAM.</param>
+/// <param name="CamActivation">The Grad-CAM layer's activation, [N, C, H, W], beside it.</param>
+public sealed record ModelOutputs(string Logits, string Probabilities, string? Cam, string? CamClass, string? TargetClass, string? Features = null,
+    string? CamGradient = null, string? CamActivation = null);
 
 /// <param name="Layer">The layer whose output Grad-CAM explains.</param>
 public sealed record GradCamInfo(string Layer, int Channels, int Height, int Width);
@@ -156,3 +162,31 @@ public sealed record OutOfDistributionEvaluation(
     string Report, double ExternalAcceptance, IReadOnlyList<OutOfDistributionGroupScore> Groups, DateTimeOffset MeasuredAt);
 
 public sealed record OutOfDistributionGroupScore(string Group, int Images, double Auroc, double Flagged);
+
+/// <summary>
+/// Whether the Grad-CAM maps depend on what they should (Adebayo et al., "Sanity checks for saliency maps", 2018) and lie on
+/// the head: measured on <paramref name="Images"/> images of <paramref name="Data"/>, each value a mean over them.
+/// </summary>
+/// <param name="Randomisation">Cascading model-parameter randomisation: Spearman correlation between each image's map and its map after the
+/// top <c>LayersRandomised</c> parameterised layers were re-initialised, from the output down.</param>
+/// <param name="ClassSensitivity">Mean Spearman correlation between the map of the predicted class and the map of each other class.</param>
+/// <param name="OutsideHead">Mean share of the map (min-max normalised and upsampled as drawn) on pixels outside the head mask.</param>
+/// <param name="Stability">Mean Spearman correlation between a map and the map of the same image made 15 grey levels brighter and 15%
+/// more contrasted, over the <paramref name="StableImages"/> images whose label that did not change.</param>
+/// <param name="Passed">Every threshold met.</param>
+/// <param name="Method">The map method checked (<c>gradcam</c>, <c>hirescam</c>, <c>gradcampp</c>).</param>
+public sealed record GradCamChecks(
+    string Method, string Data, int Images, IReadOnlyList<RandomisationStep> Randomisation, double ClassSensitivity, double OutsideHead, double Stability,
+    int StableImages, GradCamCheckThresholds Thresholds, bool Passed, IReadOnlyList<string> Failures, DateTimeOffset MeasuredAt, string MeasuredWith);
+
+public sealed record RandomisationStep(int LayersRandomised, string Layer, double MeanRankCorrelation);
+
+/// <param name="RandomisedClassifier">Largest mean correlation once the top layer (the classifier) is randomised.</param>
+/// <param name="RandomisedTwoLayersDown">Largest mean correlation once two more layers are randomised.</param>
+/// <param name="ClassSensitivity">Largest mean correlation between classes' maps.</param>
+/// <param name="OutsideHead">Largest mean share of the map outside the head.</param>
+public sealed record GradCamCheckThresholds(double RandomisedClassifier, double RandomisedTwoLayersDown, double ClassSensitivity, double OutsideHead)
+{
+    /// <summary>The targets of issue 19.</summary>
+    public static GradCamCheckThresholds Default { get; } = new(0.3, 0.1, 0.2, 0.1);
+}

@@ -47,6 +47,20 @@ public static class GradCamGraph
     public static void EmitFeatures(OnnxGraphBuilder builder, string activation, long[] spatialAxes, long opset, string featuresName) =>
         builder.Node("Identity", [ReduceMean(builder, activation, spatialAxes, keepDims: false, opset)], outputs: [featuresName]);
 
+    /// <summary>
+    /// Outputs the Grad-CAM layer's activation and the gradient of the explained logit with respect to it, channels first
+    /// ([N, C, H, W]; a channels-last pair is transposed), so that other maps than Grad-CAM (HiResCAM, Grad-CAM++) can be
+    /// computed from the same run. Returns their names.
+    /// </summary>
+    public static (string Gradient, string Activation) EmitCamInputs(OnnxGraphBuilder builder, string gradient, string activation, long channelAxis)
+    {
+        string ChannelsFirst(string tensor) => channelAxis == 1 ? tensor : builder.Single("Transpose", [tensor], Attribute("perm", 0L, 3L, 1L, 2L));
+        string gradientName = builder.FreshName(ModelTensorNames.CamGradient), activationName = builder.FreshName(ModelTensorNames.CamActivation);
+        builder.Node("Identity", [ChannelsFirst(gradient)], outputs: [gradientName]);
+        builder.Node("Identity", [ChannelsFirst(activation)], outputs: [activationName]);
+        return (gradientName, activationName);
+    }
+
     /// <summary>ReduceMean takes its axes as an attribute before opset 18 and as an input from 18 on.</summary>
     public static string ReduceMean(OnnxGraphBuilder builder, string input, long[] axes, bool keepDims, long opset) =>
         opset >= 18

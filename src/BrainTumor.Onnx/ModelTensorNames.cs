@@ -10,6 +10,8 @@ public static class ModelTensorNames
     public const string Cam = "cam";
     public const string CamClass = "cam_class";
     public const string Features = "features";
+    public const string CamGradient = "cam_gradient";
+    public const string CamActivation = "cam_activation";
 
-    public static string[] All => [Input, Logits, Probabilities, TargetClass, Cam, CamClass, Features];
+    public static string[] All => [Input, Logits, Probabilities, TargetClass, Cam, CamClass, Features, CamGradient, CamActivation];
 }

@@ -149,6 +149,33 @@ public static class OnnxExporter
         builder.Output(ModelTensorNames.CamClass, DataType.Int64, BatchDimension);
         GradCamGraph.EmitFeatures(builder, featureMap, spatialAxes: [2, 3], OpsetVersion, ModelTensorNames.Features);
         builder.Output(ModelTensorNames.Features, DataType.Float, BatchDimension, camShape.Channels);
+        var (camGradient, camActivation) = GradCamGraph.EmitCamInputs(builder, gradient, featureMap, channelAxis: 1);
+        builder.Output(camGradient, DataType.Float, BatchDimension, camShape.Channels, camShape.Height, camShape.Width);
+        builder.Output(camActivation, DataType.Float, BatchDimension, camShape.Channels, camShape.Height, camShape.Width);
+    }
+
+    /// <summary>
+    /// Adds the <c>cam_gradient</c> and <c>cam_activation</c> outputs (<see cref="GradCamGraph.EmitCamInputs"/>) to a package written
+    /// before they existed, by following its <paramref name="cam"/> output back through the nodes <see cref="GradCamGraph.EmitCam"/>
+    /// wrote: Relu(ReduceSum(Mul(ReduceMean(gradient), activation))). Returns their names.
+    /// </summary>
+    public static (string Gradient, string Activation) AddCamInputsOutputs(ModelProto model, string cam, int channels, int height, int width)
+    {
+        var graph = model.Graph;
+        var producers = graph.Node.SelectMany(node => node.Output.Select(output => (output, node))).ToDictionary(p => p.output, p => p.node);
+        NodeProto Producer(string tensor, string opType) =>
+            producers.TryGetValue(tensor, out var node) && node.OpType == opType
+                ? node
+                : throw new InvalidOperationException($"'{cam}' is not computed as Grad-CAM is here (no {opType} producing '{tensor}'); re-export or re-import the model.");
+        var relu = Producer(cam, "Relu");
+        var sum = Producer(relu.Input[0], "ReduceSum");
+        var product = Producer(sum.Input[0], "Mul");
+        var weights = Producer(product.Input[0], "ReduceMean");
+        var builder = new OnnxGraphBuilder(graph, ModelTensorNames.All);
+        var (gradient, activation) = GradCamGraph.EmitCamInputs(builder, weights.Input[0], product.Input[1], channelAxis: 1);
+        builder.Output(gradient, DataType.Float, BatchDimension, channels, height, width);
+        builder.Output(activation, DataType.Float, BatchDimension, channels, height, width);
+        return (gradient, activation);
     }
 
     /// <summary>

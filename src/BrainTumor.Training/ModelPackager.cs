@@ -101,7 +101,8 @@ public static class ModelPackager
                 normalization,
                 options.Preprocessing == Imaging.Preprocessing.Stretch ? null : options.Preprocessing),
             Outputs = new ModelOutputs(ModelTensorNames.Logits, ModelTensorNames.Probabilities, ModelTensorNames.Cam,
-                ModelTensorNames.CamClass, ModelTensorNames.TargetClass, ModelTensorNames.Features),
+                ModelTensorNames.CamClass, ModelTensorNames.TargetClass, ModelTensorNames.Features, ModelTensorNames.CamGradient,
+                ModelTensorNames.CamActivation),
             GradCam = new GradCamInfo(description.Layers[camIndex].Name, camShape.Channels, camShape.Height, camShape.Width),
             Parameters = network.ParameterCount(),
             Training = new TrainingProvenance(

@@ -54,6 +54,41 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
     }
 
     [Fact]
+    public async Task EachMethodGivesItsOwnMapFromTheSameModel()
+    {
+        byte[] jpeg = Uploads.DatasetJpeg("meningioma_tumor", 5);
+
+        async Task<float[]> Map(string method)
+        {
+            var body = await (await client.PostAsync($"/gradcam?output=json&method={method}", Uploads.Form(jpeg))).Content.ReadFromJsonAsync<JsonElement>();
+            return body.GetProperty("gradCam").GetProperty("matrix").EnumerateArray().SelectMany(row => row.EnumerateArray().Select(v => v.GetSingle())).ToArray();
+        }
+
+        float[] gradCam = await Map("gradcam"), hiResCam = await Map("hirescam"), plusPlus = await Map("gradcampp");
+
+        // lite-cnn's head is a global average pool: every gradient is constant over the map, so HiResCAM is Grad-CAM.
+        Assert.Equal(gradCam, hiResCam, new FloatTolerance(1e-4f * gradCam.Max()));
+        Assert.NotEqual(gradCam, plusPlus);
+        Assert.True(plusPlus.Max() > 0);
+    }
+
+    [Fact]
+    public async Task AnUnknownMethodIs400()
+    {
+        var response = await client.PostAsync("/gradcam?method=scorecam", Uploads.Form(Uploads.DatasetJpeg()));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("Invalid method", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
+    }
+
+    private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
+
+        public int GetHashCode(float value) => 0;
+    }
+
+    [Fact]
     public async Task OverlayIsTheImageWhenAlphaIsZero()
     {
         byte[] png = EncodeTwoTonePng(96, 72, new SKColor(90, 60, 30), new SKColor(20, 140, 200));

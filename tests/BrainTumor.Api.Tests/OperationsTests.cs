@@ -66,7 +66,7 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
         Assert.True(upload.TryGetProperty("multipart/form-data", out var form));
         Assert.True(form.GetProperty("schema").GetProperty("properties").TryGetProperty("image", out _));
         var parameters = paths.GetProperty("/gradcam").GetProperty("post").GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString());
-        Assert.Equal(["model", "class", "output", "alpha", "window", "frame"], parameters);
+        Assert.Equal(["model", "class", "output", "alpha", "window", "frame", "method", "annotate"], parameters);
     }
 
     [Fact]

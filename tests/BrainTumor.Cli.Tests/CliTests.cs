@@ -84,6 +84,49 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void GradCamChecksRandomiseTheModelFromTheTopAndRecordTheVerdictInTheManifest()
+    {
+        string package = Path.Combine(root, "lite-cnn");
+        Directory.CreateDirectory(package);
+        foreach (string file in Directory.GetFiles(LiteModel))
+        {
+            File.Copy(file, Path.Combine(package, Path.GetFileName(file)));
+        }
+
+        EvaluateCommand.Run(package, LabelledFolder(3), Path.Combine(root, "report"), EvaluationSplit.All, TextWriter.Null, gradCamChecks: true);
+
+        var all = BrainTumor.Models.ModelManifest.Read(Path.Combine(package, BrainTumor.Models.ModelManifest.FileName)).GradCamChecks!;
+        Assert.Equal(["gradcam", "hirescam", "gradcampp"], all.Select(c => c.Method));
+        var checks = all[0];
+        Assert.Equal(12, checks.Images);
+        Assert.Equal([1, 2, 3, 4, 5, 6], checks.Randomisation.Select(s => s.LayersRandomised));
+        Assert.Equal("classifier", checks.Randomisation[0].Layer);
+        // lite-cnn's maps lose their likeness to the original once its classifier is re-initialised.
+        Assert.True(checks.Randomisation[0].MeanRankCorrelation < 0.3, $"correlation {checks.Randomisation[0].MeanRankCorrelation}");
+        Assert.InRange(checks.OutsideHead, 0, 1);
+        Assert.Equal(checks.Passed, checks.Failures.Count == 0);
+        Assert.Contains("Sanity checks of gradcam maps", File.ReadAllText(Path.Combine(root, "report", "report.md")));
+        // lite-cnn's head is a global average pool, under which HiResCAM and Grad-CAM are the same map.
+        Assert.Equal(checks.ClassSensitivity, all[1].ClassSensitivity, 3);
+    }
+
+    [Fact]
+    public void AMapOnTheBackgroundLiesOutsideTheHeadAndAMapOnTheHeadInsideIt()
+    {
+        using var slice = BrainTumor.Imaging.ImageLoader.Decode(File.ReadAllBytes(RepositoryPaths.DatasetImage("glioma_tumor", 3)));
+        var input = BrainTumor.Imaging.Preprocessing.HeadStandardised.Prepare(slice, 224, 224).Pixels;
+        float[] corner = new float[14 * 14], centre = new float[14 * 14];
+        corner[0] = 1;
+        centre[7 * 14 + 7] = 1;
+
+        double onBackground = GradCamSanityChecks.OutsideHeadShare(input, new BrainTumor.Inference.GradCamMap(0, "x", 14, 14, corner));
+        double onHead = GradCamSanityChecks.OutsideHeadShare(input, new BrainTumor.Inference.GradCamMap(0, "x", 14, 14, centre));
+
+        Assert.True(onBackground > 0.9, $"{onBackground}");
+        Assert.True(onHead < 0.05, $"{onHead}");
+    }
+
+    [Fact]
     public void RecordCvWritesTheRunsSummaryIntoTheManifest()
     {
         string package = ManifestCopy(Model);

@@ -242,3 +242,28 @@ public sealed class CrossValidationReportTests : IDisposable
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], chart.Take(4));
     }
 }
+
+public sealed class RankCorrelationTests
+{
+    [Fact]
+    public void IdenticalOrdersCorrelateOneAndReversedOrdersMinusOne()
+    {
+        float[] map = [0.1f, 0.5f, 0.2f, 0.9f, 0.3f];
+
+        Assert.Equal(1.0, RankCorrelation.Spearman(map, map.Select(v => v * 3 + 1).ToArray()), 12);
+        Assert.Equal(-1.0, RankCorrelation.Spearman(map, map.Select(v => -v).ToArray()), 12);
+    }
+
+    [Fact]
+    public void TiesShareTheirAverageRank()
+    {
+        // Ranks 1.5, 1.5, 3, 4 against 1, 2, 3, 4: Pearson of those is 0.9487 (sqrt(0.9)).
+        Assert.Equal(Math.Sqrt(0.9), RankCorrelation.Spearman([0f, 0f, 1f, 2f], [1f, 2f, 3f, 4f]), 10);
+    }
+
+    [Fact]
+    public void AConstantMapCorrelatesWithNothing()
+    {
+        Assert.Equal(0, RankCorrelation.Spearman([0f, 0f, 0f], [1f, 2f, 3f]));
+    }
+}

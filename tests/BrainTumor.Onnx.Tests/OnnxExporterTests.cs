@@ -176,7 +176,8 @@ public class OnnxExporterTests
         var input = model.Graph.Input.Single(i => i.Name == ModelTensorNames.Input);
         Assert.Equal(OnnxExporter.BatchDimension, input.Type.TensorType.Shape.Dim[0].DimParam);
         Assert.Equal(
-            [ModelTensorNames.Logits, ModelTensorNames.Probabilities, ModelTensorNames.Cam, ModelTensorNames.CamClass, ModelTensorNames.Features],
+            [ModelTensorNames.Logits, ModelTensorNames.Probabilities, ModelTensorNames.Cam, ModelTensorNames.CamClass, ModelTensorNames.Features,
+             ModelTensorNames.CamGradient, ModelTensorNames.CamActivation],
             model.Graph.Output.Select(o => o.Name));
         var cam = model.Graph.Output.Single(o => o.Name == ModelTensorNames.Cam).Type.TensorType.Shape.Dim;
         Assert.Equal([8L, 8L], cam.Skip(1).Select(d => d.DimValue));
@@ -270,6 +271,43 @@ public class OnnxExporterTests
 
         Assert.Equal(Run(exported, inputs, 2, 8, null, ModelTensorNames.Features)[ModelTensorNames.Features],
             Run(older, inputs, 2, 8, null, added)[added]);
+    }
+
+    [Fact]
+    public void GradientAndActivationOutputsAddedToAnOlderPackageEqualTheExportedOnesAndGiveItsCam()
+    {
+        var network = Network(8, 1);
+        float[] inputs = Inputs(2, 8, seed: 6);
+        var exported = OnnxExporter.Export(network);
+        var older = OnnxExporter.Export(network);
+        foreach (string name in new[] { ModelTensorNames.CamGradient, ModelTensorNames.CamActivation })
+        {
+            older.Graph.Output.Remove(older.Graph.Output.Single(o => o.Name == name));
+            older.Graph.Node.Remove(older.Graph.Node.Single(n => n.Output.Contains(name)));
+        }
+
+        var (gradient, activation) = OnnxExporter.AddCamInputsOutputs(older, ModelTensorNames.Cam, 3, 8, 8);
+
+        long[] targets = [2, 0];
+        var ours = Run(exported, inputs, 2, 8, targets, ModelTensorNames.CamGradient, ModelTensorNames.CamActivation, ModelTensorNames.Cam);
+        var theirs = Run(older, inputs, 2, 8, targets, gradient, activation);
+        Assert.Equal(ours[ModelTensorNames.CamGradient], theirs[gradient]);
+        Assert.Equal(ours[ModelTensorNames.CamActivation], theirs[activation]);
+        // Grad-CAM from them, written out: ReLU(sum over channels of the gradient's spatial mean times the activation).
+        int plane = 64;
+        for (int n = 0; n < 2; n++)
+        {
+            for (int p = 0; p < plane; p++)
+            {
+                double sum = 0;
+                for (int c = 0; c < 3; c++)
+                {
+                    double mean = Enumerable.Range(0, plane).Average(q => ours[ModelTensorNames.CamGradient][(n * 3 + c) * plane + q]);
+                    sum += mean * ours[ModelTensorNames.CamActivation][(n * 3 + c) * plane + p];
+                }
+                Assert.Equal(Math.Max(sum, 0), ours[ModelTensorNames.Cam][n * plane + p], 1e-4);
+            }
+        }
     }
 
     [Fact]

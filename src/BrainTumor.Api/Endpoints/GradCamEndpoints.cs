@@ -2,6 +2,7 @@ using System.Globalization;
 using BrainTumor.Api.Infrastructure;
 using BrainTumor.Imaging.Dicom;
 using BrainTumor.Imaging.Rendering;
+using BrainTumor.Inference;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using SkiaSharp;
@@ -35,14 +36,20 @@ public static class GradCamEndpoints
     /// <param name="alpha">Weight of the heatmap in the overlay, from 0 to 1 (default 0.4).</param>
     /// <param name="window">DICOM only: <c>center,width</c> to use instead of the file's window.</param>
     /// <param name="frame">DICOM only: the frame of a multi-frame image, from 1 (default: the middle one).</param>
+    /// <param name="method"><c>gradcam</c> (default), <c>hirescam</c> (element-wise gradient x activation) or <c>gradcampp</c> (Grad-CAM++),
+    /// all from the same ONNX Runtime run.</param>
     /// <param name="annotate">Overlay, heatmap and DICOM output: <c>true</c> (default) adds a panel below the picture with the colour
     /// scale, the explained class, the answer and its confidence, the model and a research-use line; <c>false</c> gives the picture
     /// alone, at the image's size, for viewers that draw their own.</param>
     public static async Task<Results<Ok<GradCamResponse>, FileContentHttpResult, ProblemHttpResult>> GradCam(
         HttpContext context, ClassificationPipeline pipeline, [FromQuery] string? model,
         [FromQuery(Name = "class")] string? className, [FromQuery] string? output, [FromQuery] string? alpha,
-        [FromQuery] string? window, [FromQuery] string? frame, [FromQuery] bool? annotate)
+        [FromQuery] string? window, [FromQuery] string? frame, [FromQuery] string? method, [FromQuery] bool? annotate)
     {
+        if ((method is null ? CamMethod.GradCam : CamMethods.Parse(method)) is not CamMethod camMethod)
+        {
+            return Problems.BadParameter("Invalid method", $"method must be one of {string.Join(", ", CamMethods.Names)}, not '{method}'.");
+        }
         var dicom = ImageUploads.DicomOptions(window, frame);
         if (dicom.Problem is ProblemHttpResult badDicomOption)
         {
@@ -67,6 +74,11 @@ public static class GradCamEndpoints
         if (!chosen.HasGradCam)
         {
             return Problems.BadParameter("No Grad-CAM", $"Model '{chosen.Name}' was exported without a Grad-CAM graph.");
+        }
+        if (!chosen.CamMethodsAvailable.Contains(camMethod))
+        {
+            return Problems.BadParameter("Method not available",
+                $"Model '{chosen.Name}' does not output the gradient and activation {method} needs; 'braintumor upgrade' adds them.");
         }
         int? target = null;
         if (className is not null)
@@ -110,7 +122,7 @@ public static class GradCamEndpoints
                     return SecondaryCaptureOf(result, cam.Label, annotated ?? picture, mode, burnedIn: annotated is not null);
                 }
                 return TypedResults.File(ImageEncoder.Png(annotated ?? picture), "image/png");
-            }, refuse: problem => problem);
+            }, refuse: problem => problem, camMethod);
     }
 
     /// <summary>

@@ -70,6 +70,7 @@ public sealed class ImageUploadOperationFilter(IOptions<ServerLimitsOptions> lim
         "model" => catalog.All.Select(m => m.Name).ToList(),
         "class" => catalog.All.SelectMany(m => m.Manifest.Labels).Distinct().Order(StringComparer.Ordinal).ToList(),
         "output" => GradCamEndpoints.Outputs,
+        "method" => BrainTumor.Inference.CamMethods.Names,
         "format" => PredictionEndpoints.Formats,
         "operatingPoint" => PredictionEndpoints.OperatingPoints,
         _ => null,

@@ -109,7 +109,13 @@ function describeModel() {
     parts.push(`accuracy on images from other sources ${model.external.accuracy.toFixed(3)} (${model.external.images} images;` +
       ` ${model.external.tumoursMissed} tumours called no tumour)`);
   }
-  $("model-trust").textContent = parts.join("; ") + ".";
+  let text = parts.join("; ") + ".";
+  // The page shows Grad-CAM maps, the server's default method.
+  const checks = (model.gradCamChecks || []).find((c) => c.method === "gradcam");
+  if (checks && !checks.passed) {
+    text += ` Its Grad-CAM maps failed a sanity check (${checks.failures.join("; ")}): read them with care.`;
+  }
+  $("model-trust").textContent = text;
 }
 
 // ---- files ----

@@ -1,0 +1,203 @@
+using BrainTumor.Evaluation;
+using BrainTumor.Imaging;
+using BrainTumor.Imaging.Rendering;
+using BrainTumor.Inference;
+using BrainTumor.Models;
+using BrainTumor.Onnx;
+using BrainTumor.Onnx.Proto;
+using Google.Protobuf;
+using SkiaSharp;
+
+namespace BrainTumor.Cli;
+
+/// <summary>
+/// Checks that Grad-CAM maps depend on what they should: on the model's weights (cascading randomisation), on the class
+/// asked for (class sensitivity), on the head rather than the background (mass outside the head), and not on a small change
+/// of brightness and contrast that leaves the answer alone (stability).
+/// </summary>
+public static class GradCamSanityChecks
+{
+    public const int ImagesPerClass = 10;
+
+    // Layers re-initialised from the output down, one step each: enough to pass the classifier and two layers below it
+    // (the thresholds) and to see the trend, without re-creating a session per layer of a 50-layer network.
+    private const int MaxRandomisationSteps = 6;
+    private const float BrightnessShift = 15, ContrastGain = 1.15f;
+
+    /// <param name="images">The evaluated images: their files (to change brightness before the package's preprocessing) and labels.</param>
+    public static GradCamChecks Run(ClassifierModel model, CamMethod method, string dataName, IReadOnlyList<(string File, int Label)> images, int seed,
+        TextWriter log)
+    {
+        var random = new Random(seed);
+        var chosen = images.GroupBy(i => i.Label).OrderBy(g => g.Key)
+            .SelectMany(g => g.OrderBy(_ => random.Next()).Take(ImagesPerClass)).ToList();
+        var inputs = new List<(RgbImage Input, GradCamMap Map, int Predicted)>();
+        double classSensitivity = 0, outside = 0, stability = 0;
+        int pairs = 0, stable = 0;
+        var progress = new ProgressBar(chosen.Count, $"{CamMethods.Names[(int)method]} checks");
+        foreach (var (file, _) in chosen)
+        {
+            using var bitmap = ImageLoader.Decode(File.ReadAllBytes(file));
+            var input = model.Prepare(bitmap).Pixels;
+            var prediction = model.Predict(input, withGradCam: true, method: method);
+            var map = prediction.GradCam!;
+            inputs.Add((input, map, prediction.ClassIndex));
+            for (int other = 0; other < model.Manifest.Labels.Count; other++)
+            {
+                if (other == prediction.ClassIndex) continue;
+                classSensitivity += RankCorrelation.Spearman(map.Values, model.Predict(input, withGradCam: true, other, method).GradCam!.Values);
+                pairs++;
+            }
+            outside += OutsideHeadShare(input, map);
+            using var changed = BrighterAndMoreContrasted(bitmap);
+            var changedPrediction = model.Predict(model.Prepare(changed).Pixels, withGradCam: true, prediction.ClassIndex, method);
+            if (changedPrediction.ClassIndex == prediction.ClassIndex)
+            {
+                stability += RankCorrelation.Spearman(map.Values, changedPrediction.GradCam!.Values);
+                stable++;
+            }
+            progress.Report(inputs.Count);
+        }
+
+        var steps = Randomisation(model, method, inputs, seed, log);
+        var thresholds = GradCamCheckThresholds.Default;
+        double sensitivity = pairs > 0 ? classSensitivity / pairs : double.NaN;
+        double outsideShare = outside / inputs.Count;
+        var failures = new List<string>();
+        if (steps.Count == 0 || steps[0].MeanRankCorrelation >= thresholds.RandomisedClassifier)
+        {
+            failures.Add($"maps still correlate {steps.FirstOrDefault()?.MeanRankCorrelation:0.00} with the original once the classifier is randomised (at least {thresholds.RandomisedClassifier})");
+        }
+        if (steps.Count < 3 || steps[2].MeanRankCorrelation >= thresholds.RandomisedTwoLayersDown)
+        {
+            failures.Add($"maps still correlate {(steps.Count >= 3 ? steps[2].MeanRankCorrelation : double.NaN):0.00} two layers below the classifier (at least {thresholds.RandomisedTwoLayersDown})");
+        }
+        if (!(sensitivity < thresholds.ClassSensitivity))
+        {
+            failures.Add($"maps of different classes correlate {sensitivity:0.00} (at least {thresholds.ClassSensitivity})");
+        }
+        if (!(outsideShare < thresholds.OutsideHead))
+        {
+            failures.Add($"{outsideShare:P0} of the map lies outside the head (at least {thresholds.OutsideHead:P0})");
+        }
+        return new GradCamChecks(CamMethods.Names[(int)method], dataName, inputs.Count, steps, Math.Round(sensitivity, 4), Math.Round(outsideShare, 4),
+            Math.Round(stable > 0 ? stability / stable : double.NaN, 4), stable, thresholds, failures.Count == 0, failures, DateTimeOffset.UtcNow,
+            $"braintumor evaluate --gradcam-checks, {ImagesPerClass} images per class (seed {seed}), on {Machine.Description}");
+    }
+
+    /// <summary>The share of the map, min-max normalised and upsampled to the model's input as drawn, on pixels outside the head.</summary>
+    public static double OutsideHeadShare(RgbImage input, GradCamMap map)
+    {
+        var upsampled = GradCamRenderer.NormaliseAndUpsample(map.Values, map.Width, map.Height, input.Width, input.Height);
+        var head = Preprocessing.HeadMask(input);
+        double total = 0, outside = 0;
+        for (int p = 0; p < upsampled.Length; p++)
+        {
+            total += upsampled[p];
+            outside += head[p] ? 0 : upsampled[p];
+        }
+        return total > 0 ? outside / total : 0;
+    }
+
+    private static SKBitmap BrighterAndMoreContrasted(SKBitmap image)
+    {
+        var copy = image.Copy(SKColorType.Rgba8888) ?? throw new InvalidOperationException("The image could not be copied.");
+        var pixels = copy.GetPixelSpan();
+        for (int i = 0; i < pixels.Length; i += 4)
+        {
+            for (int c = 0; c < 3; c++)
+            {
+                pixels[i + c] = (byte)Math.Clamp((pixels[i + c] - 128) * ContrastGain + 128 + BrightnessShift, 0, 255);
+            }
+        }
+        return copy;
+    }
+
+    /// <summary>
+    /// Re-initialises the parameterised layers of a copy of the package from the output down, one more per step, with values
+    /// drawn from a normal distribution of each tensor's own standard deviation, and compares each image's map for its
+    /// originally predicted class with the original map.
+    /// </summary>
+    private static List<RandomisationStep> Randomisation(ClassifierModel model, CamMethod method, List<(RgbImage Input, GradCamMap Map, int Predicted)> inputs,
+        int seed, TextWriter log)
+    {
+        var onnx = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(model.Directory, ModelManifest.OnnxFileName)));
+        var layers = ParameterisedLayers(onnx.Graph, model.Manifest.Outputs.Logits);
+        var initializers = onnx.Graph.Initializer.ToDictionary(i => i.Name);
+        var random = new Random(seed);
+        var steps = new List<RandomisationStep>();
+        string folder = Directory.CreateTempSubdirectory("braintumor-randomised-").FullName;
+        try
+        {
+            // The copy needs no out-of-distribution guard: only its maps are read.
+            (model.Manifest with { OutOfDistribution = null }).Write(Path.Combine(folder, ModelManifest.FileName));
+            for (int step = 0; step < Math.Min(MaxRandomisationSteps, layers.Count); step++)
+            {
+                var (layer, tensors) = layers[layers.Count - 1 - step];
+                foreach (string name in tensors)
+                {
+                    Reinitialise(initializers[name], random);
+                }
+                OnnxExporter.Save(onnx, Path.Combine(folder, ModelManifest.OnnxFileName));
+                using var randomised = ClassifierModel.Load(folder, new InferenceOptions { IntraOpThreads = Environment.ProcessorCount });
+                double correlation = inputs.Average(i =>
+                    RankCorrelation.Spearman(i.Map.Values, randomised.Predict(i.Input, withGradCam: true, i.Predicted, method).GradCam!.Values));
+                steps.Add(new RandomisationStep(step + 1, layer, Math.Round(correlation, 4)));
+                log.WriteLine($"{CamMethods.Names[(int)method]}: randomised {step + 1} layer(s), down to {layer}: mean rank correlation with the original maps {correlation:0.000}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        return steps;
+    }
+
+    /// <summary>
+    /// The forward pass's nodes with float weight initializers (convolutions, dense layers), in graph order up to the logits,
+    /// each with the initializers it reads. The Grad-CAM graph reads the same initializers, so it follows the randomisation.
+    /// </summary>
+    private static List<(string Layer, List<string> Tensors)> ParameterisedLayers(GraphProto graph, string logits)
+    {
+        var floatInitializers = graph.Initializer
+            .Where(i => i.DataType == (int)TensorProto.Types.DataType.Float && i.Dims.Count >= 1 && i.Dims.Aggregate(1L, (a, b) => a * b) > 1)
+            .Select(i => i.Name).ToHashSet();
+        var layers = new List<(string, List<string>)>();
+        var claimed = new HashSet<string>();
+        foreach (var node in graph.Node)
+        {
+            var tensors = node.Input.Where(floatInitializers.Contains).Where(claimed.Add).ToList();
+            if (tensors.Count > 0 && node.OpType is "Conv" or "Gemm" or "MatMul")
+            {
+                layers.Add((string.IsNullOrEmpty(node.Name) ? node.Output[0] : node.Name, tensors));
+            }
+            else if (tensors.Count > 0)
+            {
+                // Parameters of other operators (a bias added separately, a batch norm) belong to the layer before them.
+                if (layers.Count > 0) layers[^1].Item2.AddRange(tensors);
+            }
+            if (node.Output.Contains(logits))
+            {
+                break;
+            }
+        }
+        return layers;
+    }
+
+    private static void Reinitialise(TensorProto tensor, Random random)
+    {
+        float[] values = tensor.RawData.Length > 0
+            ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray()
+            : tensor.FloatData.ToArray();
+        double mean = values.Average(v => (double)v);
+        double std = Math.Sqrt(values.Average(v => (v - mean) * (v - mean)));
+        if (std == 0) std = 0.01;
+        for (int i = 0; i < values.Length; i++)
+        {
+            double normal = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+            values[i] = (float)(normal * std);
+        }
+        tensor.FloatData.Clear();
+        tensor.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+    }
+}

@@ -1,0 +1,41 @@
+namespace BrainTumor.Inference.Tests;
+
+public sealed class CamMethodsTests
+{
+    // Two channels over a 1x2 map: gradient G and activation A, channels first.
+    private static readonly float[] Gradient = [1f, -2f, 0.5f, 0.5f];
+    private static readonly float[] Activation = [3f, 1f, 2f, 4f];
+
+    [Fact]
+    public void HiResCamIsTheElementWiseProductSummedOverChannelsThenReLU()
+    {
+        // Pixel 0: 1*3 + 0.5*2 = 4. Pixel 1: -2*1 + 0.5*4 = 0.
+        Assert.Equal([4f, 0f], CamMethods.Compute(CamMethod.HiResCam, Gradient, Activation, 2, 1, 2));
+    }
+
+    [Fact]
+    public void GradCamPlusPlusWeighsPositiveGradientsWithTheClosedFormAlphas()
+    {
+        // Channel 0: sum A = 4; pixel 0: g=1, alpha = 1 / (2 + 4) = 1/6, weight += 1/6; pixel 1: g=-2, alpha = 4 / (8 - 32) = -1/6,
+        // times ReLU(-2) = 0. w0 = 1/6. Channel 1: sum A = 6; g=0.5: alpha = 0.25 / (0.5 + 6*0.125) = 0.2 at both pixels, w1 = 0.2.
+        // Map: pixel 0 = 3/6 + 0.2*2 = 0.9; pixel 1 = 1/6 + 0.2*4 = 0.9667.
+        var map = CamMethods.Compute(CamMethod.GradCamPlusPlus, Gradient, Activation, 2, 1, 2);
+
+        Assert.Equal(0.9, map[0], 5);
+        Assert.Equal(1 / 6.0 + 0.8, map[1], 5);
+    }
+
+    [Fact]
+    public void GradCamItselfIsLeftToTheModelsGraph()
+    {
+        Assert.Throws<ArgumentException>(() => CamMethods.Compute(CamMethod.GradCam, Gradient, Activation, 2, 1, 2));
+    }
+
+    [Fact]
+    public void NamesParseToTheirMethodsAndOthersToNothing()
+    {
+        Assert.Equal(CamMethod.GradCamPlusPlus, CamMethods.Parse("GradCamPP"));
+        Assert.Equal(CamMethod.HiResCam, CamMethods.Parse("hirescam"));
+        Assert.Null(CamMethods.Parse("scorecam"));
+    }
+}
