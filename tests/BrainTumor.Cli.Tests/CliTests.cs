@@ -38,6 +38,18 @@ public sealed class CliTests : IDisposable
         return folder;
     }
 
+    /// <summary>A copy of a shipped package, every file, which a command may change.</summary>
+    private string PackageCopy(string shipped)
+    {
+        string package = Path.Combine(root, "package");
+        Directory.CreateDirectory(package);
+        foreach (string file in Directory.GetFiles(shipped))
+        {
+            File.Copy(file, Path.Combine(package, Path.GetFileName(file)));
+        }
+        return package;
+    }
+
     /// <summary>The shipped lite-cnn as an imported package would be: no training provenance, no guard yet.</summary>
     private string ImportedLiteCnn()
     {
@@ -86,12 +98,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void GradCamChecksRandomiseTheModelFromTheTopAndRecordTheVerdictInTheManifest()
     {
-        string package = Path.Combine(root, "lite-cnn");
-        Directory.CreateDirectory(package);
-        foreach (string file in Directory.GetFiles(LiteModel))
-        {
-            File.Copy(file, Path.Combine(package, Path.GetFileName(file)));
-        }
+        string package = PackageCopy(LiteModel);
 
         EvaluateCommand.Run(package, LabelledFolder(3), Path.Combine(root, "report"), EvaluationSplit.All, TextWriter.Null, gradCamChecks: true);
 
@@ -218,12 +225,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public void RecordingAnExternalValidationWritesItIntoTheManifestAndKeepsTheRest()
     {
-        string package = Path.Combine(root, "package");
-        Directory.CreateDirectory(package);
-        foreach (var file in Directory.GetFiles(LiteModel))
-        {
-            File.Copy(file, Path.Combine(package, Path.GetFileName(file)));
-        }
+        string package = PackageCopy(LiteModel);
         var before = BrainTumor.Models.ModelManifest.Read(Path.Combine(package, "model.json"));
 
         var report = EvaluateCommand.Run(package, LabelledFolder(2), Path.Combine(root, "report"), EvaluationSplit.All, TextWriter.Null, recordExternal: true);
