@@ -137,7 +137,11 @@ public static class EvaluateCommand
         $"Sanity checks of {checks.Method} maps on {checks.Images} images ({(checks.Passed ? "passed" : "failed: " + string.Join("; ", checks.Failures))}): " +
         $"rank correlation with the original maps after randomising the top {string.Join(", ", checks.Randomisation.Select(s => $"{s.LayersRandomised} layer(s) {s.MeanRankCorrelation:0.00}"))}; " +
         $"between classes {checks.ClassSensitivity:0.00}; share of the map outside the head {checks.OutsideHead:P1}; " +
-        $"after +15 grey levels and x1.15 contrast {checks.Stability:0.00} ({checks.StableImages} images kept their label).";
+        $"after +15 grey levels and x1.15 contrast {checks.Stability:0.00} ({checks.StableImages} images kept their label)" +
+        (checks.Faithfulness is { } f
+            ? $"; insertion area {f.InsertionArea:0.000} against {f.InsertionAreaShuffled:0.000} for a shuffled map, deletion area {f.DeletionArea:0.000} against " +
+              $"{f.DeletionAreaShuffled:0.000} (pixels removed by a blur of sigma {f.BlurSigma:0.#} px)."
+            : ".");
 
     private static void RecordExternal(string modelDirectory, ImageFolderDataset dataset, ClassificationMetrics metrics)
     {

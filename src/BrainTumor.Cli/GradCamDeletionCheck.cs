@@ -1,6 +1,5 @@
 using BrainTumor.Evaluation;
 using BrainTumor.Imaging;
-using BrainTumor.Imaging.Rendering;
 using BrainTumor.Inference;
 
 namespace BrainTumor.Cli;
@@ -30,7 +29,7 @@ public static class GradCamDeletionCheck
                 continue;
             }
             var byCam = model.Predict(Blank(image, map.Values, map.Width, map.Height, fraction), withGradCam: false);
-            var byRandom = model.Predict(Blank(image, Shuffled(map.Values, random), map.Width, map.Height, fraction), withGradCam: false);
+            var byRandom = model.Predict(Blank(image, GradCamSanityChecks.Shuffled(map.Values, random), map.Width, map.Height, fraction), withGradCam: false);
             double camDrop = original.Confidence - byCam.Probabilities[original.ClassIndex];
             double randomDrop = original.Confidence - byRandom.Probabilities[original.ClassIndex];
             checkedImages++;
@@ -56,21 +55,7 @@ public static class GradCamDeletionCheck
     /// </summary>
     public static RgbImage Blank(RgbImage image, float[] map, int mapWidth, int mapHeight, double fraction)
     {
-        float[] upsampled = GradCamRenderer.NormaliseAndUpsample(map, mapWidth, mapHeight, image.Width, image.Height);
-        int plane = image.PixelCount;
-        int count = (int)Math.Round(fraction * plane);
-        var planes = (byte[])image.Planes.Clone();
-        foreach (int pixel in Enumerable.Range(0, plane).OrderByDescending(i => upsampled[i]).ThenBy(i => i).Take(count))
-        {
-            planes[pixel] = planes[plane + pixel] = planes[2 * plane + pixel] = 0;
-        }
-        return new RgbImage(image.Width, image.Height, planes);
-    }
-
-    private static float[] Shuffled(float[] values, Random random)
-    {
-        var copy = (float[])values.Clone();
-        random.Shuffle(copy);
-        return copy;
+        var black = new RgbImage(image.Width, image.Height, new byte[image.Planes.Length]);
+        return GradCamSanityChecks.Replaced(image, black, GradCamSanityChecks.SaliencyOrder(image, map, mapWidth, mapHeight), (int)Math.Round(fraction * image.PixelCount));
     }
 }

@@ -33,6 +33,7 @@ public static class GradCamSanityChecks
             .SelectMany(g => g.OrderBy(_ => random.Next()).Take(ImagesPerClass)).ToList();
         var inputs = new List<(RgbImage Input, GradCamMap Map, int Predicted)>();
         double classSensitivity = 0, outside = 0, stability = 0;
+        double insertion = 0, insertionShuffled = 0, deletion = 0, deletionShuffled = 0;
         int pairs = 0, stable = 0;
         var progress = new ProgressBar(chosen.Count, $"{CamMethods.Names[(int)method]} checks");
         foreach (var (file, _) in chosen)
@@ -49,6 +50,14 @@ public static class GradCamSanityChecks
                 pairs++;
             }
             outside += OutsideHeadShare(input, map);
+            var blurred = Blurred(input);
+            double blurredProbability = model.Predict(blurred, withGradCam: false).Probabilities[prediction.ClassIndex];
+            var byMap = Curves(model, input, blurred, SaliencyOrder(input, map.Values, map.Width, map.Height), prediction, blurredProbability);
+            var byShuffled = Curves(model, input, blurred, SaliencyOrder(input, Shuffled(map.Values, random), map.Width, map.Height), prediction, blurredProbability);
+            insertion += byMap.Insertion;
+            deletion += byMap.Deletion;
+            insertionShuffled += byShuffled.Insertion;
+            deletionShuffled += byShuffled.Deletion;
             using var changed = BrighterAndMoreContrasted(bitmap);
             var changedPrediction = model.Predict(model.Prepare(changed).Pixels, withGradCam: true, prediction.ClassIndex, method);
             if (changedPrediction.ClassIndex == prediction.ClassIndex)
@@ -80,9 +89,126 @@ public static class GradCamSanityChecks
         {
             failures.Add($"{outsideShare:P0} of the map lies outside the head (at least {thresholds.OutsideHead:P0})");
         }
+        int n = inputs.Count;
+        var faithfulness = new MapFaithfulness(Math.Round(insertion / n, 4), Math.Round(insertionShuffled / n, 4), Math.Round(deletion / n, 4),
+            Math.Round(deletionShuffled / n, 4), Math.Round(BlurSigma(inputs[0].Input.Width), 2));
+        if (!(faithfulness.InsertionGain >= thresholds.FaithfulnessGain))
+        {
+            failures.Add($"inserting the map's pixels first gains {faithfulness.InsertionGain:0.000} over a shuffled map (less than {thresholds.FaithfulnessGain})");
+        }
+        if (!(faithfulness.DeletionGain >= thresholds.FaithfulnessGain))
+        {
+            failures.Add($"deleting the map's pixels first gains {faithfulness.DeletionGain:0.000} over a shuffled map (less than {thresholds.FaithfulnessGain})");
+        }
         return new GradCamChecks(CamMethods.Names[(int)method], dataName, inputs.Count, steps, Math.Round(sensitivity, 4), Math.Round(outsideShare, 4),
             Math.Round(stable > 0 ? stability / stable : double.NaN, 4), stable, thresholds, failures.Count == 0, failures, DateTimeOffset.UtcNow,
-            $"braintumor evaluate --gradcam-checks, {ImagesPerClass} images per class (seed {seed}), on {Machine.Description}");
+            $"braintumor evaluate --gradcam-checks, {ImagesPerClass} images per class (seed {seed}), on {Machine.Description}", faithfulness);
+    }
+
+    /// <summary>Pixels of the model's input, most salient first by the map as the server draws it (min-max normalised, upsampled); ties by position.</summary>
+    public static int[] SaliencyOrder(RgbImage input, float[] map, int mapWidth, int mapHeight)
+    {
+        float[] upsampled = GradCamRenderer.NormaliseAndUpsample(map, mapWidth, mapHeight, input.Width, input.Height);
+        var order = Enumerable.Range(0, upsampled.Length).ToArray();
+        // Negated keys sort descending; Array.Sort is unstable, so the position breaks ties explicitly.
+        Array.Sort(order, (a, b) => upsampled[a] != upsampled[b] ? upsampled[b].CompareTo(upsampled[a]) : a.CompareTo(b));
+        return order;
+    }
+
+    /// <summary>
+    /// The mean probability of the predicted class along the insertion curve (blurred copy, the first k pixels of
+    /// <paramref name="order"/> put back) and along the deletion curve (image, the first k pixels replaced by the blurred copy),
+    /// k = 0%, 10%, ... 100% of the pixels, by the trapezoid rule.
+    /// </summary>
+    public static (double Insertion, double Deletion) Curves(ClassifierModel model, RgbImage image, RgbImage blurred, int[] order, Prediction prediction,
+        double blurredProbability)
+    {
+        double original = prediction.Probabilities[prediction.ClassIndex];
+        double insertion = (blurredProbability + original) / 2, deletion = (original + blurredProbability) / 2;
+        for (int step = 1; step < CurveSteps; step++)
+        {
+            int count = order.Length * step / CurveSteps;
+            insertion += model.Predict(Replaced(blurred, image, order, count), withGradCam: false).Probabilities[prediction.ClassIndex];
+            deletion += model.Predict(Replaced(image, blurred, order, count), withGradCam: false).Probabilities[prediction.ClassIndex];
+        }
+        return (insertion / CurveSteps, deletion / CurveSteps);
+    }
+
+    /// <summary><paramref name="target"/> with its first <paramref name="count"/> pixels of <paramref name="order"/> taken from <paramref name="source"/>.</summary>
+    public static RgbImage Replaced(RgbImage target, RgbImage source, int[] order, int count)
+    {
+        int plane = target.PixelCount;
+        var planes = (byte[])target.Planes.Clone();
+        for (int i = 0; i < count; i++)
+        {
+            int p = order[i];
+            planes[p] = source.Planes[p];
+            planes[plane + p] = source.Planes[plane + p];
+            planes[2 * plane + p] = source.Planes[2 * plane + p];
+        }
+        return new RgbImage(target.Width, target.Height, planes);
+    }
+
+    /// <summary>
+    /// The "removed" state: three box blurs of radius width/28 (8 px at 224), close to a Gaussian of sigma 8.5 px, wide enough
+    /// to erase a tumour's edges and texture while keeping the head's outline and mean brightness, which stay in distribution.
+    /// </summary>
+    public static RgbImage Blurred(RgbImage image)
+    {
+        int radius = BlurRadius(image.Width);
+        var planes = (byte[])image.Planes.Clone();
+        var buffer = new float[image.PixelCount];
+        for (int c = 0; c < 3; c++)
+        {
+            var channel = planes.AsSpan(c * image.PixelCount, image.PixelCount);
+            for (int i = 0; i < buffer.Length; i++) buffer[i] = channel[i];
+            for (int pass = 0; pass < 3; pass++)
+            {
+                BoxBlur(buffer, image.Width, image.Height, radius, horizontal: true);
+                BoxBlur(buffer, image.Width, image.Height, radius, horizontal: false);
+            }
+            for (int i = 0; i < buffer.Length; i++) channel[i] = (byte)Math.Clamp(MathF.Round(buffer[i]), 0, 255);
+        }
+        return new RgbImage(image.Width, image.Height, planes);
+    }
+
+    private const int CurveSteps = 10;
+
+    private static int BlurRadius(int width) => Math.Max(1, width / 28);
+
+    /// <summary>The standard deviation of three box blurs of that radius: each adds ((2r+1)^2 - 1) / 12 of variance.</summary>
+    private static double BlurSigma(int width)
+    {
+        int diameter = 2 * BlurRadius(width) + 1;
+        return Math.Sqrt(3 * (diameter * diameter - 1) / 12.0);
+    }
+
+    /// <summary>A moving mean along rows or columns, the window clamped at the edges (edge pixels repeated).</summary>
+    private static void BoxBlur(float[] values, int width, int height, int radius, bool horizontal)
+    {
+        int lines = horizontal ? height : width, length = horizontal ? width : height;
+        int stride = horizontal ? 1 : width, lineStride = horizontal ? width : 1;
+        var line = new float[length];
+        for (int l = 0; l < lines; l++)
+        {
+            int start = l * lineStride;
+            for (int i = 0; i < length; i++) line[i] = values[start + i * stride];
+            float sum = 0;
+            for (int k = -radius; k <= radius; k++) sum += line[Math.Clamp(k, 0, length - 1)];
+            for (int i = 0; i < length; i++)
+            {
+                values[start + i * stride] = sum / (2 * radius + 1);
+                sum += line[Math.Min(i + radius + 1, length - 1)] - line[Math.Max(i - radius, 0)];
+            }
+        }
+    }
+
+    /// <summary>The control map: the same cells, values and resolution, in random places.</summary>
+    public static float[] Shuffled(float[] values, Random random)
+    {
+        var copy = (float[])values.Clone();
+        random.Shuffle(copy);
+        return copy;
     }
 
     /// <summary>The share of the map, min-max normalised and upsampled to the model's input as drawn, on pixels outside the head.</summary>

@@ -30,7 +30,29 @@ public static class Batches
         tensor(indices.Select(i => (long)samples[i].Label).ToArray());
 
     /// <summary>The paper's augmentation: random horizontal flip and a small random rotation (zero fill).</summary>
-    public static Tensor Augment(Tensor images, Random random, double maxDegrees)
+    /// <summary>Each image's head mask (<see cref="Preprocessing.HeadMask"/>) as [N, 1, H, W] of 0 and 1.</summary>
+    public static Tensor HeadMasks(IReadOnlyList<LabelledImage> samples, IReadOnlyList<int> indices)
+    {
+        var first = samples[indices[0]].Image;
+        int plane = first.PixelCount;
+        var buffer = new float[indices.Count * plane];
+        for (int i = 0; i < indices.Count; i++)
+        {
+            var mask = Preprocessing.HeadMask(samples[indices[i]].Image);
+            for (int p = 0; p < plane; p++)
+            {
+                buffer[i * plane + p] = mask[p] ? 1 : 0;
+            }
+        }
+        return tensor(buffer, [indices.Count, 1, first.Height, first.Width]);
+    }
+
+    /// <summary>Moves <paramref name="masks"/> ([N, 1, H, W]) exactly as the sampling <paramref name="grid"/> moves the images.</summary>
+    public static Tensor? MoveMasks(Tensor? masks, Tensor grid) =>
+        masks is null ? null : nn.functional.grid_sample(masks, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: false);
+
+    /// <param name="masks">Head masks to move with the images, or null.</param>
+    public static (Tensor Images, Tensor? Masks) Augment(Tensor images, Random random, double maxDegrees, Tensor? masks = null)
     {
         long count = images.shape[0];
         var theta = new float[count * 6];
@@ -47,6 +69,6 @@ public static class Batches
         }
         using var affine = tensor(theta, [count, 2, 3]);
         using var grid = nn.functional.affine_grid(affine, images.shape, align_corners: false);
-        return nn.functional.grid_sample(images, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: false);
+        return (nn.functional.grid_sample(images, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: false), MoveMasks(masks, grid));
     }
 }

@@ -63,7 +63,8 @@ public sealed record CheckpointState
         File.Move(temporary, path, overwrite: true);
     }
 
-    public static string InputRecipeOf(TrainingOptions options) => $"{options.Preprocessing.Describe()}; augmentation: {options.AugmentationDescription}";
+    public static string InputRecipeOf(TrainingOptions options) => $"{options.Preprocessing.Describe()}; augmentation: {options.AugmentationDescription}" +
+        (options.HeadGuidance > 0 ? $"; loss: {options.LossDescription}" : "");
 
     /// <summary>Explains why a checkpoint cannot continue a run with these options, or returns null.</summary>
     public string? Incompatibility(TrainingOptions options, int imageSize, string datasetSha256) =>

@@ -83,7 +83,7 @@ public sealed class CrossValidation(TrainingOptions options, int folds, string r
     {
         using var network = ArchitectureRegistry.Get(options.Architecture).Create(dataset.ImageSize, dataset.Labels.Count);
         return new CrossValidationSetup(options.Architecture, network.ParameterCount(), dataset.ImageSize, folds, options.Seed, options.Epochs,
-            options.Patience, options.BatchSize, ArchitectureRegistry.Get(options.Architecture).TrainingRecipe.Description, options.LearningRate, options.ValidationFraction,
+            options.Patience, options.BatchSize, options.LossDescription, options.LearningRate, options.ValidationFraction,
             options.AugmentationDescription,
             Path.GetFullPath(dataset.Root) + (options.MaxImagesPerClass is int cap ? $" (only the first {cap} images of each class)" : ""),
             dataset.Samples.Count, dataset.Samples.Select(s => s.Sha256).Distinct().Count(),

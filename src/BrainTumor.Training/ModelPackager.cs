@@ -117,7 +117,7 @@ public static class ModelPackager
                 MaxEpochs: options.Epochs,
                 BatchSize: state.BatchSize,
                 LearningRate: state.LearningRate,
-                Optimizer: Architectures.ArchitectureRegistry.Get(options.Architecture).TrainingRecipe.Description,
+                Optimizer: options.LossDescription,
                 Augmentation: options.AugmentationDescription,
                 StoppedBy: state.StoppedBy ?? Trainer.StoppedAtEpochLimit,
                 TrainingSeconds: Math.Round(state.TrainingSeconds, 1),

@@ -22,14 +22,15 @@ var rotation = new Option<double>("--rotation") { Description = "Largest random 
 var timeBudget = new Option<TimeSpan?>("--time-budget") { Description = "Wall-clock budget, e.g. 01:30:00; training stops (resumably) before exceeding it." };
 var resume = new Option<bool>("--resume") { Description = "Continue from the checkpoint (or start one if there is none)." };
 var preprocessing = new Option<string>("--preprocessing") { Description = "Input preprocessing: stretch (the paper's), head-crop, intensity, or head (crop and intensity).", DefaultValueFactory = _ => "stretch" };
-var augmentation = new Option<AugmentationMode>("--augment") { Description = "Augmentation: paper (flip, rotation); scanner (also field of view, gamma and contrast, resolution, blur, noise); or sequence (scanner plus random grey-level curves).", DefaultValueFactory = _ => AugmentationMode.Paper };
+var augmentation = new Option<AugmentationMode>("--augment") { Description = "Augmentation: paper (flip, rotation); scanner (also field of view, gamma and contrast, resolution, blur, noise); sequence (scanner plus random grey-level curves); or histogram (scanner plus histogram matching to another image of the batch).", DefaultValueFactory = _ => AugmentationMode.Paper };
+var headGuidance = new Option<double>("--head-guidance") { Description = "Weight of a loss term: the share of the true class's Grad-CAM map outside the head (0: none).", DefaultValueFactory = _ => 0 };
 var threads = new Option<int?>("--threads") { Description = "CPU threads for TorchSharp (default: all cores)." };
 var maxPerClass = new Option<int?>("--max-per-class") { Description = "Use at most this many images per class (quick runs)." };
 
 var train = new Command("train", "Train a network, then export the best weights as an ONNX model package with Grad-CAM.")
 {
     architecture, data, output, name, checkpoints, epochs, batchSize, learningRate, imageSize, validationFraction,
-    seed, patience, rotation, preprocessing, augmentation, timeBudget, resume, threads, maxPerClass,
+    seed, patience, rotation, preprocessing, augmentation, headGuidance, timeBudget, resume, threads, maxPerClass,
 };
 TrainingOptions ReadOptions(ParseResult parse, string outputDirectory) => new()
 {
@@ -48,6 +49,7 @@ TrainingOptions ReadOptions(ParseResult parse, string outputDirectory) => new()
     RotationDegrees = parse.GetValue(rotation),
     Preprocessing = ParsePreprocessing(parse.GetValue(preprocessing)!),
     Augmentation = parse.GetValue(augmentation),
+    HeadGuidance = parse.GetValue(headGuidance),
     TimeBudget = parse.GetValue(timeBudget),
     Resume = parse.GetValue(resume),
     Threads = parse.GetValue(threads),
@@ -77,13 +79,14 @@ train.SetAction((parse, cancellation) => Cli.Run(() =>
 var crossValidate = new Command("cv", "Stratified, duplicate-aware k-fold cross-validation with reports and plots; run it again to continue an interrupted run.")
 {
     architecture, data, reportOutput, folds, checkpoints, epochs, batchSize, learningRate, imageSize, validationFraction,
-    seed, patience, rotation, preprocessing, augmentation, timeBudget, threads, maxPerClass,
+    seed, patience, rotation, preprocessing, augmentation, headGuidance, timeBudget, threads, maxPerClass,
 };
 crossValidate.SetAction((parse, cancellation) => Cli.Run(() =>
 {
     string input = parse.GetValue(preprocessing) is "stretch" ? "" : $"-{parse.GetValue(preprocessing)}";
     string augment = parse.GetValue(augmentation) == AugmentationMode.Paper ? "" : $"-{parse.GetValue(augmentation).ToString().ToLowerInvariant()}";
-    string stem = $"cv-{parse.GetValue(architecture)}-{parse.GetValue(imageSize)?.ToString() ?? "default"}{input}{augment}";
+    string guided = parse.GetValue(headGuidance) > 0 ? "-guided" : "";
+    string stem = $"cv-{parse.GetValue(architecture)}-{parse.GetValue(imageSize)?.ToString() ?? "default"}{input}{augment}{guided}";
     string reportFolder = parse.GetValue(reportOutput) ?? Path.Combine("reports", stem);
     var options = ReadOptions(parse, reportFolder) with { CheckpointDirectory = parse.GetValue(checkpoints) ?? Path.Combine("checkpoints", stem) };
     new CrossValidation(options, parse.GetValue(folds), reportFolder, ProgressReporter.ForConsole()).Run(cancellation);

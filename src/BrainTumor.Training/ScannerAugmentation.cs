@@ -16,6 +16,14 @@ public enum AugmentationMode
     /// relative brightness; random curves make tissue contrast an unreliable cue, so that shape has to carry the answer.
     /// </summary>
     Sequence,
+
+    /// <summary>
+    /// <see cref="Scanner"/>, plus matching an image's grey-level histogram (inside the head) to that of another image of the batch
+    /// (<see cref="ScannerAugmentation.HistogramDescription"/>). Unlike random curves the mapping is monotonic, so tissue contrast
+    /// keeps its order, but the histogram's shape, which tells the source and sequence (and so, in Training, the class), no
+    /// longer does.
+    /// </summary>
+    Histogram,
 }
 
 /// <summary>
@@ -35,7 +43,20 @@ public static class ScannerAugmentation
     public const string SequenceDescription =
         "; a random grey-level curve (piecewise linear through 0 and four random levels in 0.1-1, so possibly non-monotonic) (p 0.5)";
 
-    public static Tensor Apply(Tensor images, Random random, double maxDegrees, bool randomCurves = false)
+    public const string HistogramDescription =
+        "; grey levels inside the head matched to the histogram of another image of the batch (p 0.5)";
+
+    public static string Describe(AugmentationMode mode, double maxDegrees) =>
+        string.Format(System.Globalization.CultureInfo.InvariantCulture, Description, maxDegrees) + mode switch
+        {
+            AugmentationMode.Sequence => SequenceDescription,
+            AugmentationMode.Histogram => HistogramDescription,
+            _ => "",
+        };
+
+    /// <param name="masks">Head masks to move with the images (only the geometric changes apply to them), or null.</param>
+    public static (Tensor Images, Tensor? Masks) Apply(Tensor images, Random random, double maxDegrees, AugmentationMode mode = AugmentationMode.Scanner,
+        Tensor? masks = null)
     {
         long count = images.shape[0], height = images.shape[2], width = images.shape[3];
         var theta = new float[count * 6];
@@ -58,15 +79,25 @@ public static class ScannerAugmentation
         using var affine = tensor(theta, [count, 2, 3]);
         using var grid = nn.functional.affine_grid(affine, images.shape, align_corners: false);
         using var moved = nn.functional.grid_sample(images, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: false);
+        var movedMasks = Batches.MoveMasks(masks, grid);
 
         var results = new Tensor[count];
+        var greys = mode == AugmentationMode.Histogram ? Enumerable.Range(0, (int)count).Select(i => moved[i].mean([0]).data<float>().ToArray()).ToArray() : null;
         for (int i = 0; i < count; i++)
         {
             var image = moved[i].unsqueeze(0);
+            if (greys is not null && count > 1 && random.NextDouble() < 0.5)
+            {
+                int other = (i + 1 + random.Next((int)count - 1)) % (int)count;
+                if (MatchingCurve(greys[i], greys[other]) is { } matching)
+                {
+                    image = Curve(image, matching);
+                }
+            }
             double gamma = Math.Exp(Uniform(random, Math.Log(1 / 1.5), Math.Log(1.5)));
             double contrast = Uniform(random, 0.8, 1.2), brightness = Uniform(random, -0.08, 0.08);
             image = (image.clamp(0, 1).pow(gamma) * contrast + brightness).clamp(0, 1);
-            if (randomCurves && random.NextDouble() < 0.5)
+            if (mode == AugmentationMode.Sequence && random.NextDouble() < 0.5)
             {
                 image = RandomCurve(image, random);
             }
@@ -96,12 +127,12 @@ public static class ScannerAugmentation
             }
             results[i] = image;
         }
-        return cat(results, 0);
+        return (cat(results, 0), movedMasks);
     }
 
     private static double Uniform(Random random, double low, double high) => low + random.NextDouble() * (high - low);
 
-    /// <summary>Maps grey levels through a piecewise linear curve with knots at 0, 1/4, ..., 1; black stays black.</summary>
+    /// <summary>A random piecewise linear curve with knots at 0, 1/4, ..., 1; black stays black.</summary>
     private static Tensor RandomCurve(Tensor image, Random random)
     {
         const int segments = 4;
@@ -110,6 +141,43 @@ public static class ScannerAugmentation
         {
             levels[k] = (float)Uniform(random, 0.1, 1.0);
         }
+        return Curve(image, levels);
+    }
+
+    // Below this grey level a pixel is background: the head pipeline maps the background's median to 0.
+    private const float HeadLevel = 0.02f;
+    private const int MatchingSegments = 32;
+
+    /// <summary>
+    /// Histogram matching as a curve: each knot level k/32 goes to the level of the target's head pixels at the quantile the
+    /// knot has among the source's head pixels; black stays black. Null when either image has almost no head.
+    /// </summary>
+    public static float[]? MatchingCurve(float[] source, float[] target)
+    {
+        var sourceHead = source.Where(v => v > HeadLevel).Order().ToArray();
+        var targetHead = target.Where(v => v > HeadLevel).Order().ToArray();
+        if (sourceHead.Length < 100 || targetHead.Length < 100)
+        {
+            return null;
+        }
+        var levels = new float[MatchingSegments + 1];
+        for (int k = 1; k <= MatchingSegments; k++)
+        {
+            // The share of the source's head at or below the knot (upper bound of a binary search over the sorted levels).
+            float knot = (float)k / MatchingSegments;
+            int below = Array.BinarySearch(sourceHead, knot);
+            below = below >= 0 ? below + 1 : ~below;
+            while (below < sourceHead.Length && sourceHead[below] <= knot) below++;
+            double quantile = (double)below / sourceHead.Length;
+            levels[k] = targetHead[(int)Math.Round(quantile * (targetHead.Length - 1))];
+        }
+        return levels;
+    }
+
+    /// <summary>Maps grey levels through the piecewise linear curve through (k / (levels - 1), levels[k]).</summary>
+    private static Tensor Curve(Tensor image, float[] levels)
+    {
+        int segments = levels.Length - 1;
         using var knots = tensor(levels);
         using var position = image.clamp(0, 1) * segments;
         using var segment = position.floor().clamp(0, segments - 1);

@@ -212,13 +212,19 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
             }
             using var scope = NewDisposeScope();
             var plain = Batches.Images(dataset.Samples, batches[b], InputNormalization);
-            var images = Batches.ToChannelsLast(options.Augmentation == AugmentationMode.Paper
-                ? Batches.Augment(plain, random, options.RotationDegrees)
-                : ScannerAugmentation.Apply(plain, random, options.RotationDegrees, randomCurves: options.Augmentation == AugmentationMode.Sequence));
+            var masks = options.HeadGuidance > 0 ? Batches.HeadMasks(dataset.Samples, batches[b]) : null;
+            var (augmented, movedMasks) = options.Augmentation == AugmentationMode.Paper
+                ? Batches.Augment(plain, random, options.RotationDegrees, masks)
+                : ScannerAugmentation.Apply(plain, random, options.RotationDegrees, options.Augmentation, masks);
+            var images = Batches.ToChannelsLast(augmented);
             var labels = Batches.Labels(dataset.Samples, batches[b]);
             optimizer.zero_grad();
-            var logits = network.call(images);
+            var (activation, logits) = network.ForwardWithActivation(images);
             var loss = nn.functional.cross_entropy(logits, labels, label_smoothing: labelSmoothing);
+            if (movedMasks is not null)
+            {
+                loss = loss + options.HeadGuidance * OutsideHeadShare(activation, logits, labels, movedMasks);
+            }
             loss.backward();
             optimizer.step();
 
@@ -228,5 +234,20 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
             progress.Batch(epoch, options.Epochs, b + 1, batches.Length, lossSum / seen, (double)correct / seen, epochClock.Elapsed);
         }
         return (lossSum / seen, (double)correct / seen);
+    }
+
+    /// <summary>
+    /// The mean share of each image's Grad-CAM map for its true class that lies outside its head mask (pooled to the map's
+    /// resolution), kept differentiable: the gradient of the logit with respect to the Grad-CAM layer is taken with
+    /// create_graph, so the penalty trains the network to base its evidence on the head. Only the head (the layers after
+    /// the Grad-CAM layer) is differentiated twice, which costs little.
+    /// </summary>
+    private static Tensor OutsideHeadShare(Tensor activation, Tensor logits, Tensor labels, Tensor masks)
+    {
+        var score = logits.gather(1, labels.unsqueeze(1)).sum();
+        var gradient = autograd.grad([score], [activation], retain_graph: true, create_graph: true)[0];
+        var cam = nn.functional.relu((gradient.mean([2, 3], keepdim: true) * activation).sum(1));
+        var head = nn.functional.adaptive_avg_pool2d(masks, [activation.shape[2], activation.shape[3]]).squeeze(1);
+        return ((cam * (1 - head)).sum([1, 2]) / (cam.sum([1, 2]) + 1e-6)).mean();
     }
 }

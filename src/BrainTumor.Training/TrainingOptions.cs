@@ -21,6 +21,8 @@ public sealed record TrainingOptions
     /// <summary>How each image becomes input pixels; the paper's models use <see cref="Imaging.Preprocessing.Stretch"/>.</summary>
     public Imaging.Preprocessing Preprocessing { get; init; } = Imaging.Preprocessing.Stretch;
     public AugmentationMode Augmentation { get; init; } = AugmentationMode.Paper;
+    /// <summary>Weight of the penalty on the true class's Grad-CAM mass outside the head (0: none).</summary>
+    public double HeadGuidance { get; init; }
     public TimeSpan? TimeBudget { get; init; }
     public bool Resume { get; init; }
     public int? Threads { get; init; }
@@ -33,8 +35,11 @@ public sealed record TrainingOptions
 
     public string AugmentationDescription => Augmentation == AugmentationMode.Paper
         ? $"random horizontal flip, random rotation up to {RotationDegrees} degrees"
-        : string.Format(System.Globalization.CultureInfo.InvariantCulture, ScannerAugmentation.Description, RotationDegrees)
-          + (Augmentation == AugmentationMode.Sequence ? ScannerAugmentation.SequenceDescription : "");
+        : ScannerAugmentation.Describe(Augmentation, RotationDegrees);
+
+    /// <summary>The optimiser and loss, as manifests and cross-validation reports record them.</summary>
+    public string LossDescription => Architectures.ArchitectureRegistry.Get(Architecture).TrainingRecipe.Description +
+        (HeadGuidance > 0 ? $", plus {HeadGuidance.ToString(System.Globalization.CultureInfo.InvariantCulture)} x the share of the true class's Grad-CAM outside the head" : "");
 
     public string ResolvedModelName => ModelName ?? Path.GetFileName(Path.GetFullPath(OutputDirectory).TrimEnd('/'));
 
@@ -53,6 +58,7 @@ public sealed record TrainingOptions
         Require(TimeBudget is null || TimeBudget > TimeSpan.Zero, "--time-budget must be positive.");
         Require(Threads is null or > 0, $"--threads must be positive, not {Threads}.");
         Require(MaxImagesPerClass is null or > 0, $"--max-per-class must be positive, not {MaxImagesPerClass}.");
+        Require(HeadGuidance is >= 0 and <= 100, $"--head-guidance must be between 0 and 100, not {HeadGuidance}.");
     }
 
     private static void Require(bool condition, string message)

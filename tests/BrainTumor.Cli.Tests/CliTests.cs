@@ -1,4 +1,5 @@
 using System.Text.Json;
+using BrainTumor.Imaging;
 using BrainTumor.Tests;
 
 namespace BrainTumor.Cli.Tests;
@@ -115,6 +116,58 @@ public sealed class CliTests : IDisposable
         Assert.Contains("Sanity checks of gradcam maps", File.ReadAllText(Path.Combine(root, "report", "report.md")));
         // lite-cnn's head is a global average pool, under which HiResCAM and Grad-CAM are the same map.
         Assert.Equal(checks.ClassSensitivity, all[1].ClassSensitivity, 3);
+        var faithfulness = checks.Faithfulness!;
+        Assert.All([faithfulness.InsertionArea, faithfulness.InsertionAreaShuffled, faithfulness.DeletionArea, faithfulness.DeletionAreaShuffled],
+            area => Assert.InRange(area, 0, 1));
+        Assert.Equal(faithfulness.InsertionGain < 0.05, checks.Failures.Any(f => f.StartsWith("inserting")));
+    }
+
+    [Fact]
+    public void TheBlurredCopyKeepsAFlatImageAndSoftensAnEdge()
+    {
+        var flat = Grey(28, 28, (_, _) => 90);
+        var edge = Grey(28, 28, (x, _) => (byte)(x < 14 ? 0 : 200));
+
+        var blurredFlat = GradCamSanityChecks.Blurred(flat);
+        var blurredEdge = GradCamSanityChecks.Blurred(edge);
+
+        Assert.Equal(flat.Planes, blurredFlat.Planes);
+        byte Red(RgbImage image, int x) => image.Planes[10 * 28 + x];
+        // Far from the edge the values stay; at the edge they meet half-way.
+        Assert.Equal(0, Red(blurredEdge, 0));
+        Assert.Equal(200, Red(blurredEdge, 27));
+        Assert.InRange(Red(blurredEdge, 13), 60, 100);
+        Assert.InRange(Red(blurredEdge, 14), 100, 140);
+    }
+
+    [Fact]
+    public void PixelsAreRemovedAndInsertedInTheOrderOfTheMapMostSalientFirst()
+    {
+        var image = Grey(8, 8, (_, _) => 200);
+        var canvas = Grey(8, 8, (_, _) => 10);
+        float[] map = new float[4];
+        map[3] = 1; // the bottom right quarter of a 2x2 map
+
+        int[] order = GradCamSanityChecks.SaliencyOrder(image, map, 2, 2);
+        var replaced = GradCamSanityChecks.Replaced(image, canvas, order, 4);
+
+        // Upsampled bilinearly between cell centres, the map is at its maximum from the hot cell's centre (pixel 6, 6) to the
+        // corner; those four tie and go by position.
+        Assert.Equal([6 * 8 + 6, 6 * 8 + 7, 7 * 8 + 6, 7 * 8 + 7], order[..4]);
+        Assert.Equal(64, order.Distinct().Count());
+        Assert.Equal(order[..4], Enumerable.Range(0, 64).Where(p => replaced.Planes[p] == 10));
+        Assert.Equal(replaced.Planes.AsSpan(0, 64).ToArray(), replaced.Planes.AsSpan(128, 64).ToArray());
+    }
+
+    private static RgbImage Grey(int width, int height, Func<int, int, byte> value)
+    {
+        var planes = new byte[3 * width * height];
+        for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++)
+        {
+            planes[y * width + x] = planes[width * height + y * width + x] = planes[2 * width * height + y * width + x] = value(x, y);
+        }
+        return new RgbImage(width, height, planes);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using BrainTumor.Inference;
 using BrainTumor.Models;
 using BrainTumor.Onnx;
 using Microsoft.ML.OnnxRuntime;
@@ -10,6 +11,14 @@ namespace BrainTumor.Training.Tests;
 public sealed class PaperCnnExportParityTests(BrieflyTrainedPaperCnn trained, ITestOutputHelper log)
     : ExportParityTests(trained, log), IClassFixture<BrieflyTrainedPaperCnn>
 {
+    /// <summary>
+    /// paper-cnn's head starts with a 2x2 max pool. Where a window's values (nearly) tie,
+    /// float rounding lets ONNX Runtime and LibTorch send the gradient to different cells: both are valid gradients, and
+    /// Grad-CAM, which averages the gradient over the map, does not see the difference, but the element-wise maps do at
+    /// those cells (measured: one cell of 2,704 in one of 8 maps).
+    /// </summary>
+    protected override int TiedCellsAllowed => 3;
+
     [Fact]
     public void PaperCnnManifestRecordsThePublishedParameterCount() =>
         Assert.Equal(5_761_348, ModelManifest.Read(Path.Combine(Trained.Options.OutputDirectory, ModelManifest.FileName)).Parameters);
@@ -29,6 +38,9 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
     protected BrieflyTrainedNetwork Trained => trained;
 
     private const int Images = 8;
+
+    /// <summary>Cells per element-wise map (HiResCAM, Grad-CAM++) allowed to differ because of ties in a max-pooling head.</summary>
+    protected virtual int TiedCellsAllowed => 0;
     private int Size => trained.Result.Network.ImageSize;
 
     private float[] InputBatch()
@@ -54,16 +66,22 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
         {
             feeds[ModelTensorNames.TargetClass] = target;
         }
-        using var results = session.Run(new RunOptions(), feeds, [ModelTensorNames.Probabilities, ModelTensorNames.Cam]);
-        return new Dictionary<string, float[]>
-        {
-            [ModelTensorNames.Probabilities] = results[0].GetTensorDataAsSpan<float>().ToArray(),
-            [ModelTensorNames.Cam] = results[1].GetTensorDataAsSpan<float>().ToArray(),
-        };
+        string[] outputs = [ModelTensorNames.Probabilities, ModelTensorNames.Cam, ModelTensorNames.CamGradient, ModelTensorNames.CamActivation];
+        using var results = session.Run(new RunOptions(), feeds, outputs);
+        return outputs.Select((name, i) => (name, results[i].GetTensorDataAsSpan<float>().ToArray())).ToDictionary();
+    }
+
+    /// <summary>HiResCAM and Grad-CAM++ maps of every image from the ONNX run's gradient and activation outputs, as the server computes them.</summary>
+    private float[] OnnxMaps(Dictionary<string, float[]> onnx, CamMethod method)
+    {
+        var (height, width) = (trained.ExpectedGradCam.Height, trained.ExpectedGradCam.Width);
+        int size = onnx[ModelTensorNames.CamGradient].Length / Images, channels = size / (height * width);
+        return Enumerable.Range(0, Images).SelectMany(i => CamMethods.Compute(method, onnx[ModelTensorNames.CamGradient].AsSpan(i * size, size),
+            onnx[ModelTensorNames.CamActivation].AsSpan(i * size, size), channels, height, width)).ToArray();
     }
 
     /// <summary>Grad-CAM by TorchSharp's autograd: the reference the analytic ONNX gradient must match.</summary>
-    private (float[] Probabilities, float[] Cam, long[] Predicted) AutogradGradCam(float[] inputs, long[]? targets)
+    private (float[] Probabilities, float[] Cam, long[] Predicted, float[] HiResCam, float[] GradCamPlusPlus) AutogradGradCam(float[] inputs, long[]? targets)
     {
         var network = trained.Result.Network;
         network.eval();
@@ -75,10 +93,18 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
         var gradient = autograd.grad([score], [activation])[0];
         var weights = gradient.mean([2, 3], keepdim: true);
         var cam = nn.functional.relu((weights * activation).sum(1));
+        var hiResCam = nn.functional.relu((gradient * activation).sum(1));
+        // Grad-CAM++ with the exponential trick (Chattopadhay et al. 2018, eq. 19; pytorch-grad-cam's GradCAMPlusPlus):
+        // alpha = g^2 / (2 g^2 + sum(A) g^3), weights = sum over positions of alpha ReLU(g).
+        var squared = gradient.pow(2);
+        var denominator = 2 * squared + activation.sum([2, 3], keepdim: true) * squared * gradient;
+        var alpha = where(denominator.ne(0), squared / where(denominator.ne(0), denominator, ones_like(denominator)), zeros_like(denominator));
+        var plusPlusWeights = (alpha * nn.functional.relu(gradient)).sum([2, 3], keepdim: true);
+        var plusPlus = nn.functional.relu((plusPlusWeights * activation).sum(1));
         // The exported probabilities carry the temperature fitted at export.
         double temperature = ModelManifest.Read(Path.Combine(trained.Options.OutputDirectory, ModelManifest.FileName)).Calibration?.Temperature ?? 1.0;
         return (nn.functional.softmax(logits / temperature, 1).detach().data<float>().ToArray(), cam.detach().data<float>().ToArray(),
-            predicted.data<long>().ToArray());
+            predicted.data<long>().ToArray(), hiResCam.detach().data<float>().ToArray(), plusPlus.detach().data<float>().ToArray());
     }
 
     /// <summary>The map scaled to [0, 1], or null when it is flat (a class with no positive evidence anywhere).</summary>
@@ -90,7 +116,7 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
     }
 
     /// <summary>Asserts the maps agree and returns how many had contrast to compare.</summary>
-    private int AssertCamsAgree(float[] expected, float[] actual)
+    private int AssertCamsAgree(float[] expected, float[] actual, int cellsAllowedToDiffer = 0)
     {
         int plane = trained.ExpectedGradCam.Height * trained.ExpectedGradCam.Width;
         Assert.Equal(Images * plane, actual.Length);
@@ -105,9 +131,11 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
                 continue;
             }
             informative++;
-            double worst = reference.Zip(exported, (a, b) => (double)Math.Abs(a - b)).Max();
-            log.WriteLine($"image {image}: max |cam_onnx - cam_autograd| after min-max = {worst:E2}");
-            Assert.True(worst <= 1e-3, $"Image {image}: normalised Grad-CAM differs by {worst:E2}.");
+            var differences = reference.Zip(exported, (a, b) => (double)Math.Abs(a - b)).Order().ToArray();
+            double worst = differences[^(1 + cellsAllowedToDiffer)];
+            log.WriteLine($"image {image}: max |cam_onnx - cam_autograd| after min-max = {differences[^1]:E2}" +
+                          (cellsAllowedToDiffer > 0 ? $", {worst:E2} without the {cellsAllowedToDiffer} largest" : ""));
+            Assert.True(worst <= 1e-3, $"Image {image}: normalised map differs by {worst:E2}.");
         }
         return informative;
     }
@@ -153,6 +181,24 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
 
         // Classes with no positive evidence give flat maps; the predicted ones at least must have contrast.
         Assert.InRange(informative, Images, 4 * Images);
+    }
+
+    [Fact]
+    public void HiResCamAndGradCamPlusPlusFromTheOnnxOutputsEqualAutogradsForEveryRequestedClass()
+    {
+        float[] inputs = InputBatch();
+        int informative = 0;
+
+        for (long label = 0; label < 4; label++)
+        {
+            long[] targets = Enumerable.Repeat(label, Images).ToArray();
+            var onnx = RunOnnx(inputs, targets);
+            var torch = AutogradGradCam(inputs, targets);
+            informative += AssertCamsAgree(torch.HiResCam, OnnxMaps(onnx, CamMethod.HiResCam), TiedCellsAllowed);
+            informative += AssertCamsAgree(torch.GradCamPlusPlus, OnnxMaps(onnx, CamMethod.GradCamPlusPlus), TiedCellsAllowed);
+        }
+
+        Assert.InRange(informative, 2 * Images, 8 * Images);
     }
 
     [Fact]
