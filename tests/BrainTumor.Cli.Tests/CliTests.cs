@@ -97,6 +97,7 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void GradCamChecksRandomiseTheModelFromTheTopAndRecordTheVerdictInTheManifest()
     {
         string package = PackageCopy(LiteModel);
