@@ -165,19 +165,23 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
         Assert.Equal(Images, AssertCamsAgree(torch.Cam, onnx[ModelTensorNames.Cam]));
     }
 
-    [Fact]
-    public void OnnxCamEqualsAutogradGradCamForEveryRequestedClass()
+    /// <summary>Runs ONNX and autograd with every class requested for the whole batch, and sums what <paramref name="compare"/> returns.</summary>
+    private int ForEveryClass(Func<Dictionary<string, float[]>, (float[] Probabilities, float[] Cam, long[] Predicted, float[] HiResCam, float[] GradCamPlusPlus), int> compare)
     {
         float[] inputs = InputBatch();
-        int informative = 0;
-
+        int total = 0;
         for (long label = 0; label < 4; label++)
         {
             long[] targets = Enumerable.Repeat(label, Images).ToArray();
-            var onnx = RunOnnx(inputs, targets);
-            var torch = AutogradGradCam(inputs, targets);
-            informative += AssertCamsAgree(torch.Cam, onnx[ModelTensorNames.Cam]);
+            total += compare(RunOnnx(inputs, targets), AutogradGradCam(inputs, targets));
         }
+        return total;
+    }
+
+    [Fact]
+    public void OnnxCamEqualsAutogradGradCamForEveryRequestedClass()
+    {
+        int informative = ForEveryClass((onnx, torch) => AssertCamsAgree(torch.Cam, onnx[ModelTensorNames.Cam]));
 
         // Classes with no positive evidence give flat maps; the predicted ones at least must have contrast.
         Assert.InRange(informative, Images, 4 * Images);
@@ -186,17 +190,9 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
     [Fact]
     public void HiResCamAndGradCamPlusPlusFromTheOnnxOutputsEqualAutogradsForEveryRequestedClass()
     {
-        float[] inputs = InputBatch();
-        int informative = 0;
-
-        for (long label = 0; label < 4; label++)
-        {
-            long[] targets = Enumerable.Repeat(label, Images).ToArray();
-            var onnx = RunOnnx(inputs, targets);
-            var torch = AutogradGradCam(inputs, targets);
-            informative += AssertCamsAgree(torch.HiResCam, OnnxMaps(onnx, CamMethod.HiResCam), TiedCellsAllowed);
-            informative += AssertCamsAgree(torch.GradCamPlusPlus, OnnxMaps(onnx, CamMethod.GradCamPlusPlus), TiedCellsAllowed);
-        }
+        int informative = ForEveryClass((onnx, torch) =>
+            AssertCamsAgree(torch.HiResCam, OnnxMaps(onnx, CamMethod.HiResCam), TiedCellsAllowed) +
+            AssertCamsAgree(torch.GradCamPlusPlus, OnnxMaps(onnx, CamMethod.GradCamPlusPlus), TiedCellsAllowed));
 
         Assert.InRange(informative, 2 * Images, 8 * Images);
     }
