@@ -133,7 +133,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
         histogram.Clear();
         for (int p = 0; p < n; p++)
         {
-            if (inside[p]) histogram[(planes[p] + planes[n + p] + planes[2 * n + p] + 1) / 3]++;
+            if (inside[p]) histogram[Grey(planes, n, p)]++;
         }
         if (HeadThreshold(histogram) is not int threshold)
         {
@@ -401,7 +401,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
         var planes = input.Planes;
         for (int p = 0; p < plane; p++)
         {
-            gray[p] = (byte)((planes[p] + planes[plane + p] + planes[2 * plane + p] + 1) / 3);
+            gray[p] = Grey(planes, plane, p);
         }
         var mask = new bool[plane];
         if (HeadThreshold(Histogram(gray)) is not int threshold)
@@ -451,6 +451,9 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
 
     /// <summary>The grey level of the RGBA pixel at byte <paramref name="i"/>: the rounded mean of its colours.</summary>
     internal static byte Grey(ReadOnlySpan<byte> rgba, int i) => (byte)((rgba[i] + rgba[i + 1] + rgba[i + 2] + 1) / 3);
+
+    /// <summary>The same grey level for pixel <paramref name="p"/> of planar RGB (<see cref="RgbImage.Planes"/>, <paramref name="plane"/> bytes per colour).</summary>
+    private static byte Grey(byte[] planes, int plane, int p) => (byte)((planes[p] + planes[plane + p] + planes[2 * plane + p] + 1) / 3);
 
     private static bool IsGrey(ReadOnlySpan<byte> rgba)
     {

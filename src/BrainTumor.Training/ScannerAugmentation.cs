@@ -161,12 +161,11 @@ public static class ScannerAugmentation
             return null;
         }
         var levels = new float[MatchingSegments + 1];
+        // The knots ascend, so one pass over the sorted source levels counts how many lie at or below each.
+        int below = 0;
         for (int k = 1; k <= MatchingSegments; k++)
         {
-            // The share of the source's head at or below the knot (upper bound of a binary search over the sorted levels).
             float knot = (float)k / MatchingSegments;
-            int below = Array.BinarySearch(sourceHead, knot);
-            below = below >= 0 ? below + 1 : ~below;
             while (below < sourceHead.Length && sourceHead[below] <= knot) below++;
             double quantile = (double)below / sourceHead.Length;
             levels[k] = targetHead[(int)Math.Round(quantile * (targetHead.Length - 1))];
