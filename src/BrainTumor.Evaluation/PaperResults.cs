@@ -60,6 +60,9 @@ public static class PaperResults
             "paper-cnn-small" => [("paper Table 1 CNN-Small", Table1Ablation[0]), baseline],
             "paper-cnn-deeper" => [("paper Table 1 CNN-Deeper", Table1Ablation[2]), baseline],
             "resnet50" => [("paper Table 2 ResNet50 (ImageNet)", Table2Comparison[0]), customCnn],
+            "densenet121" => [("paper Table 2 DenseNet121 (ImageNet)", Table2Comparison[1]), customCnn],
+            "mobilenetv2" => [("paper Table 2 MobileNetV2 (ImageNet)", Table2Comparison[2]), customCnn],
+            "efficientnetb0" => [("paper Table 2 EfficientNetB0 (ImageNet)", Table2Comparison[3]), customCnn],
             _ => [baseline, customCnn],
         };
     }

@@ -94,6 +94,24 @@ public static class OnnxExporter
                 return builder.Node("GlobalAveragePool", [input], name: pool.Name)[0];
             case ReluLayer relu:
                 return builder.Node("Relu", [input], name: relu.Name)[0];
+            case Relu6Layer relu6:
+                return builder.Node("Clip", [input, builder.Initializer($"{relu6.Name}.min", [0f]), builder.Initializer($"{relu6.Name}.max", [6f])],
+                    name: relu6.Name)[0];
+            case SiluLayer silu:
+                return builder.Node("Mul", [input, builder.Node("Sigmoid", [input], name: $"{silu.Name}_sigmoid")[0]], name: silu.Name)[0];
+            case SigmoidLayer sigmoid:
+                return builder.Node("Sigmoid", [input], name: sigmoid.Name)[0];
+            case AveragePoolLayer pool:
+                return builder.Node("AveragePool", [input], name: pool.Name, attributes:
+                [
+                    Attribute("kernel_shape", pool.Kernel, pool.Kernel),
+                    Attribute("strides", pool.Stride, pool.Stride),
+                ])[0];
+            case ChannelGateLayer gate:
+                return builder.Node("Mul", [input, gate.Gate.Aggregate(input, (current, inner) => EmitForward(builder, inner, current))], name: gate.Name)[0];
+            case ConcatBlockLayer concat:
+                return builder.Node("Concat", [input, concat.Main.Aggregate(input, (current, inner) => EmitForward(builder, inner, current))],
+                    name: concat.Name, attributes: [Attribute("axis", 1L)])[0];
             case MaxPoolLayer pool:
                 return builder.Node("MaxPool", [input], name: pool.Name, attributes:
                 [

@@ -15,6 +15,28 @@ public sealed record GlobalAveragePoolLayer(string Name) : NetworkLayer(Name);
 
 public sealed record ReluLayer(string Name) : NetworkLayer(Name);
 
+/// <summary>min(max(x, 0), 6), MobileNetV2's activation.</summary>
+public sealed record Relu6Layer(string Name) : NetworkLayer(Name);
+
+/// <summary>x * sigmoid(x) (SiLU, or swish), EfficientNet's activation.</summary>
+public sealed record SiluLayer(string Name) : NetworkLayer(Name);
+
+public sealed record SigmoidLayer(string Name) : NetworkLayer(Name);
+
+/// <summary>Average pooling with a square window, no padding (DenseNet's transitions).</summary>
+public sealed record AveragePoolLayer(string Name, int Kernel, int Stride) : NetworkLayer(Name);
+
+/// <summary>
+/// <c>x * Gate(x)</c>, where the gate gives one factor per channel ([C, 1, 1]): squeeze-and-excitation. Allowed before the
+/// Grad-CAM layer only.
+/// </summary>
+public sealed record ChannelGateLayer(string Name, IReadOnlyList<NetworkLayer> Gate) : NetworkLayer(Name);
+
+/// <summary>
+/// <c>Concat(x, Main(x))</c> along the channels: one layer of a DenseNet block. Allowed before the Grad-CAM layer only.
+/// </summary>
+public sealed record ConcatBlockLayer(string Name, IReadOnlyList<NetworkLayer> Main) : NetworkLayer(Name);
+
 /// <summary>Max pooling with a square window and symmetric padding; partial windows at the edge are dropped.</summary>
 public sealed record MaxPoolLayer(string Name, int Kernel, int Stride, int Padding = 0) : NetworkLayer(Name);
 
@@ -70,6 +92,8 @@ public sealed record SequentialNetwork(
                 Conv2dLayer conv => (long)next.Height * next.Width * conv.OutChannels * (conv.InChannels / conv.Groups) * conv.Kernel * conv.Kernel,
                 DenseLayer dense => (long)dense.InFeatures * dense.OutFeatures,
                 ResidualBlockLayer block => MultiplyAdds(block.Main, shape) + MultiplyAdds(block.Shortcut, shape),
+                ChannelGateLayer gate => MultiplyAdds(gate.Gate, shape),
+                ConcatBlockLayer concat => MultiplyAdds(concat.Main, shape),
                 _ => 0,
             };
             shape = next;
@@ -87,7 +111,10 @@ public sealed record FeatureShape(int Channels, int Height, int Width, int? Feat
             throw new InvalidOperationException($"Layer '{conv.Name}' expects {conv.InChannels} channels, gets {Describe()}."),
         Conv2dLayer conv => Map(conv.OutChannels, conv.Kernel, conv.Stride, conv.Padding, conv),
         MaxPoolLayer pool => Map(Channels, pool.Kernel, pool.Stride, pool.Padding, pool),
+        AveragePoolLayer pool => Map(Channels, pool.Kernel, pool.Stride, 0, pool),
         ResidualBlockLayer block => Residual(block),
+        ChannelGateLayer gate => Gated(gate),
+        ConcatBlockLayer concat => Concatenated(concat),
         GlobalAveragePoolLayer when Features is null => new FeatureShape(Channels, 1, 1),
         FlattenLayer => this with { Features = Channels * Height * Width },
         DenseLayer dense when dense.InFeatures != Features =>
@@ -103,6 +130,22 @@ public sealed record FeatureShape(int Channels, int Height, int Width, int? Feat
         return main == shortcut
             ? main
             : throw new InvalidOperationException($"Block '{block.Name}': the main path gives {main.Describe()} but the shortcut {shortcut.Describe()}.");
+    }
+
+    private FeatureShape Gated(ChannelGateLayer layer)
+    {
+        var gate = layer.Gate.Aggregate(this, (shape, inner) => shape.After(inner));
+        return gate == new FeatureShape(Channels, 1, 1) && Features is null
+            ? this
+            : throw new InvalidOperationException($"Gate '{layer.Name}' gives {gate.Describe()} for {Describe()}; it must give one factor per channel.");
+    }
+
+    private FeatureShape Concatenated(ConcatBlockLayer layer)
+    {
+        var main = layer.Main.Aggregate(this, (shape, inner) => shape.After(inner));
+        return main.Features is null && Features is null && (main.Height, main.Width) == (Height, Width)
+            ? main with { Channels = Channels + main.Channels }
+            : throw new InvalidOperationException($"Block '{layer.Name}': the main path gives {main.Describe()}, which cannot be stacked onto {Describe()}.");
     }
 
     private string Describe() => Features is int features ? $"{features} features" : $"a {Channels}x{Height}x{Width} map";

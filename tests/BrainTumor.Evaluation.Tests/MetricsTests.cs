@@ -205,6 +205,9 @@ public sealed class CrossValidationReportTests : IDisposable
     [InlineData("paper-cnn-small", "paper Table 1 CNN-Small | paper Table 1 baseline", "0.728 ± 0.028 | 0.778 ± 0.034")]
     [InlineData("paper-cnn-deeper", "paper Table 1 CNN-Deeper | paper Table 1 baseline", "0.748 ± 0.030 | 0.778 ± 0.034")]
     [InlineData("resnet50", "paper Table 2 ResNet50 (ImageNet) | paper Table 2 custom CNN", "0.835 ± 0.017 | 0.739 ± 0.039")]
+    [InlineData("densenet121", "paper Table 2 DenseNet121 (ImageNet) | paper Table 2 custom CNN", "0.809 ± 0.015 | 0.739 ± 0.039")]
+    [InlineData("mobilenetv2", "paper Table 2 MobileNetV2 (ImageNet) | paper Table 2 custom CNN", "0.808 ± 0.018 | 0.739 ± 0.039")]
+    [InlineData("efficientnetb0", "paper Table 2 EfficientNetB0 (ImageNet) | paper Table 2 custom CNN", "0.800 ± 0.023 | 0.739 ± 0.039")]
     public void ARunStandsBesideItsCounterpartInThePaper(string architecture, string headings, string paperAccuracies)
     {
         string markdown = TwoFolds(architecture).Markdown();

@@ -56,6 +56,25 @@ public class ArchitectureTests
         Assert.Equal((2048, 7, 7), (camShape.Channels, camShape.Height, camShape.Width));
     }
 
+    /// <summary>
+    /// torchvision's counts with 1000 classes, less their classifier, plus a 4-class one: densenet121 7,978,856 (head
+    /// 1024 x 1000 + 1000), mobilenet_v2 3,504,872 and efficientnet_b0 5,288,548 (heads 1280 x 1000 + 1000).
+    /// </summary>
+    [Theory]
+    [InlineData("densenet121", 7_978_856 - 1_025_000 + 1024 * 4 + 4, 1024)]
+    [InlineData("mobilenetv2", 3_504_872 - 1_281_000 + 1280 * 4 + 4, 1280)]
+    [InlineData("efficientnetb0", 5_288_548 - 1_281_000 + 1280 * 4 + 4, 1280)]
+    public void PaperTable2ArchitecturesHaveTorchvisionsParameterCountsWithAFourClassHead(string name, long parameters, int camChannels)
+    {
+        using var network = ArchitectureRegistry.Get(name).Create(224, 4);
+
+        Assert.Equal(parameters, network.ParameterCount());
+        var description = network.Describe();
+        var camShape = description.Shapes()[description.GradCamLayerIndex];
+        Assert.Equal(network.GradCamLayer, description.GradCamLayerName);
+        Assert.Equal((camChannels, 7, 7), (camShape.Channels, camShape.Height, camShape.Width));
+    }
+
     [Fact]
     public void PaperCnnExplainsTheLastConvolutionsReluOutputAt52By52()
     {
@@ -74,6 +93,9 @@ public class ArchitectureTests
     [InlineData("paper-cnn-deeper")]
     [InlineData("lite-cnn")]
     [InlineData("resnet50")]
+    [InlineData("densenet121")]
+    [InlineData("mobilenetv2")]
+    [InlineData("efficientnetb0")]
     public void ChannelsLastInputGivesTheSameLogitsAndGradients(string name)
     {
         TorchSharp.torch.random.manual_seed(7);

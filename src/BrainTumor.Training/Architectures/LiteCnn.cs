@@ -78,11 +78,7 @@ public sealed class LiteCnn : ClassifierNetwork
                 layers.Add(new MaxPoolLayer($"{unit.Name}_pool", 2, 2));
             }
         }
-        int gradCamIndex = layers.Count - 1;
-        layers.Add(new GlobalAveragePoolLayer("gap"));
-        layers.Add(new FlattenLayer("flatten"));
-        layers.Add(new DenseLayer("classifier", 256, (int)classifier.out_features, Values(classifier.weight!), Values(classifier.bias!)));
-        return new SequentialNetwork(3, imageSize, imageSize, layers, gradCamIndex);
+        return WithClassifierHead(layers, classifier, imageSize);
     }
 
     private void Add(string name, int inChannels, int outChannels, int kernel, int stride, int groups = 1, bool poolAfter = false)

@@ -14,34 +14,6 @@ public sealed class ResNet50 : ClassifierNetwork
 {
     private const int Expansion = 4;
 
-    /// <summary>A convolution followed by batch normalisation.</summary>
-    private sealed class ConvNorm : nn.Module<Tensor, Tensor>
-    {
-        private readonly Conv2d conv;
-        private readonly BatchNorm2d norm;
-
-        public ConvNorm(string name, int inChannels, int outChannels, int kernel, int stride) : base(name)
-        {
-            Stride = stride;
-            Padding = kernel / 2;
-            conv = nn.Conv2d(inChannels, outChannels, kernel, stride: stride, padding: Padding, bias: false);
-            norm = nn.BatchNorm2d(outChannels);
-            RegisterComponents();
-        }
-
-        public int Stride { get; }
-        public int Padding { get; }
-
-        public override Tensor forward(Tensor input) => norm.call(conv.call(input));
-
-        public Conv2dLayer Describe(string name)
-        {
-            var (weight, bias) = FoldBatchNorm(conv, norm);
-            var shape = conv.weight!.shape;
-            return new Conv2dLayer(name, (int)shape[1], (int)shape[0], (int)shape[2], Stride, Padding, weight, bias);
-        }
-    }
-
     private sealed class Bottleneck : nn.Module<Tensor, Tensor>
     {
         private readonly ConvNorm reduce, spatial, expand;
@@ -122,10 +94,6 @@ public sealed class ResNet50 : ClassifierNetwork
         {
             layers.AddRange(blocks[i].Describe($"block{i + 1}"));
         }
-        int gradCamIndex = layers.Count - 1;
-        layers.Add(new GlobalAveragePoolLayer("gap"));
-        layers.Add(new FlattenLayer("flatten"));
-        layers.Add(new DenseLayer("classifier", (int)classifier.in_features, (int)classifier.out_features, Values(classifier.weight!), Values(classifier.bias!)));
-        return new SequentialNetwork(3, imageSize, imageSize, layers, gradCamIndex);
+        return WithClassifierHead(layers, classifier, imageSize);
     }
 }
