@@ -38,6 +38,17 @@ public sealed record ModelManifest
     /// <summary>Sanity checks of the maps (<c>braintumor evaluate --gradcam-checks</c>), one per map method, with their thresholds and verdict.</summary>
     public IReadOnlyList<GradCamChecks>? GradCamChecks { get; init; }
 
+    /// <summary>
+    /// The map method <c>/gradcam</c> uses when none is asked for: of the methods in <see cref="GradCamChecks"/>, the one that failed the
+    /// fewest checks, Grad-CAM on a tie (it is computed inside the graph) and when nothing was checked. Derived, never stored.
+    /// </summary>
+    public string DefaultCamMethod =>
+        GradCamChecks is { Count: > 0 } checks
+            ? checks.GroupBy(c => c.Method).OrderBy(g => g.Sum(c => c.Failures.Count)).ThenBy(g => g.Key != GradCamMethod).First().Key
+            : GradCamMethod;
+
+    private const string GradCamMethod = "gradcam";
+
     /// <summary>The out-of-distribution guard: how unlike the training images an input may be before it is flagged.</summary>
     public OutOfDistributionGuard? OutOfDistribution { get; init; }
 

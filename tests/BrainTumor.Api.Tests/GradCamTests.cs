@@ -72,6 +72,28 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
         Assert.True(plusPlus.Max() > 0);
     }
 
+    [Theory]
+    [InlineData("custom-cnn", "hirescam")]
+    [InlineData("lite-cnn", "gradcam")]
+    public async Task WithoutAMethodEachModelExplainsWithTheMethodThatFailedFewestOfItsChecks(string model, string expected)
+    {
+        byte[] jpeg = Uploads.DatasetJpeg("glioma_tumor", 3);
+        async Task<JsonElement> Map(string query) =>
+            (await (await client.PostAsync($"/gradcam?model={model}&output=json{query}", Uploads.Form(jpeg))).Content.ReadFromJsonAsync<JsonElement>())
+            .GetProperty("gradCam");
+        var manifest = await client.GetFromJsonAsync<JsonElement>($"/models/{model}");
+
+        var byDefault = await Map("");
+        var asked = await Map($"&method={expected}");
+        var overlay = await client.PostAsync($"/gradcam?model={model}", Uploads.Form(jpeg));
+
+        // custom-cnn's shipped checks: Grad-CAM failed 4 (among them both faithfulness checks), HiResCAM 2; lite-cnn's tie at 1.
+        Assert.Equal(expected, manifest.GetProperty("defaultCamMethod").GetString());
+        Assert.Equal(expected, byDefault.GetProperty("method").GetString());
+        Assert.Equal(asked.GetProperty("matrix").ToString(), byDefault.GetProperty("matrix").ToString());
+        Assert.Equal(expected, overlay.Headers.GetValues("X-GradCam-Method").Single());
+    }
+
     [Fact]
     public async Task AnUnknownMethodIs400()
     {

@@ -1,3 +1,6 @@
+using BrainTumor.Models;
+using BrainTumor.Tests;
+
 namespace BrainTumor.Inference.Tests;
 
 public sealed class CamMethodsTests
@@ -38,4 +41,30 @@ public sealed class CamMethodsTests
         Assert.Equal(CamMethod.HiResCam, CamMethods.Parse("hirescam"));
         Assert.Null(CamMethods.Parse("scorecam"));
     }
+}
+
+public sealed class DefaultCamMethodTests
+{
+    private static GradCamChecks Checked(string method, int failures) =>
+        new(method, "data", 40, [], 0, 0, 1, 40, GradCamCheckThresholds.Default, failures == 0, Enumerable.Repeat("failed", failures).ToList(),
+            DateTimeOffset.UnixEpoch, "test");
+
+    private static readonly ModelManifest Shipped = ModelManifest.Read(Path.Combine(RepositoryPaths.Root, "models", "lite-cnn", ModelManifest.FileName));
+
+    private static ModelManifest With(params GradCamChecks[] checks) => Shipped with { GradCamChecks = checks.Length == 0 ? null : checks };
+
+    [Fact]
+    public void AModelWithoutChecksExplainsWithGradCam() => Assert.Equal("gradcam", With().DefaultCamMethod);
+
+    [Fact]
+    public void TheMethodThatFailedFewestChecksIsTheDefault() =>
+        Assert.Equal("hirescam", With(Checked("gradcam", 4), Checked("hirescam", 2), Checked("gradcampp", 5)).DefaultCamMethod);
+
+    [Fact]
+    public void GradCamWinsATie() =>
+        Assert.Equal("gradcam", With(Checked("hirescam", 1), Checked("gradcam", 1), Checked("gradcampp", 4)).DefaultCamMethod);
+
+    [Fact]
+    public void FailuresAddUpOverEveryCheckedDataSet() =>
+        Assert.Equal("gradcam", With(Checked("gradcam", 1), Checked("hirescam", 0), Checked("gradcam", 0), Checked("hirescam", 2)).DefaultCamMethod);
 }

@@ -36,8 +36,8 @@ public static class GradCamEndpoints
     /// <param name="alpha">Weight of the heatmap in the overlay, from 0 to 1 (default 0.4).</param>
     /// <param name="window">DICOM only: <c>center,width</c> to use instead of the file's window.</param>
     /// <param name="frame">DICOM only: the frame of a multi-frame image, from 1 (default: the middle one).</param>
-    /// <param name="method"><c>gradcam</c> (default), <c>hirescam</c> (element-wise gradient x activation) or <c>gradcampp</c> (Grad-CAM++),
-    /// all from the same ONNX Runtime run.</param>
+    /// <param name="method"><c>gradcam</c>, <c>hirescam</c> (element-wise gradient x activation) or <c>gradcampp</c> (Grad-CAM++), all from
+    /// the same ONNX Runtime run; by default the model's <c>defaultCamMethod</c> (GET /models), the one that failed fewest of its sanity checks.</param>
     /// <param name="annotate">Overlay, heatmap and DICOM output: <c>true</c> (default) adds a panel below the picture with the colour
     /// scale, the explained class, the answer and its confidence, the model and a research-use line; <c>false</c> gives the picture
     /// alone, at the image's size, for viewers that draw their own.</param>
@@ -46,7 +46,8 @@ public static class GradCamEndpoints
         [FromQuery(Name = "class")] string? className, [FromQuery] string? output, [FromQuery] string? alpha,
         [FromQuery] string? window, [FromQuery] string? frame, [FromQuery] string? method, [FromQuery] bool? annotate)
     {
-        if ((method is null ? CamMethod.GradCam : CamMethods.Parse(method)) is not CamMethod camMethod)
+        CamMethod? asked = method is null ? null : CamMethods.Parse(method);
+        if (method is not null && asked is null)
         {
             return Problems.BadParameter("Invalid method", $"method must be one of {string.Join(", ", CamMethods.Names)}, not '{method}'.");
         }
@@ -75,6 +76,7 @@ public static class GradCamEndpoints
         {
             return Problems.BadParameter("No Grad-CAM", $"Model '{chosen.Name}' was exported without a Grad-CAM graph.");
         }
+        var camMethod = asked ?? CamMethods.Parse(chosen.Manifest.DefaultCamMethod) ?? CamMethod.GradCam;
         if (!chosen.CamMethodsAvailable.Contains(camMethod))
         {
             return Problems.BadParameter("Method not available",
@@ -101,12 +103,14 @@ public static class GradCamEndpoints
                 {
                     using var mask = GradCamRenderer.Mask(map, width, height);
                     var matrix = Enumerable.Range(0, cam.Height).Select(row => cam.Values.AsSpan(row * cam.Width, cam.Width).ToArray()).ToArray();
-                    var payload = new GradCamPayload(cam.Label, cam.Width, cam.Height, matrix, Convert.ToBase64String(ImageEncoder.Png(mask)));
+                    var payload = new GradCamPayload(cam.Label, CamMethods.Names[(int)camMethod], cam.Width, cam.Height, matrix,
+                        Convert.ToBase64String(ImageEncoder.Png(mask)));
                     return TypedResults.Ok(new GradCamResponse(result.Model.Name, result.Model.Manifest.Version, result.Prediction.Label,
                         result.Prediction.Confidence, ApiContracts.Probabilities(result), new ImageSize(width, height), payload, timings, result.Dicom,
                         result.Prediction.InDistribution));
                 }
                 context.Response.Headers["X-GradCam-Class"] = cam.Label;
+                context.Response.Headers["X-GradCam-Method"] = CamMethods.Names[(int)camMethod];
                 context.Response.Headers["X-Predicted-Label"] = result.Prediction.Label;
                 context.Response.Headers["X-Confidence"] = result.Prediction.Confidence.ToString("0.0000", CultureInfo.InvariantCulture);
                 using var picture = mode switch

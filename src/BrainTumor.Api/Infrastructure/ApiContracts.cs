@@ -27,11 +27,12 @@ public sealed record PredictionResponse(
 
 /// <summary>The Grad-CAM map of <c>POST /gradcam?output=json</c>.</summary>
 /// <param name="Class">The class the map explains.</param>
+/// <param name="Method">How the map was made: <c>gradcam</c>, <c>hirescam</c> or <c>gradcampp</c>.</param>
 /// <param name="Width">Columns of <paramref name="Matrix"/> (the model's Grad-CAM layer).</param>
 /// <param name="Height">Rows of <paramref name="Matrix"/>.</param>
 /// <param name="Matrix">The raw map before normalisation and upsampling, row by row.</param>
 /// <param name="MaskPng">Base64 PNG of the min-max normalised map upsampled to the image's size (8-bit grayscale).</param>
-public sealed record GradCamPayload(string Class, int Width, int Height, float[][] Matrix, string MaskPng);
+public sealed record GradCamPayload(string Class, string Method, int Width, int Height, float[][] Matrix, string MaskPng);
 
 /// <summary>The answer of <c>POST /gradcam?output=json</c>: the fields of the <c>/predict</c> answer (with the most probable class)
 /// and the map.</summary>

@@ -110,10 +110,11 @@ function describeModel() {
       ` ${model.external.tumoursMissed} tumours called no tumour)`);
   }
   let text = parts.join("; ") + ".";
-  // The page shows Grad-CAM maps, the server's default method.
-  const checks = (model.gradCamChecks || []).find((c) => c.method === "gradcam");
+  // The page asks for the model's default map method, the one that passed most of its checks.
+  const checks = (model.gradCamChecks || []).find((c) => c.method === model.defaultCamMethod);
   if (checks && !checks.passed) {
-    text += ` Its Grad-CAM maps failed a sanity check (${checks.failures.join("; ")}): read them with care.`;
+    const methodNames = { gradcam: "Grad-CAM", hirescam: "HiResCAM", gradcampp: "Grad-CAM++" };
+    text += ` Its ${methodNames[checks.method] || checks.method} maps failed a sanity check (${checks.failures.join("; ")}): read them with care.`;
   }
   $("model-trust").textContent = text;
 }
