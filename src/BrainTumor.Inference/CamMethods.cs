@@ -18,6 +18,9 @@ public static class CamMethods
     /// <summary>The names the API and CLI take, in <see cref="CamMethod"/> order.</summary>
     public static readonly string[] Names = ["gradcam", "hirescam", "gradcampp"];
 
+    /// <summary>The names people read, in <see cref="CamMethod"/> order.</summary>
+    public static readonly string[] DisplayNames = ["Grad-CAM", "HiResCAM", "Grad-CAM++"];
+
     public static CamMethod? Parse(string name) => Array.IndexOf(Names, name.ToLowerInvariant()) is int index and >= 0 ? (CamMethod)index : null;
 
     /// <summary>

@@ -91,7 +91,7 @@ public class RenderingTests
         Assert.Equal(SKColors.Black, captioned.GetPixel(128, 200));
     }
 
-    private static readonly GradCamLegend Legend = new("Glioma tumor", "Meningioma tumor", 0.873f, "lite-cnn", "2026.12.01-e26");
+    private static readonly GradCamLegend Legend = new("Glioma tumor", "Meningioma tumor", 0.873f, "lite-cnn", "2026.12.01-e26", "HiResCAM");
 
     [Fact]
     public void TheLegendGoesBelowThePictureWithAColourBarFromLowToHigh()
@@ -116,11 +116,11 @@ public class RenderingTests
     }
 
     [Fact]
-    public void TheLegendCarriesTheExplainedClassTheAnswerTheModelAndTheResearchUseLine()
+    public void TheLegendCarriesTheExplainedClassTheAnswerTheModelTheMethodAndTheResearchUseLine()
     {
         Assert.Contains("Map for: Glioma tumor", Legend.Lines[0]);
         Assert.Contains("Answer: Meningioma tumor 87.3%", Legend.Lines[0]);
-        Assert.Contains("lite-cnn 2026.12.01-e26", Legend.Lines[1]);
+        Assert.Contains("lite-cnn 2026.12.01-e26, HiResCAM", Legend.Lines[1]);
         Assert.Equal(GradCamLegend.ResearchUse, Legend.Lines[2]);
     }
 

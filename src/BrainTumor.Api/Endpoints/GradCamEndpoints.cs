@@ -120,10 +120,10 @@ public static class GradCamEndpoints
                     _ => GradCamRenderer.Overlay(result.Image, map, blend),
                 };
                 // The mask is data for other programs, never annotated.
-                using var annotated = annotate != false && mode != "mask" ? LegendFor(result, cam.Label).DrawBelow(picture) : null;
+                using var annotated = annotate != false && mode != "mask" ? LegendFor(result, cam.Label, camMethod).DrawBelow(picture) : null;
                 if (PredictionEndpoints.Accepts(context.Request, DicomImage.MediaType))
                 {
-                    return SecondaryCaptureOf(result, cam.Label, annotated ?? picture, mode, burnedIn: annotated is not null);
+                    return SecondaryCaptureOf(result, cam.Label, CamMethods.DisplayNames[(int)camMethod], annotated ?? picture, mode, burnedIn: annotated is not null);
                 }
                 return TypedResults.File(ImageEncoder.Png(annotated ?? picture), "image/png");
             }, refuse: problem => problem, camMethod);
@@ -134,7 +134,7 @@ public static class GradCamEndpoints
     /// comments (and, when annotated, drawn in the legend below the picture); only for a DICOM input, whose study it joins.
     /// </summary>
     private static Results<Ok<GradCamResponse>, FileContentHttpResult, ProblemHttpResult> SecondaryCaptureOf(
-        ClassifiedImage result, string explained, SKBitmap picture, string mode, bool burnedIn)
+        ClassifiedImage result, string explained, string method, SKBitmap picture, string mode, bool burnedIn)
     {
         if (result.Dicom is null)
         {
@@ -142,13 +142,13 @@ public static class GradCamEndpoints
                 "Accept: application/dicom files the picture in the input's study, so the input must be a DICOM file; ask for image/png otherwise.");
         }
         string comments = $"BrainTumor {result.Model.Name} {result.Model.Manifest.Version}: {result.Prediction.Label} " +
-                          $"{result.Prediction.Confidence.ToString("0.000", CultureInfo.InvariantCulture)}; Grad-CAM {mode} for {explained}. " +
+                          $"{result.Prediction.Confidence.ToString("0.000", CultureInfo.InvariantCulture)}; {method} {mode} for {explained}. " +
                           "Research software, not for diagnostic use.";
-        string derivation = $"Grad-CAM {mode} of the source image for class {explained}, computed by model {result.Model.Name}";
+        string derivation = $"{method} {mode} of the source image for class {explained}, computed by model {result.Model.Name}";
         return TypedResults.File(SecondaryCapture.Create(result.Upload, picture, comments, derivation, burnedIn), DicomImage.MediaType);
     }
 
-    private static GradCamLegend LegendFor(ClassifiedImage result, string explained) =>
+    private static GradCamLegend LegendFor(ClassifiedImage result, string explained, CamMethod method) =>
         new(PredictionEndpoints.DisplayLabel(explained), PredictionEndpoints.DisplayLabel(result.Prediction.Label), result.Prediction.Confidence,
-            result.Model.Name, result.Model.Manifest.Version);
+            result.Model.Name, result.Model.Manifest.Version, CamMethods.DisplayNames[(int)method]);
 }

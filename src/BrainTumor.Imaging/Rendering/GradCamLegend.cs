@@ -9,7 +9,8 @@ namespace BrainTumor.Imaging.Rendering;
 /// <param name="ExplainedClass">The class the map explains (display text).</param>
 /// <param name="Answer">The predicted label (display text).</param>
 /// <param name="Confidence">Its calibrated probability.</param>
-public sealed record GradCamLegend(string ExplainedClass, string Answer, float Confidence, string Model, string ModelVersion)
+/// <param name="Method">How the map was made (display text: Grad-CAM, HiResCAM, Grad-CAM++).</param>
+public sealed record GradCamLegend(string ExplainedClass, string Answer, float Confidence, string Model, string ModelVersion, string Method)
 {
     public const string ResearchUse = "Research use only, not for diagnosis";
 
@@ -19,7 +20,7 @@ public sealed record GradCamLegend(string ExplainedClass, string Answer, float C
     public IReadOnlyList<string> Lines =>
     [
         $"Map for: {ExplainedClass}    Answer: {Answer} {Confidence * 100:0.0}%",
-        $"Model: {Model} {ModelVersion}, Grad-CAM",
+        $"Model: {Model} {ModelVersion}, {Method}",
         ResearchUse,
     ];
 
