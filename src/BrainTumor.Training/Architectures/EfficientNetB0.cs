@@ -12,18 +12,31 @@ namespace BrainTumor.Training.Architectures;
 /// channels, dropout 0.2 and a 4-class head. Trained from scratch here. Grad-CAM explains the last convolution's output.
 /// Batch norm is folded on export; stochastic depth and dropout act in training only.
 /// </summary>
-public sealed class EfficientNetB0 : ClassifierNetwork
+public sealed class EfficientNetB0(int imageSize, int classes)
+    : InvertedResidualNetwork("efficientnetb0", imageSize, classes, Blocks(), Stages[^1].Channels, x => F.silu(x), name => new SiluLayer(name), "silu")
 {
     /// <summary>Table 1 of the paper: expansion, kernel, first stride, output channels, repeats.</summary>
     private static readonly (int Expansion, int Kernel, int Stride, int Channels, int Repeats)[] Stages =
         [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)];
 
-    private const int LastChannels = 1280;
-
     /// <summary>torchvision's default: the drop probability rises linearly from 0 to this over the blocks.</summary>
     private const double StochasticDepth = 0.2;
 
-    private sealed class MBConv : nn.Module<Tensor, Tensor>
+    private static IEnumerable<InvertedResidualBlock> Blocks()
+    {
+        int total = Stages.Sum(s => s.Repeats), inChannels = StemChannels, count = 0;
+        foreach (var (expansion, kernel, stride, channels, repeats) in Stages)
+        {
+            for (int i = 0; i < repeats; i++)
+            {
+                double drop = StochasticDepth * count / total;
+                yield return new MBConv($"block{++count}", inChannels, channels, expansion, kernel, i == 0 ? stride : 1, drop);
+                inChannels = channels;
+            }
+        }
+    }
+
+    private sealed class MBConv : InvertedResidualBlock
     {
         private readonly ConvNorm? expand;
         private readonly ConvNorm depthwise, project;
@@ -67,7 +80,7 @@ public sealed class EfficientNetB0 : ClassifierNetwork
             return x + input;
         }
 
-        public IEnumerable<NetworkLayer> Describe(string name)
+        public override IEnumerable<NetworkLayer> Describe(string name)
         {
             var main = new List<NetworkLayer>();
             if (expand is not null)
@@ -81,61 +94,5 @@ public sealed class EfficientNetB0 : ClassifierNetwork
             main.Add(project.Describe($"{name}_project"));
             return residual ? [new ResidualBlockLayer(name, main, [])] : main;
         }
-    }
-
-    private readonly ConvNorm stem, last;
-    private readonly ModuleList<MBConv> blocks = new();
-    private readonly Dropout dropout;
-    private readonly Linear classifier;
-    private readonly int imageSize;
-
-    public EfficientNetB0(int imageSize, int classes) : base("efficientnetb0")
-    {
-        if (imageSize < 32)
-        {
-            throw new TrainingException($"efficientnetb0 needs images of at least 32x32, not {imageSize}.");
-        }
-        this.imageSize = imageSize;
-        stem = new ConvNorm("stem", 3, 32, 3, 2);
-        int total = Stages.Sum(s => s.Repeats), inChannels = 32;
-        foreach (var (expansion, kernel, stride, channels, repeats) in Stages)
-        {
-            for (int i = 0; i < repeats; i++)
-            {
-                double drop = StochasticDepth * blocks.Count / total;
-                blocks.Add(new MBConv($"block{blocks.Count + 1}", inChannels, channels, expansion, kernel, i == 0 ? stride : 1, drop));
-                inChannels = channels;
-            }
-        }
-        last = new ConvNorm("last", inChannels, LastChannels, 1, 1);
-        dropout = nn.Dropout(0.2);
-        classifier = nn.Linear(LastChannels, classes);
-        RegisterComponents();
-    }
-
-    public override int ImageSize => imageSize;
-
-    public override string GradCamLayer => "last_silu";
-
-    public override (Tensor Activation, Tensor Logits) ForwardWithActivation(Tensor input)
-    {
-        var x = F.silu(stem.call(input));
-        foreach (var block in blocks)
-        {
-            x = block.call(x);
-        }
-        x = F.silu(last.call(x));
-        return (x, classifier.call(dropout.call(F.adaptive_avg_pool2d(x, 1).flatten(1))));
-    }
-
-    public override SequentialNetwork Describe()
-    {
-        var layers = new List<NetworkLayer> { stem.Describe("stem"), new SiluLayer("stem_silu") };
-        for (int i = 0; i < blocks.Count; i++)
-        {
-            layers.AddRange(blocks[i].Describe($"block{i + 1}"));
-        }
-        layers.AddRange([last.Describe("last"), new SiluLayer(GradCamLayer)]);
-        return WithClassifierHead(layers, classifier, imageSize);
     }
 }

@@ -1,5 +1,4 @@
 using BrainTumor.Onnx;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -11,15 +10,27 @@ namespace BrainTumor.Training.Architectures;
 /// the shape allows), a 1x1 convolution to 1280 channels, dropout 0.2 and a 4-class head. Trained from scratch here.
 /// Grad-CAM explains the last convolution's output. Batch norm is folded on export.
 /// </summary>
-public sealed class MobileNetV2 : ClassifierNetwork
+public sealed class MobileNetV2(int imageSize, int classes)
+    : InvertedResidualNetwork("mobilenetv2", imageSize, classes, Blocks(), Stages[^1].Channels, x => F.relu6(x), name => new Relu6Layer(name), "relu6")
 {
     /// <summary>Table 2 of the paper: expansion factor t, output channels c, repeats n, first stride s.</summary>
     private static readonly (int Expansion, int Channels, int Repeats, int Stride)[] Stages =
         [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)];
 
-    private const int LastChannels = 1280;
+    private static IEnumerable<InvertedResidualBlock> Blocks()
+    {
+        int inChannels = StemChannels, count = 0;
+        foreach (var (expansion, channels, repeats, stride) in Stages)
+        {
+            for (int i = 0; i < repeats; i++)
+            {
+                yield return new InvertedResidual($"block{++count}", inChannels, channels, expansion, i == 0 ? stride : 1);
+                inChannels = channels;
+            }
+        }
+    }
 
-    private sealed class InvertedResidual : nn.Module<Tensor, Tensor>
+    private sealed class InvertedResidual : InvertedResidualBlock
     {
         private readonly ConvNorm? expand;
         private readonly ConvNorm depthwise, project;
@@ -45,7 +56,7 @@ public sealed class MobileNetV2 : ClassifierNetwork
             return residual ? x + input : x;
         }
 
-        public IEnumerable<NetworkLayer> Describe(string name)
+        public override IEnumerable<NetworkLayer> Describe(string name)
         {
             var main = new List<NetworkLayer>();
             if (expand is not null)
@@ -55,60 +66,5 @@ public sealed class MobileNetV2 : ClassifierNetwork
             main.AddRange([depthwise.Describe($"{name}_depthwise"), new Relu6Layer($"{name}_depthwise_relu6"), project.Describe($"{name}_project")]);
             return residual ? [new ResidualBlockLayer(name, main, [])] : main;
         }
-    }
-
-    private readonly ConvNorm stem, last;
-    private readonly ModuleList<InvertedResidual> blocks = new();
-    private readonly Dropout dropout;
-    private readonly Linear classifier;
-    private readonly int imageSize;
-
-    public MobileNetV2(int imageSize, int classes) : base("mobilenetv2")
-    {
-        if (imageSize < 32)
-        {
-            throw new TrainingException($"mobilenetv2 needs images of at least 32x32, not {imageSize}.");
-        }
-        this.imageSize = imageSize;
-        stem = new ConvNorm("stem", 3, 32, 3, 2);
-        int inChannels = 32;
-        foreach (var (expansion, channels, repeats, stride) in Stages)
-        {
-            for (int i = 0; i < repeats; i++)
-            {
-                blocks.Add(new InvertedResidual($"block{blocks.Count + 1}", inChannels, channels, expansion, i == 0 ? stride : 1));
-                inChannels = channels;
-            }
-        }
-        last = new ConvNorm("last", inChannels, LastChannels, 1, 1);
-        dropout = nn.Dropout(0.2);
-        classifier = nn.Linear(LastChannels, classes);
-        RegisterComponents();
-    }
-
-    public override int ImageSize => imageSize;
-
-    public override string GradCamLayer => "last_relu6";
-
-    public override (Tensor Activation, Tensor Logits) ForwardWithActivation(Tensor input)
-    {
-        var x = F.relu6(stem.call(input));
-        foreach (var block in blocks)
-        {
-            x = block.call(x);
-        }
-        x = F.relu6(last.call(x));
-        return (x, classifier.call(dropout.call(F.adaptive_avg_pool2d(x, 1).flatten(1))));
-    }
-
-    public override SequentialNetwork Describe()
-    {
-        var layers = new List<NetworkLayer> { stem.Describe("stem"), new Relu6Layer("stem_relu6") };
-        for (int i = 0; i < blocks.Count; i++)
-        {
-            layers.AddRange(blocks[i].Describe($"block{i + 1}"));
-        }
-        layers.AddRange([last.Describe("last"), new Relu6Layer(GradCamLayer)]);
-        return WithClassifierHead(layers, classifier, imageSize);
     }
 }
