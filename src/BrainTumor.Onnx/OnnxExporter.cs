@@ -108,9 +108,9 @@ public static class OnnxExporter
                     Attribute("strides", pool.Stride, pool.Stride),
                 ])[0];
             case ChannelGateLayer gate:
-                return builder.Node("Mul", [input, gate.Gate.Aggregate(input, (current, inner) => EmitForward(builder, inner, current))], name: gate.Name)[0];
+                return builder.Node("Mul", [input, EmitChain(builder, gate.Gate, input)], name: gate.Name)[0];
             case ConcatBlockLayer concat:
-                return builder.Node("Concat", [input, concat.Main.Aggregate(input, (current, inner) => EmitForward(builder, inner, current))],
+                return builder.Node("Concat", [input, EmitChain(builder, concat.Main, input)],
                     name: concat.Name, attributes: [Attribute("axis", 1L)])[0];
             case MaxPoolLayer pool:
                 return builder.Node("MaxPool", [input], name: pool.Name, attributes:
@@ -120,8 +120,8 @@ public static class OnnxExporter
                     Attribute("pads", pool.Padding, pool.Padding, pool.Padding, pool.Padding),
                 ])[0];
             case ResidualBlockLayer block:
-                string main = block.Main.Aggregate(input, (current, inner) => EmitForward(builder, inner, current));
-                string shortcut = block.Shortcut.Aggregate(input, (current, inner) => EmitForward(builder, inner, current));
+                string main = EmitChain(builder, block.Main, input);
+                string shortcut = EmitChain(builder, block.Shortcut, input);
                 return builder.Node("Add", [main, shortcut], name: block.Name)[0];
             case FlattenLayer flatten:
                 return builder.Node("Flatten", [input], name: flatten.Name, attributes: [Attribute("axis", 1L)])[0];
@@ -133,6 +133,10 @@ public static class OnnxExporter
                 throw new NotSupportedException($"Layer '{layer.Name}' of type {layer.GetType().Name} cannot be exported.");
         }
     }
+
+    /// <summary>The layers one after another from <paramref name="input"/> (the identity when there are none); returns the last output.</summary>
+    private static string EmitChain(OnnxGraphBuilder builder, IEnumerable<NetworkLayer> layers, string input) =>
+        layers.Aggregate(input, (current, layer) => EmitForward(builder, layer, current));
 
     /// <summary>
     /// The head, the layers after the Grad-CAM layer, is differentiated by the same rules as an imported model's

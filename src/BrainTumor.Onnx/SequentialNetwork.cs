@@ -125,16 +125,19 @@ public sealed record FeatureShape(int Channels, int Height, int Width, int? Feat
 
     private FeatureShape Residual(ResidualBlockLayer block)
     {
-        var main = block.Main.Aggregate(this, (shape, layer) => shape.After(layer));
-        var shortcut = block.Shortcut.Aggregate(this, (shape, layer) => shape.After(layer));
+        var main = After(block.Main);
+        var shortcut = After(block.Shortcut);
         return main == shortcut
             ? main
             : throw new InvalidOperationException($"Block '{block.Name}': the main path gives {main.Describe()} but the shortcut {shortcut.Describe()}.");
     }
 
+    /// <summary>The shape after the layers one after another.</summary>
+    public FeatureShape After(IEnumerable<NetworkLayer> layers) => layers.Aggregate(this, (shape, layer) => shape.After(layer));
+
     private FeatureShape Gated(ChannelGateLayer layer)
     {
-        var gate = layer.Gate.Aggregate(this, (shape, inner) => shape.After(inner));
+        var gate = After(layer.Gate);
         return gate == new FeatureShape(Channels, 1, 1) && Features is null
             ? this
             : throw new InvalidOperationException($"Gate '{layer.Name}' gives {gate.Describe()} for {Describe()}; it must give one factor per channel.");
@@ -142,7 +145,7 @@ public sealed record FeatureShape(int Channels, int Height, int Width, int? Feat
 
     private FeatureShape Concatenated(ConcatBlockLayer layer)
     {
-        var main = layer.Main.Aggregate(this, (shape, inner) => shape.After(inner));
+        var main = After(layer.Main);
         return main.Features is null && Features is null && (main.Height, main.Width) == (Height, Width)
             ? main with { Channels = Channels + main.Channels }
             : throw new InvalidOperationException($"Block '{layer.Name}': the main path gives {main.Describe()}, which cannot be stacked onto {Describe()}.");
