@@ -42,7 +42,7 @@ public static class EvaluateCommand
             }
         }
         // Refused before the images are decoded, which takes a minute for the Training data.
-        RefuseAsExternal(recordExternal && manifest.Training?.DatasetContentSha256 == ImageFolderDataset.FilesContentSha256(dataDirectory, manifest.Labels));
+        RefuseAsExternal(recordExternal && manifest.TrainedOn?.DatasetContentSha256 == ImageFolderDataset.FilesContentSha256(dataDirectory, manifest.Labels));
         var dataset = ImageFolderDataset.Load(dataDirectory, manifest.Labels, manifest.Input.Width, warn: w => log.WriteLine($"warning: {w}"),
             preprocessing: manifest.Input.Steps);
         var notes = new List<string>();
@@ -51,11 +51,11 @@ public static class EvaluateCommand
             notes.Add($"{dataset.Skipped.Count} unreadable file(s) were skipped.");
         }
         IReadOnlyList<int> indices = Enumerable.Range(0, dataset.Samples.Count).ToList();
-        bool trainedOnThese = manifest.Training?.DatasetContentSha256 == dataset.ContentSha256();
+        bool trainedOnThese = manifest.TrainedOn?.DatasetContentSha256 == dataset.ContentSha256();
         RefuseAsExternal(trainedOnThese);
         if (split == EvaluationSplit.Validation)
         {
-            var training = manifest.Training ?? throw new CliException($"Model '{manifest.Name}' records no training split.");
+            var training = manifest.TrainedOn ?? throw new CliException($"Model '{manifest.Name}' records no training split.");
             if (!trainedOnThese)
             {
                 throw new CliException($"'{dataDirectory}' is not the data '{manifest.Name}' was trained on, so its validation split cannot be rebuilt.");
@@ -149,7 +149,7 @@ public static class EvaluateCommand
         var external = new ExternalValidation(
             Path.GetFullPath(dataset.Root), dataset.ContentSha256(), metrics.Count, Math.Round(metrics.Accuracy, 4), Math.Round(metrics.MacroF1, 4),
             metrics.TumourSensitivity is double s ? Math.Round(s, 4) : null, metrics.TumoursMissed,
-            metrics.PerClass.Select(c => new ClassScores(c.Label, Math.Round(c.Precision, 4), Math.Round(c.Recall, 4), Math.Round(c.F1, 4), c.Support)).ToList(),
+            ManifestScores.PerClass(metrics),
             metrics.ConfusionMatrix, DateTimeOffset.UtcNow, "braintumor evaluate --record-external: ONNX Runtime on model.onnx with the package's own preprocessing");
         (ModelManifest.Read(path) with { External = external }).Write(path);
     }

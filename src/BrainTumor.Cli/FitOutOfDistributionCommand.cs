@@ -47,7 +47,7 @@ public static class FitOutOfDistributionCommand
             preprocessing: manifest.Input.Steps);
         // A package trained here is fitted on its own training split and thresholded on its own hold-out. An imported one
         // records no split: the given data is split the same way (12%, seed 42), though the model may have trained on all of it.
-        var training = manifest.Training;
+        var training = manifest.TrainedOn;
         if (training is not null && dataset.ContentSha256() != training.DatasetContentSha256)
         {
             throw new CliException($"'{dataDirectory}' is not the data '{manifest.Name}' was trained on, so its training split cannot be rebuilt.");

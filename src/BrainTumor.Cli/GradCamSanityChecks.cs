@@ -249,6 +249,10 @@ public static class GradCamSanityChecks
     {
         var onnx = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(model.Directory, ModelManifest.OnnxFileName)));
         var layers = ParameterisedLayers(onnx.Graph, model.Manifest.Outputs.Logits);
+        // An ensemble's members are randomised side by side: step s re-initialises the s-th layer from the top of every member.
+        var stacks = model.Manifest.Members is { Count: > 0 } members
+            ? Enumerable.Range(0, members.Count).Select(i => layers.Where(l => l.Layer.StartsWith(EnsembleGraph.Prefix(i), StringComparison.Ordinal)).ToList()).ToList()
+            : [layers];
         var initializers = onnx.Graph.Initializer.ToDictionary(i => i.Name);
         var random = new Random(seed);
         var steps = new List<RandomisationStep>();
@@ -257,13 +261,14 @@ public static class GradCamSanityChecks
         {
             // The copy needs no out-of-distribution guard: only its maps are read.
             (model.Manifest with { OutOfDistribution = null }).Write(Path.Combine(folder, ModelManifest.FileName));
-            for (int step = 0; step < Math.Min(MaxRandomisationSteps, layers.Count); step++)
+            for (int step = 0; step < Math.Min(MaxRandomisationSteps, stacks.Min(stack => stack.Count)); step++)
             {
-                var (layer, tensors) = layers[layers.Count - 1 - step];
-                foreach (string name in tensors)
+                var reached = stacks.Select(stack => stack[stack.Count - 1 - step]).ToList();
+                foreach (string name in reached.SelectMany(r => r.Tensors))
                 {
                     Reinitialise(initializers[name], random);
                 }
+                string layer = string.Join(" + ", reached.Select(r => r.Layer));
                 OnnxExporter.Save(onnx, Path.Combine(folder, ModelManifest.OnnxFileName));
                 using var randomised = ClassifierModel.Load(folder, new InferenceOptions { IntraOpThreads = Environment.ProcessorCount });
                 double correlation = inputs.Average(i =>

@@ -130,7 +130,25 @@ var recordCv = new Command("record-cv", "Record a cross-validation run of the pa
 };
 recordCv.SetAction(parse => Run(() => RecordCrossValidationCommand.Run(parse.GetValue(model)!, parse.GetValue(cvReport)!, Console.Out)));
 
-var root = new RootCommand("BrainTumor command line: evaluate, use and import models with ONNX Runtime.") { evaluate, predict, import, compare, shift, recordCv, fitOod, upgrade };
+var members = new Option<string[]>("--member") { Description = "A member package (folder or name under models/); repeat the option, at least twice.", Arity = ArgumentArity.OneOrMore, Required = true };
+var ensembleName = new Option<string>("--name") { Description = "The ensemble package's model name.", Required = true };
+var ensembleOutput = new Option<string>("--out") { Description = "Model package folder to write, e.g. models/lite-cnn-ensemble.", Required = true };
+var ensemble = new Command("ensemble", "Join packages trained on the same data, split and input into one package that answers with the mean of their calibrated probabilities; scored on their shared hold-out.")
+{
+    members, ensembleName, ensembleOutput, trainingData,
+};
+ensemble.SetAction(parse => Run(() => EnsembleCommand.Join(parse.GetValue(members)!, parse.GetValue(ensembleName)!, parse.GetValue(ensembleOutput)!,
+    parse.GetValue(trainingData)!, Console.Out)));
+
+var memberReports = new Argument<string[]>("reports") { Description = "The members' cv report folders, in the ensemble's member order.", Arity = ArgumentArity.OneOrMore };
+var ensembleCvOutput = new Option<string>("--out") { Description = "Report folder for the ensemble's cross-validation.", Required = true };
+var ensembleCv = new Command("ensemble-cv", "Cross-validate an ensemble recipe from its members' cv runs: each fold's calibrated test probabilities averaged.")
+{
+    memberReports, ensembleCvOutput,
+};
+ensembleCv.SetAction(parse => Run(() => EnsembleCommand.CrossValidate(parse.GetValue(memberReports)!, parse.GetValue(ensembleCvOutput)!, Console.Out)));
+
+var root = new RootCommand("BrainTumor command line: evaluate, use and import models with ONNX Runtime.") { evaluate, predict, import, compare, shift, recordCv, fitOod, upgrade, ensemble, ensembleCv };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

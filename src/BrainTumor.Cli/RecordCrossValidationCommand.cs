@@ -60,10 +60,11 @@ public static class RecordCrossValidationCommand
             ? manifest.Input.Steps == Preprocessing.Stretch
             : manifest.Input.Resize.StartsWith(setup.Preprocessing, StringComparison.Ordinal);
         Compare("input pipeline", manifest.Input.Resize, samePipeline ? manifest.Input.Resize : setup.Preprocessing ?? "whole image stretched");
-        Compare("augmentation", manifest.Training?.Augmentation, setup.Augmentation);
-        Compare("optimiser", manifest.Training?.Optimizer, setup.Optimizer);
-        Compare("learning rate", manifest.Training?.LearningRate, setup.LearningRate);
-        Compare("batch size", manifest.Training?.BatchSize, setup.BatchSize);
+        Compare("augmentation", manifest.TrainingAugmentation, setup.Augmentation);
+        // An ensemble's members share the optimiser, learning rate and batch size (braintumor ensemble checks).
+        Compare("optimiser", manifest.TrainedOn?.Optimizer, setup.Optimizer);
+        Compare("learning rate", manifest.TrainedOn?.LearningRate, setup.LearningRate);
+        Compare("batch size", manifest.TrainedOn?.BatchSize, setup.BatchSize);
         return differences;
     }
 }

@@ -55,7 +55,7 @@ public static class ShiftBenchmark
             {
                 models.Add(ModelLoader.Load(directory));
             }
-            var training = models.Select(m => m.Manifest.Training ?? throw new CliException($"Model '{m.Name}' records no training split.")).ToList();
+            var training = models.Select(m => m.Manifest.TrainedOn ?? throw new CliException($"Model '{m.Name}' records no training split.")).ToList();
             if (training.Any(t => t.DatasetContentSha256 != training[0].DatasetContentSha256 || t.Split.Seed != training[0].Split.Seed
                                   || t.Split.ValidationFraction != training[0].Split.ValidationFraction))
             {
@@ -125,7 +125,7 @@ public static class ShiftBenchmark
         text.AppendLine($"- evaluated {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Machine.Description}, with ONNX Runtime");
         foreach (var model in models)
         {
-            text.AppendLine($"- `{model.Name}` {model.Manifest.Version}: {model.Manifest.Input.Steps.Describe()}; augmentation: {model.Manifest.Training?.Augmentation}");
+            text.AppendLine($"- `{model.Name}` {model.Manifest.Version}: {model.Manifest.Input.Steps.Describe()}; augmentation: {model.Manifest.TrainingAugmentation}");
         }
         text.AppendLine("- rerun: `braintumor shift " + string.Join(" ", models.Select(m => $"--model {m.Directory}")) + " --data <Training folder>`");
         text.AppendLine();

@@ -65,7 +65,7 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
     }
 
     /// <summary>What a saved <c>report.json</c> says of the run as a whole.</summary>
-    public sealed record Saved(CrossValidationSetup Setup, int FoldsDone, IReadOnlyDictionary<string, Summary> Summaries);
+    public sealed record Saved(CrossValidationSetup Setup, int FoldsDone, IReadOnlyDictionary<string, Summary> Summaries, IReadOnlyList<string>? Labels = null);
 
     /// <summary>The summary saved in <paramref name="folder"/>'s <c>report.json</c>, or null when there is none yet.</summary>
     public static Saved? Read(string folder)

@@ -23,6 +23,21 @@ public sealed record ModelManifest
     public required GradCamInfo GradCam { get; init; }
     public long Parameters { get; init; }
     public TrainingProvenance? Training { get; init; }
+
+    /// <summary>An ensemble's packages (<see cref="EnsembleMember"/>); absent for a single network, which has <see cref="Training"/> instead.</summary>
+    public IReadOnlyList<EnsembleMember>? Members { get; init; }
+
+    /// <summary>
+    /// The training data and hold-out split the weights were fitted on: the package's own, or for an ensemble its first member's
+    /// (all members share them; <c>braintumor ensemble</c> checks). Null for an imported package. Derived, never stored.
+    /// </summary>
+    [JsonIgnore]
+    public TrainingProvenance? TrainedOn => Training ?? Members?.FirstOrDefault()?.Training;
+
+    /// <summary>The augmentation the weights were trained with; an ensemble's members' joined. Derived, never stored.</summary>
+    [JsonIgnore]
+    public string? TrainingAugmentation => Training?.Augmentation ?? (Members is { } members ? EnsembleMember.Recipe(members.Select(m => (m.Architecture, m.Training.Augmentation))) : null);
+
     public ProbabilityCalibration? Calibration { get; init; }
     public ValidationMetrics? Metrics { get; init; }
 
@@ -106,6 +121,18 @@ public sealed record TrainingProvenance(
     double TrainingSeconds,
     DataSplit Split,
     string Machine);
+
+/// <summary>One package of an ensemble, as it was when joined: its provenance, calibration and hold-out metrics.</summary>
+public sealed record EnsembleMember(string Name, string Version, string Architecture, TrainingProvenance Training, ProbabilityCalibration? Calibration,
+    ValidationMetrics? Metrics, ExternalValidation? External)
+{
+    /// <summary>
+    /// The members' architectures and augmentations as one string, an ensemble's "augmentation": its manifest and its
+    /// cross-validation report record the same, so that <c>record-cv</c> can match them.
+    /// </summary>
+    public static string Recipe(IEnumerable<(string Architecture, string Augmentation)> members) =>
+        string.Join(" | ", members.Select((member, index) => $"member {index + 1}: {member.Architecture}, {member.Augmentation}"));
+}
 
 /// <summary>
 /// Temperature scaling built into <c>model.onnx</c>: probabilities are softmax(logits / Temperature). The

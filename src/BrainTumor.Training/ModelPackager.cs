@@ -124,14 +124,7 @@ public static class ModelPackager
                 Split: new DataSplit("stratified hold-out, exact duplicates (SHA-256) kept on one side", state.ValidationFraction,
                     split.Train.Count, split.Validation.Count, result.Dataset.Samples.Select(s => s.Sha256).Distinct().Count(), state.Seed),
                 Machine: options.Machine),
-            Metrics = new ValidationMetrics(
-                measured.Truth.Length,
-                Math.Round(measured.Metrics.Accuracy, 4),
-                Math.Round(measured.Metrics.MacroF1, 4),
-                Math.Round(measured.Loss, 4),
-                measured.Metrics.PerClass.Select(c => new ClassScores(c.Label, Math.Round(c.Precision, 4), Math.Round(c.Recall, 4), Math.Round(c.F1, 4), c.Support)).ToList(),
-                measured.Metrics.ConfusionMatrix,
-                "ONNX Runtime on model.onnx, held-out validation split"),
+            Metrics = ManifestScores.Validation(measured.Metrics, measured.Loss, "ONNX Runtime on model.onnx, held-out validation split"),
         };
     }
 }

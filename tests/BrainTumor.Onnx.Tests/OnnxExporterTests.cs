@@ -38,7 +38,7 @@ public class OnnxExporterTests
     /// Strided depthwise conv -> ReLU -> pointwise conv -> ReLU [Grad-CAM] -> global average pool -> Flatten -> Dense:
     /// the shape of the project's own light network.
     /// </summary>
-    private static SequentialNetwork DepthwiseNetwork(int seed = 3)
+    internal static SequentialNetwork DepthwiseNetwork(int seed = 3)
     {
         var random = new Random(seed);
         float[] Uniform(int count, double low, double high) =>
@@ -125,7 +125,7 @@ public class OnnxExporterTests
         public int GetHashCode(double value) => 0;
     }
 
-    private static float[] Inputs(int batch, int size, int seed = 11)
+    internal static float[] Inputs(int batch, int size, int seed = 11)
     {
         var random = new Random(seed);
         return Enumerable.Range(0, batch * 2 * size * size).Select(_ => (float)(0.1 + 0.9 * random.NextDouble())).ToArray();
@@ -137,7 +137,7 @@ public class OnnxExporterTests
         return new ReferenceNetwork.Activation(inputs.Skip(index * length).Take(length).Select(v => (double)v).ToArray(), 2, size, size);
     }
 
-    private static Dictionary<string, float[]> Run(ModelProto model, float[] inputs, int batch, int size, long[]? targets = null,
+    internal static Dictionary<string, float[]> Run(ModelProto model, float[] inputs, int batch, int size, long[]? targets = null,
         params string[] outputs)
     {
         using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
