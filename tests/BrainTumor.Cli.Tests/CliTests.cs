@@ -218,6 +218,44 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void AnEnsemblesCrossValidationAveragesItsMembersCalibratedFoldsAndItsPackageAcceptsIt()
+    {
+        string[] members = [Path.Combine(RepositoryPaths.Root, "reports", "cv-lite-cnn-default-head-scanner"),
+            Path.Combine(RepositoryPaths.Root, "reports", "cv-lite-cnn-default-head-histogram")];
+        string folder = Path.Combine(root, "cv-ensemble");
+
+        var report = EnsembleCommand.CrossValidate(members, folder, TextWriter.Null);
+
+        Assert.Equal(5, report.Folds.Count);
+        var memberFolds = members.Select(m => JsonSerializer.Deserialize<BrainTumor.Evaluation.FoldData>(
+            File.ReadAllText(Path.Combine(m, "fold-2.json")), BrainTumor.Models.ModelManifest.JsonOptions)!).ToList();
+        var calibrated = memberFolds.Select(f => BrainTumor.Evaluation.Calibration.Apply(f.Probabilities, f.Temperature)).ToList();
+        var fold = report.Folds[1];
+        Assert.Equal(memberFolds[0].Truth, fold.Truth);
+        for (int i = 0; i < fold.Truth.Length; i += 37)
+        {
+            for (int c = 0; c < Labels.Length; c++)
+            {
+                Assert.Equal((calibrated[0][i][c] + calibrated[1][i][c]) / 2, fold.Probabilities[i][c], 1e-6);
+            }
+        }
+        string package = ManifestCopy(Path.Combine(RepositoryPaths.Root, "models", "lite-cnn-ensemble"));
+        Assert.Equal(report.Summaries()["accuracy"].Mean, RecordCrossValidationCommand.Run(package, folder, TextWriter.Null).Accuracy, 4);
+        var refusal = Assert.Throws<CliException>(() => RecordCrossValidationCommand.Run(package, members[0], TextWriter.Null));
+        Assert.Contains("architecture", refusal.Message);
+    }
+
+    [Fact]
+    public void AnEnsembleRefusesMembersThatReadAnotherInput()
+    {
+        var refusal = Assert.Throws<CliException>(() => EnsembleCommand.Join(
+            [LiteModel, Path.Combine(RepositoryPaths.Root, "models", "resnet50")], "mixed", Path.Combine(root, "mixed"), RepositoryPaths.Dataset, TextWriter.Null));
+
+        Assert.Contains("reads another input", refusal.Message);
+        Assert.False(Directory.Exists(Path.Combine(root, "mixed")));
+    }
+
+    [Fact]
     public void EvaluateWritesAReportWhoseNumbersAgreeWithEachOther()
     {
         string output = Path.Combine(root, "report");
