@@ -54,8 +54,7 @@ public static class EnsembleCommand
             }
         }
 
-        var graphMembers = members.Select(m => new EnsembleGraph.Member(
-            ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(m.Folder, ModelManifest.OnnxFileName))), m.Manifest.Input.Name,
+        var graphMembers = members.Select(m => new EnsembleGraph.Member(ReadGraph(m.Folder), m.Manifest.Input.Name,
             m.Manifest.Outputs.Probabilities, m.Manifest.Outputs.Logits, m.Manifest.Outputs.TargetClass!, m.Manifest.Outputs.CamGradient!,
             m.Manifest.Outputs.CamActivation!, m.Manifest.Outputs.Features!)).ToList();
         ModelProto joined;
@@ -96,6 +95,19 @@ public static class EnsembleCommand
                       $"{manifest.Metrics.MacroF1:F4} on {manifest.Metrics.Images} images (members: " +
                       string.Join(", ", members.Select(m => $"{m.Manifest.Metrics?.Accuracy:F4}")) + ")");
         return manifest;
+    }
+
+    private static ModelProto ReadGraph(string folder)
+    {
+        string path = Path.Combine(folder, ModelManifest.OnnxFileName);
+        try
+        {
+            return ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException)
+        {
+            throw new CliException($"'{path}' is not an ONNX model.");
+        }
     }
 
     private static ValidationMetrics MeasureHoldOut(string directory, ModelManifest manifest, string data, TextWriter log)
