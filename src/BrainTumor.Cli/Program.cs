@@ -117,11 +117,13 @@ compare.SetAction(parse => Run(() =>
 
 var shiftModels = new Option<string[]>("--model") { Description = "Models to compare, as package folders or names under models/ (repeat the option).", Arity = ArgumentArity.OneOrMore, Required = true };
 var shiftOutput = new Option<string>("--out") { Description = "Report folder.", DefaultValueFactory = _ => Path.Combine("reports", "shift") };
+var recordShift = new Option<bool>("--record") { Description = "Record each model's mean, clean and worst accuracy in its model.json (shift), where GET /models shows it." };
 var shift = new Command("shift", "Score models on their held-out Training images under fixed, seeded corruptions (brightness, contrast, gamma, blur, noise, JPEG, resolution).")
 {
-    shiftModels, data, shiftOutput,
+    shiftModels, data, shiftOutput, recordShift,
 };
-shift.SetAction(parse => Run(() => ShiftBenchmark.Run(parse.GetValue(shiftModels)!, parse.GetValue(data)!, parse.GetValue(shiftOutput)!, Console.Out)));
+shift.SetAction(parse => Run(() => ShiftBenchmark.Run(parse.GetValue(shiftModels)!, parse.GetValue(data)!, parse.GetValue(shiftOutput)!, Console.Out,
+    parse.GetValue(recordShift))));
 
 var cvReport = new Argument<string>("report") { Description = "The cv run's report folder (with report.json), e.g. reports/cv-lite-cnn-default." };
 var recordCv = new Command("record-cv", "Record a cross-validation run of the package's recipe in its model.json, where GET /models and the viewer page show it.")

@@ -6,6 +6,7 @@ using BrainTumor.Data;
 using BrainTumor.Evaluation;
 using BrainTumor.Imaging;
 using BrainTumor.Inference;
+using BrainTumor.Models;
 using SkiaSharp;
 
 namespace BrainTumor.Cli;
@@ -25,7 +26,7 @@ public static class ShiftBenchmark
 {
     public static IReadOnlyList<Corruption> Corruptions { get; } =
     [
-        new("none", "-", (image, _) => image.Copy()),
+        new(Unchanged, "-", (image, _) => image.Copy()),
         new("brightness", "+40", (image, _) => Map(image, v => v + 40)),
         new("brightness", "-40", (image, _) => Map(image, v => v - 40)),
         new("contrast", "x0.6", (image, _) => Contrast(image, 0.6)),
@@ -42,7 +43,9 @@ public static class ShiftBenchmark
         new("resolution", "1/4", (image, _) => Downscale(image, 4)),
     ];
 
-    public static IReadOnlyList<ShiftScore> Run(IReadOnlyList<string> modelDirectories, string dataDirectory, string outputDirectory, TextWriter log)
+    /// <param name="record">Also write each model's <see cref="ShiftSummary"/> into its <c>model.json</c>.</param>
+    public static IReadOnlyList<ShiftScore> Run(IReadOnlyList<string> modelDirectories, string dataDirectory, string outputDirectory, TextWriter log,
+        bool record = false)
     {
         if (modelDirectories.Count == 0)
         {
@@ -102,6 +105,18 @@ public static class ShiftBenchmark
             }
             Save(outputDirectory, models, dataDirectory, indices.Count, scores);
             log.WriteLine($"report: {Path.Combine(outputDirectory, "report.md")}");
+            if (record)
+            {
+                string report = Path.GetRelativePath(Directory.GetCurrentDirectory(), Path.GetFullPath(outputDirectory));
+                foreach (var model in models)
+                {
+                    string path = Path.Combine(model.Directory, ModelManifest.FileName);
+                    var summary = Summarise(scores.Where(s => s.Model == Label(model)).ToList(), report, indices.Count);
+                    (ModelManifest.Read(path) with { Shift = summary }).Write(path);
+                    log.WriteLine($"{model.Name}: mean accuracy {summary.MeanAccuracy:F3} over the corruptions (clean {summary.Clean:F3}, worst {summary.Worst} " +
+                                  $"{summary.WorstAccuracy:F3}) recorded in {path}");
+                }
+            }
             return scores;
         }
         finally
@@ -140,8 +155,21 @@ public static class ShiftBenchmark
         }
         text.AppendLine();
         text.AppendLine("| mean over the corruptions | | " + string.Join(" | ", models.Select(m =>
-            string.Create(CultureInfo.InvariantCulture, $"{scores.Where(s => s.Model == Label(m) && s.Corruption != "none").Average(s => s.Accuracy):F3}"))) + " |");
+            string.Create(CultureInfo.InvariantCulture, $"{MeanOverCorruptions(scores.Where(s => s.Model == Label(m))):F3}"))) + " |");
         File.WriteAllText(Path.Combine(folder, "report.md"), text.ToString());
+    }
+
+    private const string Unchanged = "none";
+
+    private static double MeanOverCorruptions(IEnumerable<ShiftScore> scores) => scores.Where(s => s.Corruption != Unchanged).Average(s => s.Accuracy);
+
+    /// <summary>One model's scores (every corruption, and the unchanged images) as its manifest records them.</summary>
+    public static ShiftSummary Summarise(IReadOnlyList<ShiftScore> scores, string report, int images)
+    {
+        var worst = scores.Where(s => s.Corruption != Unchanged).MinBy(s => s.Accuracy)
+            ?? throw new ArgumentException("There are no corrupted scores.", nameof(scores));
+        return new ShiftSummary(report, images, Math.Round(scores.Single(s => s.Corruption == Unchanged).Accuracy, 4), Math.Round(MeanOverCorruptions(scores), 4),
+            $"{worst.Corruption} {worst.Severity}", Math.Round(worst.Accuracy, 4), DateTimeOffset.UtcNow);
     }
 
     /// <summary>Name and version, since an old and a new package of one model may be compared.</summary>

@@ -67,6 +67,9 @@ public sealed record ModelManifest
     /// <summary>The out-of-distribution guard: how unlike the training images an input may be before it is flagged.</summary>
     public OutOfDistributionGuard? OutOfDistribution { get; init; }
 
+    /// <summary>The shift benchmark (<c>braintumor shift --record</c>): accuracy on the hold-out under fixed synthetic corruptions.</summary>
+    public ShiftSummary? Shift { get; init; }
+
     public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,
@@ -247,3 +250,13 @@ public sealed record GradCamCheckThresholds(double RandomisedClassifier, double 
     /// <summary>The targets of issue 19.</summary>
     public static GradCamCheckThresholds Default { get; } = new(0.3, 0.1, 0.2, 0.1, 0.05);
 }
+
+/// <summary>
+/// The shift benchmark's result for one package: its hold-out images changed by fixed, seeded corruptions (brightness,
+/// contrast, gamma, blur, noise, JPEG, resolution) before its own preprocessing.
+/// </summary>
+/// <param name="Report">The benchmark's report folder, relative to the repository.</param>
+/// <param name="Clean">Accuracy on the unchanged images.</param>
+/// <param name="MeanAccuracy">Mean accuracy over the corruptions (the unchanged images not counted).</param>
+/// <param name="Worst">The corruption and severity with the lowest accuracy, and that accuracy.</param>
+public sealed record ShiftSummary(string Report, int Images, double Clean, double MeanAccuracy, string Worst, double WorstAccuracy, DateTimeOffset MeasuredAt);
