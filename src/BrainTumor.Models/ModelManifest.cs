@@ -55,7 +55,8 @@ public sealed record ModelManifest
 
     /// <summary>
     /// The map method <c>/gradcam</c> uses when none is asked for: of the methods in <see cref="GradCamChecks"/>, the one that failed the
-    /// fewest checks, Grad-CAM on a tie (it is computed inside the graph) and when nothing was checked. Derived, never stored.
+    /// fewest checks, Grad-CAM on a tie (it is computed inside the graph) and when nothing was checked. Derived: written out
+    /// for readers of model.json and GET /models, never read back.
     /// </summary>
     public string DefaultCamMethod =>
         GradCamChecks is { Count: > 0 } checks
