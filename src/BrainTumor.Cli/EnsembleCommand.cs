@@ -119,8 +119,7 @@ public static class EnsembleCommand
         {
             throw new CliException($"'{data}' is not the data the members were trained on, so their hold-out cannot be rebuilt.");
         }
-        var holdOut = DuplicateAwareSplit.StratifiedHoldout(dataset.Samples.Select(s => (s.Label, s.Sha256)).ToList(),
-            training.Split.ValidationFraction, training.Split.Seed).Validation;
+        var holdOut = dataset.HoldOut(training.Split.ValidationFraction, training.Split.Seed).Validation;
         using var model = ModelLoader.Load(directory);
         var progress = new ProgressBar(holdOut.Count, "hold-out");
         var probabilities = holdOut.Select((index, done) =>

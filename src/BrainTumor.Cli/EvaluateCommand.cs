@@ -60,8 +60,7 @@ public static class EvaluateCommand
             {
                 throw new CliException($"'{dataDirectory}' is not the data '{manifest.Name}' was trained on, so its validation split cannot be rebuilt.");
             }
-            indices = DuplicateAwareSplit.StratifiedHoldout(dataset.Samples.Select(s => (s.Label, s.Sha256)).ToList(),
-                training.Split.ValidationFraction, training.Split.Seed).Validation;
+            indices = dataset.HoldOut(training.Split.ValidationFraction, training.Split.Seed).Validation;
             notes.Add($"Only the held-out validation split ({indices.Count} images, seed {training.Split.Seed}) that the model never trained on.");
         }
         else if (trainedOnThese)

@@ -53,7 +53,7 @@ public static class FitOutOfDistributionCommand
             throw new CliException($"'{dataDirectory}' is not the data '{manifest.Name}' was trained on, so its training split cannot be rebuilt.");
         }
         var (fraction, seed) = training is null ? (ImportedHoldOut, ImportedSeed) : (training.Split.ValidationFraction, training.Split.Seed);
-        var split = DuplicateAwareSplit.StratifiedHoldout(dataset.Samples.Select(s => (s.Label, s.Sha256)).ToList(), fraction, seed);
+        var split = dataset.HoldOut(fraction, seed);
         var external = ImageFolderDataset.Load(externalDirectory, manifest.Labels, manifest.Input.Width, warn: w => log.WriteLine($"warning: {w}"),
             preprocessing: manifest.Input.Steps);
         if (external.ContentSha256() == dataset.ContentSha256())

@@ -71,8 +71,7 @@ public static class ShiftBenchmark
             {
                 throw new CliException($"'{dataDirectory}' is not the data the models were trained on, so their held-out split cannot be rebuilt.");
             }
-            var indices = DuplicateAwareSplit.StratifiedHoldout(dataset.Samples.Select(s => (s.Label, s.Sha256)).ToList(),
-                training[0].Split.ValidationFraction, training[0].Split.Seed).Validation;
+            var indices = dataset.HoldOut(training[0].Split.ValidationFraction, training[0].Split.Seed).Validation;
 
             var probabilities = new Dictionary<(int Corruption, int Model), List<float[]>>();
             var truth = indices.Select(i => dataset.Samples[i].Label).ToArray();

@@ -31,8 +31,7 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
         var clock = Stopwatch.StartNew();
         ConfigureRuntime();
         var dataset = LoadDataset(options, ImageSize, progress);
-        var split = DuplicateAwareSplit.StratifiedHoldout(
-            dataset.Samples.Select(s => (s.Label, s.Sha256)).ToList(), options.ValidationFraction, options.Seed);
+        var split = dataset.HoldOut(options.ValidationFraction, options.Seed);
         progress.Line($"split: {split.Train.Count} training, {split.Validation.Count} validation images " +
                       $"(stratified, duplicates kept together, seed {options.Seed})");
         return Train(dataset, split, options.ResolvedCheckpointDirectory, clock, cancellation)
