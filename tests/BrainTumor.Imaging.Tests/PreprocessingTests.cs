@@ -168,6 +168,47 @@ public class PreprocessingTests
         Assert.InRange(sorted[(int)(0.99 * sorted.Length)], Preprocessing.HeadHighTarget - 24, 255);
     }
 
+    /// <summary>A black image with a square "head" of the given colours (by column parity) in its middle.</summary>
+    private static SKBitmap SquareHead(int side, int border, SKColor even, SKColor odd)
+    {
+        var image = new SKBitmap(new SKImageInfo(side, side, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        image.Erase(SKColors.Black);
+        for (int y = border; y < side - border; y++)
+        {
+            for (int x = border; x < side - border; x++)
+            {
+                image.SetPixel(x, y, x % 2 == 0 ? even : odd);
+            }
+        }
+        return image;
+    }
+
+    [Fact]
+    public void DownscalingAveragesFineStripesInsteadOfAliasingThem()
+    {
+        // One-pixel stripes of 100 and 200 brought from a head of about 340 pixels to 224: each input pixel covers about
+        // 1.5 source columns, so a box filter mixes the two levels everywhere, where point sampling would return them.
+        using var image = SquareHead(448, 64, new SKColor(100, 100, 100), new SKColor(200, 200, 200));
+
+        var input = new Preprocessing(CropMode.Head, 0.04).Prepare(image, 224, 224).Pixels;
+
+        var inside = Enumerable.Range(40, 144).SelectMany(y => Enumerable.Range(40, 144).Select(x => input.Planes[y * 224 + x])).ToArray();
+        Assert.All(inside, v => Assert.InRange(v, 120, 180));
+        Assert.InRange(inside.Average(v => v), 145, 155);
+    }
+
+    [Fact]
+    public void AColourImageKeepsEachChannelsOwnLevels()
+    {
+        using var image = SquareHead(400, 80, new SKColor(200, 100, 50), new SKColor(200, 100, 50));
+
+        var input = new Preprocessing(CropMode.Head, 0.04).Prepare(image, 64, 64).Pixels;
+
+        int centre = 32 * 64 + 32, plane = input.PixelCount;
+        Assert.Equal(new byte[] { 200, 100, 50 }, new[] { input.Planes[centre], input.Planes[plane + centre], input.Planes[2 * plane + centre] });
+        Assert.Equal(new byte[] { 0, 0, 0 }, new[] { input.Planes[0], input.Planes[plane], input.Planes[2 * plane] });
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(255)]
