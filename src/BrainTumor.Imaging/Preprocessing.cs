@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics.Tensors;
 using System.Text.Json.Serialization;
 using SkiaSharp;
 
@@ -359,7 +360,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
         private static (int Left, int Top, int Right, int Bottom)? ForegroundBox(byte[] gray, int w, int h, int threshold)
         {
             var component = ArrayPool<int>.Shared.Rent(gray.Length);
-            var (_, boxes, major) = MajorComponents(gray, w, h, threshold, component.AsSpan(0, gray.Length));
+            var (boxes, major) = MajorComponents(gray, w, h, threshold, component.AsSpan(0, gray.Length));
             ArrayPool<int>.Shared.Return(component);
             (int Left, int Top, int Right, int Bottom)? union = null;
             foreach (int id in major)
@@ -372,12 +373,12 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
     }
 
     /// <summary>
-    /// The 4-connected components of the pixels above <paramref name="threshold"/> (ids from 1 in <c>Component</c>, 0 for
-    /// background), their sizes and bounding boxes, and the ids of the head's: the largest, and any at least
+    /// The 4-connected components of the pixels above <paramref name="threshold"/> (ids from 1 in <paramref name="component"/>,
+    /// 0 for background), their bounding boxes, and the ids of the head's: the largest, and any at least
     /// <see cref="MinorComponentShare"/> of its size (burned-in letters and markers are smaller).
     /// </summary>
     /// <param name="component">Receives each pixel's component id; as long as <paramref name="gray"/>.</param>
-    private static (List<int> Sizes, List<(int Left, int Top, int Right, int Bottom)> Boxes, List<int> Major) MajorComponents(
+    private static (List<(int Left, int Top, int Right, int Bottom)> Boxes, List<int> Major) MajorComponents(
         ReadOnlySpan<byte> gray, int w, int h, int threshold, Span<int> component)
     {
         component.Clear();
@@ -413,7 +414,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
         ArrayPool<int>.Shared.Return(stack);
         int largest = sizes.Max();
         var major = Enumerable.Range(1, sizes.Count - 1).Where(id => sizes[id] >= MinorComponentShare * largest).ToList();
-        return (sizes, boxes, major);
+        return (boxes, major);
 
         void Visit(ReadOnlySpan<byte> gray, Span<int> component, int q)
         {
@@ -445,7 +446,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
             return mask;
         }
         var component = new int[plane];
-        var (_, _, major) = MajorComponents(gray, w, h, threshold, component);
+        var (_, major) = MajorComponents(gray, w, h, threshold, component);
         var head = major.ToHashSet();
         // Everything the border reaches without crossing the head is outside; the rest is head.
         var outside = new bool[plane];
@@ -518,41 +519,40 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
         public static AxisTaps For(float start, float length, int outputs, int sourceSize)
         {
             float scale = length / outputs;
-            var footprints = new (int First, float[] Weights)[outputs];
-            for (int o = 0; o < outputs; o++)
-            {
-                if (scale >= 1)
-                {
-                    float a = start + o * scale, b = a + scale;
-                    int first = (int)MathF.Floor(a), last = (int)MathF.Ceiling(b) - 1;
-                    var weights = new float[last - first + 1];
-                    for (int j = Math.Max(first, 0); j <= Math.Min(last, sourceSize - 1); j++)
-                    {
-                        weights[j - first] = (Math.Min(b, j + 1) - Math.Max(a, j)) / scale;
-                    }
-                    footprints[o] = (first, weights);
-                }
-                else
-                {
-                    float centre = start + (o + 0.5f) * scale - 0.5f;
-                    int first = (int)MathF.Floor(centre);
-                    float fraction = centre - first;
-                    footprints[o] = (first, [first >= 0 && first < sourceSize ? 1 - fraction : 0, first + 1 >= 0 && first + 1 < sourceSize ? fraction : 0]);
-                }
-            }
-            int width = footprints.Max(f => f.Weights.Length);
+            // A box of `scale` pixels touches at most ceil(scale) + 1 of them; linear interpolation reads two.
+            int width = scale >= 1 ? (int)MathF.Ceiling(scale) + 1 : 2;
             var index = new int[outputs * width];
             var weight = new float[outputs * width];
             var coverage = new float[outputs];
             for (int o = 0; o < outputs; o++)
             {
-                var (first, weights) = footprints[o];
+                var weights = weight.AsSpan(o * width, width);
+                int first;
+                if (scale >= 1)
+                {
+                    float a = start + o * scale, b = a + scale;
+                    first = (int)MathF.Floor(a);
+                    int last = (int)MathF.Ceiling(b) - 1;
+                    for (int j = Math.Max(first, 0); j <= Math.Min(last, sourceSize - 1); j++)
+                    {
+                        weights[j - first] = (Math.Min(b, j + 1) - Math.Max(a, j)) / scale;
+                    }
+                }
+                else
+                {
+                    float centre = start + (o + 0.5f) * scale - 0.5f;
+                    first = (int)MathF.Floor(centre);
+                    float fraction = centre - first;
+                    weights[0] = first >= 0 && first < sourceSize ? 1 - fraction : 0;
+                    weights[1] = first + 1 >= 0 && first + 1 < sourceSize ? fraction : 0;
+                }
+                double sum = 0;
                 for (int k = 0; k < width; k++)
                 {
                     index[o * width + k] = Math.Clamp(first + k, 0, sourceSize - 1);
-                    weight[o * width + k] = k < weights.Length ? weights[k] : 0;
+                    sum += weights[k];
                 }
-                coverage[o] = weights.Sum();
+                coverage[o] = (float)sum;
             }
             return new AxisTaps(width, index, weight, coverage);
         }
@@ -624,7 +624,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
                         float weight = rows.Weight[t];
                         if (weight == 0) continue;
                         var row = horizontal.AsSpan((c * sourceRows + rows.Index[t] - firstRow) * width, width);
-                        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(row, weight, sum, sum);
+                        TensorPrimitives.MultiplyAdd(row, weight, sum, sum);
                     }
                     var output = planes.AsSpan(c * plane + oy * width, width);
                     for (int ox = 0; ox < width; ox++)
