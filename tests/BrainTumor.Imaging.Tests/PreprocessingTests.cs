@@ -169,10 +169,10 @@ public class PreprocessingTests
     }
 
     /// <summary>A black image with a square "head" of the given colours (by column parity) in its middle.</summary>
-    private static SKBitmap SquareHead(int side, int border, SKColor even, SKColor odd)
+    private static SKBitmap SquareHead(int side, int border, SKColor even, SKColor odd, SKColor? background = null)
     {
         var image = new SKBitmap(new SKImageInfo(side, side, SKColorType.Rgba8888, SKAlphaType.Unpremul));
-        image.Erase(SKColors.Black);
+        image.Erase(background ?? SKColors.Black);
         for (int y = border; y < side - border; y++)
         {
             for (int x = border; x < side - border; x++)
@@ -207,6 +207,34 @@ public class PreprocessingTests
         int centre = 32 * 64 + 32, plane = input.PixelCount;
         Assert.Equal(new byte[] { 200, 100, 50 }, new[] { input.Planes[centre], input.Planes[plane + centre], input.Planes[2 * plane + centre] });
         Assert.Equal(new byte[] { 0, 0, 0 }, new[] { input.Planes[0], input.Planes[plane], input.Planes[2 * plane] });
+    }
+
+    [Fact]
+    public void TheHeadIsFoundByTheMeanOfItsChannels()
+    {
+        // Red alone would make the background (mean 30) brighter than the head (mean 90).
+        using var image = SquareHead(400, 80, new SKColor(0, 30, 240), new SKColor(0, 30, 240), background: new SKColor(90, 0, 0));
+
+        var region = Preprocessing.FindHead(image, margin: 0.04);
+
+        Assert.InRange(region.X, 65, 75);
+        Assert.InRange(region.Width, 250, 270);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(401 * 399 - 1)]
+    public void OneColouredPixelIsEnoughToResampleInColour(int colouredPixel)
+    {
+        // 401 x 399 pixels: the first is checked in the vectorised part of the grey test, the last in the part after it.
+        using var image = new SKBitmap(new SKImageInfo(401, 399, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        image.Erase(new SKColor(100, 100, 100));
+        image.SetPixel(colouredPixel % 401, colouredPixel / 401, new SKColor(255, 0, 0));
+
+        var input = new Preprocessing(CropMode.Head, 0.04).Prepare(image, 64, 64).Pixels;
+
+        int plane = input.PixelCount;
+        Assert.NotEqual(input.Planes.AsSpan(0, plane).ToArray(), input.Planes.AsSpan(plane, plane).ToArray());
     }
 
     [Theory]
