@@ -280,9 +280,9 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
 
         /// <summary>
         /// The full histogram and the small copy, each small pixel the mean of the image pixels that fall in it (an area
-        /// average, which does not alias). It replaced a Skia bilinear copy plus a second pass for the histogram; with the
-        /// flat resampling tables below, preparing a slice went from 5.7 to 3.7 ms and <c>/predict</c> from 120 to 139 req/s
-        /// (2026-12-02, loadtests/results/head-search-20261202). <see cref="Refine"/>
+        /// average, which does not alias; a Skia bilinear copy did). With <see cref="GreyLevels"/> and the vectorised
+        /// resampling, the head pipeline's <c>/predict</c> throughput went from 0.62 to 0.86 of the stretched pipeline's
+        /// (2026-12-02, loadtests/results/head-search-20261202 and head-pipeline-vectorised-20261202). <see cref="Refine"/>
         /// finds the edges again at full resolution, so the copy only has to put the box within two of its pixels.
         /// </summary>
         public static SearchCopy Of(GreyLevels image)
