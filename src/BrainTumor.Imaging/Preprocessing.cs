@@ -106,7 +106,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
             return new PreparedImage(ImageLoader.Resize(image, width, height), InputRegion.Whole(image.Width, image.Height));
         }
         using var grey = GreyLevels.Of(image);
-        var region = Crop == CropMode.Head ? SearchCopy.Of(grey).HeadRegion(grey, CropMargin) : InputRegion.Whole(grey.Width, grey.Height);
+        var region = Crop == CropMode.Head ? SearchCopy.Of(grey).HeadRegion(CropMargin) : InputRegion.Whole(grey.Width, grey.Height);
         var (pixels, inside) = Draw(image, grey, region, width, height);
         if (Intensity == IntensityMode.HeadPercentiles && IntensityLookup(pixels, inside) is byte[] lookup)
         {
@@ -127,7 +127,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
     public static InputRegion FindHead(SKBitmap image, double margin)
     {
         using var grey = GreyLevels.Of(image);
-        return SearchCopy.Of(grey).HeadRegion(grey, margin);
+        return SearchCopy.Of(grey).HeadRegion(margin);
     }
 
     /// <summary>
@@ -259,15 +259,17 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
     /// <summary>A small grey copy of the image, where the head's bounding box is searched.</summary>
     private sealed class SearchCopy
     {
-        private SearchCopy(byte[] gray, int[] fullHistogram, int width, int height, int imageWidth, int imageHeight)
+        private SearchCopy(GreyLevels image, byte[] gray, int[] fullHistogram, int width, int height)
         {
+            Image = image;
             Gray = gray;
             FullHistogram = fullHistogram;
             Width = width;
             Height = height;
-            ImageWidth = imageWidth;
-            ImageHeight = imageHeight;
         }
+
+        /// <summary>The full-resolution grey levels the copy was made from; <see cref="Refine"/> reads them.</summary>
+        private GreyLevels Image { get; }
 
         public byte[] Gray { get; }
 
@@ -275,8 +277,6 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
         private int[] FullHistogram { get; }
         private int Width { get; }
         private int Height { get; }
-        private int ImageWidth { get; }
-        private int ImageHeight { get; }
 
         /// <summary>
         /// The full histogram and the small copy, each small pixel the mean of the image pixels that fall in it (an area
@@ -316,7 +316,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
             ArrayPool<int>.Shared.Return(columnSums);
             // The threshold comes from every pixel of the image: a small copy's histogram changes with the image's
             // size, and a threshold a few levels off moved the box by 1.5% of the head.
-            return new SearchCopy(gray, Histogram(image.Pixels), w, h, imageWidth, imageHeight);
+            return new SearchCopy(image, gray, Histogram(image.Pixels), w, h);
         }
 
         /// <summary>sums[x] += levels[x], 32 at a time where the hardware has 256-bit vectors.</summary>
@@ -353,14 +353,14 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
             return first;
         }
 
-        public InputRegion HeadRegion(GreyLevels image, double margin)
+        public InputRegion HeadRegion(double margin)
         {
-            var whole = InputRegion.Whole(ImageWidth, ImageHeight);
+            var whole = InputRegion.Whole(Image.Width, Image.Height);
             if (HeadThreshold(FullHistogram) is not int threshold || ForegroundBox(Gray, Width, threshold) is not { } box)
             {
                 return whole;
             }
-            var (x0, y0, x1, y1) = Refine(image, box, threshold);
+            var (x0, y0, x1, y1) = Refine(box, threshold);
             // Whole pixels, so that the resampling grid is anchored to the head, not to the image's own origin.
             float side = MathF.Round(Math.Max(x1 - x0, y1 - y0) * (1 + 2 * (float)margin));
             float cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
@@ -372,13 +372,14 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
         /// two small-copy pixels outward (the plain bilinear copy can miss a thin bright rim): one
         /// small-copy pixel is up to 1.5% of a head, and a head shifted by that much gave visibly different input.
         /// </summary>
-        private (float X0, float Y0, float X1, float Y1) Refine(GreyLevels image, (int Left, int Top, int Right, int Bottom) box, int threshold)
+        private (float X0, float Y0, float X1, float Y1) Refine((int Left, int Top, int Right, int Bottom) box, int threshold)
         {
-            float sx = (float)ImageWidth / Width, sy = (float)ImageHeight / Height;
-            int left = Math.Max(0, (int)((box.Left - 2) * sx)), right = Math.Min(ImageWidth - 1, (int)((box.Right + 3) * sx));
-            int top = Math.Max(0, (int)((box.Top - 2) * sy)), bottom = Math.Min(ImageHeight - 1, (int)((box.Bottom + 3) * sy));
-            ReadOnlySpan<byte> pixels = image.Pixels;
-            int stride = ImageWidth;
+            int imageWidth = Image.Width, imageHeight = Image.Height;
+            float sx = (float)imageWidth / Width, sy = (float)imageHeight / Height;
+            int left = Math.Max(0, (int)((box.Left - 2) * sx)), right = Math.Min(imageWidth - 1, (int)((box.Right + 3) * sx));
+            int top = Math.Max(0, (int)((box.Top - 2) * sy)), bottom = Math.Min(imageHeight - 1, (int)((box.Bottom + 3) * sy));
+            ReadOnlySpan<byte> pixels = Image.Pixels;
+            int stride = imageWidth;
             static int Count(ReadOnlySpan<byte> pixels, int start, int step, int count, int threshold)
             {
                 int n = 0;
