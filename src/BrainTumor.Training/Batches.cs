@@ -29,7 +29,6 @@ public static class Batches
     public static Tensor Labels(IReadOnlyList<LabelledImage> samples, IReadOnlyList<int> indices) =>
         tensor(indices.Select(i => (long)samples[i].Label).ToArray());
 
-    /// <summary>The paper's augmentation: random horizontal flip and a small random rotation (zero fill).</summary>
     /// <summary>Each image's head mask (<see cref="Preprocessing.HeadMask"/>) as [N, 1, H, W] of 0 and 1.</summary>
     public static Tensor HeadMasks(IReadOnlyList<LabelledImage> samples, IReadOnlyList<int> indices)
     {
@@ -51,6 +50,7 @@ public static class Batches
     public static Tensor? MoveMasks(Tensor? masks, Tensor grid) =>
         masks is null ? null : nn.functional.grid_sample(masks, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: false);
 
+    /// <summary>The paper's augmentation: random horizontal flip and a small random rotation (zero fill).</summary>
     /// <param name="masks">Head masks to move with the images, or null.</param>
     public static (Tensor Images, Tensor? Masks) Augment(Tensor images, Random random, double maxDegrees, Tensor? masks = null)
     {

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace BrainTumor.Training;
@@ -35,6 +36,12 @@ public enum AugmentationMode
 /// </summary>
 public static class ScannerAugmentation
 {
+    // A number passed where TorchSharp takes a Scalar becomes a native object that only its finalizer frees, and TorchSharp
+    // does not keep it alive through the native call, so a collection in mid-call can free it. Most likely that is what
+    // stopped a training run on 2026-12-03 ("INTERNAL ASSERT FAILED at c10/core/Scalar.h" in pow, epoch 4). The per-image
+    // operations below run for every image of every batch, so their Scalars are held, and freed, explicitly.
+    private static readonly Scalar Zero = 0.0.ToScalar(), One = 1.0.ToScalar();
+
     public const string Description =
         "random horizontal flip, rotation up to {0} degrees, scale 0.85-1.15, aspect 0.9-1.1, shift up to 6%; " +
         "gamma 0.67-1.5, contrast 0.8-1.2, brightness ±0.08; down-then-up resampling to 30-80% (p 0.4); " +
@@ -96,7 +103,10 @@ public static class ScannerAugmentation
             }
             double gamma = Math.Exp(Uniform(random, Math.Log(1 / 1.5), Math.Log(1.5)));
             double contrast = Uniform(random, 0.8, 1.2), brightness = Uniform(random, -0.08, 0.08);
-            image = (image.clamp(0, 1).pow(gamma) * contrast + brightness).clamp(0, 1);
+            using (Scalar exponent = gamma.ToScalar(), factor = contrast.ToScalar(), offset = brightness.ToScalar())
+            {
+                image = (image.clamp(Zero, One).pow(exponent) * factor + offset).clamp(Zero, One);
+            }
             if (mode == AugmentationMode.Sequence && random.NextDouble() < 0.5)
             {
                 image = RandomCurve(image, random);
@@ -117,13 +127,15 @@ public static class ScannerAugmentation
             {
                 double amount = Uniform(random, 0.3, 1.0);
                 using var blurred = Blur(image, 1.0);
-                image = (image * (1 + amount) - blurred * amount).clamp(0, 1);
+                using Scalar sharpened = (1 + amount).ToScalar(), subtracted = amount.ToScalar();
+                image = (image * sharpened - blurred * subtracted).clamp(Zero, One);
             }
             if (random.NextDouble() < 0.3)
             {
                 using var generator = new Generator((ulong)random.NextInt64(long.MaxValue));
                 using var noise = randn(image.shape, generator: generator);
-                image = (image + noise * Uniform(random, 0.005, 0.04)).clamp(0, 1);
+                using var sigma = Uniform(random, 0.005, 0.04).ToScalar();
+                image = (image + noise * sigma).clamp(Zero, One);
             }
             results[i] = image;
         }
@@ -178,12 +190,13 @@ public static class ScannerAugmentation
     {
         int segments = levels.Length - 1;
         using var knots = tensor(levels);
-        using var position = image.clamp(0, 1) * segments;
-        using var segment = position.floor().clamp(0, segments - 1);
+        using Scalar scale = segments.ToScalar(), lastSegment = (segments - 1).ToScalar(), nextKnot = 1.ToScalar();
+        using var position = image.clamp(Zero, One) * scale;
+        using var segment = position.floor().clamp(Zero, lastSegment);
         using var index = segment.to_type(ScalarType.Int64);
         using var fraction = position - segment;
         using var start = knots[index];
-        using var end = knots[index + 1];
+        using var end = knots[index + nextKnot];
         return start + fraction * (end - start);
     }
 
