@@ -37,10 +37,11 @@ public enum AugmentationMode
 public static class ScannerAugmentation
 {
     // A number passed where TorchSharp takes a Scalar becomes a native object that only its finalizer frees, and TorchSharp
-    // does not keep it alive through the native call, so a collection in mid-call can free it. Most likely that is what
-    // stopped a training run on 2026-12-03 ("INTERNAL ASSERT FAILED at c10/core/Scalar.h" in pow, epoch 4). The per-image
-    // operations below run for every image of every batch, so their Scalars are held, and freed, explicitly.
-    private static readonly Scalar Zero = 0.0.ToScalar(), One = 1.0.ToScalar();
+    // does not keep it alive through the native call; its `+` also passes a hidden Scalar (alpha = 1) that way. Two
+    // fresh lite-cnn runs at 128x128 stopped in epoch 4 inside this class's pow and add with c10 Scalar.h checks failing
+    // (2026-12-03), while the same epoch resumed from a checkpoint passed: a freed Scalar fits. So the per-image operations
+    // below, which run for every image of every batch, hold every Scalar they pass, and free it, explicitly.
+    private static readonly Scalar Zero = 0.0.ToScalar(), One = 1.0.ToScalar(), IntegerOne = 1L.ToScalar();
 
     public const string Description =
         "random horizontal flip, rotation up to {0} degrees, scale 0.85-1.15, aspect 0.9-1.1, shift up to 6%; " +
@@ -105,7 +106,7 @@ public static class ScannerAugmentation
             double contrast = Uniform(random, 0.8, 1.2), brightness = Uniform(random, -0.08, 0.08);
             using (Scalar exponent = gamma.ToScalar(), factor = contrast.ToScalar(), offset = brightness.ToScalar())
             {
-                image = (image.clamp(Zero, One).pow(exponent) * factor + offset).clamp(Zero, One);
+                image = (image.clamp(Zero, One).pow(exponent) * factor).add(offset, One).clamp(Zero, One);
             }
             if (mode == AugmentationMode.Sequence && random.NextDouble() < 0.5)
             {
@@ -128,14 +129,16 @@ public static class ScannerAugmentation
                 double amount = Uniform(random, 0.3, 1.0);
                 using var blurred = Blur(image, 1.0);
                 using Scalar sharpened = (1 + amount).ToScalar(), subtracted = amount.ToScalar();
-                image = (image * sharpened - blurred * subtracted).clamp(Zero, One);
+                using var removed = blurred * subtracted;
+                image = (image * sharpened - removed).clamp(Zero, One);
             }
             if (random.NextDouble() < 0.3)
             {
                 using var generator = new Generator((ulong)random.NextInt64(long.MaxValue));
                 using var noise = randn(image.shape, generator: generator);
                 using var sigma = Uniform(random, 0.005, 0.04).ToScalar();
-                image = (image + noise * sigma).clamp(Zero, One);
+                using var scaledNoise = noise * sigma;
+                image = image.add(scaledNoise, One).clamp(Zero, One);
             }
             results[i] = image;
         }
@@ -190,14 +193,17 @@ public static class ScannerAugmentation
     {
         int segments = levels.Length - 1;
         using var knots = tensor(levels);
-        using Scalar scale = segments.ToScalar(), lastSegment = (segments - 1).ToScalar(), nextKnot = 1.ToScalar();
+        using Scalar scale = segments.ToScalar(), lastSegment = (segments - 1).ToScalar();
         using var position = image.clamp(Zero, One) * scale;
         using var segment = position.floor().clamp(Zero, lastSegment);
         using var index = segment.to_type(ScalarType.Int64);
         using var fraction = position - segment;
         using var start = knots[index];
-        using var end = knots[index + nextKnot];
-        return start + fraction * (end - start);
+        using var nextIndex = index.add(IntegerOne, IntegerOne);
+        using var end = knots[nextIndex];
+        using var rise = end - start;
+        using var step = fraction * rise;
+        return start.add(step, One);
     }
 
     /// <summary>Separable Gaussian blur of a [1, C, H, W] image with reflected borders.</summary>

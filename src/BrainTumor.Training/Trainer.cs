@@ -193,9 +193,10 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
         ImageFolderDataset dataset, IReadOnlyList<int> trainIndices, int epoch, double labelSmoothing, Stopwatch runClock, CancellationToken cancellation)
     {
         network.train();
-        // Shuffling and augmentation draw from a generator seeded by (seed, epoch), so a resumed run
-        // repeats exactly what an uninterrupted one would have done.
+        // Shuffling and augmentation draw from a generator seeded by (seed, epoch), and dropout and stochastic depth from
+        // LibTorch's global one, seeded the same way, so a resumed run repeats exactly what an uninterrupted one would have done.
         var random = new Random(DuplicateAwareSplit.DerivedSeed(options.Seed, 1000 + epoch));
+        TorchSharp.torch.random.manual_seed(DuplicateAwareSplit.DerivedSeed(options.Seed, 2000 + epoch));
         var order = trainIndices.ToArray();
         random.Shuffle(order);
         var batches = order.Chunk(options.BatchSize).ToArray();
