@@ -1,4 +1,5 @@
 using TorchSharp;
+using static BrainTumor.Training.HeldScalars;
 using static TorchSharp.torch;
 
 namespace BrainTumor.Training;
@@ -36,13 +37,6 @@ public enum AugmentationMode
 /// </summary>
 public static class ScannerAugmentation
 {
-    // A number passed where TorchSharp takes a Scalar becomes a native object that only its finalizer frees, and TorchSharp
-    // does not keep it alive through the native call; its `+` also passes a hidden Scalar (alpha = 1) that way. Two
-    // fresh lite-cnn runs at 128x128 stopped in epoch 4 inside this class's pow and add with c10 Scalar.h checks failing
-    // (2026-12-03), while the same epoch resumed from a checkpoint passed: a freed Scalar fits. So the per-image operations
-    // below, which run for every image of every batch, hold every Scalar they pass, and free it, explicitly.
-    private static readonly Scalar Zero = 0.0.ToScalar(), One = 1.0.ToScalar(), IntegerOne = 1L.ToScalar();
-
     public const string Description =
         "random horizontal flip, rotation up to {0} degrees, scale 0.85-1.15, aspect 0.9-1.1, shift up to 6%; " +
         "gamma 0.67-1.5, contrast 0.8-1.2, brightness ±0.08; down-then-up resampling to 30-80% (p 0.4); " +
@@ -104,6 +98,7 @@ public static class ScannerAugmentation
             }
             double gamma = Math.Exp(Uniform(random, Math.Log(1 / 1.5), Math.Log(1.5)));
             double contrast = Uniform(random, 0.8, 1.2), brightness = Uniform(random, -0.08, 0.08);
+            // Scalars held explicitly: see HeldScalars.
             using (Scalar exponent = gamma.ToScalar(), factor = contrast.ToScalar(), offset = brightness.ToScalar())
             {
                 image = (image.clamp(Zero, One).pow(exponent) * factor).add(offset, One).clamp(Zero, One);
@@ -138,7 +133,7 @@ public static class ScannerAugmentation
                 using var noise = randn(image.shape, generator: generator);
                 using var sigma = Uniform(random, 0.005, 0.04).ToScalar();
                 using var scaledNoise = noise * sigma;
-                image = image.add(scaledNoise, One).clamp(Zero, One);
+                image = image.Plus(scaledNoise).clamp(Zero, One);
             }
             results[i] = image;
         }
@@ -203,7 +198,7 @@ public static class ScannerAugmentation
         using var end = knots[nextIndex];
         using var rise = end - start;
         using var step = fraction * rise;
-        return start.add(step, One);
+        return start.Plus(step);
     }
 
     /// <summary>Separable Gaussian blur of a [1, C, H, W] image with reflected borders.</summary>

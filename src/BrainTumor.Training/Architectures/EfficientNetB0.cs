@@ -1,4 +1,5 @@
 using BrainTumor.Onnx;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -74,10 +75,11 @@ public sealed class EfficientNetB0(int imageSize, int classes)
             if (training && dropProbability > 0)
             {
                 // Stochastic depth, per sample ("row" mode): the residual branch is dropped or scaled up to keep its mean.
-                var keep = bernoulli(full([x.shape[0], 1, 1, 1], 1 - dropProbability, x.dtype, x.device)) / (1 - dropProbability);
-                x = x * keep;
+                using Scalar keepProbability = (1 - dropProbability).ToScalar();
+                using var kept = bernoulli(full([x.shape[0], 1, 1, 1], keepProbability, x.dtype, x.device));
+                x = x * (kept / keepProbability);
             }
-            return x + input;
+            return x.Plus(input);
         }
 
         public override IEnumerable<NetworkLayer> Describe(string name)

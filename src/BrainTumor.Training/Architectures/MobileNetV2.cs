@@ -53,7 +53,7 @@ public sealed class MobileNetV2(int imageSize, int classes)
         {
             var x = expand is null ? input : F.relu6(expand.call(input));
             x = project.call(F.relu6(depthwise.call(x)));
-            return residual ? x + input : x;
+            return residual ? x.Plus(input) : x;
         }
 
         public override IEnumerable<NetworkLayer> Describe(string name)

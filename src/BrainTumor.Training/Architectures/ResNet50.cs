@@ -34,7 +34,7 @@ public sealed class ResNet50 : ClassifierNetwork
         public override Tensor forward(Tensor input)
         {
             var main = expand.call(F.relu(spatial.call(F.relu(reduce.call(input)))));
-            return F.relu(main + (projection?.call(input) ?? input));
+            return F.relu(main.Plus(projection?.call(input) ?? input));
         }
 
         public IEnumerable<NetworkLayer> Describe(string name)
