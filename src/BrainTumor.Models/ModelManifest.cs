@@ -124,7 +124,8 @@ public sealed record TrainingProvenance(
     string StoppedBy,
     double TrainingSeconds,
     DataSplit Split,
-    string Machine);
+    string Machine,
+    string? InitialWeights = null);
 
 /// <summary>One package of an ensemble, as it was when joined: its provenance, calibration and hold-out metrics.</summary>
 public sealed record EnsembleMember(string Name, string Version, string Architecture, TrainingProvenance Training, ProbabilityCalibration? Calibration,

@@ -123,7 +123,8 @@ public static class ModelPackager
                 TrainingSeconds: Math.Round(state.TrainingSeconds, 1),
                 Split: new DataSplit("stratified hold-out, exact duplicates (SHA-256) kept on one side", state.ValidationFraction,
                     split.Train.Count, split.Validation.Count, result.Dataset.Samples.Select(s => s.Sha256).Distinct().Count(), state.Seed),
-                Machine: options.Machine),
+                Machine: options.Machine,
+                InitialWeights: network.InitialWeights),
             Metrics = ManifestScores.Validation(measured.Metrics, measured.Loss, "ONNX Runtime on model.onnx, held-out validation split"),
         };
     }

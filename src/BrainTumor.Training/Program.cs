@@ -24,13 +24,16 @@ var resume = new Option<bool>("--resume") { Description = "Continue from the che
 var preprocessing = new Option<string>("--preprocessing") { Description = "Input preprocessing: stretch (the paper's), head-crop, intensity, or head (crop and intensity).", DefaultValueFactory = _ => "stretch" };
 var augmentation = new Option<AugmentationMode>("--augment") { Description = "Augmentation: paper (flip, rotation); scanner (also field of view, gamma and contrast, resolution, blur, noise); sequence (scanner plus random grey-level curves); or histogram (scanner plus histogram matching to another image of the batch).", DefaultValueFactory = _ => AugmentationMode.Paper };
 var headGuidance = new Option<double>("--head-guidance") { Description = "Weight of a loss term: the share of the true class's Grad-CAM map outside the head (0: none).", DefaultValueFactory = _ => 0 };
+var backboneRate = new Option<double>("--backbone-lr") { Description = "Learning rate of a pretrained backbone as a share of the head's.", DefaultValueFactory = _ => 1 };
+var headOnly = new Option<int>("--head-only-epochs") { Description = "First epochs in which only the new head of a pretrained network trains.", DefaultValueFactory = _ => 0 };
+var frozenNorms = new Option<bool>("--freeze-bn") { Description = "Keep batch norm on its running (pretrained) statistics while training." };
 var threads = new Option<int?>("--threads") { Description = "CPU threads for TorchSharp (default: all cores)." };
 var maxPerClass = new Option<int?>("--max-per-class") { Description = "Use at most this many images per class (quick runs)." };
 
 var train = new Command("train", "Train a network, then export the best weights as an ONNX model package with Grad-CAM.")
 {
     architecture, data, output, name, checkpoints, epochs, batchSize, learningRate, imageSize, validationFraction,
-    seed, patience, rotation, preprocessing, augmentation, headGuidance, timeBudget, resume, threads, maxPerClass,
+    seed, patience, rotation, preprocessing, augmentation, headGuidance, backboneRate, headOnly, frozenNorms, timeBudget, resume, threads, maxPerClass,
 };
 TrainingOptions ReadOptions(ParseResult parse, string outputDirectory) => new()
 {
@@ -50,6 +53,9 @@ TrainingOptions ReadOptions(ParseResult parse, string outputDirectory) => new()
     Preprocessing = ParsePreprocessing(parse.GetValue(preprocessing)!),
     Augmentation = parse.GetValue(augmentation),
     HeadGuidance = parse.GetValue(headGuidance),
+    BackboneLearningRate = parse.GetValue(backboneRate),
+    HeadOnlyEpochs = parse.GetValue(headOnly),
+    FrozenBatchNorm = parse.GetValue(frozenNorms),
     TimeBudget = parse.GetValue(timeBudget),
     Resume = parse.GetValue(resume),
     Threads = parse.GetValue(threads),
@@ -79,7 +85,7 @@ train.SetAction((parse, cancellation) => Cli.Run(() =>
 var crossValidate = new Command("cv", "Stratified, duplicate-aware k-fold cross-validation with reports and plots; run it again to continue an interrupted run.")
 {
     architecture, data, reportOutput, folds, checkpoints, epochs, batchSize, learningRate, imageSize, validationFraction,
-    seed, patience, rotation, preprocessing, augmentation, headGuidance, timeBudget, threads, maxPerClass,
+    seed, patience, rotation, preprocessing, augmentation, headGuidance, backboneRate, headOnly, frozenNorms, timeBudget, threads, maxPerClass,
 };
 crossValidate.SetAction((parse, cancellation) => Cli.Run(() =>
 {

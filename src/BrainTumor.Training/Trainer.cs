@@ -62,9 +62,7 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
         random.manual_seed(options.Seed);
         var network = architecture.Create(dataset.ImageSize, dataset.Labels.Count);
         var recipe = architecture.TrainingRecipe;
-        TorchSharp.Modules.OptimizerHelper optimizer = recipe.WeightDecay > 0
-            ? optim.AdamW(network.parameters(), options.LearningRate, weight_decay: recipe.WeightDecay)
-            : optim.Adam(network.parameters(), options.LearningRate);
+        var (optimizer, backboneGroup) = CreateOptimizer(network, recipe);
         Directory.CreateDirectory(directory);
         var state = StartOrResume(network, optimizer, directory, dataset.ImageSize, datasetSha);
 
@@ -85,9 +83,10 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
             }
             var epochClock = Stopwatch.StartNew();
             double rate = recipe.LearningRate(options.LearningRate, epoch, options.Epochs);
-            foreach (var group in optimizer.ParamGroups)
+            var groups = optimizer.ParamGroups.ToList();
+            for (int g = 0; g < groups.Count; g++)
             {
-                group.LearningRate = rate;
+                groups[g].LearningRate = g != backboneGroup ? rate : epoch <= options.HeadOnlyEpochs ? 0 : rate * options.BackboneLearningRate;
             }
             var (trainLoss, trainAccuracy) = TrainEpoch(network, optimizer, dataset, split.Train, epoch, recipe.LabelSmoothing, runClock, cancellation);
             if (double.IsNaN(trainLoss))
@@ -136,6 +135,29 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
         }
         network.load(CheckpointState.BestWeights(directory));
         return new TrainingResult(network, dataset, split, state, directory);
+    }
+
+    /// <summary>
+    /// Adam or AdamW; a network with pretrained parameters gets them as their own group (index returned, else -1), so that
+    /// the backbone can learn more slowly than the new head, or not at all in the first epochs.
+    /// </summary>
+    private (TorchSharp.Modules.OptimizerHelper Optimizer, int BackboneGroup) CreateOptimizer(ClassifierNetwork network, TrainingRecipe recipe)
+    {
+        var named = network.named_parameters().ToList();
+        var backbone = named.Where(p => network.IsPretrained(p.name)).Select(p => p.parameter).ToList();
+        var head = named.Where(p => !network.IsPretrained(p.name)).Select(p => p.parameter).ToList();
+        if (recipe.WeightDecay > 0)
+        {
+            List<TorchSharp.Modules.AdamW.ParamGroup> groups = backbone.Count == 0
+                ? [new(head, lr: options.LearningRate, weight_decay: recipe.WeightDecay)]
+                : [new(backbone, lr: options.LearningRate, weight_decay: recipe.WeightDecay), new(head, lr: options.LearningRate, weight_decay: recipe.WeightDecay)];
+            return (optim.AdamW(groups, options.LearningRate, weight_decay: recipe.WeightDecay), backbone.Count == 0 ? -1 : 0);
+        }
+        if (backbone.Count > 0)
+        {
+            throw new TrainingException($"{options.Architecture} starts from pretrained weights and needs a recipe with weight decay.");
+        }
+        return (optim.Adam(head, options.LearningRate), -1);
     }
 
     public static ImageFolderDataset LoadDataset(TrainingOptions options, int imageSize, ProgressReporter progress)
@@ -192,7 +214,7 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
     private (double Loss, double Accuracy) TrainEpoch(ClassifierNetwork network, optim.Optimizer optimizer,
         ImageFolderDataset dataset, IReadOnlyList<int> trainIndices, int epoch, double labelSmoothing, Stopwatch runClock, CancellationToken cancellation)
     {
-        network.train();
+        network.TrainingMode(options.FrozenBatchNorm);
         // Shuffling and augmentation draw from a generator seeded by (seed, epoch), and dropout and stochastic depth from
         // LibTorch's global one, seeded the same way, so a resumed run repeats exactly what an uninterrupted one would have done.
         var random = new Random(DuplicateAwareSplit.DerivedSeed(options.Seed, 1000 + epoch));

@@ -23,6 +23,12 @@ public sealed record TrainingOptions
     public AugmentationMode Augmentation { get; init; } = AugmentationMode.Paper;
     /// <summary>Weight of the penalty on the true class's Grad-CAM mass outside the head (0: none).</summary>
     public double HeadGuidance { get; init; }
+    /// <summary>The pretrained backbone's learning rate as a share of the head's (discriminative learning rates).</summary>
+    public double BackboneLearningRate { get; init; } = 1;
+    /// <summary>Epochs at the start in which only the new head trains (linear probing before fine-tuning).</summary>
+    public int HeadOnlyEpochs { get; init; }
+    /// <summary>Keep batch norm on its (pretrained) running statistics while training.</summary>
+    public bool FrozenBatchNorm { get; init; }
     public TimeSpan? TimeBudget { get; init; }
     public bool Resume { get; init; }
     public int? Threads { get; init; }
@@ -38,8 +44,14 @@ public sealed record TrainingOptions
         : ScannerAugmentation.Describe(Augmentation, RotationDegrees);
 
     /// <summary>The optimiser and loss, as manifests and cross-validation reports record them.</summary>
-    public string LossDescription => Architectures.ArchitectureRegistry.Get(Architecture).TrainingRecipe.Description +
+    public string LossDescription => Architectures.ArchitectureRegistry.Get(Architecture).TrainingRecipe.Description + FineTuningDescription +
         (HeadGuidance > 0 ? $", plus {HeadGuidance.ToString(System.Globalization.CultureInfo.InvariantCulture)} x the share of the true class's Grad-CAM outside the head" : "");
+
+    /// <summary>How the pretrained backbone is trained, when that differs from the head.</summary>
+    public string FineTuningDescription =>
+        (BackboneLearningRate != 1 ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $", backbone at {BackboneLearningRate}x the learning rate") : "") +
+        (HeadOnlyEpochs > 0 ? $", only the head trained in the first {HeadOnlyEpochs} epoch(s)" : "") +
+        (FrozenBatchNorm ? ", batch-norm statistics frozen" : "");
 
     public string ResolvedModelName => ModelName ?? Path.GetFileName(Path.GetFullPath(OutputDirectory).TrimEnd('/'));
 
@@ -58,6 +70,8 @@ public sealed record TrainingOptions
         Require(TimeBudget is null || TimeBudget > TimeSpan.Zero, "--time-budget must be positive.");
         Require(Threads is null or > 0, $"--threads must be positive, not {Threads}.");
         Require(MaxImagesPerClass is null or > 0, $"--max-per-class must be positive, not {MaxImagesPerClass}.");
+        Require(BackboneLearningRate is >= 0 and <= 10, $"--backbone-lr must be between 0 and 10, not {BackboneLearningRate}.");
+        Require(HeadOnlyEpochs >= 0 && HeadOnlyEpochs < Epochs, $"--head-only-epochs must be at least 0 and below --epochs, not {HeadOnlyEpochs}.");
         Require(HeadGuidance is >= 0 and <= 100, $"--head-guidance must be between 0 and 100, not {HeadGuidance}.");
     }
 

@@ -56,6 +56,11 @@ public static class ArchitectureRegistry
             224,
             (imageSize, classes) => new ResNet50(imageSize, classes),
             TrainingRecipe.Regularised),
+        new("resnet18",
+            "ResNet-18 (basic blocks 2-2-2-3 as in the ImageNet file, batch norm) started from ImageNet weights (NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18 0.24.0), input standardised in the graph to the ImageNet means, new 4-class head; Grad-CAM at the last block (512 channels).",
+            224,
+            (imageSize, classes) => new ResNet18(imageSize, classes, Pretrained.ImageNetResNet18.Load()),
+            TrainingRecipe.Regularised),
         // The rest of the paper's Table 2, as published (torchvision layouts), each with our training recipe, as resnet50.
         new("densenet121",
             "Standard DenseNet-121 (growth 32, blocks 6-12-24-16, BN-ReLU-Conv, transitions halving the channels), 4-class head, trained from scratch; Grad-CAM at the final ReLU (1024 channels).",

@@ -20,6 +20,28 @@ public abstract class ClassifierNetwork(string name) : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input) => ForwardWithActivation(input).Logits;
 
+    /// <summary>Where the starting weights came from, or null for a random start.</summary>
+    public virtual string? InitialWeights => null;
+
+    /// <summary>Whether a parameter starts from pretrained weights (the backbone), which fine-tuning may train more gently.</summary>
+    public virtual bool IsPretrained(string parameterName) => false;
+
+    /// <summary>Training mode, with every batch norm kept on its running statistics when <paramref name="frozenNorms"/>.</summary>
+    public void TrainingMode(bool frozenNorms)
+    {
+        train();
+        if (frozenNorms)
+        {
+            foreach (var (_, module) in named_modules())
+            {
+                if (module is TorchSharp.Modules.BatchNorm2d norm)
+                {
+                    norm.eval();
+                }
+            }
+        }
+    }
+
     public long ParameterCount() => parameters().Sum(p => p.numel());
 
     internal static float[] Values(Tensor tensor) => tensor.detach().cpu().contiguous().data<float>().ToArray();

@@ -27,6 +27,24 @@ internal sealed class ConvNorm : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input) => norm.call(conv.call(input));
 
+    /// <summary>Copies pretrained weights and batch-norm statistics in; <paramref name="reverseInputChannels"/> turns a BGR stem into an RGB one.</summary>
+    public void Load(Pretrained.PretrainedConvNorm pretrained, bool reverseInputChannels = false)
+    {
+        var shape = conv.weight!.shape;
+        if (!shape.SequenceEqual(pretrained.WeightShape))
+        {
+            throw new TrainingException($"Pretrained weights [{string.Join("x", pretrained.WeightShape)}] do not fit {GetName()} [{string.Join("x", shape)}].");
+        }
+        using var noGrad = no_grad();
+        using var weight = tensor(pretrained.Weight, shape);
+        using var ordered = reverseInputChannels ? weight.flip(1) : weight.alias();
+        conv.weight!.copy_(ordered);
+        using (var scale = tensor(pretrained.Scale)) norm.weight!.copy_(scale);
+        using (var shift = tensor(pretrained.Shift)) norm.bias!.copy_(shift);
+        using (var mean = tensor(pretrained.Mean)) norm.running_mean!.copy_(mean);
+        using (var variance = tensor(pretrained.Variance)) norm.running_var!.copy_(variance);
+    }
+
     public Conv2dLayer Describe(string name)
     {
         var (weight, bias) = ClassifierNetwork.FoldBatchNorm(conv, norm);
