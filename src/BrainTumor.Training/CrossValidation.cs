@@ -11,7 +11,8 @@ namespace BrainTumor.Training;
 /// Duplicate-aware stratified k-fold cross-validation. Each finished fold is saved (<c>fold-N.json</c> in
 /// the report folder) and each epoch is checkpointed, so the same command continues an interrupted run.
 /// </summary>
-public sealed class CrossValidation(TrainingOptions options, int folds, string reportFolder, ProgressReporter progress)
+/// <param name="foldLimit">Stop once this many folds are done (an ablation on the first folds); the same command without it continues.</param>
+public sealed class CrossValidation(TrainingOptions options, int folds, string reportFolder, ProgressReporter progress, int? foldLimit = null)
 {
     /// <returns>The report so far; complete when every fold has finished.</returns>
     public CrossValidationReport Run(CancellationToken cancellation = default)
@@ -35,7 +36,7 @@ public sealed class CrossValidation(TrainingOptions options, int folds, string r
         var setup = saved is null ? thisSession : thisSession with { Machine = saved.Machine };
         var done = new List<FoldData>();
 
-        for (int fold = 1; fold <= folds; fold++)
+        for (int fold = 1; fold <= folds && (foldLimit is not int limit || done.Count < limit); fold++)
         {
             string foldFile = Path.Combine(reportFolder, $"fold-{fold}.json");
             if (File.Exists(foldFile))

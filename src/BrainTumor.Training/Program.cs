@@ -9,6 +9,7 @@ var data = new Option<string>("--data") { Description = "Folder with one sub-fol
 var output = new Option<string>("--out") { Description = "Folder to write model.onnx and model.json to.", Required = true };
 var reportOutput = new Option<string?>("--out") { Description = "Report folder (default: reports/cv-<arch>-<image size>)." };
 var folds = new Option<int>("--folds") { Description = "Number of cross-validation folds.", DefaultValueFactory = _ => 5 };
+var foldLimit = new Option<int?>("--fold-limit") { Description = "Stop after this many folds are done (an ablation on the first folds); run again without it to continue." };
 var name = new Option<string?>("--name") { Description = "Model name in the manifest (default: the --out folder's name)." };
 var checkpoints = new Option<string?>("--checkpoint-dir") { Description = "Where checkpoints go (default: checkpoints/<name>)." };
 var epochs = new Option<int>("--epochs") { Description = "Maximum number of epochs.", DefaultValueFactory = _ => 100 };
@@ -84,7 +85,7 @@ train.SetAction((parse, cancellation) => Cli.Run(() =>
 
 var crossValidate = new Command("cv", "Stratified, duplicate-aware k-fold cross-validation with reports and plots; run it again to continue an interrupted run.")
 {
-    architecture, data, reportOutput, folds, checkpoints, epochs, batchSize, learningRate, imageSize, validationFraction,
+    architecture, data, reportOutput, folds, foldLimit, checkpoints, epochs, batchSize, learningRate, imageSize, validationFraction,
     seed, patience, rotation, preprocessing, augmentation, headGuidance, backboneRate, headOnly, frozenNorms, timeBudget, threads, maxPerClass,
 };
 crossValidate.SetAction((parse, cancellation) => Cli.Run(() =>
@@ -95,7 +96,7 @@ crossValidate.SetAction((parse, cancellation) => Cli.Run(() =>
     string stem = $"cv-{parse.GetValue(architecture)}-{parse.GetValue(imageSize)?.ToString() ?? "default"}{input}{augment}{guided}";
     string reportFolder = parse.GetValue(reportOutput) ?? Path.Combine("reports", stem);
     var options = ReadOptions(parse, reportFolder) with { CheckpointDirectory = parse.GetValue(checkpoints) ?? Path.Combine("checkpoints", stem) };
-    new CrossValidation(options, parse.GetValue(folds), reportFolder, ProgressReporter.ForConsole()).Run(cancellation);
+    new CrossValidation(options, parse.GetValue(folds), reportFolder, ProgressReporter.ForConsole(), parse.GetValue(foldLimit)).Run(cancellation);
 }));
 
 var architectures = new Command("architectures", "List the architectures that can be trained, with their size and cost per image.") { imageSize };
