@@ -26,6 +26,13 @@ public enum AugmentationMode
     /// longer does.
     /// </summary>
     Histogram,
+
+    /// <summary>
+    /// <see cref="Scanner"/>, plus a random intensity remapping by a shallow random convolutional network (GIN, Ouyang et al.
+    /// 2022; <see cref="ScannerAugmentation.GinDescription"/>): new tissue contrasts and local textures each time, so that
+    /// neither carries the label, while shape does.
+    /// </summary>
+    Gin,
 }
 
 /// <summary>
@@ -48,11 +55,16 @@ public static class ScannerAugmentation
     public const string HistogramDescription =
         "; grey levels inside the head matched to the histogram of another image of the batch (p 0.5)";
 
+    public const string GinDescription =
+        "; the head's grey levels, centred, remapped by a random 4-layer convolutional network (kernels 1 or 3, 2 channels, leaky ReLU 0.2, " +
+        "weights N(0, 1)), scaled to the input's norm, blended with it by a uniform weight and stretched to 0.05-1 over the head (p 0.5)";
+
     public static string Describe(AugmentationMode mode, double maxDegrees) =>
         string.Format(System.Globalization.CultureInfo.InvariantCulture, Description, maxDegrees) + mode switch
         {
             AugmentationMode.Sequence => SequenceDescription,
             AugmentationMode.Histogram => HistogramDescription,
+            AugmentationMode.Gin => GinDescription,
             _ => "",
         };
 
@@ -106,6 +118,10 @@ public static class ScannerAugmentation
             if (mode == AugmentationMode.Sequence && random.NextDouble() < 0.5)
             {
                 image = RandomCurve(image, random);
+            }
+            if (mode == AugmentationMode.Gin && random.NextDouble() < 0.5)
+            {
+                image = RandomNetwork(image, random);
             }
             if (random.NextDouble() < 0.4)
             {
@@ -199,6 +215,65 @@ public static class ScannerAugmentation
         using var rise = end - start;
         using var step = fraction * rise;
         return start.Plus(step);
+    }
+
+    private static readonly Scalar LeakySlope = 0.2.ToScalar(), Tiny = 1e-6.ToScalar(), Far = 1e6.ToScalar(), HeadFloor = 0.05.ToScalar(),
+        HeadRange = 0.95.ToScalar(), HeadThreshold = ((double)HeadLevel).ToScalar();
+
+    /// <summary>
+    /// GIN: the head's grey levels, centred on their mean, through four convolutions with random N(0, 1) weights (1 to 2, 2 to
+    /// 2, 2 to 2, 2 to 1 channels, kernels 1 or 3, no bias), leaky ReLU between them; scaled to the input's norm, blended with
+    /// it by a uniform weight, and stretched to 0.05-1 over the head, so that tissue contrast may fold or reverse. The
+    /// background stays black. Centring matters: on levels of one sign the network would be linear, a mere rescaling.
+    /// </summary>
+    public static Tensor RandomNetwork(Tensor image, Random random)
+    {
+        long channels = image.shape[1];
+        using var grey = image.mean([1], keepdim: true);
+        using var mask = grey.gt(HeadThreshold).to_type(ScalarType.Float32);
+        using var headSum = (grey * mask).sum();
+        using var headCount = mask.sum().add(Tiny, One);
+        using var headMean = headSum / headCount;
+        using var offset = grey - headMean;
+        using var centred = offset * mask;
+        var x = centred.alias();
+        int[] widths = [1, 2, 2, 2, 1];
+        for (int layer = 0; layer < 4; layer++)
+        {
+            int kernel = random.NextDouble() < 0.5 ? 1 : 3;
+            var weights = new float[widths[layer + 1] * widths[layer] * kernel * kernel];
+            for (int w = 0; w < weights.Length; w++)
+            {
+                weights[w] = (float)(Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
+            }
+            using var weight = tensor(weights, [widths[layer + 1], widths[layer], kernel, kernel]);
+            using var previous = x;
+            x = nn.functional.conv2d(previous, weight, padding: [kernel / 2, kernel / 2]);
+            if (layer < 3)
+            {
+                using var convolved = x;
+                x = nn.functional.leaky_relu(convolved, LeakySlope.ToDouble());
+            }
+        }
+        using var output = x;
+        using var inputNorm = centred.norm();
+        using var outputNorm = output.norm().add(Tiny, One);
+        using var scale = inputNorm / outputNorm;
+        using var scaled = output * scale;
+        double weightOfNetwork = Uniform(random, 0, 1);
+        using Scalar blend = weightOfNetwork.ToScalar(), keep = (1 - weightOfNetwork).ToScalar();
+        using var remapped = scaled * blend;
+        using var kept = centred * keep;
+        using var mixed = remapped.Plus(kept);
+        using var background = grey.le(HeadThreshold).to_type(ScalarType.Float32);
+        using var outside = background * Far;
+        using var low = mixed.Plus(outside).min();
+        using var high = (mixed - outside).max();
+        using var span = (high - low).add(Tiny, One);
+        using var unit = (mixed - low) / span;
+        using var lifted = (unit * HeadRange).add(HeadFloor, One);
+        using var head = (lifted * mask).clamp(Zero, One);
+        return head.expand(1, channels, image.shape[2], image.shape[3]).contiguous();
     }
 
     /// <summary>Separable Gaussian blur of a [1, C, H, W] image with reflected borders.</summary>

@@ -77,6 +77,49 @@ public sealed class ScannerAugmentationTests
         Assert.All(clear, p => Assert.Equal(mask[p] > 0.5f, grey[p] > 0.3f));
     }
 
+    /// <summary>
+    /// GIN's random network keeps the black background black, spans 0.05-1 over the head, and remaps grey levels differently
+    /// from draw to draw: over 20 draws, some keep the input's order of levels and some reverse it.
+    /// </summary>
+    [Fact]
+    public void RandomNetworkRemappingKeepsTheBackgroundBlackAndChangesTheContrast()
+    {
+        const int size = 48;
+        var pixels = new float[3 * size * size];
+        for (int y = 0; y < size; y++)
+        for (int x = 0; x < size; x++)
+        {
+            bool head = (x - 24) * (x - 24) + (y - 24) * (y - 24) < 14 * 14;
+            for (int c = 0; c < 3; c++) pixels[c * size * size + y * size + x] = head ? 0.2f + 0.6f * x / size : 0;
+        }
+        using var image = tensor(pixels, [1, 3, size, size]);
+        var correlations = new List<double>();
+        var random = new Random(7);
+        for (int draw = 0; draw < 20; draw++)
+        {
+            using var remapped = ScannerAugmentation.RandomNetwork(image, random);
+            float[] output = remapped.data<float>().ToArray();
+
+            Assert.Equal(pixels.Length, output.Length);
+            Assert.InRange(output.Max(), 0.999f, 1.0f);
+            for (int p = 0; p < size * size; p++)
+            {
+                Assert.InRange(output[p], pixels[p] > 0 ? 0.0499f : 0f, pixels[p] > 0 ? 1f : 0f);
+            }
+            var inside = Enumerable.Range(0, size * size).Where(p => (p % size - 24) * (p % size - 24) + (p / size - 24) * (p / size - 24) < 10 * 10).ToList();
+            correlations.Add(Correlation(inside.Select(p => (double)pixels[p]).ToArray(), inside.Select(p => (double)output[p]).ToArray()));
+        }
+        Assert.Contains(correlations, r => r > 0.5);
+        Assert.Contains(correlations, r => r < -0.5);
+    }
+
+    private static double Correlation(double[] a, double[] b)
+    {
+        double ma = a.Average(), mb = b.Average();
+        double cov = a.Zip(b).Sum(p => (p.First - ma) * (p.Second - mb));
+        return cov / Math.Sqrt(a.Sum(v => (v - ma) * (v - ma)) * b.Sum(v => (v - mb) * (v - mb)) + 1e-12);
+    }
+
     /// <summary>10,000 pixels: a quarter black background, the rest head levels from <paramref name="level"/> over 0-1.</summary>
     private static float[] Head(Func<float, float> level) =>
         Enumerable.Range(0, 10_000).Select(p => p < 2_500 ? 0f : level((p - 2_500) / 7_499f)).ToArray();
