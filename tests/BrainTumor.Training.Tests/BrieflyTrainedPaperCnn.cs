@@ -60,3 +60,6 @@ public sealed class BrieflyTrainedMobileNetV2() : BrieflyTrainedNetwork("mobilen
     epochs: 3, imagesPerClass: 12);
 
 public sealed class BrieflyTrainedEfficientNetB0() : BrieflyTrainedNetwork("efficientnetb0", new GradCamInfo("last_silu", 1280, 3, 3), imageSize: 96);
+
+/// <summary>The ImageNet-initialised ResNet-18 at 64x64: the same export at any multiple of 32, a shorter test.</summary>
+public sealed class BrieflyTrainedResNet18() : BrieflyTrainedNetwork("resnet18", new GradCamInfo("block9_relu", 512, 2, 2), imageSize: 64);

@@ -44,6 +44,10 @@ public sealed class MobileNetV2ExportParityTests(BrieflyTrainedMobileNetV2 train
 public sealed class EfficientNetB0ExportParityTests(BrieflyTrainedEfficientNetB0 trained, ITestOutputHelper log)
     : ExportParityTests(trained, log), IClassFixture<BrieflyTrainedEfficientNetB0>;
 
+[Trait("Category", "Slow")]
+public sealed class ResNet18ExportParityTests(BrieflyTrainedResNet18 trained, ITestOutputHelper log)
+    : ExportParityTests(trained, log), IClassFixture<BrieflyTrainedResNet18>;
+
 /// <summary>The exported ONNX model computes what the TorchSharp network computes, on real MRI slices.</summary>
 public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutputHelper log)
 {
