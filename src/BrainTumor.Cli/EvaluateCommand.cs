@@ -17,8 +17,9 @@ public static class EvaluateCommand
     /// <param name="gradCamDeletionFraction">When set, also runs the Grad-CAM deletion check blanking this share of each input.</param>
     /// <param name="recordExternal">Write the results into the package's manifest as its external validation.</param>
     /// <param name="gradCamChecks">Also run the Grad-CAM sanity checks (<see cref="GradCamSanityChecks"/>) and record them in the manifest.</param>
+    /// <param name="excluded">Files (relative to the data folder) also left out of a second set of figures, such as CT slices in an MRI set.</param>
     public static EvaluationReport Run(string modelDirectory, string dataDirectory, string? outputDirectory, EvaluationSplit split, TextWriter log,
-        double? gradCamDeletionFraction = null, bool recordExternal = false, bool gradCamChecks = false)
+        double? gradCamDeletionFraction = null, bool recordExternal = false, bool gradCamChecks = false, IReadOnlyList<string>? excluded = null)
     {
         using var model = ModelLoader.Load(modelDirectory);
         var manifest = model.Manifest;
@@ -77,6 +78,22 @@ public static class EvaluateCommand
         }
         int[] truth = indices.Select(i => dataset.Samples[i].Label).ToArray();
         var metrics = ProbabilisticMetrics.Compute(probabilities, truth, manifest.Labels);
+        notes.Add($"All {truth.Length} images: {WilsonInterval.Summary(metrics.Classification)}.");
+        log.WriteLine(notes[^1]);
+        if (excluded is { Count: > 0 })
+        {
+            var leftOut = excluded.Select(e => e.Replace('\\', '/')).ToHashSet(StringComparer.Ordinal);
+            var kept = indices.Select((sample, position) => (sample, position))
+                .Where(p => !leftOut.Contains(dataset.Samples[p.sample].RelativePath.Replace('\\', '/'))).Select(p => p.position).ToList();
+            if (kept.Count != truth.Length - leftOut.Count)
+            {
+                throw new CliException($"Only {truth.Length - kept.Count} of the {leftOut.Count} --exclude files are among the evaluated images.");
+            }
+            var subset = ClassificationMetrics.Compute(kept.Select(p => truth[p]).ToArray(),
+                kept.Select(p => ClassProbabilities.ArgMax(probabilities[p])).ToArray(), manifest.Labels);
+            notes.Add($"Without the {leftOut.Count} excluded images ({string.Join(", ", leftOut.Order(StringComparer.Ordinal))}): {WilsonInterval.Summary(subset)}.");
+            log.WriteLine(notes[^1]);
+        }
         if (manifest.SensitiveOperatingPoint is { } point && manifest.Labels.ToList().IndexOf(ClassificationMetrics.NoTumorLabel) is int noTumor and >= 0)
         {
             var sensitive = ClassificationMetrics.Compute(truth, probabilities.Select(p => ClassProbabilities.Decide(p, noTumor, point.NoTumorMinimum)).ToArray(),

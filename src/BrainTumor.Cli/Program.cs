@@ -21,12 +21,17 @@ var gradCamChecks = new Option<bool>("--gradcam-checks")
 {
     Description = "Also run the Grad-CAM sanity checks (cascading randomisation, class sensitivity, map outside the head, stability) on 10 images per class, and record them in the package's model.json.",
 };
+var exclude = new Option<string[]>("--exclude")
+{
+    Description = "A file (relative to --data, e.g. glioma_tumor/image(56).jpg) to leave out of a second set of figures; repeat for several.",
+    AllowMultipleArgumentsPerToken = false,
+};
 var evaluate = new Command("evaluate", "Evaluate a model on a labelled folder: metrics, report.md, report.json and plots.")
 {
-    model, data, output, split, gradCamDeletion, recordExternal, gradCamChecks,
+    model, data, output, split, gradCamDeletion, recordExternal, gradCamChecks, exclude,
 };
 evaluate.SetAction(parse => Run(() => EvaluateCommand.Run(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(output), parse.GetValue(split), Console.Out,
-    parse.GetValue(gradCamDeletion), parse.GetValue(recordExternal), parse.GetValue(gradCamChecks))));
+    parse.GetValue(gradCamDeletion), parse.GetValue(recordExternal), parse.GetValue(gradCamChecks), parse.GetValue(exclude))));
 
 var paths = new Argument<string[]>("paths") { Description = "Image files and/or folders (searched recursively).", Arity = ArgumentArity.OneOrMore };
 var format = new Option<string>("--format") { Description = "csv or json.", DefaultValueFactory = _ => "csv" };
