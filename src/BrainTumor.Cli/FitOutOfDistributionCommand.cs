@@ -100,7 +100,7 @@ public static class FitOutOfDistributionCommand
             using var _ = bitmap;
             string? refused = Math.Min(bitmap.Width, bitmap.Height) < ImageLimits.Classification.MinSide
                 ? $"smaller than {ImageLimits.Classification.MinSide} pixels"
-                : SlicePlausibility.Problem(bitmap);
+                : SlicePlausibility.Problem(bitmap)?.Detail;
             scored.Add(Score(image.Group, image.Name, classifier.Embed(classifier.Prepare(bitmap).Pixels), refused));
         }
 
@@ -159,7 +159,7 @@ public static class FitOutOfDistributionCommand
                         $"{manifest.GradCam.Channels} values) to the nearest class mean, one covariance shared by the classes, shrunk towards the identity by the Ledoit-Wolf estimate ({guard.Shrinkage}). " +
                         $"Means and covariance from {guard.FittedOn}; threshold {guard.Threshold:0.###}, the score that accepts {acceptance:P1} of " +
                         $"{guard.ThresholdSetOn}. An image is flagged when its score is above the threshold, or when a check before the model " +
-                        "refuses it (smaller than 64 pixels, wider than 3:1, or almost uniform).");
+                        "refuses it (smaller than 64 pixels, wider than 3:1, clearly coloured, or almost uniform).");
         text.AppendLine();
         text.AppendLine($"In distribution: the held-out images (which set the threshold) and the external labelled set (never fitted on). " +
                         $"Out of distribution: {scored.Count(s => s.Group is not (HeldOutGroup or ExternalGroup))} images, built by `OutOfDistributionSet` from Debian's python3-pydicom and python3-skimage " +

@@ -35,9 +35,10 @@ public static class PredictCommand
             try
             {
                 using var bitmap = ImageLoader.Decode(File.ReadAllBytes(file), ImageLimits.Classification);
-                if (SlicePlausibility.Problem(bitmap) is string implausible)
+                if (SlicePlausibility.Problem(bitmap) is { } implausible)
                 {
-                    results.Add(new FilePrediction(file, classifier.Name, classifier.Manifest.Version, null, null, null, null, $"not an MRI slice: {implausible}"));
+                    results.Add(new FilePrediction(file, classifier.Name, classifier.Manifest.Version, null, null, null, null,
+                        $"{implausible.Title.ToLowerInvariant().Replace("mri", "MRI")}: {implausible.Detail}"));
                     progress.Report(results.Count);
                     continue;
                 }

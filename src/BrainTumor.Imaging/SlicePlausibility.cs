@@ -2,10 +2,17 @@ using SkiaSharp;
 
 namespace BrainTumor.Imaging;
 
+/// <summary>Why an image was refused before any model ran: a problem title and one sentence.</summary>
+public sealed record SliceRefusal(string Title, string Detail)
+{
+    public const string NotASlice = "Not an MRI slice";
+    public const string NotGreyscale = "Not a greyscale MRI slice";
+}
+
 /// <summary>
-/// Checks, before any model runs, that a decoded image could be an axial slice at all: not a strip, not a blank
-/// frame. These images would otherwise get one of the four labels with high confidence (an 8192x1 strip was
-/// "meningioma" at 0.83).
+/// Checks, before any model runs, that a decoded image could be a brain MRI slice at all: not a strip, not a blank
+/// frame, not a colour picture. These images would otherwise get one of the four labels with high confidence (an 8192x1
+/// strip was "meningioma" at 0.83; skimage's coffee cup and cat passed the out-of-distribution guard).
 /// </summary>
 public static class SlicePlausibility
 {
@@ -16,45 +23,72 @@ public static class SlicePlausibility
     /// <summary>Smallest standard deviation of the grey levels (0-255) accepted. The flattest image in the data has 21.</summary>
     public const double MinGreyLevelDeviation = 3.0;
 
+    /// <summary>
+    /// A pixel is clearly coloured when its red, green and blue differ by more than this (0-255). Every pixel of the 2,870
+    /// Training and 126 Testing-dev images differs by 0 (measured 2026-12-05); JPEG's colour noise on a grey slice stays
+    /// within a few levels.
+    /// </summary>
+    public const int ColouredPixelSpread = 24;
+
+    /// <summary>
+    /// Largest share of clearly coloured pixels accepted: a coloured annotation or marker on a grey slice passes, a
+    /// colour photograph does not (skimage's photographs: 0.05 for the Hubble deep field, mostly black sky, to 0.96).
+    /// </summary>
+    public const double MaxColouredShare = 0.02;
+
     // Enough pixels for the deviation to be exact to well under a grey level, at a cost that does not grow with the image.
     private const int SampledPixels = 16_384;
 
-    /// <summary>Why the image cannot be a slice, in one sentence; null when it could be one.</summary>
-    public static string? Problem(SKBitmap image)
+    /// <summary>Why the image cannot be a slice; null when it could be one.</summary>
+    public static SliceRefusal? Problem(SKBitmap image)
     {
         double ratio = (double)Math.Max(image.Width, image.Height) / Math.Min(image.Width, image.Height);
         if (ratio > MaxAspectRatio)
         {
-            return $"The image is {image.Width}x{image.Height}, {ratio:0.#}:1; an MRI slice is at most {MaxAspectRatio:0}:1.";
+            return new(SliceRefusal.NotASlice, $"The image is {image.Width}x{image.Height}, {ratio:0.#}:1; an MRI slice is at most {MaxAspectRatio:0}:1.");
         }
-        double deviation = GreyLevelDeviation(image);
-        if (deviation < MinGreyLevelDeviation)
+        var sample = Sample(image);
+        if (sample.ColouredShare > MaxColouredShare)
         {
-            return $"The image is almost uniform (grey levels vary by {deviation:0.0} around their mean, at least {MinGreyLevelDeviation:0} is needed); it shows no slice.";
+            return new(SliceRefusal.NotGreyscale,
+                $"{sample.ColouredShare:P0} of the image's pixels are clearly coloured (at most {MaxColouredShare:P0} is accepted); an MRI slice is grey.");
+        }
+        if (sample.Deviation < MinGreyLevelDeviation)
+        {
+            return new(SliceRefusal.NotASlice,
+                $"The image is almost uniform (grey levels vary by {sample.Deviation:0.0} around their mean, at least {MinGreyLevelDeviation:0} is needed); it shows no slice.");
         }
         return null;
     }
 
     /// <summary>The standard deviation of the grey levels (as <see cref="Preprocessing"/> computes them) over a regular sample of the pixels.</summary>
-    public static double GreyLevelDeviation(SKBitmap image)
+    public static double GreyLevelDeviation(SKBitmap image) => Sample(image).Deviation;
+
+    /// <summary>The share of a regular sample of the pixels whose colours differ by more than <see cref="ColouredPixelSpread"/>.</summary>
+    public static double ColouredShare(SKBitmap image) => Sample(image).ColouredShare;
+
+    private static (double Deviation, double ColouredShare) Sample(SKBitmap image)
     {
         ReadOnlySpan<byte> rgba = Preprocessing.Rgba(image);
         // SKBitmap's Width and Height call into Skia; read once, not per pixel (per pixel they cost 6 ms on a 512x512 slice).
         int width = image.Width, height = image.Height;
         int step = Math.Max(1, (int)Math.Sqrt((double)width * height / SampledPixels));
         double sum = 0, squares = 0;
-        long count = 0;
+        long count = 0, coloured = 0;
         for (int y = 0; y < height; y += step)
         {
             for (int x = 0; x < width; x += step)
             {
-                double grey = Preprocessing.Grey(rgba, (y * width + x) * 4);
+                int i = (y * width + x) * 4;
+                double grey = Preprocessing.Grey(rgba, i);
                 sum += grey;
                 squares += grey * grey;
+                int spread = Math.Max(rgba[i], Math.Max(rgba[i + 1], rgba[i + 2])) - Math.Min(rgba[i], Math.Min(rgba[i + 1], rgba[i + 2]));
+                coloured += spread > ColouredPixelSpread ? 1 : 0;
                 count++;
             }
         }
         double mean = sum / count;
-        return Math.Sqrt(Math.Max(squares / count - mean * mean, 0));
+        return (Math.Sqrt(Math.Max(squares / count - mean * mean, 0)), (double)coloured / count);
     }
 }

@@ -11,6 +11,7 @@ public sealed class OutOfDistributionTests(BrainTumorApiFactory factory) : IClas
     private readonly HttpClient client = factory.CreateClient();
 
     /// <summary>Debian's python3-skimage sample photographs: material no one here chose by looking at the models.</summary>
+    private const string Camera = "/usr/lib/python3/dist-packages/skimage/data/camera.png";
     private const string Astronaut = "/usr/lib/python3/dist-packages/skimage/data/astronaut.png";
 
     private static byte[] Png(int width, int height, Action<SKBitmap> draw)
@@ -25,9 +26,11 @@ public sealed class OutOfDistributionTests(BrainTumorApiFactory factory) : IClas
     {
         var pixels = bitmap.GetPixelSpan();
         new Random(seed).NextBytes(pixels);
-        for (int i = 3; i < pixels.Length; i += 4)
+        // Grey noise: colour noise is refused before any model runs, and these tests are about the model's guard.
+        for (int i = 0; i < pixels.Length; i += 4)
         {
-            pixels[i] = 255;
+            pixels[i + 1] = pixels[i + 2] = pixels[i];
+            pixels[i + 3] = 255;
         }
     });
 
@@ -53,9 +56,9 @@ public sealed class OutOfDistributionTests(BrainTumorApiFactory factory) : IClas
     }
 
     [Fact]
-    public async Task APhotographIsAnsweredButFlaggedUnderTheDefaultPolicy()
+    public async Task AGreyPhotographIsAnsweredButFlaggedUnderTheDefaultPolicy()
     {
-        var response = await client.PostAsync("/predict", Uploads.Form(File.ReadAllBytes(Astronaut), contentType: "image/png", fileName: "photo.png"));
+        var response = await client.PostAsync("/predict", Uploads.Form(File.ReadAllBytes(Camera), contentType: "image/png", fileName: "photo.png"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -78,6 +81,15 @@ public sealed class OutOfDistributionTests(BrainTumorApiFactory factory) : IClas
         Assert.Contains("lite-cnn", problem.GetProperty("detail").GetString());
         await Problem(gradCam, HttpStatusCode.UnprocessableEntity, "Unlike the training images");
         Assert.Equal(HttpStatusCode.OK, slice.StatusCode);
+    }
+
+    [Fact]
+    public async Task AColourPhotographIsRefusedBeforeTheModel()
+    {
+        var problem = await Problem(await client.PostAsync("/gradcam", Uploads.Form(File.ReadAllBytes(Astronaut), contentType: "image/png", fileName: "photo.png")),
+            HttpStatusCode.UnprocessableEntity, "Not a greyscale MRI slice");
+
+        Assert.Contains("coloured", problem.GetProperty("detail").GetString());
     }
 
     [Fact]

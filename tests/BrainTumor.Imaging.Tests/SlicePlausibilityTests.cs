@@ -32,6 +32,64 @@ public sealed class SlicePlausibilityTests
         }
     }
 
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void EveryTrainingImageIsGreyEnough()
+    {
+        var files = Directory.EnumerateFiles(RepositoryPaths.Dataset, "*.jpg", SearchOption.AllDirectories).ToList();
+        Assert.True(files.Count >= 2870, $"{files.Count} files");
+        double worst = files.Max(file =>
+        {
+            using var slice = ImageLoader.Decode(File.ReadAllBytes(file));
+            return SlicePlausibility.ColouredShare(slice);
+        });
+        Assert.True(worst <= SlicePlausibility.MaxColouredShare, $"a Training image has {worst:P1} coloured pixels");
+    }
+
+    /// <summary>A slice saved by a viewer in colour: a warm cast and colour noise, then JPEG at quality 40, still reads as grey.</summary>
+    [Fact]
+    public void JpegColourNoiseOnAGreySliceIsNotColour()
+    {
+        using var slice = ImageLoader.Decode(File.ReadAllBytes(RepositoryPaths.DatasetImage("glioma_tumor", 7)));
+        var random = new Random(4);
+        var pixels = slice.GetPixelSpan();
+        for (int i = 0; i < pixels.Length; i += 4)
+        {
+            pixels[i] = (byte)Math.Clamp(pixels[i] + 6 + random.Next(-8, 9), 0, 255);
+            pixels[i + 2] = (byte)Math.Clamp(pixels[i + 2] - 6 + random.Next(-8, 9), 0, 255);
+        }
+        using var encoded = slice.Encode(SKEncodedImageFormat.Jpeg, 40);
+        using var decoded = ImageLoader.Decode(encoded.AsSpan());
+
+        Assert.Null(SlicePlausibility.Problem(decoded));
+    }
+
+    [Fact]
+    public void AGreySliceWithAColouredMarkerIsStillASlice()
+    {
+        using var slice = ImageLoader.Decode(File.ReadAllBytes(RepositoryPaths.DatasetImage("meningioma_tumor", 3)));
+        using (var canvas = new SKCanvas(slice))
+        using (var paint = new SKPaint { Color = SKColors.Red, Style = SKPaintStyle.Stroke, StrokeWidth = 2 })
+        {
+            canvas.DrawRect(slice.Width * 0.3f, slice.Height * 0.3f, slice.Width * 0.2f, slice.Height * 0.2f, paint);
+        }
+
+        Assert.True(SlicePlausibility.ColouredShare(slice) > 0, "the marker is coloured");
+        Assert.Null(SlicePlausibility.Problem(slice));
+    }
+
+    [Theory]
+    [InlineData("coffee.png")]
+    [InlineData("chelsea.png")]
+    [InlineData("astronaut.png")]
+    [InlineData("hubble_deep_field.jpg")]
+    public void AColourPhotographIsNotAGreyscaleSlice(string name)
+    {
+        using var photograph = ImageLoader.Decode(File.ReadAllBytes(Path.Combine("/usr/lib/python3/dist-packages/skimage/data", name)));
+
+        Assert.Equal(SliceRefusal.NotGreyscale, SlicePlausibility.Problem(photograph)?.Title);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(128)]
@@ -40,7 +98,7 @@ public sealed class SlicePlausibilityTests
     {
         using var blank = Blank(300, 300, level, noise: 2);
 
-        Assert.Contains("almost uniform", SlicePlausibility.Problem(blank));
+        Assert.Contains("almost uniform", SlicePlausibility.Problem(blank)?.Detail);
     }
 
     [Fact]
@@ -58,7 +116,7 @@ public sealed class SlicePlausibilityTests
     {
         using var strip = Blank(width, height, 100, noise: 50);
 
-        Assert.Contains($"{width}x{height}", SlicePlausibility.Problem(strip));
+        Assert.Contains($"{width}x{height}", SlicePlausibility.Problem(strip)?.Detail);
     }
 
     [Fact]

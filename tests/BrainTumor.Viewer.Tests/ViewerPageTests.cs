@@ -165,8 +165,8 @@ public sealed class ViewerPageTests(Browser browser, ViewerServer server) : ICla
     {
         var page = await OpenAsync();
 
-        // Debian's python3-skimage sample photograph, flagged by the default model's out-of-distribution guard.
-        await page.Locator("#file").SetInputFilesAsync("/usr/lib/python3/dist-packages/skimage/data/astronaut.png");
+        // Debian's python3-skimage grey sample photograph, flagged by the default model's out-of-distribution guard.
+        await page.Locator("#file").SetInputFilesAsync("/usr/lib/python3/dist-packages/skimage/data/camera.png");
 
         await Assertions.Expect(page.Locator("#ood-warning")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("#ood-warning")).ToContainTextAsync("does not look like the brain MRI slices");

@@ -16,8 +16,9 @@ public static class Problems
     public static ProblemHttpResult UnknownModel(string? name, IEnumerable<string> known) =>
         Create(StatusCodes.Status404NotFound, "Unknown model", $"There is no model '{name}'. Available: {string.Join(", ", known)}.");
 
-    /// <summary>422: the image was read, but it cannot be a brain MRI slice (a strip, a blank frame).</summary>
-    public static ProblemHttpResult NotASlice(string detail) => Create(StatusCodes.Status422UnprocessableEntity, "Not an MRI slice", detail);
+    /// <summary>422: the image was read, but it cannot be a brain MRI slice (a strip, a blank frame, a colour picture).</summary>
+    public static ProblemHttpResult NotASlice(BrainTumor.Imaging.SliceRefusal refusal) =>
+        Create(StatusCodes.Status422UnprocessableEntity, refusal.Title, refusal.Detail);
 
     /// <summary>422 under the <c>Refuse</c> policy: the model's out-of-distribution guard flagged the image.</summary>
     public static ProblemHttpResult OutOfDistribution(string model, double score, double threshold) =>
