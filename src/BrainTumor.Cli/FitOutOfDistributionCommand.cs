@@ -100,7 +100,7 @@ public static class FitOutOfDistributionCommand
             using var _ = bitmap;
             string? refused = Math.Min(bitmap.Width, bitmap.Height) < ImageLimits.Classification.MinSide
                 ? $"smaller than {ImageLimits.Classification.MinSide} pixels"
-                : SlicePlausibility.Problem(bitmap)?.Detail;
+                : SlicePlausibility.Problem(bitmap, image.Modality)?.Detail;
             scored.Add(Score(image.Group, image.Name, classifier.Embed(classifier.Prepare(bitmap).Pixels), refused));
         }
 

@@ -5,7 +5,8 @@ using SkiaSharp;
 namespace BrainTumor.Cli;
 
 /// <summary>One image the out-of-distribution guard should flag, and the group it is reported in.</summary>
-public sealed record OutOfDistributionImage(string Group, string Name, Func<SKBitmap> Load);
+/// <param name="Modality">The DICOM Modality of an image read from a DICOM file, which the server checks as well.</param>
+public sealed record OutOfDistributionImage(string Group, string Name, Func<SKBitmap> Load, string? Modality = null);
 
 /// <summary>
 /// The out-of-distribution evaluation set, built from material no one here wrote or chose by looking at the models:
@@ -61,7 +62,7 @@ public static class OutOfDistributionSet
             {
                 string path = Path.Combine(PydicomFolder, file);
                 images.Add(new(NonBrainMedical, $"pydicom {file} ({label})", () =>
-                    DicomImage.Decode(File.ReadAllBytes(path), new DicomReadOptions(Window: window)).Bitmap));
+                    DicomImage.Decode(File.ReadAllBytes(path), new DicomReadOptions(Window: window)).Bitmap, ModalityOf(path)));
             }
         }
         else
@@ -80,6 +81,18 @@ public static class OutOfDistributionSet
         images.AddRange(SyntheticImages(seed));
         images.AddRange(ImplausibleVersions(externalSlices, seed));
         return images;
+    }
+
+    private static string? ModalityOf(string path)
+    {
+        try
+        {
+            return DicomImage.Decode(File.ReadAllBytes(path)).Info.Modality;
+        }
+        catch (ImageDecodeException)
+        {
+            return null;
+        }
     }
 
     private static OutOfDistributionImage Skimage(string group, string file) =>

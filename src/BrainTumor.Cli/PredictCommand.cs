@@ -34,8 +34,9 @@ public static class PredictCommand
         {
             try
             {
-                using var bitmap = ImageLoader.Decode(File.ReadAllBytes(file), ImageLimits.Classification);
-                if (SlicePlausibility.Problem(bitmap) is { } implausible)
+                var (bitmap, dicom) = ImageLoader.DecodeWithDicomInfo(File.ReadAllBytes(file), ImageLimits.Classification);
+                using var _ = bitmap;
+                if (SlicePlausibility.Problem(bitmap, dicom?.Modality) is { } implausible)
                 {
                     results.Add(new FilePrediction(file, classifier.Name, classifier.Manifest.Version, null, null, null, null,
                         $"{implausible.Title.ToLowerInvariant().Replace("mri", "MRI")}: {implausible.Detail}"));

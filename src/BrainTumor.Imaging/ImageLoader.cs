@@ -25,7 +25,10 @@ public static class ImageLoader
     /// with its own window and middle frame. The header is checked against <paramref name="limits"/>
     /// (default <see cref="ImageLimits.Default"/>) before any pixel is decoded.
     /// </summary>
-    public static SKBitmap Decode(ReadOnlySpan<byte> encoded, ImageLimits? limits = null)
+    public static SKBitmap Decode(ReadOnlySpan<byte> encoded, ImageLimits? limits = null) => DecodeWithDicomInfo(encoded, limits).Bitmap;
+
+    /// <summary><see cref="Decode"/>, with what a DICOM file says about itself (null for other formats).</summary>
+    public static (SKBitmap Bitmap, Dicom.DicomImageInfo? Dicom) DecodeWithDicomInfo(ReadOnlySpan<byte> encoded, ImageLimits? limits = null)
     {
         limits ??= ImageLimits.Default;
         if (encoded.IsEmpty)
@@ -34,7 +37,7 @@ public static class ImageLoader
         }
         if (Dicom.DicomDataset.IsPart10(encoded))
         {
-            return Dicom.DicomImage.Decode(encoded.ToArray(), limits: limits).Bitmap;
+            return Dicom.DicomImage.Decode(encoded.ToArray(), limits: limits);
         }
         if (PngChunks.FindOversizedAncillary(encoded, limits.MaxPngAncillaryChunkBytes) is var (chunk, length))
         {
@@ -84,7 +87,7 @@ public static class ImageLoader
             bitmap.Dispose();
             throw new ImageDecodeException(ImageProblem.Corrupt, "The image is truncated.");
         }
-        return Orient(bitmap, codec.EncodedOrigin);
+        return (Orient(bitmap, codec.EncodedOrigin), null);
     }
 
     /// <summary>

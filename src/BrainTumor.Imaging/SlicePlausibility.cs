@@ -7,6 +7,7 @@ public sealed record SliceRefusal(string Title, string Detail)
 {
     public const string NotASlice = "Not an MRI slice";
     public const string NotGreyscale = "Not a greyscale MRI slice";
+    public const string LooksLikeCt = "This looks like CT; the models read MRI";
 }
 
 /// <summary>
@@ -39,9 +40,29 @@ public static class SlicePlausibility
     // Enough pixels for the deviation to be exact to well under a grey level, at a cost that does not grow with the image.
     private const int SampledPixels = 16_384;
 
-    /// <summary>Why the image cannot be a slice; null when it could be one.</summary>
-    public static SliceRefusal? Problem(SKBitmap image)
+    /// <summary>
+    /// Modalities whose images are accepted: MR, and the capture modalities under which viewers and PACS store screenshots
+    /// of MR slices (OT other, SC secondary capture).
+    /// </summary>
+    public static IReadOnlySet<string> AcceptedModalities { get; } = new HashSet<string>(StringComparer.Ordinal) { "MR", "OT", "SC" };
+
+    /// <summary>Why a DICOM file of this Modality (0008,0060) cannot be an MRI slice; null when it can, or names none.</summary>
+    private static SliceRefusal? Modality(string? modality) => modality switch
     {
+        null or "" => null,
+        "CT" => new(SliceRefusal.LooksLikeCt, "The DICOM file's Modality is CT; the models were trained on MRI slices only."),
+        _ when AcceptedModalities.Contains(modality) => null,
+        _ => new(SliceRefusal.NotASlice, $"The DICOM file's Modality is {modality}; the models read MRI (MR) slices only."),
+    };
+
+    /// <summary>Why the image cannot be a slice; null when it could be one.</summary>
+    /// <param name="modality">The DICOM file's Modality, when the image came from one.</param>
+    public static SliceRefusal? Problem(SKBitmap image, string? modality = null)
+    {
+        if (Modality(modality) is { } wrongModality)
+        {
+            return wrongModality;
+        }
         double ratio = (double)Math.Max(image.Width, image.Height) / Math.Min(image.Width, image.Height);
         if (ratio > MaxAspectRatio)
         {

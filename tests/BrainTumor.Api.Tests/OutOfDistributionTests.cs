@@ -1,3 +1,4 @@
+using BrainTumor.Tests;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -90,6 +91,17 @@ public sealed class OutOfDistributionTests(BrainTumorApiFactory factory) : IClas
             HttpStatusCode.UnprocessableEntity, "Not a greyscale MRI slice");
 
         Assert.Contains("coloured", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task ACtDicomFileIsRefusedAsCtBeforeTheModel()
+    {
+        byte[] ct = File.ReadAllBytes(RepositoryPaths.PydicomFile("CT_small.dcm"));
+
+        var problem = await Problem(await client.PostAsync("/predict", Uploads.Raw(ct, "application/dicom")),
+            HttpStatusCode.UnprocessableEntity, "This looks like CT; the models read MRI");
+
+        Assert.Contains("Modality is CT", problem.GetProperty("detail").GetString());
     }
 
     [Fact]

@@ -79,6 +79,34 @@ public sealed class SlicePlausibilityTests
     }
 
     [Theory]
+    [InlineData(null, null)]
+    [InlineData("MR", null)]
+    [InlineData("OT", null)]
+    [InlineData("SC", null)]
+    [InlineData("CT", SliceRefusal.LooksLikeCt)]
+    [InlineData("US", SliceRefusal.NotASlice)]
+    [InlineData("CR", SliceRefusal.NotASlice)]
+    public void ADicomFilesModalityDecidesBeforeItsPixels(string? modality, string? refusedAs)
+    {
+        using var slice = ImageLoader.Decode(File.ReadAllBytes(RepositoryPaths.DatasetImage("no_tumor", 4)));
+
+        Assert.Equal(refusedAs, SlicePlausibility.Problem(slice, modality)?.Title);
+    }
+
+    [Fact]
+    public void PydicomsCtSliceIsRefusedAsCtUnderEveryWindow()
+    {
+        foreach (var window in new (double, double)?[] { null, (40, 400), (40, 80), (300, 1500), (-600, 1500) })
+        {
+            var (bitmap, info) = Dicom.DicomImage.Decode(File.ReadAllBytes(RepositoryPaths.PydicomFile("CT_small.dcm")), new Dicom.DicomReadOptions(Window: window));
+            using var _ = bitmap;
+
+            Assert.Equal("CT", info.Modality);
+            Assert.Equal(SliceRefusal.LooksLikeCt, SlicePlausibility.Problem(bitmap, info.Modality)?.Title);
+        }
+    }
+
+    [Theory]
     [InlineData("coffee.png")]
     [InlineData("chelsea.png")]
     [InlineData("astronaut.png")]

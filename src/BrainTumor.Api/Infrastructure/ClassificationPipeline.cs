@@ -68,7 +68,7 @@ public sealed class ClassificationPipeline(
             return refuse(undecodable);
         }
         using var image = decoded.Value!.Bitmap;
-        if (SlicePlausibility.Problem(image) is { } implausible)
+        if (SlicePlausibility.Problem(image, decoded.Value.Dicom?.Modality) is { } implausible)
         {
             return refuse(Problems.NotASlice(implausible));
         }

@@ -7,9 +7,10 @@ namespace BrainTumor.Imaging.Dicom;
 public sealed record DicomWindow(double Center, double Width, string Function, string Source);
 
 /// <summary>What an integrator needs to link an answer back to its image, and how the image was rendered; no patient attribute.</summary>
+/// <param name="Modality">The file's Modality (0008,0060), such as MR or CT, when it has one.</param>
 public sealed record DicomImageInfo(
     string TransferSyntaxUid, string TransferSyntax, int Frame, int Frames, string Photometric, DicomWindow? Window,
-    string? StudyInstanceUid, string? SeriesInstanceUid, string? SopInstanceUid, string? Warning);
+    string? StudyInstanceUid, string? SeriesInstanceUid, string? SopInstanceUid, string? Warning, string? Modality = null);
 
 /// <param name="Frame">1-based frame of a multi-frame image; the middle one when null.</param>
 /// <param name="Window">Center and width to use instead of the file's first window.</param>
@@ -26,7 +27,7 @@ public static class DicomImage
         PlanarConfigurationTag = 0x00280006, NumberOfFramesTag = 0x00280008, BitsAllocatedTag = 0x00280100, BitsStoredTag = 0x00280101,
         HighBitTag = 0x00280102, PixelRepresentationTag = 0x00280103, WindowCenter = 0x00281050, WindowWidth = 0x00281051,
         RescaleIntercept = 0x00281052, RescaleSlope = 0x00281053, VoiLutFunction = 0x00281056, ImageOrientationPatient = 0x00200037,
-        StudyInstanceUid = 0x0020000D, SeriesInstanceUid = 0x0020000E, SopInstanceUid = 0x00080018;
+        StudyInstanceUid = 0x0020000D, SeriesInstanceUid = 0x0020000E, SopInstanceUid = 0x00080018, ModalityTag = 0x00080060;
 
     public const string MediaType = "application/dicom";
 
@@ -53,7 +54,8 @@ public static class DicomImage
             bitmap = Colour(dataset, pixels, frame);
         }
         var info = new DicomImageInfo(dataset.Syntax.Uid, dataset.Syntax.Name, frame, pixels.Frames, pixels.Photometric, window,
-            dataset.String(StudyInstanceUid), dataset.String(SeriesInstanceUid), dataset.String(SopInstanceUid), OrientationWarning(dataset));
+            dataset.String(StudyInstanceUid), dataset.String(SeriesInstanceUid), dataset.String(SopInstanceUid), OrientationWarning(dataset),
+            dataset.String(ModalityTag) is { Length: > 0 } modality ? modality.Trim() : null);
         return (bitmap, info);
     }
 
