@@ -105,7 +105,7 @@ upgrade.SetAction(parse => Run(() => PackageUpgrade.Run(parse.GetValue(model)!, 
 var reports = new Argument<string[]>("reports") { Description = "Folders of cv runs (each with report.json).", Arity = ArgumentArity.OneOrMore };
 var tableTitle = new Option<string>("--title") { Description = "Heading of the table.", DefaultValueFactory = _ => "5-fold cross-validation" };
 var tableOutput = new Option<string?>("--out") { Description = "Folder to write report.md and comparison.png to (default: print the table)." };
-var paperTable = new Option<PaperTable>("--paper") { Description = "The paper's rows to list: both, ablation (Table 1) or comparison (Table 2).", DefaultValueFactory = _ => PaperTable.Both };
+var paperTable = new Option<PaperTable>("--paper") { Description = "The paper's rows to list: both, ablation (Table 1), comparison (Table 2) or none.", DefaultValueFactory = _ => PaperTable.Both };
 var compare = new Command("compare", "Put several cross-validation reports in one table beside the paper's Tables 1 and 2.") { reports, tableTitle, tableOutput, paperTable };
 compare.SetAction(parse => Run(() =>
 {

@@ -9,6 +9,7 @@ public enum PaperTable
     Both,
     Ablation,
     Comparison,
+    None,
 }
 
 /// <summary>
@@ -46,6 +47,7 @@ public static class CrossValidationComparison
     {
         PaperTable.Ablation => PaperResults.Table1Ablation,
         PaperTable.Comparison => PaperResults.Table2Comparison,
+        PaperTable.None => [],
         _ => PaperResults.Table1Ablation.Concat(PaperResults.Table2Comparison).ToList(),
     };
 
@@ -64,9 +66,13 @@ public static class CrossValidationComparison
         foreach (var row in rows)
         {
             string folds = row.FoldsDone == row.Folds ? $"{row.Folds}" : $"{row.FoldsDone} of {row.Folds} (incomplete)";
+            // Runs of one architecture (an ablation) are told apart by their folders' names.
+            string label = rows.Count(r => r.Architecture == row.Architecture) > 1
+                ? $"{row.Architecture} ({Path.GetFileName(Path.TrimEndingDirectorySeparator(row.Folder))})"
+                : row.Architecture;
             string name = linkFrom is null
-                ? row.Architecture
-                : $"[{row.Architecture}]({Path.GetRelativePath(linkFrom, Path.Combine(row.Folder, "report.md")).Replace('\\', '/')})";
+                ? label
+                : $"[{label}]({Path.GetRelativePath(linkFrom, Path.Combine(row.Folder, "report.md")).Replace('\\', '/')})";
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| ours: {name} | {row.ImageSize}x{row.ImageSize} | {row.Parameters:N0} | {folds} | {row.Accuracy} | {row.MacroF1} | {row.MacroAuc} |"));
         }
@@ -75,7 +81,23 @@ public static class CrossValidationComparison
             text.AppendLine($"| paper: {paper.Model} | 224x224 | {paper.Parameters ?? "-"} | 5 | {paper.Accuracy} | {paper.MacroF1} | {paper.MacroAuc} |");
         }
         text.AppendLine();
-        text.AppendLine("Mean ± sample standard deviation over test folds. The paper's transfer-learning models start from ImageNet weights; ours train from scratch.");
+        text.AppendLine("Mean ± sample standard deviation over test folds. The paper's transfer-learning models start from ImageNet weights; ours train from " +
+                        "scratch, except `resnet18`, which starts from ImageNet weights too.");
+        var paired = rows.Skip(1).Select(row => (row, PairedComparison.Of(rows[0].Folder, row.Folder))).Where(p => p.Item2 is not null).ToList();
+        if (paired.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine($"Paired with the first row ({rows[0].Architecture}, `{rows[0].Folder}`) on the test images of the folds both have finished " +
+                            "(exact McNemar test on the images only one of the two got right):");
+            text.AppendLine();
+            text.AppendLine("| model | folds | images | accuracy difference | only the first right | only this one right | p |");
+            text.AppendLine("|---|---|---|---|---|---|---|");
+            foreach (var (row, comparison) in paired)
+            {
+                text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {row.Architecture} (`{row.Folder}`) | {comparison!.Folds} | {comparison.Images} | {comparison.AccuracyDifference:+0.000;-0.000;0.000} | {comparison.OnlyFirstRight} | {comparison.OnlySecondRight} | {comparison.PValue:0.000} |"));
+            }
+        }
         return text.ToString();
     }
 

@@ -36,3 +36,21 @@ public sealed class WilsonIntervalTests
         Assert.DoesNotContain("pituitary_tumor recall", summary);
     }
 }
+
+public sealed class PairedComparisonTests
+{
+    [Theory]
+    // No discordant images: no evidence either way.
+    [InlineData(0, 0, 1.0)]
+    // 17 against 6: 2 x P(X <= 6), X ~ Binomial(23, 1/2) = 0.0347.
+    [InlineData(17, 6, 0.0347)]
+    [InlineData(6, 17, 0.0347)]
+    // 10 against 7: 2 x P(X <= 7), X ~ Binomial(17, 1/2) = 0.6291.
+    [InlineData(10, 7, 0.6291)]
+    public void TheExactMcNemarTestIsTheTwoSidedBinomialTailOfTheDiscordantImages(int onlyFirst, int onlySecond, double p) =>
+        Assert.Equal(p, PairedComparison.McNemarExact(onlyFirst, onlySecond), 4);
+
+    [Fact]
+    public void LargeCountsDoNotOverflow() =>
+        Assert.InRange(PairedComparison.McNemarExact(2000, 2100), 0.1, 0.2);
+}
