@@ -218,6 +218,37 @@ public sealed class CrossValidationReportTests : IDisposable
         Assert.EndsWith("| - | - |", markdown.Split('\n').Single(line => line.StartsWith("| MCC |")));
     }
 
+    /// <summary>
+    /// Two runs of the same folds: the second gets fold 1's last image right where the first did not, and nothing else
+    /// differs, so one image only the second got right, none only the first.
+    /// </summary>
+    [Fact]
+    public void TwoRunsArePairedOnTheTestImagesOfTheFoldsBothFinished()
+    {
+        string other = Directory.CreateTempSubdirectory("braintumor-cvreport-other-").FullName;
+        try
+        {
+            var first = TwoFolds("tiny");
+            var better = first.Folds[0] with { Probabilities = [[0.9f, 0.1f], [0.8f, 0.2f], [0.3f, 0.7f], [0.4f, 0.6f]] };
+            WriteFold(folder, first.Folds[0]);
+            WriteFold(folder, first.Folds[1]);
+            WriteFold(other, better);
+
+            var paired = PairedComparison.Of(folder, other)!;
+
+            Assert.Equal((1, 4, 0, 1), (paired.Folds, paired.Images, paired.OnlyFirstRight, paired.OnlySecondRight));
+            Assert.Equal(0.25, paired.AccuracyDifference, 12);
+            Assert.Equal(1.0, paired.PValue, 12);
+        }
+        finally
+        {
+            Directory.Delete(other, recursive: true);
+        }
+    }
+
+    private static void WriteFold(string folder, FoldData fold) =>
+        File.WriteAllText(Path.Combine(folder, $"fold-{fold.Fold}.json"), System.Text.Json.JsonSerializer.Serialize(fold, BrainTumor.Models.ModelManifest.JsonOptions));
+
     [Fact]
     public void FoldsAreSummarisedAndComparedBesideThePaper()
     {
