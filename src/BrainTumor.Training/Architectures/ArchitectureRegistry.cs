@@ -52,7 +52,7 @@ public static class ArchitectureRegistry
             (imageSize, classes) => new LiteCnn(imageSize, classes),
             TrainingRecipe.Regularised),
         new("resnet50",
-            "Standard ResNet-50 (bottlenecks 3-4-6-3, batch norm), 4-class head, trained from scratch (no ImageNet weights here); Grad-CAM at the last stage (2048 channels).",
+            "Standard ResNet-50 (bottlenecks 3-4-6-3, batch norm), 4-class head, trained from scratch; Grad-CAM at the last stage (2048 channels).",
             224,
             (imageSize, classes) => new ResNet50(imageSize, classes),
             TrainingRecipe.Regularised),

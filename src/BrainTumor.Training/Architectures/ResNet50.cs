@@ -7,8 +7,8 @@ namespace BrainTumor.Training.Architectures;
 
 /// <summary>
 /// The standard ResNet-50 (bottleneck blocks 3-4-6-3, widths 64-128-256-512 times 4, batch norm, stride on
-/// the 3x3 convolution) with a 4-class head. Trained from scratch here: no ImageNet weights can be
-/// downloaded. Grad-CAM explains the last stage's output (2048 channels). Batch norm is folded on export.
+/// the 3x3 convolution) with a 4-class head. Trained from scratch: the only ImageNet weights the build can restore are
+/// ResNet-18's (<see cref="ResNet18"/>). Grad-CAM explains the last stage's output (2048 channels). Batch norm is folded on export.
 /// </summary>
 public sealed class ResNet50 : ClassifierNetwork
 {
