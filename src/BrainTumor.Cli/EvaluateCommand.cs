@@ -18,8 +18,10 @@ public static class EvaluateCommand
     /// <param name="recordExternal">Write the results into the package's manifest as its external validation.</param>
     /// <param name="gradCamChecks">Also run the Grad-CAM sanity checks (<see cref="GradCamSanityChecks"/>) and record them in the manifest.</param>
     /// <param name="excluded">Files (relative to the data folder) also left out of a second set of figures, such as CT slices in an MRI set.</param>
+    /// <param name="pairedWith">The report folder of another model's evaluation on the same images, to compare with image by image.</param>
     public static EvaluationReport Run(string modelDirectory, string dataDirectory, string? outputDirectory, EvaluationSplit split, TextWriter log,
-        double? gradCamDeletionFraction = null, bool recordExternal = false, bool gradCamChecks = false, IReadOnlyList<string>? excluded = null)
+        double? gradCamDeletionFraction = null, bool recordExternal = false, bool gradCamChecks = false, IReadOnlyList<string>? excluded = null,
+        string? pairedWith = null)
     {
         using var model = ModelLoader.Load(modelDirectory);
         var manifest = model.Manifest;
@@ -80,6 +82,13 @@ public static class EvaluateCommand
         var metrics = ProbabilisticMetrics.Compute(probabilities, truth, manifest.Labels);
         notes.Add($"All {truth.Length} images: {WilsonInterval.Summary(metrics.Classification)}.");
         log.WriteLine(notes[^1]);
+        var files = indices.Select(i => dataset.Samples[i].RelativePath.Replace('\\', '/')).ToList();
+        var predicted = probabilities.Select(ClassProbabilities.ArgMax).ToList();
+        if (pairedWith is not null)
+        {
+            notes.Add(Paired(manifest.Name, files, truth, predicted, pairedWith));
+            log.WriteLine(notes[^1]);
+        }
         if (excluded is { Count: > 0 })
         {
             var leftOut = excluded.Select(e => e.Replace('\\', '/')).ToHashSet(StringComparer.Ordinal);
@@ -115,14 +124,15 @@ public static class EvaluateCommand
         if (gradCamChecks)
         {
             string dataName = $"{Path.GetFullPath(dataDirectory)}{(split == EvaluationSplit.Validation ? " (held-out split)" : "")}";
-            var files = indices.Select(i => (Path.Combine(dataset.Root, dataset.Samples[i].RelativePath), dataset.Samples[i].Label)).ToList();
-            checks = model.CamMethodsAvailable.Select(method => GradCamSanityChecks.Run(model, method, dataName, files, seed: 1, log)).ToList();
+            var labelledFiles = indices.Select(i => (Path.Combine(dataset.Root, dataset.Samples[i].RelativePath), dataset.Samples[i].Label)).ToList();
+            checks = model.CamMethodsAvailable.Select(method => GradCamSanityChecks.Run(model, method, dataName, labelledFiles, seed: 1, log)).ToList();
             notes.AddRange(checks.Select(GradCamChecksSummary));
         }
         var report = new EvaluationReport(manifest.Name, manifest.Version, manifest.Architecture, Path.GetFullPath(dataDirectory),
             DateTimeOffset.UtcNow, Imaging.Machine.Description, manifest.Labels, metrics, notes, deletion);
         string folder = outputDirectory ?? Path.Combine("reports", $"evaluate-{manifest.Name}-{split.ToString().ToLowerInvariant()}");
         report.Save(folder, probabilities, truth);
+        WritePredictions(Path.Combine(folder, PredictionsFile), manifest.Labels, files, truth, probabilities);
         log.WriteLine($"{manifest.Name} on {truth.Length} images: accuracy {metrics.Classification.Accuracy:F4}, macro-F1 {metrics.Classification.MacroF1:F4}, " +
                       $"macro-AUC {metrics.MacroAuc:F4}, MCC {metrics.Mcc:F4}, ECE {metrics.ExpectedCalibrationError:F4}" +
                       (metrics.Classification.TumourSensitivity is double sensitivity
@@ -147,6 +157,51 @@ public static class EvaluateCommand
         }
         log.WriteLine($"report: {Path.Combine(folder, "report.md")}");
         return report;
+    }
+
+    /// <summary>Each image's true and predicted label and probabilities, so that another model's evaluation can be paired with it.</summary>
+    public const string PredictionsFile = "predictions.csv";
+
+    private static void WritePredictions(string path, IReadOnlyList<string> labels, IReadOnlyList<string> files, int[] truth, IReadOnlyList<float[]> probabilities)
+    {
+        var lines = new List<string> { "file,truth,predicted," + string.Join(",", labels) };
+        for (int i = 0; i < files.Count; i++)
+        {
+            lines.Add($"\"{files[i].Replace("\"", "\"\"")}\",{labels[truth[i]]},{labels[ClassProbabilities.ArgMax(probabilities[i])]}," +
+                      string.Join(",", probabilities[i].Select(p => p.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture))));
+        }
+        File.WriteAllLines(path, lines);
+    }
+
+    /// <summary>The images this model and another evaluation's model each got right alone, and the exact McNemar test of that split.</summary>
+    private static string Paired(string model, IReadOnlyList<string> files, int[] truth, IReadOnlyList<int> predicted, string otherFolder)
+    {
+        string path = Path.Combine(otherFolder, PredictionsFile);
+        if (!File.Exists(path))
+        {
+            throw new CliException($"'{path}' does not exist; evaluate the other model on the same data first.");
+        }
+        // Each row: the quoted file, then the true and the predicted label; the other model's labels are compared by name.
+        var other = File.ReadLines(path).Skip(1).Select(line =>
+        {
+            int close = line.LastIndexOf('"');
+            var rest = line[(close + 2)..].Split(',');
+            return (File: line[1..close].Replace("\"\"", "\""), Truth: rest[0], Predicted: rest[1]);
+        }).ToDictionary(r => r.File, r => r.Truth == r.Predicted);
+        if (files.Any(f => !other.ContainsKey(f)) || other.Count != files.Count)
+        {
+            throw new CliException($"'{path}' scores other images than this evaluation; pair evaluations of the same data only.");
+        }
+        int onlyThis = 0, onlyOther = 0;
+        for (int i = 0; i < files.Count; i++)
+        {
+            bool right = predicted[i] == truth[i];
+            onlyThis += right && !other[files[i]] ? 1 : 0;
+            onlyOther += !right && other[files[i]] ? 1 : 0;
+        }
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"Paired with the evaluation in {otherFolder} on the same {files.Count} images: only {model} right on {onlyThis}, only the other model on {onlyOther}; " +
+            $"exact McNemar p = {PairedComparison.McNemarExact(onlyThis, onlyOther):0.000}.");
     }
 
     private static string GradCamChecksSummary(GradCamChecks checks) =>

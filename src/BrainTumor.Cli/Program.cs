@@ -26,12 +26,16 @@ var exclude = new Option<string[]>("--exclude")
     Description = "A file (relative to --data, e.g. glioma_tumor/image(56).jpg) to leave out of a second set of figures; repeat for several.",
     AllowMultipleArgumentsPerToken = false,
 };
-var evaluate = new Command("evaluate", "Evaluate a model on a labelled folder: metrics, report.md, report.json and plots.")
+var pairedWith = new Option<string?>("--paired-with")
 {
-    model, data, output, split, gradCamDeletion, recordExternal, gradCamChecks, exclude,
+    Description = "The report folder of another model's evaluation on the same data: count the images only one of the two got right, with the exact McNemar test.",
+};
+var evaluate = new Command("evaluate", "Evaluate a model on a labelled folder: metrics, report.md, report.json, predictions.csv and plots.")
+{
+    model, data, output, split, gradCamDeletion, recordExternal, gradCamChecks, exclude, pairedWith,
 };
 evaluate.SetAction(parse => Run(() => EvaluateCommand.Run(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(output), parse.GetValue(split), Console.Out,
-    parse.GetValue(gradCamDeletion), parse.GetValue(recordExternal), parse.GetValue(gradCamChecks), parse.GetValue(exclude))));
+    parse.GetValue(gradCamDeletion), parse.GetValue(recordExternal), parse.GetValue(gradCamChecks), parse.GetValue(exclude), parse.GetValue(pairedWith))));
 
 var paths = new Argument<string[]>("paths") { Description = "Image files and/or folders (searched recursively).", Arity = ArgumentArity.OneOrMore };
 var format = new Option<string>("--format") { Description = "csv or json.", DefaultValueFactory = _ => "csv" };

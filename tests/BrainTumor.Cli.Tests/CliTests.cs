@@ -295,6 +295,41 @@ public sealed class CliTests : IDisposable
         Assert.Contains("0.739 ± 0.039", File.ReadAllText(Path.Combine(output, "report.md")));
     }
 
+    /// <summary>
+    /// Two models on the same 8 images: each evaluation writes its predictions, the second is paired with the first image by
+    /// image, and leaving two files out gives a second set of figures on 6.
+    /// </summary>
+    [Fact]
+    public void EvaluationsArePairedImageByImageAndCanLeaveFilesOut()
+    {
+        string data = LabelledFolder(2), first = Path.Combine(root, "first"), second = Path.Combine(root, "second");
+        var log = new StringWriter();
+
+        EvaluateCommand.Run(Model, data, first, EvaluationSplit.All, TextWriter.Null);
+        var report = EvaluateCommand.Run(LiteModel, data, second, EvaluationSplit.All, log, excluded: ["glioma_tumor/0.jpg", "no_tumor/1.jpg"], pairedWith: first);
+
+        Dictionary<string, bool> Right(string folder) => File.ReadAllLines(Path.Combine(folder, EvaluateCommand.PredictionsFile)).Skip(1)
+            .Select(r => r.Split(',')).ToDictionary(f => f[0], f => f[1] == f[2]);
+        var firstRight = Right(first);
+        var secondRight = Right(second);
+        Assert.Equal(8, firstRight.Count);
+        Assert.StartsWith("file,truth,predicted,glioma_tumor,", File.ReadLines(Path.Combine(first, EvaluateCommand.PredictionsFile)).First());
+        int onlySecond = secondRight.Count(p => p.Value && !firstRight[p.Key]), onlyFirst = secondRight.Count(p => !p.Value && firstRight[p.Key]);
+        Assert.Contains(report.Notes, n => n.StartsWith("All 8 images: accuracy ") && n.Contains("95% Wilson"));
+        Assert.Contains(report.Notes, n => n.StartsWith("Without the 2 excluded images (glioma_tumor/0.jpg, no_tumor/1.jpg): accuracy ") && n.Contains("of 6)"));
+        var paired = Assert.Single(report.Notes, n => n.StartsWith("Paired with the evaluation in"));
+        Assert.Contains($"only lite-cnn right on {onlySecond}, only the other model on {onlyFirst}; exact McNemar p = ", paired);
+    }
+
+    [Fact]
+    public void ExcludingAFileThatIsNotAmongTheImagesIsAnError()
+    {
+        var error = Assert.Throws<CliException>(() =>
+            EvaluateCommand.Run(LiteModel, LabelledFolder(1), Path.Combine(root, "r"), EvaluationSplit.All, TextWriter.Null, excluded: ["glioma_tumor/nope.jpg"]));
+
+        Assert.Contains("--exclude", error.Message);
+    }
+
     [Fact]
     public void TheDeletionCheckBlanksExactlyTheShareOfPixelsWhereTheMapIsHighest()
     {
