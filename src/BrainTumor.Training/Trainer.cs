@@ -145,19 +145,20 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
     {
         var named = network.named_parameters().ToList();
         var backbone = named.Where(p => network.IsPretrained(p.name)).Select(p => p.parameter).ToList();
-        var head = named.Where(p => !network.IsPretrained(p.name)).Select(p => p.parameter).ToList();
-        if (recipe.WeightDecay > 0)
+        if (backbone.Count == 0)
         {
-            List<TorchSharp.Modules.AdamW.ParamGroup> groups = backbone.Count == 0
-                ? [new(head, lr: options.LearningRate, weight_decay: recipe.WeightDecay)]
-                : [new(backbone, lr: options.LearningRate, weight_decay: recipe.WeightDecay), new(head, lr: options.LearningRate, weight_decay: recipe.WeightDecay)];
-            return (optim.AdamW(groups, options.LearningRate, weight_decay: recipe.WeightDecay), backbone.Count == 0 ? -1 : 0);
+            return (recipe.WeightDecay > 0
+                ? optim.AdamW(network.parameters(), options.LearningRate, weight_decay: recipe.WeightDecay)
+                : optim.Adam(network.parameters(), options.LearningRate), -1);
         }
-        if (backbone.Count > 0)
+        if (recipe.WeightDecay <= 0)
         {
             throw new TrainingException($"{options.Architecture} starts from pretrained weights and needs a recipe with weight decay.");
         }
-        return (optim.Adam(head, options.LearningRate), -1);
+        var head = named.Where(p => !network.IsPretrained(p.name)).Select(p => p.parameter).ToList();
+        List<TorchSharp.Modules.AdamW.ParamGroup> groups =
+            [new(backbone, lr: options.LearningRate, weight_decay: recipe.WeightDecay), new(head, lr: options.LearningRate, weight_decay: recipe.WeightDecay)];
+        return (optim.AdamW(groups, options.LearningRate, weight_decay: recipe.WeightDecay), 0);
     }
 
     public static ImageFolderDataset LoadDataset(TrainingOptions options, int imageSize, ProgressReporter progress)
