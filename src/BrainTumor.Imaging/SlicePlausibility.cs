@@ -72,7 +72,7 @@ public static class SlicePlausibility
         if (sample.ColouredShare > MaxColouredShare)
         {
             return new(SliceRefusal.NotGreyscale,
-                $"{sample.ColouredShare:P0} of the image's pixels are clearly coloured (at most {MaxColouredShare:P0} is accepted); an MRI slice is grey.");
+                $"{sample.ColouredShare * 100:0}% of the image's pixels are clearly coloured (at most {MaxColouredShare * 100:0}% is accepted); an MRI slice is grey.");
         }
         if (sample.Deviation < MinGreyLevelDeviation)
         {
