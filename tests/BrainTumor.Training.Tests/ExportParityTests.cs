@@ -19,7 +19,7 @@ public sealed class PaperCnnExportParityTests(BrieflyTrainedPaperCnn trained, IT
     /// </summary>
     protected override int TiedCellsAllowed => 3;
 
-    [Fact]
+    [ParityFact]
     public void PaperCnnManifestRecordsThePublishedParameterCount() =>
         Assert.Equal(5_761_348, ModelManifest.Read(Path.Combine(Trained.Options.OutputDirectory, ModelManifest.FileName)).Parameters);
 }
@@ -156,7 +156,7 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
         return informative;
     }
 
-    [Fact]
+    [ParityFact]
     public void OnnxProbabilitiesEqualTorchSharpsWithin1e4()
     {
         float[] inputs = InputBatch();
@@ -170,7 +170,7 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
         Assert.True(trained.Package.MaxProbabilityDifference <= 1e-4);
     }
 
-    [Fact]
+    [ParityFact]
     public void OnnxCamEqualsAutogradGradCamForThePredictedClass()
     {
         float[] inputs = InputBatch();
@@ -194,7 +194,7 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
         return total;
     }
 
-    [Fact]
+    [ParityFact]
     public void OnnxCamEqualsAutogradGradCamForEveryRequestedClass()
     {
         int informative = ForEveryClass((onnx, torch) => AssertCamsAgree(torch.Cam, onnx[ModelTensorNames.Cam]));
@@ -203,7 +203,7 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
         Assert.InRange(informative, Images, 4 * Images);
     }
 
-    [Fact]
+    [ParityFact]
     public void HiResCamAndGradCamPlusPlusFromTheOnnxOutputsEqualAutogradsForEveryRequestedClass()
     {
         int informative = ForEveryClass((onnx, torch) =>
@@ -213,7 +213,7 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
         Assert.InRange(informative, 2 * Images, 8 * Images);
     }
 
-    [Fact]
+    [ParityFact]
     public void ManifestDescribesTheExportedModel()
     {
         var manifest = ModelManifest.Read(Path.Combine(trained.Options.OutputDirectory, ModelManifest.FileName));
