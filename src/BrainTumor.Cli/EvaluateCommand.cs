@@ -123,7 +123,7 @@ public static class EvaluateCommand
         List<GradCamChecks>? checks = null;
         if (gradCamChecks)
         {
-            string dataName = $"{Path.GetFullPath(dataDirectory)}{(split == EvaluationSplit.Validation ? " (held-out split)" : "")}";
+            string dataName = $"{ModelManifest.RecordedPath(dataDirectory)}{(split == EvaluationSplit.Validation ? " (held-out split)" : "")}";
             var labelledFiles = indices.Select(i => (Path.Combine(dataset.Root, dataset.Samples[i].RelativePath), dataset.Samples[i].Label)).ToList();
             checks = model.CamMethodsAvailable.Select(method => GradCamSanityChecks.Run(model, method, dataName, labelledFiles, seed: 1, log)).ToList();
             notes.AddRange(checks.Select(GradCamChecksSummary));
@@ -218,7 +218,7 @@ public static class EvaluateCommand
     {
         string path = Path.Combine(modelDirectory, ModelManifest.FileName);
         var external = new ExternalValidation(
-            Path.GetFullPath(dataset.Root), dataset.ContentSha256(), metrics.Count, Math.Round(metrics.Accuracy, 4), Math.Round(metrics.MacroF1, 4),
+            ModelManifest.RecordedPath(dataset.Root), dataset.ContentSha256(), metrics.Count, Math.Round(metrics.Accuracy, 4), Math.Round(metrics.MacroF1, 4),
             metrics.TumourSensitivity is double s ? Math.Round(s, 4) : null, metrics.TumoursMissed,
             ManifestScores.PerClass(metrics),
             metrics.ConfusionMatrix, DateTimeOffset.UtcNow, "braintumor evaluate --record-external: ONNX Runtime on model.onnx with the package's own preprocessing");

@@ -71,6 +71,9 @@ public sealed record ModelManifest
     /// <summary>The shift benchmark (<c>braintumor shift --record</c>): accuracy on the hold-out under fixed synthetic corruptions.</summary>
     public ShiftSummary? Shift { get; init; }
 
+    /// <summary>A data folder as manifests record it: relative to the working directory (the repository), not this machine's root.</summary>
+    public static string RecordedPath(string folder) => Path.GetRelativePath(Environment.CurrentDirectory, folder).Replace('\\', '/');
+
     public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,

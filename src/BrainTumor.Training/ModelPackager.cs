@@ -106,7 +106,7 @@ public static class ModelPackager
             GradCam = new GradCamInfo(description.Layers[camIndex].Name, camShape.Channels, camShape.Height, camShape.Width),
             Parameters = network.ParameterCount(),
             Training = new TrainingProvenance(
-                Dataset: Path.GetFullPath(result.Dataset.Root),
+                Dataset: ModelManifest.RecordedPath(result.Dataset.Root),
                 DatasetManifestSha256: result.Dataset.ManifestSha256(),
                 DatasetContentSha256: result.Dataset.ContentSha256(),
                 TrainingStartedAt: state.StartedAt,
