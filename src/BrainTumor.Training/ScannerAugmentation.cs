@@ -33,6 +33,12 @@ public enum AugmentationMode
     /// neither carries the label, while shape does.
     /// </summary>
     Gin,
+
+    /// <summary>
+    /// <see cref="Scanner"/>, plus RandConv (Xu et al. 2021; <see cref="ScannerAugmentation.RandConvDescription"/>): one random
+    /// linear filter with a random kernel size, which changes local texture and may invert contrast, while shape stays.
+    /// </summary>
+    RandConv,
 }
 
 /// <summary>
@@ -59,12 +65,17 @@ public static class ScannerAugmentation
         "; the head's grey levels, centred, remapped by a random 4-layer convolutional network (kernels 1 or 3, 2 channels, leaky ReLU 0.2, " +
         "weights N(0, 1)), scaled to the input's norm, blended with it by a uniform weight and stretched to 0.05-1 over the head (p 0.5)";
 
+    public const string RandConvDescription =
+        "; the head's grey levels, centred, through one random convolution (kernel 1, 3, 5 or 7, weights N(0, 1)), scaled to the input's norm, " +
+        "blended with it by a uniform weight and stretched to 0.05-1 over the head (p 0.5)";
+
     public static string Describe(AugmentationMode mode, double maxDegrees) =>
         string.Format(System.Globalization.CultureInfo.InvariantCulture, Description, maxDegrees) + mode switch
         {
             AugmentationMode.Sequence => SequenceDescription,
             AugmentationMode.Histogram => HistogramDescription,
             AugmentationMode.Gin => GinDescription,
+            AugmentationMode.RandConv => RandConvDescription,
             _ => "",
         };
 
@@ -122,6 +133,10 @@ public static class ScannerAugmentation
             if (mode == AugmentationMode.Gin && random.NextDouble() < 0.5)
             {
                 image = RandomNetwork(image, random);
+            }
+            if (mode == AugmentationMode.RandConv && random.NextDouble() < 0.5)
+            {
+                image = RandomFilter(image, random);
             }
             if (random.NextDouble() < 0.4)
             {
@@ -226,7 +241,18 @@ public static class ScannerAugmentation
     /// it by a uniform weight, and stretched to 0.05-1 over the head, so that tissue contrast may fold or reverse. The
     /// background stays black. Centring matters: on levels of one sign the network would be linear, a mere rescaling.
     /// </summary>
-    public static Tensor RandomNetwork(Tensor image, Random random)
+    public static Tensor RandomNetwork(Tensor image, Random random) => RandomNetwork(image, random, GinWidths, GinKernels);
+
+    /// <summary>RandConv: the same remapping through a single random filter.</summary>
+    public static Tensor RandomFilter(Tensor image, Random random) => RandomNetwork(image, random, RandConvWidths, RandConvKernels);
+
+    private static readonly int[] GinWidths = [1, 2, 2, 2, 1], GinKernels = [1, 3], RandConvWidths = [1, 1], RandConvKernels = [1, 3, 5, 7];
+
+    /// <summary>
+    /// A random network of <paramref name="widths"/>.Length - 1 convolutions, each with a kernel drawn from
+    /// <paramref name="kernels"/>: GIN's four layers, or RandConv's single filter.
+    /// </summary>
+    private static Tensor RandomNetwork(Tensor image, Random random, int[] widths, int[] kernels)
     {
         long channels = image.shape[1];
         using var grey = image.mean([1], keepdim: true);
@@ -237,10 +263,10 @@ public static class ScannerAugmentation
         using var offset = grey - headMean;
         using var centred = offset * mask;
         var x = centred.alias();
-        int[] widths = [1, 2, 2, 2, 1];
-        for (int layer = 0; layer < 4; layer++)
+        int layers = widths.Length - 1;
+        for (int layer = 0; layer < layers; layer++)
         {
-            int kernel = random.NextDouble() < 0.5 ? 1 : 3;
+            int kernel = kernels[(int)(random.NextDouble() * kernels.Length)];
             var weights = new float[widths[layer + 1] * widths[layer] * kernel * kernel];
             for (int w = 0; w < weights.Length; w++)
             {
@@ -249,7 +275,7 @@ public static class ScannerAugmentation
             using var weight = tensor(weights, [widths[layer + 1], widths[layer], kernel, kernel]);
             using var previous = x;
             x = nn.functional.conv2d(previous, weight, padding: [kernel / 2, kernel / 2]);
-            if (layer < 3)
+            if (layer < layers - 1)
             {
                 using var convolved = x;
                 x = nn.functional.leaky_relu(convolved, LeakySlope.ToDouble());

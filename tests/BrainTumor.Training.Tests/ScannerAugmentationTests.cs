@@ -78,11 +78,13 @@ public sealed class ScannerAugmentationTests
     }
 
     /// <summary>
-    /// GIN's random network keeps the black background black, spans 0.05-1 over the head, and remaps grey levels differently
-    /// from draw to draw: over 20 draws, some keep the input's order of levels and some reverse it.
+    /// GIN's random network, and RandConv's single random filter, keep the black background black, span 0.05-1 over the head,
+    /// and remap grey levels differently from draw to draw: over 20 draws, some keep the input's order of levels and some reverse it.
     /// </summary>
-    [Fact]
-    public void RandomNetworkRemappingKeepsTheBackgroundBlackAndChangesTheContrast()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RandomNetworkRemappingKeepsTheBackgroundBlackAndChangesTheContrast(bool randConv)
     {
         const int size = 48;
         var pixels = new float[3 * size * size];
@@ -97,7 +99,7 @@ public sealed class ScannerAugmentationTests
         var random = new Random(7);
         for (int draw = 0; draw < 20; draw++)
         {
-            using var remapped = ScannerAugmentation.RandomNetwork(image, random);
+            using var remapped = randConv ? ScannerAugmentation.RandomFilter(image, random) : ScannerAugmentation.RandomNetwork(image, random);
             float[] output = remapped.data<float>().ToArray();
 
             Assert.Equal(pixels.Length, output.Length);
