@@ -1,6 +1,8 @@
 using BrainTumor.Api.Endpoints;
 using BrainTumor.Api.Infrastructure;
 using BrainTumor.Inference;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Options;
 using Serilog;
 using Serilog.Formatting.Compact;
 
@@ -52,9 +54,14 @@ catch (ModelPackageException problem)
     Console.Error.WriteLine($"error: cannot serve the models: {problem.Message}");
     return 1;
 }
-catch (Microsoft.Extensions.Options.OptionsValidationException problem)
+catch (OptionsValidationException problem)
 {
     Console.Error.WriteLine($"error: invalid configuration: {string.Join(" ", problem.Failures)}");
+    return 1;
+}
+catch (IOException problem) when (problem.InnerException is AddressInUseException)
+{
+    Console.Error.WriteLine($"error: {problem.Message} Choose another port with --urls http://localhost:<port>.");
     return 1;
 }
 

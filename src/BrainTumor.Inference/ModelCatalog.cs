@@ -12,6 +12,10 @@ public sealed class ModelCatalog : IDisposable
     private readonly Dictionary<string, ClassifierModel> models;
     private readonly ILogger<ModelCatalog> logger;
     private readonly TaskCompletionSource warmedUp = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Held while a model warms up, so that disposing (say, when the port is busy and the host gives up) waits for the
+    // background warm-up instead of freeing a session it is running: that crashed the process with a segfault.
+    private readonly Lock warming = new();
+    private bool disposed;
 
     /// <param name="environment">Its content root is one of the places a relative models folder is looked for.</param>
     public ModelCatalog(IOptions<InferenceOptions> options, ILogger<ModelCatalog> logger, IHostEnvironment? environment = null)
@@ -101,10 +105,17 @@ public sealed class ModelCatalog : IDisposable
     /// <summary>Runs every model <paramref name="runs"/> times; stops between runs when the host shuts down.</summary>
     public void WarmUp(int runs, CancellationToken cancellation = default)
     {
-        foreach (var model in models.Values)
+        foreach (var model in All)
         {
             long started = Stopwatch.GetTimestamp();
-            model.WarmUp(runs, cancellation);
+            lock (warming)
+            {
+                if (disposed)
+                {
+                    return;
+                }
+                model.WarmUp(runs, cancellation);
+            }
             if (cancellation.IsCancellationRequested)
             {
                 return;
@@ -117,10 +128,14 @@ public sealed class ModelCatalog : IDisposable
 
     public void Dispose()
     {
-        foreach (var model in models.Values)
+        lock (warming)
         {
-            model.Dispose();
+            disposed = true;
+            foreach (var model in models.Values)
+            {
+                model.Dispose();
+            }
+            models.Clear();
         }
-        models.Clear();
     }
 }

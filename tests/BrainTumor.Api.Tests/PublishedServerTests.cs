@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using BrainTumor.LoadTests;
 using BrainTumor.Tests;
 
@@ -35,5 +36,21 @@ public sealed class PublishedServerTests : IDisposable
             Assert.Matches($"Loaded model {model} .* in \\d+ ms", server.StartupLog);
         }
         Assert.Contains($"ready at {server.Url.ToString().TrimEnd('/')}", server.StartupLog);
+    }
+
+    [Fact]
+    public async Task ABusyPortEndsTheServerWithOneLineAndExitCodeOne()
+    {
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        int port = ((IPEndPoint)holder.LocalEndpoint).Port;
+
+        var result = await DotnetProcess.RunBuiltAsync("BrainTumor.Api.dll", "--urls", $"http://127.0.0.1:{port}",
+            "--Inference:ModelsDirectory", BrainTumorApiFactory.ModelsDirectory);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal($"error: Failed to bind to address http://127.0.0.1:{port}: address already in use. Choose another port with --urls http://localhost:<port>.",
+            result.Error.Trim());
+        Assert.DoesNotContain("   at ", result.Output);
     }
 }
