@@ -16,9 +16,10 @@ public static class GradCamEndpoints
 
     public static IEndpointRouteBuilder MapGradCamEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGroup("/gradcam")
+        // As for /predict: the route on the endpoint keeps the metrics' http.route free of a trailing slash.
+        app.MapGroup("")
             .WithTags("Grad-CAM")
-            .MapPost("", GradCam)
+            .MapPost("/gradcam", GradCam)
             .WithName("GradCam")
             .WithSummary("Show what the classification rests on")
             .WithDescription("Upload an image as for /predict. Returns a PNG at the image's size: the Grad-CAM heatmap (JET, min-max normalised, " +

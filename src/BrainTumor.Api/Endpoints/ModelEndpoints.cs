@@ -9,11 +9,12 @@ public static class ModelEndpoints
 {
     public static IEndpointRouteBuilder MapModelEndpoints(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/models").WithTags("Models");
-        group.MapGet("", ListModels)
+        // As for /predict: the routes on the endpoints keep the metrics' http.route free of a trailing slash.
+        var group = app.MapGroup("").WithTags("Models");
+        group.MapGet("/models", ListModels)
             .WithName("ListModels")
             .WithSummary("The served models: their manifests, with measured metrics; the default first");
-        group.MapGet("/{model}", GetModel)
+        group.MapGet("/models/{model}", GetModel)
             .WithName("GetModel")
             .WithSummary("One model's manifest")
             .ProducesProblem(StatusCodes.Status404NotFound);

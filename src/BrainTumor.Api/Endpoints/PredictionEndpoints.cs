@@ -16,9 +16,10 @@ public static class PredictionEndpoints
 
     public static IEndpointRouteBuilder MapPredictionEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGroup("/predict")
+        // The route sits on the endpoint, not the group's prefix: a group's "" route is "/predict/" in the metrics' http.route.
+        app.MapGroup("")
             .WithTags("Prediction")
-            .MapPost("", Predict)
+            .MapPost("/predict", Predict)
             .WithName("Predict")
             .WithSummary("Classify one MRI slice")
             .WithDescription("Upload a JPEG, PNG, BMP, WebP or DICOM image (multipart field 'image', or the raw body with an image/* or application/dicom content type). " +
