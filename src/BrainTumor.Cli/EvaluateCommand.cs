@@ -80,6 +80,11 @@ public static class EvaluateCommand
         }
         int[] truth = indices.Select(i => dataset.Samples[i].Label).ToArray();
         var metrics = ProbabilisticMetrics.Compute(probabilities, truth, manifest.Labels);
+        log.WriteLine($"{manifest.Name} on {truth.Length} images: accuracy {metrics.Classification.Accuracy:F4}, macro-F1 {metrics.Classification.MacroF1:F4}, " +
+                      $"macro-AUC {metrics.MacroAuc:F4}, MCC {metrics.Mcc:F4}, ECE {metrics.ExpectedCalibrationError:F4}" +
+                      (metrics.Classification.TumourSensitivity is double sensitivity
+                          ? $", tumour sensitivity {sensitivity:F4} ({metrics.Classification.TumoursMissed} tumours called {ClassificationMetrics.NoTumorLabel})"
+                          : ""));
         notes.Add($"All {truth.Length} images: {WilsonInterval.Summary(metrics.Classification)}.");
         log.WriteLine(notes[^1]);
         var files = indices.Select(i => dataset.Samples[i].RelativePath.Replace('\\', '/')).ToList();
@@ -128,16 +133,11 @@ public static class EvaluateCommand
             checks = model.CamMethodsAvailable.Select(method => GradCamSanityChecks.Run(model, method, dataName, labelledFiles, seed: 1, log)).ToList();
             notes.AddRange(checks.Select(GradCamChecksSummary));
         }
-        var report = new EvaluationReport(manifest.Name, manifest.Version, manifest.Architecture, Path.GetFullPath(dataDirectory),
+        var report = new EvaluationReport(manifest.Name, manifest.Version, manifest.Architecture, ModelManifest.RecordedPath(dataDirectory),
             DateTimeOffset.UtcNow, Imaging.Machine.Description, manifest.Labels, metrics, notes, deletion);
         string folder = outputDirectory ?? Path.Combine("reports", $"evaluate-{manifest.Name}-{split.ToString().ToLowerInvariant()}");
         report.Save(folder, probabilities, truth);
         WritePredictions(Path.Combine(folder, PredictionsFile), manifest.Labels, files, truth, probabilities);
-        log.WriteLine($"{manifest.Name} on {truth.Length} images: accuracy {metrics.Classification.Accuracy:F4}, macro-F1 {metrics.Classification.MacroF1:F4}, " +
-                      $"macro-AUC {metrics.MacroAuc:F4}, MCC {metrics.Mcc:F4}, ECE {metrics.ExpectedCalibrationError:F4}" +
-                      (metrics.Classification.TumourSensitivity is double sensitivity
-                          ? $", tumour sensitivity {sensitivity:F4} ({metrics.Classification.TumoursMissed} tumours called {ClassificationMetrics.NoTumorLabel})"
-                          : ""));
         if (recordExternal)
         {
             RecordExternal(model.Directory, dataset, metrics.Classification);

@@ -111,7 +111,7 @@ public static class FitOutOfDistributionCommand
         distribution.Save(Path.Combine(directory, StatisticsFile));
         var guard = new OutOfDistributionGuard("mahalanobis", StatisticsFile, threshold, acceptance, Math.Round(distribution.Shrinkage, 4),
             training is null
-                ? $"{split.Train.Count} images of {Path.GetFullPath(dataDirectory)} (a stratified {fraction:P0} hold-out, seed {seed}, set apart; the model records no training split)"
+                ? $"{split.Train.Count} images of {ModelManifest.RecordedPath(dataDirectory)} (a stratified {fraction:P0} hold-out, seed {seed}, set apart; the model records no training split)"
                 : $"the {split.Train.Count} training images of the package's split (seed {seed})",
             $"the {split.Validation.Count} held-out images of the same split", evaluation);
         (manifest with { OutOfDistribution = guard }).Write(manifestPath);
@@ -143,7 +143,7 @@ public static class FitOutOfDistributionCommand
             double flagged = members.Count(s => s.RefusedBeforeModel is not null || score(s) > threshold) / (double)members.Count;
             return new OutOfDistributionGroupScore(group, members.Count, Math.Round(auroc, 4), Math.Round(flagged, 4));
         }).ToList();
-        return new OutOfDistributionEvaluation(Path.GetRelativePath(Directory.GetCurrentDirectory(), Path.GetFullPath(folder)),
+        return new OutOfDistributionEvaluation(ModelManifest.RecordedPath(folder),
             Math.Round(external.Count(s => score(s) <= threshold) / (double)external.Count, 4), groups, DateTimeOffset.UtcNow);
     }
 

@@ -54,6 +54,10 @@ predict.SetAction(parse => Run(() =>
     {
         Console.Error.WriteLine($"error: {failure.File}: {failure.Error}");
     }
+    if (file is not null)
+    {
+        Console.Error.WriteLine($"wrote {results.Count(r => r.Error is null)} of {results.Count} results to {file}");
+    }
     return results.Any(r => r.Error is not null) ? 1 : 0;
 }));
 

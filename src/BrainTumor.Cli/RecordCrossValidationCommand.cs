@@ -29,7 +29,7 @@ public static class RecordCrossValidationCommand
         var accuracy = saved.Summaries["accuracy"];
         double? sensitivity = saved.Summaries.TryGetValue("tumour sensitivity", out var tumour) && double.IsFinite(tumour.Mean) ? Math.Round(tumour.Mean, 4) : null;
         var summary = new CrossValidationSummary(
-            Path.GetRelativePath(Directory.GetCurrentDirectory(), Path.GetFullPath(reportFolder)), saved.Setup.Folds, saved.FoldsDone,
+            ModelManifest.RecordedPath(reportFolder), saved.Setup.Folds, saved.FoldsDone,
             Math.Round(accuracy.Mean, 4), Math.Round(accuracy.Std, 4), Math.Round(saved.Summaries["macro-F1"].Mean, 4), sensitivity, DateTimeOffset.UtcNow);
         var (probabilities, truth, folds) = OperatingPointFit.HeldOut(reportFolder);
         var operatingPoint = OperatingPointFit.Fit(probabilities, truth, manifest.Labels, targetSensitivity,

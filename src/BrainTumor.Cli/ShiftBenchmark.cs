@@ -106,7 +106,7 @@ public static class ShiftBenchmark
             log.WriteLine($"report: {Path.Combine(outputDirectory, "report.md")}");
             if (record)
             {
-                string report = Path.GetRelativePath(Directory.GetCurrentDirectory(), Path.GetFullPath(outputDirectory));
+                string report = ModelManifest.RecordedPath(outputDirectory);
                 foreach (var model in models)
                 {
                     string path = Path.Combine(model.Directory, ModelManifest.FileName);
@@ -134,7 +134,7 @@ public static class ShiftBenchmark
         var text = new StringBuilder();
         text.AppendLine("# Shift benchmark");
         text.AppendLine();
-        text.AppendLine($"- data: the {images} held-out validation images of `{Path.GetFullPath(data)}` (the split every model's manifest records; none was trained on)");
+        text.AppendLine($"- data: the {images} held-out validation images of `{ModelManifest.RecordedPath(data)}` (the split every model's manifest records; none was trained on)");
         text.AppendLine($"- each image is changed at its own resolution before the model's own preprocessing; noise is seeded by the image's SHA-256");
         text.AppendLine($"- evaluated {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC on {Machine.Description}, with ONNX Runtime");
         foreach (var model in models)

@@ -86,7 +86,7 @@ public sealed class CrossValidation(TrainingOptions options, int folds, string r
         return new CrossValidationSetup(options.Architecture, network.ParameterCount(), dataset.ImageSize, folds, options.Seed, options.Epochs,
             options.Patience, options.BatchSize, options.LossDescription, options.LearningRate, options.ValidationFraction,
             options.AugmentationDescription,
-            Path.GetFullPath(dataset.Root) + (options.MaxImagesPerClass is int cap ? $" (only the first {cap} images of each class)" : ""),
+            ModelManifest.RecordedPath(dataset.Root) + (options.MaxImagesPerClass is int cap ? $" (only the first {cap} images of each class)" : ""),
             dataset.Samples.Count, dataset.Samples.Select(s => s.Sha256).Distinct().Count(),
             options.Machine,
             // Runs made before preprocessing was a choice used the stretch and record none, so they continue unchanged.

@@ -275,11 +275,14 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public void EvaluateWritesAReportWhoseNumbersAgreeWithEachOther()
+    public void EvaluateWritesAReportWhoseNumbersAgreeWithEachOtherAndPrintsTheHeadlineFirst()
     {
         string output = Path.Combine(root, "report");
+        using var log = new StringWriter();
 
-        var report = EvaluateCommand.Run(Model, LabelledFolder(3), output, EvaluationSplit.All, TextWriter.Null);
+        var report = EvaluateCommand.Run(Model, LabelledFolder(3), output, EvaluationSplit.All, log);
+
+        Assert.StartsWith("custom-cnn on 12 images: accuracy ", log.ToString());
 
         var metrics = report.Metrics;
         Assert.Equal(12, metrics.Classification.Count);
@@ -507,7 +510,7 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public async Task PredictCreatesTheFolderOfItsOutputFile()
+    public async Task PredictCreatesTheFolderOfItsOutputFileAndSaysWhatItWrote()
     {
         string output = Path.Combine(root, "new", "folder", "predictions.csv");
 
@@ -515,6 +518,7 @@ public sealed class CliTests : IDisposable
 
         Assert.Equal(0, result.ExitCode);
         Assert.Equal(2, File.ReadAllLines(output).Length);
+        Assert.Equal($"wrote 1 of 1 results to {output}", result.Error.Trim());
     }
 
     [Fact]
