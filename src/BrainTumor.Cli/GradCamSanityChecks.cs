@@ -75,30 +75,30 @@ public static class GradCamSanityChecks
         var failures = new List<string>();
         if (steps.Count == 0 || steps[0].MeanRankCorrelation >= thresholds.RandomisedClassifier)
         {
-            failures.Add($"maps still correlate {steps.FirstOrDefault()?.MeanRankCorrelation:0.00} with the original once the classifier is randomised (at least {thresholds.RandomisedClassifier})");
+            failures.Add($"maps still correlate {steps.FirstOrDefault()?.MeanRankCorrelation:0.00} with the original once the classifier is randomised; the check fails from {thresholds.RandomisedClassifier}");
         }
         if (steps.Count < 3 || steps[2].MeanRankCorrelation >= thresholds.RandomisedTwoLayersDown)
         {
-            failures.Add($"maps still correlate {(steps.Count >= 3 ? steps[2].MeanRankCorrelation : double.NaN):0.00} two layers below the classifier (at least {thresholds.RandomisedTwoLayersDown})");
+            failures.Add($"maps still correlate {(steps.Count >= 3 ? steps[2].MeanRankCorrelation : double.NaN):0.00} two layers below the classifier; the check fails from {thresholds.RandomisedTwoLayersDown}");
         }
         if (!(sensitivity < thresholds.ClassSensitivity))
         {
-            failures.Add($"maps of different classes correlate {sensitivity:0.00} (at least {thresholds.ClassSensitivity})");
+            failures.Add($"maps of different classes correlate {sensitivity:0.00}; the check fails from {thresholds.ClassSensitivity}");
         }
         if (!(outsideShare < thresholds.OutsideHead))
         {
-            failures.Add($"{outsideShare:P0} of the map lies outside the head (at least {thresholds.OutsideHead:P0})");
+            failures.Add($"{outsideShare:P0} of the map lies outside the head; the check fails from {thresholds.OutsideHead:P0}");
         }
         int n = inputs.Count;
         var faithfulness = new MapFaithfulness(Math.Round(insertion / n, 4), Math.Round(insertionShuffled / n, 4), Math.Round(deletion / n, 4),
             Math.Round(deletionShuffled / n, 4), Math.Round(BlurSigma(inputs[0].Input.Width), 2));
         if (!(faithfulness.InsertionGain >= thresholds.FaithfulnessGain))
         {
-            failures.Add($"inserting the map's pixels first gains {faithfulness.InsertionGain:0.000} over a shuffled map (less than {thresholds.FaithfulnessGain})");
+            failures.Add($"inserting the map's pixels first gains {faithfulness.InsertionGain:0.000} over a shuffled map; the check needs at least {thresholds.FaithfulnessGain}");
         }
         if (!(faithfulness.DeletionGain >= thresholds.FaithfulnessGain))
         {
-            failures.Add($"deleting the map's pixels first gains {faithfulness.DeletionGain:0.000} over a shuffled map (less than {thresholds.FaithfulnessGain})");
+            failures.Add($"deleting the map's pixels first gains {faithfulness.DeletionGain:0.000} over a shuffled map; the check needs at least {thresholds.FaithfulnessGain}");
         }
         return new GradCamChecks(CamMethods.Names[(int)method], dataName, inputs.Count, steps, Math.Round(sensitivity, 4), Math.Round(outsideShare, 4),
             Math.Round(stable > 0 ? stability / stable : double.NaN, 4), stable, thresholds, failures.Count == 0, failures, DateTimeOffset.UtcNow,

@@ -63,6 +63,22 @@ public sealed class ViewerPageTests(Browser browser, ViewerServer server) : ICla
         await Assertions.Expect(page.Locator("#ood-warning")).ToBeHiddenAsync();
         await Assertions.Expect(page.Locator("#model-trust")).ToContainTextAsync("cross-validation accuracy");
         await Assertions.Expect(page.Locator("#model-trust")).ToContainTextAsync("other sources");
+        await Assertions.Expect(page.Locator("#model-trust"))
+            .ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"^On images from other sources it found only \d+ of \d+ gliomas\. "));
+    }
+
+    [Fact]
+    public async Task BeforeAnyFileThePageHasItsIconAndNothingToStepThrough()
+    {
+        var page = await OpenAsync();
+
+        await Assertions.Expect(page.Locator("#previous")).ToBeDisabledAsync();
+        await Assertions.Expect(page.Locator("#next")).ToBeDisabledAsync();
+        string icon = await page.Locator("link[rel=icon]").GetAttributeAsync("href") ?? "";
+        using var client = server.CreateClient();
+        var response = await client.GetAsync(icon);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("image/svg+xml", response.Content.Headers.ContentType?.MediaType);
     }
 
     /// <summary>

@@ -110,11 +110,16 @@ function describeModel() {
       ` ${model.external.tumoursMissed} tumours called no tumour)`);
   }
   let text = parts.join("; ") + ".";
+  // The main caveat first: a tumour class this model mostly misses on images from other sources.
+  const missed = (model.external?.perClass || [])
+    .filter((c) => c.label !== "no_tumor" && c.support > 0 && c.recall < 0.7)
+    .map((c) => `${Math.round(c.recall * c.support)} of ${c.support} ${labelText(c.label)}s`);
+  if (missed.length > 0) text = `On images from other sources it found only ${missed.join(" and ")}. ` + text;
   // The page asks for the model's default map method, the one that passed most of its checks.
   const checks = (model.gradCamChecks || []).find((c) => c.method === model.defaultCamMethod);
   if (checks && !checks.passed) {
     const methodNames = { gradcam: "Grad-CAM", hirescam: "HiResCAM", gradcampp: "Grad-CAM++" };
-    text += ` Its ${methodNames[checks.method] || checks.method} maps failed a sanity check (${checks.failures.join("; ")}): read them with care.`;
+    text += ` Its ${methodNames[checks.method] || checks.method} maps failed a sanity check: ${checks.failures.join("; ")}. Read them with care.`;
   }
   $("model-trust").textContent = text;
 }
