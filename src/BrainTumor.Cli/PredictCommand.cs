@@ -2,26 +2,36 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using BrainTumor.Imaging;
+using BrainTumor.Inference;
 using BrainTumor.Models;
 
 namespace BrainTumor.Cli;
 
 /// <param name="InDistribution">The model's out-of-distribution guard; null without a guard or when the file could not be classified.</param>
 public sealed record FilePrediction(string File, string Model, string ModelVersion, string? Label, float? Confidence, IReadOnlyDictionary<string, float>? Probabilities,
-    Inference.InDistribution? InDistribution, string? Error);
+    InDistribution? InDistribution, string? Error);
 
 /// <summary>Classifies files and folders with a shipped model; writes CSV or JSON, one row per file.</summary>
 public static class PredictCommand
 {
     /// <returns>The predictions; files that could not be read carry an error instead.</returns>
     /// <param name="model">A model package folder, or the name of one under the repository's <c>models</c> folder.</param>
-    public static IReadOnlyList<FilePrediction> Run(string model, IReadOnlyList<string> inputs, string format, TextWriter output)
+    /// <param name="operatingPoint">argmax or sensitive, as the API's <c>operatingPoint</c>.</param>
+    public static IReadOnlyList<FilePrediction> Run(string model, IReadOnlyList<string> inputs, string format, TextWriter output, string operatingPoint = "argmax")
     {
         if (format is not ("csv" or "json"))
         {
             throw new CliException($"--format must be csv or json, not '{format}'.");
         }
+        if (OperatingPoints.Parse(operatingPoint) is not OperatingPoint point)
+        {
+            throw new CliException($"--operating-point must be one of {string.Join(", ", OperatingPoints.Names)}, not '{operatingPoint}'.");
+        }
         using var classifier = ModelLoader.Load(model);
+        if (OperatingPoints.Unavailable(classifier.Manifest, point) is string unavailable)
+        {
+            throw new CliException(unavailable);
+        }
         var files = inputs.SelectMany(Expand).ToList();
         if (files.Count == 0)
         {
@@ -43,7 +53,7 @@ public static class PredictCommand
                     progress.Report(results.Count);
                     continue;
                 }
-                var prediction = classifier.Predict(classifier.Prepare(bitmap).Pixels, withGradCam: false);
+                var prediction = classifier.Predict(classifier.Prepare(bitmap).Pixels, withGradCam: false, point: point);
                 results.Add(new FilePrediction(file, classifier.Name, classifier.Manifest.Version, prediction.Label, prediction.Confidence,
                     ClassProbabilities.ByLabel(labels, prediction.Probabilities), prediction.InDistribution, null));
             }

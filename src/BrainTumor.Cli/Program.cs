@@ -40,7 +40,12 @@ evaluate.SetAction(parse => Run(() => EvaluateCommand.Run(parse.GetValue(model)!
 var paths = new Argument<string[]>("paths") { Description = "Image files and/or folders (searched recursively).", Arity = ArgumentArity.OneOrMore };
 var format = new Option<string>("--format") { Description = "csv or json.", DefaultValueFactory = _ => "csv" };
 var predictOutput = new Option<string?>("--out") { Description = "File to write (default: standard output)." };
-var predict = new Command("predict", "Classify images; one row per file with the label and every class's probability.") { paths, model, format, predictOutput };
+var operatingPoint = new Option<string>("--operating-point")
+{
+    Description = "argmax (the most probable class) or sensitive (a tumour class unless no_tumor reaches the model's fitted minimum).",
+    DefaultValueFactory = _ => "argmax",
+};
+var predict = new Command("predict", "Classify images; one row per file with the label and every class's probability.") { paths, model, format, predictOutput, operatingPoint };
 predict.SetAction(parse => Run(() =>
 {
     string? file = parse.GetValue(predictOutput);
@@ -49,7 +54,7 @@ predict.SetAction(parse => Run(() =>
         Directory.CreateDirectory(folder);
     }
     using var writer = file is null ? Console.Out : new StreamWriter(file);
-    var results = PredictCommand.Run(parse.GetValue(model)!, parse.GetValue(paths)!, parse.GetValue(format)!, writer);
+    var results = PredictCommand.Run(parse.GetValue(model)!, parse.GetValue(paths)!, parse.GetValue(format)!, writer, parse.GetValue(operatingPoint)!);
     foreach (var failure in results.Where(r => r.Error is not null))
     {
         Console.Error.WriteLine($"error: {failure.File}: {failure.Error}");

@@ -132,7 +132,10 @@ public sealed class ClassifierModel : IDisposable
 
     /// <param name="targetClass">The class Grad-CAM explains; null for the predicted class.</param>
     /// <param name="method">How the map is made (<see cref="CamMethodsAvailable"/>).</param>
-    public Prediction Predict(RgbImage input, bool withGradCam, int? targetClass = null, CamMethod method = CamMethod.GradCam)
+    /// <param name="point">How the probabilities become the answer (<see cref="OperatingPoints.Unavailable"/> says whether the model offers it).
+    /// The map of a null <paramref name="targetClass"/> explains the most probable class whatever the point.</param>
+    public Prediction Predict(RgbImage input, bool withGradCam, int? targetClass = null, CamMethod method = CamMethod.GradCam,
+        OperatingPoint point = OperatingPoint.Argmax)
     {
         if (withGradCam && !CamMethodsAvailable.Contains(method))
         {
@@ -153,7 +156,7 @@ public sealed class ClassifierModel : IDisposable
                 : session.Run(runOptions, predictionInputs, [tensor], predictionOutputs);
 
             float[] probabilities = outputs[0].GetTensorDataAsSpan<float>().ToArray();
-            int predicted = ClassProbabilities.ArgMax(probabilities);
+            int predicted = OperatingPoints.Decide(Manifest, probabilities, point);
             GradCamMap? cam = null;
             if (withGradCam)
             {

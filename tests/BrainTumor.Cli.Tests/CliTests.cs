@@ -407,6 +407,36 @@ public sealed class CliTests : IDisposable
         Assert.Contains("validation split", error.Message);
     }
 
+    /// <summary>The CLI answers at the sensitive operating point with the same decision the API makes (Inference decides both).</summary>
+    [Fact]
+    public void PredictAtTheSensitiveOperatingPointCallsATumourUnlessNoTumorReachesTheFittedMinimum()
+    {
+        string folder = LabelledFolder(3);
+        double minimum = BrainTumor.Models.ModelManifest.Read(Path.Combine(LiteModel, "model.json")).SensitiveOperatingPoint!.NoTumorMinimum;
+
+        var plain = PredictCommand.Run(LiteModel, [folder], "csv", TextWriter.Null);
+        var sensitive = PredictCommand.Run(LiteModel, [folder], "csv", TextWriter.Null, "sensitive");
+
+        Assert.Equal(plain.Count, sensitive.Count);
+        foreach (var (argmax, decided) in plain.Zip(sensitive))
+        {
+            var p = argmax.Probabilities!;
+            string expected = p["no_tumor"] >= minimum ? argmax.Label! : p.Where(c => c.Key != "no_tumor").MaxBy(c => c.Value).Key;
+            Assert.Equal(expected, decided.Label);
+            Assert.Equal(p[expected], decided.Confidence);
+        }
+    }
+
+    [Fact]
+    public async Task AnUnknownOperatingPointEndsPredictWithOneLine()
+    {
+        var result = await DotnetProcess.RunBuiltAsync("braintumor.dll", "predict", RepositoryPaths.DatasetImage("no_tumor", 0), "--model", LiteModel,
+            "--operating-point", "cautious");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("error: --operating-point must be one of argmax, sensitive, not 'cautious'.", result.Error.Trim());
+    }
+
     [Fact]
     public void PredictWritesOneCsvRowPerFileAndReportsUnreadableOnes()
     {

@@ -1,6 +1,6 @@
 using BrainTumor.Api.Infrastructure;
 using BrainTumor.Imaging.Rendering;
-using BrainTumor.Models;
+using BrainTumor.Inference;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 
@@ -10,9 +10,6 @@ public static class PredictionEndpoints
 {
     /// <summary>The answers <c>format</c> selects.</summary>
     public static readonly string[] Formats = ["json", "png"];
-
-    /// <summary>How <c>operatingPoint</c> turns probabilities into a label: the most probable class, or the model's sensitive point.</summary>
-    public static readonly string[] OperatingPoints = ["argmax", "sensitive"];
 
     public static IEndpointRouteBuilder MapPredictionEndpoints(this IEndpointRouteBuilder app)
     {
@@ -40,10 +37,9 @@ public static class PredictionEndpoints
         HttpContext context, ClassificationPipeline pipeline, [FromQuery] string? model, [FromQuery] string? format,
         [FromQuery] string? window, [FromQuery] string? frame, [FromQuery] string? operatingPoint)
     {
-        string point = (operatingPoint ?? "argmax").ToLowerInvariant();
-        if (!OperatingPoints.Contains(point))
+        if (OperatingPoints.Parse(operatingPoint) is not OperatingPoint point)
         {
-            return Problems.BadParameter("Invalid operatingPoint", $"operatingPoint must be one of {string.Join(", ", OperatingPoints)}, not '{operatingPoint}'.");
+            return Problems.BadParameter("Invalid operatingPoint", $"operatingPoint must be one of {string.Join(", ", OperatingPoints.Names)}, not '{operatingPoint}'.");
         }
         var dicom = ImageUploads.DicomOptions(window, frame);
         if (dicom.Problem is ProblemHttpResult badDicomOption)
@@ -66,33 +62,23 @@ public static class PredictionEndpoints
         {
             return unknown;
         }
-        var manifest = chosen.Value!.Manifest;
-        // Set only for the sensitive point: a package may have no no_tumor class at all (an imported classifier).
-        (int Index, double Minimum)? noTumor = null;
-        if (point == "sensitive")
+        if (OperatingPoints.Unavailable(chosen.Value!.Manifest, point) is string unavailable)
         {
-            if (manifest.SensitiveOperatingPoint is not { } fitted || !manifest.Labels.Contains(ClassProbabilities.NoTumorLabel))
-            {
-                return Problems.BadParameter("No sensitive operating point",
-                    $"Model '{manifest.Name}' has no fitted sensitive operating point; 'braintumor record-cv' fits one from a cross-validation run.");
-            }
-            noTumor = (manifest.Labels.ToList().IndexOf(ClassProbabilities.NoTumorLabel), fitted.NoTumorMinimum);
+            return Problems.BadParameter("No sensitive operating point", unavailable);
         }
         return await pipeline.RunAsync<Results<Ok<PredictionResponse>, FileContentHttpResult, ProblemHttpResult>>(
             context, chosen.Value!, withGradCam: false, targetClass: null, dicom.Value!, render: (result, timings) =>
             {
-                var probabilities = result.Prediction.Probabilities;
-                int answer = noTumor is (int index, double minimum) ? ClassProbabilities.Decide(probabilities, index, minimum) : ClassProbabilities.ArgMax(probabilities);
-                string label = manifest.Labels[answer];
+                var answer = result.Prediction;
                 if (png.Value)
                 {
-                    using var annotated = Annotator.Caption(result.Image, Caption(label, probabilities[answer]));
+                    using var annotated = Annotator.Caption(result.Image, Caption(answer.Label, answer.Confidence));
                     return TypedResults.File(ImageEncoder.Png(annotated), "image/png");
                 }
-                return TypedResults.Ok(new PredictionResponse(result.Model.Name, result.Model.Manifest.Version, label,
-                    probabilities[answer], ApiContracts.Probabilities(result), new ImageSize(result.Image.Width, result.Image.Height), timings, result.Dicom,
-                    point, result.Prediction.InDistribution));
-            }, refuse: problem => problem);
+                return TypedResults.Ok(new PredictionResponse(result.Model.Name, result.Model.Manifest.Version, answer.Label,
+                    answer.Confidence, ApiContracts.Probabilities(result), new ImageSize(result.Image.Width, result.Image.Height), timings, result.Dicom,
+                    point.Name(), answer.InDistribution));
+            }, refuse: problem => problem, point: point);
     }
 
     public static string Caption(string label, float confidence) => $"{DisplayLabel(label)}  {confidence * 100:0.0}%";

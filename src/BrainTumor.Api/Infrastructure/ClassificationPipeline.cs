@@ -37,9 +37,10 @@ public sealed class ClassificationPipeline(
     /// <param name="render">Builds the answer from the prediction, while the request still holds its slot.</param>
     /// <param name="refuse">Turns the problem that stopped the request into the handler's result type.</param>
     /// <param name="method">How the map is made, when <paramref name="withGradCam"/>.</param>
+    /// <param name="point">How the probabilities become the answer, which the request log records too.</param>
     public async Task<T> RunAsync<T>(HttpContext context, ClassifierModel model, bool withGradCam, int? targetClass,
         BrainTumor.Imaging.Dicom.DicomReadOptions dicom, Func<ClassifiedImage, Timings, T> render, Func<ProblemHttpResult, T> refuse,
-        CamMethod method = CamMethod.GradCam)
+        CamMethod method = CamMethod.GradCam, OperatingPoint point = OperatingPoint.Argmax)
     {
         var clock = Stopwatch.StartNew();
         diagnostics.Set("Model", model.Name);
@@ -75,7 +76,7 @@ public sealed class ClassificationPipeline(
         var input = model.Prepare(image);
         double decodeMs = decodeClock.Elapsed.TotalMilliseconds;
 
-        var prediction = model.Predict(input.Pixels, withGradCam, targetClass, method);
+        var prediction = model.Predict(input.Pixels, withGradCam, targetClass, method, point);
         metrics.RecordInference(model.Name, prediction.InferenceMilliseconds);
         diagnostics.Set("Label", prediction.Label);
         if (prediction.InDistribution is { } guard)

@@ -72,7 +72,7 @@ public sealed class ImageUploadOperationFilter(IOptions<ServerLimitsOptions> lim
         "output" => GradCamEndpoints.Outputs,
         "method" => BrainTumor.Inference.CamMethods.Names,
         "format" => PredictionEndpoints.Formats,
-        "operatingPoint" => PredictionEndpoints.OperatingPoints,
+        "operatingPoint" => OperatingPoints.Names,
         _ => null,
     };
 }
