@@ -171,8 +171,8 @@ public sealed class ClassifierModel : IDisposable
             if (featureDistribution is not null)
             {
                 double score = featureDistribution.Score(outputs[^1].GetTensorDataAsSpan<float>());
-                double threshold = Manifest.OutOfDistribution!.Threshold;
-                inDistribution = new InDistribution(score, threshold, score <= threshold);
+                var guard = Manifest.OutOfDistribution!;
+                inDistribution = InDistribution.Judge(score, guard.Threshold, guard.TargetAcceptance);
             }
             return new Prediction(predicted, Manifest.Labels[predicted], probabilities[predicted], probabilities, cam,
                 Stopwatch.GetElapsedTime(started).TotalMilliseconds, inDistribution);

@@ -53,17 +53,22 @@ public sealed class OutOfDistributionTests(BrainTumorApiFactory factory) : IClas
         var guard = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("inDistribution");
         Assert.True(guard.GetProperty("ok").GetBoolean());
         Assert.True(guard.GetProperty("score").GetDouble() <= guard.GetProperty("threshold").GetDouble());
+        Assert.Equal(JsonValueKind.Null, guard.GetProperty("reason").ValueKind);
         Assert.Equal("true", response.Headers.GetValues("X-In-Distribution").Single());
     }
 
     [Fact]
-    public async Task AGreyPhotographIsAnsweredButFlaggedUnderTheDefaultPolicy()
+    public async Task AGreyPhotographIsAnsweredButFlaggedWithItsReasonUnderTheDefaultPolicy()
     {
         var response = await client.PostAsync("/predict", Uploads.Form(File.ReadAllBytes(Camera), contentType: "image/png", fileName: "photo.png"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.False(body.GetProperty("inDistribution").GetProperty("ok").GetBoolean());
+        var guard = body.GetProperty("inDistribution");
+        Assert.False(guard.GetProperty("ok").GetBoolean());
+        Assert.Equal($"Its features are unlike those of the training slices: out-of-distribution score {guard.GetProperty("score").GetDouble():0}, " +
+                     $"above the limit of {guard.GetProperty("threshold").GetDouble():0} that 99% of held-out training-source slices stay under.",
+            guard.GetProperty("reason").GetString());
         Assert.Equal("false", response.Headers.GetValues("X-In-Distribution").Single());
         Assert.True(double.Parse(response.Headers.GetValues("X-In-Distribution-Score").Single(), System.Globalization.CultureInfo.InvariantCulture)
                     > body.GetProperty("inDistribution").GetProperty("threshold").GetDouble());

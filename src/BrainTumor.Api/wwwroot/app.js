@@ -241,8 +241,7 @@ function renderAnswer(prediction) {
   const guard = prediction.inDistribution;
   $("ood-warning").hidden = !guard || guard.ok;
   $("ood-warning").textContent = guard && !guard.ok
-    ? `This image does not look like the brain MRI slices ${prediction.model} was trained on (out-of-distribution score ` +
-      `${Math.round(guard.score)}, above its limit of ${Math.round(guard.threshold)}). Do not trust the answer below.`
+    ? `This image does not look like the brain MRI slices ${prediction.model} was trained on. ${guard.reason} Do not trust the answer below.`
     : "";
   $("answer").hidden = false;
 }
