@@ -186,6 +186,7 @@ public sealed class ViewerPageTests(Browser browser, ViewerServer server) : ICla
 
         await Assertions.Expect(page.Locator("#ood-warning")).ToBeVisibleAsync();
         await Assertions.Expect(page.Locator("#ood-warning")).ToContainTextAsync("does not look like the brain MRI slices");
+        await Assertions.Expect(page.Locator("#ood-warning")).ToContainTextAsync("Its features are unlike those of the training slices");
         await Assertions.Expect(page.Locator("#label")).Not.ToBeEmptyAsync();
     }
 
