@@ -40,6 +40,7 @@ app.UseSwaggerUI(ui => ui.DocumentTitle = "BrainTumor API");
 
 app.MapPredictionEndpoints();
 app.MapGradCamEndpoints();
+app.MapDicomWebEndpoints();
 app.MapModelEndpoints();
 app.MapHealthEndpoints();
 app.LogWhenReady();

@@ -142,11 +142,29 @@ public static class GradCamEndpoints
             return Problems.BadParameter("DICOM output needs a DICOM input",
                 "Accept: application/dicom files the picture in the input's study, so the input must be a DICOM file; ask for image/png otherwise.");
         }
+        return TypedResults.File(Capture(result, explained, method, picture, mode, burnedIn), DicomImage.MediaType);
+    }
+
+    /// <summary>
+    /// The annotated overlay for the predicted class, as <c>/gradcam</c> with <c>Accept: application/dicom</c> and no other option
+    /// makes it: what a DICOMweb result sends to the PACS beside the SR.
+    /// </summary>
+    public static byte[] OverlayCapture(ClassifiedImage result, CamMethod method)
+    {
+        var cam = result.Prediction.GradCam!;
+        float[] map = GradCamRenderer.NormaliseAndUpsample(cam.Values, cam.Width, cam.Height, result.Image.Width, result.Image.Height, result.Region);
+        using var picture = GradCamRenderer.Overlay(result.Image, map, GradCamRenderer.DefaultAlpha);
+        using var annotated = LegendFor(result, cam.Label, method).DrawBelow(picture);
+        return Capture(result, cam.Label, CamMethods.DisplayNames[(int)method], annotated, "overlay", burnedIn: true);
+    }
+
+    private static byte[] Capture(ClassifiedImage result, string explained, string method, SKBitmap picture, string mode, bool burnedIn)
+    {
         string comments = $"BrainTumor {result.Model.Name} {result.Model.Manifest.Version}: {result.Prediction.Label} " +
                           $"{result.Prediction.Confidence.ToString("0.000", CultureInfo.InvariantCulture)}; {method} {mode} for {explained}. " +
                           "Research software, not for diagnostic use.";
         string derivation = $"{method} {mode} of the source image for class {explained}, computed by model {result.Model.Name}";
-        return TypedResults.File(SecondaryCapture.Create(result.Upload, picture, comments, derivation, burnedIn), DicomImage.MediaType);
+        return SecondaryCapture.Create(result.Upload, picture, comments, derivation, burnedIn);
     }
 
     private static GradCamLegend LegendFor(ClassifiedImage result, string explained, CamMethod method) =>

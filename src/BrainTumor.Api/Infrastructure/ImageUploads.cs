@@ -1,6 +1,8 @@
 using BrainTumor.Imaging;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Net.Http.Headers;
 using Microsoft.Extensions.Options;
 using System.Globalization;
 using BrainTumor.Imaging.Dicom;
@@ -18,7 +20,79 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
 
     public long MaxBytes => limits.Value.MaxUploadBytes;
 
-    public async Task<Attempt<byte[]>> ReadAsync(HttpRequest request, CancellationToken cancellation)
+    public Task<Attempt<byte[]>> ReadAsync(HttpRequest request, CancellationToken cancellation) => ReadGuardedAsync<byte[]>(request, async () =>
+    {
+        if (request.HasFormContentType)
+        {
+            // Uploads stay in memory (up to the limit) instead of going through temporary files.
+            var form = await request.ReadFormAsync(new FormOptions
+            {
+                MultipartBodyLengthLimit = limits.Value.MaxRequestBytes,
+                MemoryBufferThreshold = (int)Math.Min(limits.Value.MaxRequestBytes, int.MaxValue),
+            }, cancellation);
+            var files = form.Files.GetFiles(FieldName);
+            if (files.Count == 0)
+            {
+                return Problems.BadParameter("No image",
+                    $"The form has no file field named '{FieldName}'" + (form.Files.Count > 0 ? $" (it has: {string.Join(", ", form.Files.Select(f => f.Name))})." : "."));
+            }
+            if (files.Count > 1)
+            {
+                return Problems.BadParameter("Several images", $"The form has {files.Count} files named '{FieldName}'; send one image per request.");
+            }
+            var file = files[0];
+            if (file.Length > MaxBytes)
+            {
+                return TooLarge();
+            }
+            var bytes = new byte[file.Length];
+            using var stream = file.OpenReadStream();
+            await stream.ReadExactlyAsync(bytes, cancellation);
+            return bytes;
+        }
+        if (request.ContentType?.StartsWith("image/", StringComparison.OrdinalIgnoreCase) == true ||
+            request.ContentType?.StartsWith(BrainTumor.Imaging.Dicom.DicomImage.MediaType, StringComparison.OrdinalIgnoreCase) == true)
+        {
+            return await ReadBoundedAsync(request.Body, cancellation);
+        }
+        return Problems.BadParameter("No image",
+            $"Send the image as multipart/form-data in a field named '{FieldName}', or as the whole body with an image/* or application/dicom content type" +
+            (request.ContentType is { Length: > 0 } type ? $" (the request's content type is '{type}')." : "."));
+    }, cancellation);
+
+    /// <summary>
+    /// Reads a STOW-RS request (PS3.18 10.5): <c>multipart/related; type="application/dicom"</c>, one DICOM Part 10 instance per part,
+    /// each at most the upload limit and all of them together at most the request limit.
+    /// </summary>
+    public Task<Attempt<IReadOnlyList<DicomPart>>> ReadInstancesAsync(HttpRequest request, CancellationToken cancellation) => ReadGuardedAsync<IReadOnlyList<DicomPart>>(request, async () =>
+    {
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || !type.MediaType.Equals("multipart/related", StringComparison.OrdinalIgnoreCase)
+            || HeaderUtilities.RemoveQuotes(type.Boundary) is not { Length: > 0 } boundary
+            || type.Parameters.FirstOrDefault(p => p.Name.Equals("type", StringComparison.OrdinalIgnoreCase)) is { } root
+               && !HeaderUtilities.RemoveQuotes(root.Value).Equals(DicomImage.MediaType, StringComparison.OrdinalIgnoreCase))
+        {
+            return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "Not a STOW-RS request",
+                $"Send DICOM instances as multipart/related; type=\"{DicomImage.MediaType}\" with a boundary" +
+                (request.ContentType is { Length: > 0 } given ? $" (the request's content type is '{given}')." : "."));
+        }
+        var reader = new MultipartReader(boundary.ToString(), request.Body) { BodyLengthLimit = limits.Value.MaxRequestBytes };
+        var parts = new List<DicomPart>();
+        while (await reader.ReadNextSectionAsync(cancellation) is { } section)
+        {
+            var bytes = await ReadBoundedAsync(section.Body, cancellation);
+            if (bytes.Problem is ProblemHttpResult tooLarge)
+            {
+                return tooLarge;
+            }
+            parts.Add(new DicomPart(bytes.Value!));
+        }
+        return parts.Count > 0
+            ? new Attempt<IReadOnlyList<DicomPart>>(parts, null)
+            : Problems.BadParameter("No instances", "The multipart/related body has no part; send one DICOM instance per part.");
+    }, cancellation);
+
+    /// <summary>Runs a body reader, mapping what Kestrel and the multipart readers throw to the problems a caller can act on.</summary>
+    private async Task<Attempt<T>> ReadGuardedAsync<T>(HttpRequest request, Func<Task<Attempt<T>>> read, CancellationToken cancellation) where T : class
     {
         if (request.ContentLength > limits.Value.MaxRequestBytes)
         {
@@ -26,39 +100,7 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
         }
         try
         {
-            if (request.HasFormContentType)
-            {
-                // Uploads stay in memory (up to the limit) instead of going through temporary files.
-                var form = await request.ReadFormAsync(new FormOptions
-                {
-                    MultipartBodyLengthLimit = limits.Value.MaxRequestBytes,
-                    MemoryBufferThreshold = (int)Math.Min(limits.Value.MaxRequestBytes, int.MaxValue),
-                }, cancellation);
-                var files = form.Files.GetFiles(FieldName);
-                if (files.Count == 0)
-                {
-                    return Problems.BadParameter("No image",
-                        $"The form has no file field named '{FieldName}'" + (form.Files.Count > 0 ? $" (it has: {string.Join(", ", form.Files.Select(f => f.Name))})." : "."));
-                }
-                if (files.Count > 1)
-                {
-                    return Problems.BadParameter("Several images", $"The form has {files.Count} files named '{FieldName}'; send one image per request.");
-                }
-                var file = files[0];
-                if (file.Length > MaxBytes)
-                {
-                    return TooLarge();
-                }
-                var bytes = new byte[file.Length];
-                using var stream = file.OpenReadStream();
-                await stream.ReadExactlyAsync(bytes, cancellation);
-                return bytes;
-            }
-            if (request.ContentType?.StartsWith("image/", StringComparison.OrdinalIgnoreCase) == true ||
-                request.ContentType?.StartsWith(BrainTumor.Imaging.Dicom.DicomImage.MediaType, StringComparison.OrdinalIgnoreCase) == true)
-            {
-                return await ReadBoundedAsync(request.Body, cancellation);
-            }
+            return await read();
         }
         catch (InvalidDataException ex) when (ex.Message.Contains("body length limit", StringComparison.OrdinalIgnoreCase))
         {
@@ -78,9 +120,6 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
         {
             return Problems.BadParameter("Malformed form", $"The multipart body cannot be read: {ex.Message}");
         }
-        return Problems.BadParameter("No image",
-            $"Send the image as multipart/form-data in a field named '{FieldName}', or as the whole body with an image/* or application/dicom content type" +
-            (request.ContentType is { Length: > 0 } type ? $" (the request's content type is '{type}')." : "."));
     }
 
     /// <summary>
@@ -159,6 +198,9 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
     private ProblemHttpResult TooLarge() => Problems.Create(StatusCodes.Status413PayloadTooLarge, "Image too large",
         $"The upload is larger than the limit of {limits.Value.MaxUploadText}.");
 }
+
+/// <summary>One part of a STOW-RS request: the bytes of one DICOM instance, as sent.</summary>
+public sealed record DicomPart(byte[] Bytes);
 
 /// <summary>A decoded upload; for a DICOM file also how it was rendered and the UIDs that link an answer back to it.</summary>
 public sealed record DecodedUpload(SKBitmap Bitmap, DicomImageInfo? Dicom);

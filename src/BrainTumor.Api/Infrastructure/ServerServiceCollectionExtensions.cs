@@ -1,7 +1,9 @@
 using System.Reflection;
 using BrainTumor.Inference;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
+using Polly;
 using Microsoft.OpenApi;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -41,6 +43,7 @@ public static class ServerServiceCollectionExtensions
                 // Scrapes see the requests answered just before them, not a copy up to 300 ms old.
                 .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
         services.AddScoped<ClassificationPipeline>();
+        services.AddDicomWebResults();
         services.AddProblemDetails();
         services.AddExceptionHandler<ApiExceptionHandler>();
         services.AddHealthChecks().AddCheck<ModelsWarmHealthCheck>("models", tags: [ModelsWarmHealthCheck.ReadyTag]);
@@ -71,5 +74,42 @@ public static class ServerServiceCollectionExtensions
             }
         });
         return services;
+    }
+
+    /// <summary>STOW-RS in and results back: the options, the intake, the outbox and its HTTP client with retries and backoff.</summary>
+    private static void AddDicomWebResults(this IServiceCollection services)
+    {
+        services.AddOptions<DicomWebOptions>().BindConfiguration(DicomWebOptions.Section).ValidateDataAnnotations()
+            .Validate(dicomWeb => DicomWebOptions.IsValidUrl(dicomWeb.ResultsUrl), "DicomWeb:ResultsUrl must be an absolute http or https URL.")
+            .ValidateOnStart();
+        services.AddScoped<DicomWebIntake>();
+        services.AddSingleton<DicomWebResults>();
+        services.AddHostedService(provider => provider.GetRequiredService<DicomWebResults>());
+        services.AddHttpClient(DicomWebResults.ClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .AddResilienceHandler(DicomWebResults.ClientName, (pipeline, context) =>
+            {
+                var options = context.ServiceProvider.GetRequiredService<IOptions<DicomWebOptions>>().Value;
+                var metrics = context.ServiceProvider.GetRequiredService<ServerMetrics>();
+                var logger = context.ServiceProvider.GetRequiredService<ILogger<DicomWebResults>>();
+                pipeline.AddRetry(new HttpRetryStrategyOptions
+                {
+                    MaxRetryAttempts = options.MaxRetryAttempts,
+                    BackoffType = DelayBackoffType.Exponential,
+                    UseJitter = true,
+                    Delay = TimeSpan.FromSeconds(options.FirstRetryDelaySeconds),
+                    MaxDelay = TimeSpan.FromMinutes(1),
+                    OnRetry = retry =>
+                    {
+                        metrics.RecordStoreFailure();
+                        string? study = null;
+                        retry.Context.GetRequestMessage()?.Options.TryGetValue(DicomWebResults.StudyKey, out study);
+                        logger.LogWarning("Storing results in study {StudyInstanceUid} failed ({Error}); retry {Attempt} in {Delay:0.0} s",
+                            study ?? "-", retry.Outcome.Exception?.Message ?? $"HTTP {(int?)retry.Outcome.Result?.StatusCode}", retry.AttemptNumber + 1,
+                            retry.RetryDelay.TotalSeconds);
+                        return ValueTask.CompletedTask;
+                    },
+                });
+                pipeline.AddTimeout(TimeSpan.FromSeconds(options.AttemptTimeoutSeconds));
+            });
     }
 }
