@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using BrainTumor.Tests;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -24,32 +25,32 @@ public sealed class BadInputTests(BrainTumorApiFactory factory) : IClassFixture<
         Assert.Equal(HttpStatusCode.OK, stillServing.StatusCode);
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task PredictWithoutFileReturnsProblemDetails() =>
         await AssertProblem(await client.PostAsync("/predict", new StringContent("{}", System.Text.Encoding.UTF8, "application/json")),
             HttpStatusCode.BadRequest, "No image");
 
-    [Fact]
+    [DatasetFact]
     public async Task PredictWithTheWrongFieldNameReturnsProblemDetails() =>
         await AssertProblem(await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg(), field: "file")),
             HttpStatusCode.BadRequest, "No image");
 
-    [Fact]
+    [DatasetFact]
     public async Task AnEmptyFileIsRefused() =>
         await AssertProblem(await client.PostAsync("/predict", Uploads.Form([])), HttpStatusCode.BadRequest, "Empty image");
 
-    [Fact]
+    [DatasetFact]
     public async Task TextPretendingToBeAnImageIsUnsupported() =>
         await AssertProblem(await client.PostAsync("/predict", Uploads.Form("hello, not a picture"u8.ToArray())),
             HttpStatusCode.UnsupportedMediaType, "Unsupported image format");
 
-    [Fact]
+    [DatasetFact]
     public async Task AGifIsUnsupported() =>
         await AssertProblem(await client.PostAsync("/gradcam", Uploads.Form(
                 Convert.FromBase64String("R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw=="), contentType: "image/gif")),
             HttpStatusCode.UnsupportedMediaType, "Unsupported image format");
 
-    [Fact]
+    [DatasetFact]
     public async Task ATruncatedJpegIsCorrupt()
     {
         byte[] jpeg = Uploads.DatasetJpeg();
@@ -57,42 +58,42 @@ public sealed class BadInputTests(BrainTumorApiFactory factory) : IClassFixture<
         await AssertProblem(await client.PostAsync("/predict", Uploads.Form(jpeg[..(jpeg.Length / 3)])), HttpStatusCode.BadRequest, "Corrupt image");
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task AnUploadOverTheSizeLimitIsRefused() =>
         await AssertProblem(await client.PostAsync("/predict", Uploads.Raw(new byte[21 * 1024 * 1024])),
             HttpStatusCode.RequestEntityTooLarge, "Image too large");
 
-    [Fact]
+    [DatasetFact]
     public async Task HugeDeclaredDimensionsAreRefusedBeforeDecoding() =>
         await AssertProblem(await client.PostAsync("/predict", Uploads.Raw(Uploads.BmpDeclaring(30_000), "image/bmp")),
             HttpStatusCode.BadRequest, "Image dimensions too large");
 
-    [Fact]
+    [DatasetFact]
     public async Task AnUnknownModelIsNotFound() =>
         await AssertProblem(await client.PostAsync("/predict?model=nope", Uploads.Form(Uploads.DatasetJpeg())),
             HttpStatusCode.NotFound, "Unknown model");
 
-    [Fact]
+    [DatasetFact]
     public async Task AnUnknownClassIsRefused() =>
         await AssertProblem(await client.PostAsync("/gradcam?class=astrocytoma", Uploads.Form(Uploads.DatasetJpeg())),
             HttpStatusCode.BadRequest, "Unknown class");
 
-    [Theory]
+    [DatasetTheory]
     [InlineData("alpha=1.5", "Invalid alpha")]
     [InlineData("alpha=half", "Invalid alpha")]
     [InlineData("output=video", "Invalid output")]
     public async Task BadGradCamOptionsAreRefused(string query, string title) =>
         await AssertProblem(await client.PostAsync($"/gradcam?{query}", Uploads.Form(Uploads.DatasetJpeg())), HttpStatusCode.BadRequest, title);
 
-    [Fact]
+    [DatasetFact]
     public async Task ABadFormatIsRefused() =>
         await AssertProblem(await client.PostAsync("/predict?format=gif", Uploads.Form(Uploads.DatasetJpeg())), HttpStatusCode.BadRequest, "Invalid format");
 
-    [Fact]
+    [DatasetFact]
     public async Task AnUnknownModelManifestIsNotFound() =>
         await AssertProblem(await client.GetAsync("/models/nope"), HttpStatusCode.NotFound, "Unknown model");
 
-    [Fact]
+    [DatasetFact]
     public async Task TwoImagesInOneFormAreRefusedInsteadOfUsingTheFirst()
     {
         var form = new MultipartFormDataContent();
@@ -106,7 +107,7 @@ public sealed class BadInputTests(BrainTumorApiFactory factory) : IClassFixture<
         await AssertProblem(await client.PostAsync("/predict", form), HttpStatusCode.BadRequest, "Several images");
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task AMultipartBodyCutShortIsABadRequestNotAServerError()
     {
         byte[] jpeg = Uploads.DatasetJpeg();
@@ -118,7 +119,7 @@ public sealed class BadInputTests(BrainTumorApiFactory factory) : IClassFixture<
         await AssertProblem(await client.PostAsync("/predict", body), HttpStatusCode.BadRequest, "Malformed form");
     }
 
-    [Theory]
+    [DatasetTheory]
     [InlineData(1, 1)]
     [InlineData(8192, 1)]
     public async Task AnImageTooSmallForASliceIsRefused(int width, int height)

@@ -198,7 +198,7 @@ public sealed class DicomAnswerTests(BrainTumorApiFactory factory) : IClassFixtu
         Assert.Equal(3, sc.GetProperty("shape")[2].GetInt32());
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task DicomOutputForAnImageThatIsNotDicomIs400()
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/gradcam") { Content = Uploads.Form(Uploads.DatasetJpeg()) };

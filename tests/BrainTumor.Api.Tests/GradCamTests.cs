@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using BrainTumor.Tests;
 using SkiaSharp;
 
 namespace BrainTumor.Api.Tests;
@@ -9,7 +10,7 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
 {
     private readonly HttpClient client = factory.CreateClient();
 
-    [Theory]
+    [DatasetTheory]
     [InlineData("overlay", SKColorType.Rgba8888)]
     [InlineData("heatmap", SKColorType.Rgba8888)]
     [InlineData("mask", SKColorType.Gray8)]
@@ -27,7 +28,7 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
         Assert.Equal(expectedColor == SKColorType.Gray8, codec.Info.ColorType == SKColorType.Gray8);
     }
 
-    [Theory]
+    [DatasetTheory]
     [InlineData("overlay")]
     [InlineData("heatmap")]
     public async Task ByDefaultThePictureCarriesALegendPanelBelowItAndIsOtherwiseUnchanged(string output)
@@ -53,7 +54,7 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
             double.Parse(annotated.Headers.GetValues("X-Confidence").Single(), System.Globalization.CultureInfo.InvariantCulture), 4);
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task EachMethodGivesItsOwnMapFromTheSameModel()
     {
         byte[] jpeg = Uploads.DatasetJpeg("meningioma_tumor", 5);
@@ -72,7 +73,7 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
         Assert.True(plusPlus.Max() > 0);
     }
 
-    [Theory]
+    [DatasetTheory]
     [InlineData("custom-cnn", "hirescam")]
     [InlineData("lite-cnn", "gradcam")]
     public async Task WithoutAMethodEachModelExplainsWithTheMethodThatFailedFewestOfItsChecks(string model, string expected)
@@ -94,7 +95,7 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
         Assert.Equal(expected, overlay.Headers.GetValues("X-GradCam-Method").Single());
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task AnUnknownMethodIs400()
     {
         var response = await client.PostAsync("/gradcam?method=scorecam", Uploads.Form(Uploads.DatasetJpeg()));
@@ -123,7 +124,7 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
         Assert.Equal(new SKColor(200, 200, 200), overlay.GetPixel(90, 60));
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task JsonOutputCarriesThePredictionTheLowResolutionMapAndAMaskPng()
     {
         var response = await client.PostAsync("/gradcam?output=json", Uploads.Form(Uploads.DatasetJpeg()));
@@ -143,7 +144,7 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
         Assert.Equal((512, 512), (mask.Width, mask.Height));
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task ARequestedClassIsTheOneExplained()
     {
         var response = await client.PostAsync("/gradcam?output=json&class=no_tumor", Uploads.Form(Uploads.DatasetJpeg("pituitary_tumor", 1)));

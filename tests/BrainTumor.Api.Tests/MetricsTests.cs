@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using BrainTumor.Inference;
+using BrainTumor.Tests;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -25,7 +26,7 @@ public sealed class MetricsTests(BrainTumorApiFactory factory) : IClassFixture<B
 {
     private readonly HttpClient client = factory.CreateClient();
 
-    [Fact]
+    [DatasetFact]
     public async Task MetricsCountRequestsInPrometheusFormat()
     {
         await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg()));
@@ -41,7 +42,7 @@ public sealed class MetricsTests(BrainTumorApiFactory factory) : IClassFixture<B
         Assert.NotEmpty(PrometheusText.Samples(metrics, "braintumor_rejections_total"));
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task AFaultInsideAHandlerIsA500ProblemWithoutInternalsAndIsCountedAsA500()
     {
         using var faulty = factory.WithWebHostBuilder(builder =>
@@ -76,7 +77,7 @@ public sealed class MetricsTests(BrainTumorApiFactory factory) : IClassFixture<B
         Assert.Equal(0, PrometheusText.Sum(await small.GetStringAsync("/metrics"), "braintumor_upload_reserved_bytes"));
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task AFullQueueAnswers503WithRetryAfterAndAWaitingRequestIsServedLater()
     {
         using var server = factory.With(("Inference:MaxConcurrentRequests", "1"), ("Inference:MaxQueueLength", "1"));

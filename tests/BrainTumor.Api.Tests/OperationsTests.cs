@@ -2,13 +2,14 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using BrainTumor.Data;
 using BrainTumor.Imaging;
+using BrainTumor.Inference;
 using BrainTumor.Models;
 using BrainTumor.Onnx;
-using BrainTumor.Data;
-using Microsoft.ML.OnnxRuntime;
-using BrainTumor.Inference;
+using BrainTumor.Tests;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.ML.OnnxRuntime;
 
 namespace BrainTumor.Api.Tests;
 
@@ -69,7 +70,7 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
         Assert.Equal(["model", "class", "output", "alpha", "window", "frame", "method", "annotate"], parameters);
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task ABurstOfParallelRequestsIsAnsweredWith200Or503AndNothingElse()
     {
         using var busy = factory.ClientWith(("Inference:MaxConcurrentRequests", "1"), ("Inference:MaxQueueLength", "2"));
@@ -84,7 +85,7 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
             r => Assert.InRange(r.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0, 1, 60));
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task AConfiguredApiKeyIsRequiredExceptForHealth()
     {
         using var guarded = factory.ClientWith(("Security:ApiKey", "s3cret"));
@@ -133,7 +134,7 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
         Assert.Equal("HTTP GET \"/models/a\\r\\n[05:00:00 ERR] FAKE\\u001b[31m\"", logEvent.RenderMessage());
     }
 
-    [Theory]
+    [DatasetTheory]
     [InlineData("custom-cnn")]
     [InlineData("lite-cnn")]
     public async Task TheServerPreparesPixelsExactlyAsTrainingDid(string model)

@@ -44,7 +44,7 @@ public sealed class OutOfDistributionTests(BrainTumorApiFactory factory) : IClas
         return problem;
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task ASliceFromTheDatasetIsInDistribution()
     {
         var response = await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg("meningioma_tumor", 2)));
@@ -74,7 +74,7 @@ public sealed class OutOfDistributionTests(BrainTumorApiFactory factory) : IClas
                     > body.GetProperty("inDistribution").GetProperty("threshold").GetDouble());
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task UnderTheRefusePolicyNoiseGets422AndASliceIsStillAnswered()
     {
         using var refusing = factory.ClientWith(("OutOfDistribution:Policy", "Refuse"));

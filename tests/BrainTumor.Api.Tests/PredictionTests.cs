@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using BrainTumor.Tests;
 using Microsoft.Extensions.DependencyInjection;
 using SkiaSharp;
 
@@ -12,7 +13,7 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
 
     private static readonly string[] Labels = ["glioma_tumor", "meningioma_tumor", "no_tumor", "pituitary_tumor"];
 
-    [Fact]
+    [DatasetFact]
     public async Task PredictReturnsTheLabelWithProbabilitiesThatSumToOne()
     {
         var response = await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg()));
@@ -33,7 +34,7 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
         Assert.True(timings.GetProperty("totalMs").GetDouble() >= timings.GetProperty("inferenceMs").GetDouble());
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task PredictAcceptsTheRawImageAsTheBody()
     {
         byte[] jpeg = Uploads.DatasetJpeg("pituitary_tumor", 3);
@@ -47,7 +48,7 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
         Assert.Equal(formBody.GetProperty("probabilities").ToString(), rawBody.GetProperty("probabilities").ToString());
     }
 
-    [Theory]
+    [DatasetTheory]
     [InlineData("/predict?format=png", null)]
     [InlineData("/predict", "image/png")]
     public async Task PredictAsPngReturnsTheAnnotatedImageAtItsSize(string url, string? accept)
@@ -66,7 +67,7 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
         Assert.Equal((original.Width, original.Height), (png.Width, png.Height));
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task ModelCanBeChosenByName()
     {
         var chosen = await client.PostAsync("/predict?model=custom-cnn", Uploads.Form(Uploads.DatasetJpeg()));
@@ -81,7 +82,7 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
         Assert.NotEqual(answer.GetProperty("probabilities").ToString(), defaultAnswer.GetProperty("probabilities").ToString());
     }
 
-    [Theory]
+    [DatasetTheory]
     [InlineData("no_tumor", 0)]
     [InlineData("no_tumor", 3)]
     [InlineData("glioma_tumor", 2)]
@@ -103,7 +104,7 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
         Assert.Equal(sensitive.GetProperty("probabilities").GetProperty(expected).GetDouble(), sensitive.GetProperty("confidence").GetDouble(), 6);
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task AnUnknownOperatingPointIs400()
     {
         var response = await client.PostAsync("/predict?operatingPoint=cautious", Uploads.Form(Uploads.DatasetJpeg()));

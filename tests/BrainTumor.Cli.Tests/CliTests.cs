@@ -62,7 +62,7 @@ public sealed class CliTests : IDisposable
         return package;
     }
 
-    [Fact]
+    [DatasetFact]
     public void FitOodGivesAPackageWithoutATrainingSplitAGuardFittedOnTheGivenDataAndMeasuresIt()
     {
         string package = ImportedLiteCnn();
@@ -85,7 +85,7 @@ public sealed class CliTests : IDisposable
         Assert.NotNull(model.Predict(model.Prepare(slice).Pixels, withGradCam: false).InDistribution);
     }
 
-    [Fact]
+    [DatasetFact]
     public void FitOodRefusesTheTrainingDataAsTheExternalSet()
     {
         string package = ImportedLiteCnn();
@@ -171,7 +171,7 @@ public sealed class CliTests : IDisposable
         return new RgbImage(width, height, planes);
     }
 
-    [Fact]
+    [DatasetFact]
     public void AMapOnTheBackgroundLiesOutsideTheHeadAndAMapOnTheHeadInsideIt()
     {
         using var slice = BrainTumor.Imaging.ImageLoader.Decode(File.ReadAllBytes(RepositoryPaths.DatasetImage("glioma_tumor", 3)));
@@ -274,7 +274,7 @@ public sealed class CliTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(root, "mixed")));
     }
 
-    [Fact]
+    [DatasetFact]
     public void EvaluateWritesAReportWhoseNumbersAgreeWithEachOtherAndPrintsTheHeadlineFirst()
     {
         string output = Path.Combine(root, "report");
@@ -302,7 +302,7 @@ public sealed class CliTests : IDisposable
     /// Two models on the same 8 images: each evaluation writes its predictions, the second is paired with the first image by
     /// image, and leaving two files out gives a second set of figures on 6.
     /// </summary>
-    [Fact]
+    [DatasetFact]
     public void EvaluationsArePairedImageByImageAndCanLeaveFilesOut()
     {
         string data = LabelledFolder(2), first = Path.Combine(root, "first"), second = Path.Combine(root, "second");
@@ -324,7 +324,7 @@ public sealed class CliTests : IDisposable
         Assert.Contains($"only lite-cnn right on {onlySecond}, only the other model on {onlyFirst}; exact McNemar p = ", paired);
     }
 
-    [Fact]
+    [DatasetFact]
     public void ExcludingAFileThatIsNotAmongTheImagesIsAnError()
     {
         var error = Assert.Throws<CliException>(() =>
@@ -348,7 +348,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal(200, image.Planes[15]);
     }
 
-    [Fact]
+    [DatasetFact]
     public void EvaluateWithTheDeletionCheckReportsItBesideTheMetrics()
     {
         string output = Path.Combine(root, "report");
@@ -363,7 +363,7 @@ public sealed class CliTests : IDisposable
         Assert.Contains("## Grad-CAM deletion check", File.ReadAllText(Path.Combine(output, "report.md")));
     }
 
-    [Fact]
+    [DatasetFact]
     public void ADeletionShareOutsideZeroToOneIsRefused()
     {
         var error = Assert.Throws<CliException>(() => EvaluateCommand.Run(LiteModel, LabelledFolder(1), Path.Combine(root, "r"), EvaluationSplit.All, TextWriter.Null, 1.5));
@@ -371,7 +371,7 @@ public sealed class CliTests : IDisposable
         Assert.Contains("--gradcam-deletion", error.Message);
     }
 
-    [Fact]
+    [DatasetFact]
     public void RecordingAnExternalValidationWritesItIntoTheManifestAndKeepsTheRest()
     {
         string package = PackageCopy(LiteModel);
@@ -388,7 +388,7 @@ public sealed class CliTests : IDisposable
             JsonSerializer.Serialize(after with { External = null }, BrainTumor.Models.ModelManifest.JsonOptions));
     }
 
-    [Theory]
+    [DatasetTheory]
     [InlineData(EvaluationSplit.All)]
     [InlineData(EvaluationSplit.Validation)]
     public void TheTrainingDataCannotBeRecordedAsExternalValidation(EvaluationSplit split)
@@ -399,7 +399,7 @@ public sealed class CliTests : IDisposable
         Assert.Contains("cannot be its external validation", error.Message);
     }
 
-    [Fact]
+    [DatasetFact]
     public void TheValidationSplitCannotBeRebuiltFromOtherData()
     {
         var error = Assert.Throws<CliException>(() => EvaluateCommand.Run(Model, LabelledFolder(2), Path.Combine(root, "r"), EvaluationSplit.Validation, TextWriter.Null));
@@ -408,7 +408,7 @@ public sealed class CliTests : IDisposable
     }
 
     /// <summary>The CLI answers at the sensitive operating point with the same decision the API makes (Inference decides both).</summary>
-    [Fact]
+    [DatasetFact]
     public void PredictAtTheSensitiveOperatingPointCallsATumourUnlessNoTumorReachesTheFittedMinimum()
     {
         string folder = LabelledFolder(3);
@@ -427,7 +427,7 @@ public sealed class CliTests : IDisposable
         }
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task AnUnknownOperatingPointEndsPredictWithOneLine()
     {
         var result = await DotnetProcess.RunBuiltAsync("braintumor.dll", "predict", RepositoryPaths.DatasetImage("no_tumor", 0), "--model", LiteModel,
@@ -437,7 +437,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal("error: --operating-point must be one of argmax, sensitive, not 'cautious'.", result.Error.Trim());
     }
 
-    [Fact]
+    [DatasetFact]
     public void PredictWritesOneCsvRowPerFileAndReportsUnreadableOnes()
     {
         string folder = LabelledFolder(1);
@@ -474,7 +474,7 @@ public sealed class CliTests : IDisposable
         Assert.StartsWith("not an MRI slice: The image is almost uniform", result.Error);
     }
 
-    [Fact]
+    [DatasetFact]
     public void PredictJsonHasTheProbabilitiesByLabel()
     {
         var output = new StringWriter();
@@ -503,7 +503,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal(1, results[1].Probabilities!.Values.Sum(), 3);
     }
 
-    [Fact]
+    [DatasetFact]
     public void AModelCanBeNamedInsteadOfGivenAsAFolder()
     {
         var output = new StringWriter();
@@ -539,7 +539,7 @@ public sealed class CliTests : IDisposable
         Assert.Contains("junk.png", result.Output);
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task PredictCreatesTheFolderOfItsOutputFileAndSaysWhatItWrote()
     {
         string output = Path.Combine(root, "new", "folder", "predictions.csv");
@@ -551,7 +551,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal($"wrote 1 of 1 results to {output}", result.Error.Trim());
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task AnOutputFileThatCannotBeWrittenEndsWithOneLine()
     {
         var result = await DotnetProcess.RunBuiltAsync("braintumor.dll", "predict", RepositoryPaths.DatasetImage("no_tumor", 0), "--model", Model, "--out", root);

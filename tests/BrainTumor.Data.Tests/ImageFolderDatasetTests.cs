@@ -23,7 +23,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
         }
     }
 
-    [Fact]
+    [DatasetFact]
     public void ImagesAreDecodedWithLabelsInTheFixedOrderAndHashed()
     {
         CopyImages(2);
@@ -38,7 +38,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
         Assert.Equal(8, dataset.Samples.Select(s => s.Sha256).Distinct().Count());
     }
 
-    [Fact]
+    [DatasetFact]
     public void AnUnreadableImageIsSkippedAndReported()
     {
         CopyImages(2);
@@ -62,7 +62,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
         Assert.Contains(missing, error.Message);
     }
 
-    [Fact]
+    [DatasetFact]
     public void AMissingClassFolderIsReportedByName()
     {
         CopyImages(1);
@@ -73,7 +73,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
         Assert.Contains("no_tumor", error.Message);
     }
 
-    [Fact]
+    [DatasetFact]
     public void AnEmptyClassIsReportedByName()
     {
         CopyImages(1);
@@ -88,7 +88,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
         Assert.Contains("no images", error.Message);
     }
 
-    [Fact]
+    [DatasetFact]
     public void AClassWhoseImagesAreAllUnreadableIsReported()
     {
         CopyImages(1);

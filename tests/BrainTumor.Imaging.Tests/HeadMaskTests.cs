@@ -1,3 +1,4 @@
+using BrainTumor.Tests;
 using SkiaSharp;
 
 namespace BrainTumor.Imaging.Tests;
@@ -40,7 +41,7 @@ public sealed class HeadMaskTests
         Assert.DoesNotContain(true, Preprocessing.HeadMask(new RgbImage(10, 10, new byte[300])));
     }
 
-    [Fact]
+    [DatasetFact]
     public void OnARealSliceTheHeadIsMostOfTheCropAndTheCornersAreNot()
     {
         using var slice = ImageLoader.Decode(File.ReadAllBytes(BrainTumor.Tests.RepositoryPaths.DatasetImage("no_tumor", 5)));

@@ -95,7 +95,7 @@ public class ImageLoaderTests
         Assert.All(image.Planes, value => Assert.Equal(255, value));
     }
 
-    [Fact]
+    [DatasetFact]
     public void DatasetSliceDecodesAndResizesToTheModelInput()
     {
         var image = ImageLoader.DecodeAndResize(File.ReadAllBytes(RepositoryPaths.DatasetImage("glioma_tumor", 0)), 224, 224);

@@ -66,7 +66,7 @@ public class PreprocessingTests
         return total / blocks;
     }
 
-    [Theory]
+    [DatasetTheory]
     [MemberData(nameof(Slices))]
     public void TheCropHoldsTheWholeHeadAndLittleElse(string label, int index)
     {
@@ -93,7 +93,7 @@ public class PreprocessingTests
         Assert.InRange(region.Width, 0.8 * Math.Max(right - left, bottom - top), 1.25 * Math.Max(right - left, bottom - top));
     }
 
-    [Theory]
+    [DatasetTheory]
     [MemberData(nameof(Slices))]
     public void FramingNoLongerChangesTheModelInput(string label, int index)
     {
@@ -118,7 +118,7 @@ public class PreprocessingTests
         Assert.InRange(meanReframed, meanPlain - 2, meanPlain + 2);
     }
 
-    [Fact]
+    [DatasetFact]
     public void BurnedInTextDoesNotWidenTheCrop()
     {
         using var slice = Slice("meningioma_tumor", 5);
@@ -131,7 +131,7 @@ public class PreprocessingTests
         Assert.Equal(Preprocessing.FindHead(slice, 0.04), Preprocessing.FindHead(marked, 0.04));
     }
 
-    [Theory]
+    [DatasetTheory]
     [InlineData(0.5, 0)]
     [InlineData(0.6, 60)]
     [InlineData(0.8, 30)]
@@ -156,7 +156,7 @@ public class PreprocessingTests
         }
     }
 
-    [Fact]
+    [DatasetFact]
     public void StandardisationMapsTheBackgroundToBlackAndTheHeadToTheTarget()
     {
         using var slice = Relit(Slice("no_tumor", 0), 0.5, 50);

@@ -19,7 +19,7 @@ public sealed class SlicePlausibilityTests
         return bitmap;
     }
 
-    [Fact]
+    [DatasetFact]
     public void EverySliceOfEachClassInTheTrainingDataCouldBeASlice()
     {
         foreach (string label in new[] { "glioma_tumor", "meningioma_tumor", "no_tumor", "pituitary_tumor" })
@@ -47,7 +47,7 @@ public sealed class SlicePlausibilityTests
     }
 
     /// <summary>A slice saved by a viewer in colour: a warm cast and colour noise, then JPEG at quality 40, still reads as grey.</summary>
-    [Fact]
+    [DatasetFact]
     public void JpegColourNoiseOnAGreySliceIsNotColour()
     {
         using var slice = ImageLoader.Decode(File.ReadAllBytes(RepositoryPaths.DatasetImage("glioma_tumor", 7)));
@@ -64,7 +64,7 @@ public sealed class SlicePlausibilityTests
         Assert.Null(SlicePlausibility.Problem(decoded));
     }
 
-    [Fact]
+    [DatasetFact]
     public void AGreySliceWithAColouredMarkerIsStillASlice()
     {
         using var slice = ImageLoader.Decode(File.ReadAllBytes(RepositoryPaths.DatasetImage("meningioma_tumor", 3)));
@@ -78,7 +78,7 @@ public sealed class SlicePlausibilityTests
         Assert.Null(SlicePlausibility.Problem(slice));
     }
 
-    [Theory]
+    [DatasetTheory]
     [InlineData(null, null)]
     [InlineData("MR", null)]
     [InlineData("OT", null)]

@@ -174,7 +174,7 @@ public sealed class ModelPackageTests : IDisposable
         Assert.Contains("8 features", error.Message);
     }
 
-    [Fact]
+    [DatasetFact]
     public void AModelWithAGuardSaysForEveryPredictionWhetherTheImageIsLikeItsTrainingImages()
     {
         CopyShipped();

@@ -52,7 +52,7 @@ public sealed class LoadTestTests : IDisposable
         Assert.Contains("--allow-remote", error.Message);
     }
 
-    [Theory]
+    [DatasetTheory]
     [InlineData("http://127.0.0.1:9/", "does not answer")]
     [InlineData("localhost:8080", "--url")]
     [InlineData("not a url", "--url")]
@@ -67,7 +67,7 @@ public sealed class LoadTestTests : IDisposable
         Assert.Contains(expected, error);
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task AServerThatDoesNotAnswerIsReportedClearly()
     {
         var error = await Assert.ThrowsAsync<LoadTestException>(() => LoadTest.RunAsync(Options(Scenario.Predict, new Uri("http://127.0.0.1:9")), TextWriter.Null));
