@@ -5,7 +5,7 @@ WORKDIR /src
 COPY global.json BrainTumor.sln Directory.Build.props Directory.Build.targets Directory.Packages.props ./
 COPY build/ build/
 COPY src/ src/
-RUN dotnet publish src/BrainTumor.Api -c Release -o /app
+RUN dotnet publish src/BrainTumor.Api -c Release -r linux-x64 --self-contained false -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 # curl only serves the HEALTHCHECK.
