@@ -21,7 +21,7 @@ public static class EvaluateCommand
     /// <param name="pairedWith">The report folder of another model's evaluation on the same images, to compare with image by image.</param>
     public static EvaluationReport Run(string modelDirectory, string dataDirectory, string? outputDirectory, EvaluationSplit split, TextWriter log,
         double? gradCamDeletionFraction = null, bool recordExternal = false, bool gradCamChecks = false, IReadOnlyList<string>? excluded = null,
-        string? pairedWith = null)
+        string? pairedWith = null, string? lesionBoxes = null)
     {
         using var model = ModelLoader.Load(modelDirectory);
         var manifest = model.Manifest;
@@ -133,6 +133,16 @@ public static class EvaluateCommand
             checks = model.CamMethodsAvailable.Select(method => GradCamSanityChecks.Run(model, method, dataName, labelledFiles, seed: 1, log)).ToList();
             notes.AddRange(checks.Select(GradCamChecksSummary));
         }
+        if (lesionBoxes is not null)
+        {
+            var boxes = PointingGame.Read(lesionBoxes);
+            var evaluated = files.ToHashSet(StringComparer.Ordinal);
+            foreach (var method in model.CamMethodsAvailable)
+            {
+                notes.Add(LesionPointingCheck.Run(model, method, dataset.Root, boxes, evaluated).Summary());
+                log.WriteLine(notes[^1]);
+            }
+        }
         var report = new EvaluationReport(manifest.Name, manifest.Version, manifest.Architecture, ModelManifest.RecordedPath(dataDirectory),
             DateTimeOffset.UtcNow, Imaging.Machine.Description, manifest.Labels, metrics, notes, deletion);
         string folder = outputDirectory ?? Path.Combine("reports", $"evaluate-{manifest.Name}-{split.ToString().ToLowerInvariant()}");
@@ -181,13 +191,8 @@ public static class EvaluateCommand
         {
             throw new CliException($"'{path}' does not exist; evaluate the other model on the same data first.");
         }
-        // Each row: the quoted file, then the true and the predicted label; the other model's labels are compared by name.
-        var other = File.ReadLines(path).Skip(1).Select(line =>
-        {
-            int close = line.LastIndexOf('"');
-            var rest = line[(close + 2)..].Split(',');
-            return (File: line[1..close].Replace("\"\"", "\""), Truth: rest[0], Predicted: rest[1]);
-        }).ToDictionary(r => r.File, r => r.Truth == r.Predicted);
+        // Each row: the file, the true and the predicted label; the other model's labels are compared by name.
+        var other = File.ReadLines(path).Skip(1).Select(Csv.SplitLine).ToDictionary(r => r[0], r => r[1] == r[2]);
         if (files.Any(f => !other.ContainsKey(f)) || other.Count != files.Count)
         {
             throw new CliException($"'{path}' scores other images than this evaluation; pair evaluations of the same data only.");

@@ -30,12 +30,17 @@ var pairedWith = new Option<string?>("--paired-with")
 {
     Description = "The report folder of another model's evaluation on the same data: count the images only one of the two got right, with the exact McNemar test.",
 };
+var lesionBoxes = new Option<string?>("--lesion-boxes")
+{
+    Description = "A CSV of hand-drawn lesion boxes on this data (data/lesion-boxes/*.csv): also play the pointing game with every map method on the evaluated slices that have one.",
+};
 var evaluate = new Command("evaluate", "Evaluate a model on a labelled folder: metrics, report.md, report.json, predictions.csv and plots.")
 {
-    model, data, output, split, gradCamDeletion, recordExternal, gradCamChecks, exclude, pairedWith,
+    model, data, output, split, gradCamDeletion, recordExternal, gradCamChecks, exclude, pairedWith, lesionBoxes,
 };
 evaluate.SetAction(parse => Run(() => EvaluateCommand.Run(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(output), parse.GetValue(split), Console.Out,
-    parse.GetValue(gradCamDeletion), parse.GetValue(recordExternal), parse.GetValue(gradCamChecks), parse.GetValue(exclude), parse.GetValue(pairedWith))));
+    parse.GetValue(gradCamDeletion), parse.GetValue(recordExternal), parse.GetValue(gradCamChecks), parse.GetValue(exclude), parse.GetValue(pairedWith),
+    parse.GetValue(lesionBoxes))));
 
 var paths = new Argument<string[]>("paths") { Description = "Image files and/or folders (searched recursively).", Arity = ArgumentArity.OneOrMore };
 var format = new Option<string>("--format") { Description = "csv or json.", DefaultValueFactory = _ => "csv" };

@@ -407,6 +407,36 @@ public sealed class CliTests : IDisposable
         Assert.Contains("validation split", error.Message);
     }
 
+    /// <summary>
+    /// Boxes that cover the whole slice catch every peak and all the mass; a box on another image's bytes is refused, since the
+    /// pointing game must score the image the box was drawn on.
+    /// </summary>
+    [DatasetFact]
+    public void EvaluateWithLesionBoxesPlaysThePointingGameForEveryMapMethodOnTheBoxedSlices()
+    {
+        string folder = LabelledFolder(1);
+        string boxes = Path.Combine(root, "boxes.csv");
+        string Sha(string file) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(folder, file))));
+        File.WriteAllLines(boxes,
+        [
+            "split,file,sha256,label,plane,x0,y0,x1,y1,boxed_by,boxed_at,note",
+            $"Training,glioma_tumor/0.jpg,{Sha("glioma_tumor/0.jpg")},glioma_tumor,axial,0,0,1,1,test,2026-12-05,",
+            $"Training,pituitary_tumor/0.jpg,{Sha("pituitary_tumor/0.jpg")},pituitary_tumor,axial,0,0,1,1,test,2026-12-05,",
+        ]);
+
+        var report = EvaluateCommand.Run(LiteModel, folder, Path.Combine(root, "r"), EvaluationSplit.All, TextWriter.Null, lesionBoxes: boxes);
+
+        var games = report.Notes.Where(n => n.StartsWith("Pointing game of ")).ToList();
+        Assert.NotEmpty(games);
+        Assert.All(games, game => Assert.Contains("on 2 slices with a hand-drawn lesion box: the true class's map peaks in the box (margin 5%) on 2 (1.000", game));
+        Assert.All(games, game => Assert.Contains("mean share of the map inside the box 1.000; by class glioma_tumor 1/1, pituitary_tumor 1/1.", game));
+
+        File.WriteAllText(boxes, File.ReadAllText(boxes).Replace(Sha("glioma_tumor/0.jpg"), new string('0', 64)));
+        var error = Assert.Throws<CliException>(() => EvaluateCommand.Run(LiteModel, folder, Path.Combine(root, "r2"), EvaluationSplit.All, TextWriter.Null,
+            lesionBoxes: boxes));
+        Assert.Equal("glioma_tumor/0.jpg is not the image its lesion box was drawn on (SHA-256 differs).", error.Message);
+    }
+
     /// <summary>The CLI answers at the sensitive operating point with the same decision the API makes (Inference decides both).</summary>
     [DatasetFact]
     public void PredictAtTheSensitiveOperatingPointCallsATumourUnlessNoTumorReachesTheFittedMinimum()
