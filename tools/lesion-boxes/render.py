@@ -35,7 +35,8 @@ def sheet(out, paths):
     canvas.save(out)
 
 def review(boxes, root, prefix):
-    rows = list(csv.DictReader(open(boxes)))
+    # Rows without a box (no visible lesion) have nothing to draw.
+    rows = [row for row in csv.DictReader(open(boxes)) if row['x0']]
     cell = 320
     for start in range(0, len(rows), 12):
         canvas = Image.new('RGB', (4 * cell, 3 * cell))
