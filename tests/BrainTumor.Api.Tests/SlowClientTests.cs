@@ -81,7 +81,7 @@ public sealed class SlowClientTests : IDisposable
             await Task.Delay(100);
             metrics = await client.GetStringAsync("/metrics");
             predictions = PrometheusText.Samples(metrics, "http_server_request_duration_seconds_count")
-                .Where(sample => sample.Labels.GetValueOrDefault("http_route") == "/predict/").ToList();
+                .Where(sample => sample.Labels.GetValueOrDefault("http_route") == "/predict").ToList();
         }
         var answered = Assert.Single(predictions);
         Assert.Contains(answered.Labels["http_response_status_code"], new[] { "499", "400" });
