@@ -93,10 +93,12 @@ public sealed class ClassificationPipeline(
             new Timings(Math.Round(decodeMs, 2), Math.Round(prediction.InferenceMilliseconds, 2), Math.Round(clock.Elapsed.TotalMilliseconds, 2)));
     }
 
+    private ProblemHttpResult Busy(HttpContext context) => Busy(context, admission, limits.Value);
+
     /// <summary>503 with a Retry-After of the queue's measured wait, and never less than the configured minimum.</summary>
-    private ProblemHttpResult Busy(HttpContext context)
+    internal static ProblemHttpResult Busy(HttpContext context, AdmissionQueue admission, ServerLimitsOptions limits)
     {
-        double seconds = Math.Max(limits.Value.RetryAfterSeconds, Math.Ceiling(admission.EstimatedWait.TotalSeconds));
+        double seconds = Math.Max(limits.RetryAfterSeconds, Math.Ceiling(admission.EstimatedWait.TotalSeconds));
         context.Response.Headers.RetryAfter = ((int)Math.Min(seconds, 3600)).ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Problems.ServerBusy();
     }

@@ -131,11 +131,5 @@ public sealed class DicomWebIntake(
         return new StoredInstance(sopClass, sopInstance, reason);
     }
 
-    /// <summary>503 with a Retry-After, as <c>/predict</c> answers when its queue is full.</summary>
-    private ProblemHttpResult Busy(HttpContext context)
-    {
-        double seconds = Math.Max(limits.Value.RetryAfterSeconds, Math.Ceiling(admission.EstimatedWait.TotalSeconds));
-        context.Response.Headers.RetryAfter = ((int)Math.Min(seconds, 3600)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return Problems.ServerBusy();
-    }
+    private ProblemHttpResult Busy(HttpContext context) => ClassificationPipeline.Busy(context, admission, limits.Value);
 }
