@@ -21,9 +21,6 @@ public static class OutOfDistributionSet
     public const string Synthetic = "synthetic";
     public const string ImplausibleSlices = "implausible slices";
 
-    /// <summary>The groups whose AUROC target is 0.99 (issue 20); implausible slices are near the training images and only reported.</summary>
-    public static readonly string[] FarGroups = [NonBrainMedical, Photographs, Synthetic];
-
     public const string PydicomFolder = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
     public const string SkimageFolder = "/usr/lib/python3/dist-packages/skimage/data";
 

@@ -173,7 +173,18 @@ var ensembleCv = new Command("ensemble-cv", "Cross-validate an ensemble recipe f
 };
 ensembleCv.SetAction(parse => Run(() => EnsembleCommand.CrossValidate(parse.GetValue(memberReports)!, parse.GetValue(ensembleCvOutput)!, Console.Out)));
 
-var root = new RootCommand("BrainTumor command line: evaluate, use and import models with ONNX Runtime.") { evaluate, predict, import, compare, shift, recordCv, fitOod, upgrade, ensemble, ensembleCv };
+var calibrationMethod = new Option<CalibrationMethod>("--calibration") { Description = "How activation ranges are chosen: minmax or percentile.", DefaultValueFactory = _ => CalibrationMethod.Percentile };
+var percentile = new Option<double>("--percentile") { Description = "With --calibration percentile: the upper percentile kept (the mirror one is the lower).", DefaultValueFactory = _ => 99.99 };
+var calibrationImages = new Option<int>("--images") { Description = "Training-split images to calibrate on.", DefaultValueFactory = _ => 256 };
+var quantizeOutput = new Option<string>("--out") { Description = "Package folder to write, e.g. models/lite-cnn-int8; its name is the package's.", Required = true };
+var quantize = new Command("quantize", "Write an 8-bit (QDQ) copy of a trained package, calibrated on its training split and compared with it on its held-out split.")
+{
+    model, trainingData, quantizeOutput, calibrationMethod, percentile, calibrationImages,
+};
+quantize.SetAction(parse => Run(() => QuantizeCommand.Run(parse.GetValue(model)!, parse.GetValue(trainingData)!, parse.GetValue(quantizeOutput)!,
+    parse.GetValue(calibrationMethod), parse.GetValue(percentile), parse.GetValue(calibrationImages), Console.Out)));
+
+var root = new RootCommand("BrainTumor command line: evaluate, use and import models with ONNX Runtime.") { evaluate, predict, import, compare, shift, recordCv, fitOod, upgrade, ensemble, ensembleCv, quantize };
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

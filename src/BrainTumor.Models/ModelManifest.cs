@@ -71,6 +71,9 @@ public sealed record ModelManifest
     /// <summary>The shift benchmark (<c>braintumor shift --record</c>): accuracy on the hold-out under fixed synthetic corruptions.</summary>
     public ShiftSummary? Shift { get; init; }
 
+    /// <summary>For an 8-bit package (<c>braintumor quantize</c>): the float package it came from and how closely it agrees with it.</summary>
+    public QuantizationInfo? Quantization { get; init; }
+
     /// <summary>A data folder as manifests record it: relative to the working directory (the repository), not this machine's root.</summary>
     public static string RecordedPath(string folder) => Path.GetRelativePath(Environment.CurrentDirectory, folder).Replace('\\', '/');
 
@@ -265,3 +268,21 @@ public sealed record GradCamCheckThresholds(double RandomisedClassifier, double 
 /// <param name="MeanAccuracy">Mean accuracy over the corruptions (the unchanged images not counted).</param>
 /// <param name="Worst">The corruption and severity with the lowest accuracy, and that accuracy.</param>
 public sealed record ShiftSummary(string Report, int Images, double Clean, double MeanAccuracy, string Worst, double WorstAccuracy, DateTimeOffset MeasuredAt);
+
+/// <summary>
+/// How an 8-bit package was made from a float one (<c>braintumor quantize</c>): the same weights, rounded, in ONNX's QDQ form.
+/// </summary>
+/// <param name="From">The float package's name; <paramref name="FromOnnxSha256"/> is its model.onnx.</param>
+/// <param name="Calibration">How the activations' ranges were chosen, on <paramref name="CalibrationImages"/> images of the training split.</param>
+public sealed record QuantizationInfo(
+    string From, string FromVersion, string FromOnnxSha256, string Weights, string Activations, string Calibration, int CalibrationImages,
+    QuantizationAgreement Agreement);
+
+/// <summary>The 8-bit and the float package side by side on the float package's held-out validation split.</summary>
+/// <param name="ChangedPredictions">Images whose most probable class differs.</param>
+/// <param name="CamCorrelation">Mean Pearson correlation of the two maps of the float model's predicted class, made with <paramref name="CamMethod"/>.</param>
+/// <param name="GuardVerdictsChanged">Images the out-of-distribution guard (the float model's statistics, copied) judges otherwise; null without a guard.</param>
+public sealed record QuantizationAgreement(
+    int Images, double FloatAccuracy, double QuantizedAccuracy, double? FloatTumourSensitivity, double? QuantizedTumourSensitivity,
+    int ChangedPredictions, double MaxProbabilityDifference, string CamMethod, double CamCorrelation, double LowestCamCorrelation,
+    int? GuardVerdictsChanged, DateTimeOffset MeasuredAt);

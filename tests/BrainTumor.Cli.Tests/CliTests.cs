@@ -274,6 +274,35 @@ public sealed class CliTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(root, "mixed")));
     }
 
+    [Fact]
+    public void QuantizeNamesAPercentileOutOfRange()
+    {
+        var error = Assert.Throws<CliException>(() =>
+            QuantizeCommand.Run(LiteModel, root, Path.Combine(root, "int8"), CalibrationMethod.Percentile, 40, 16, TextWriter.Null));
+
+        Assert.Contains("--percentile", error.Message);
+    }
+
+    [DatasetFact]
+    [Trait("Category", "Slow")]
+    public void QuantisingLiteCnnKeepsItsHeldOutAccuracyWithinHalfAPointAndItsMapsAlike()
+    {
+        string output = Path.Combine(root, "lite-cnn-int8");
+
+        QuantizeCommand.Run(LiteModel, RepositoryPaths.Dataset, output, CalibrationMethod.Percentile, 99.99, 32, TextWriter.Null);
+
+        var manifest = BrainTumor.Models.ModelManifest.Read(Path.Combine(output, BrainTumor.Models.ModelManifest.FileName));
+        Assert.Equal("lite-cnn-int8", manifest.Name);
+        var agreement = manifest.Quantization!.Agreement;
+        Assert.Equal(manifest.Training!.Split.ValidationImages, agreement.Images);
+        Assert.InRange(agreement.FloatAccuracy - agreement.QuantizedAccuracy, -0.005, 0.005);
+        Assert.InRange(agreement.CamCorrelation, 0.97, 1);
+        Assert.Equal(agreement.QuantizedAccuracy, manifest.Metrics!.Accuracy);
+        Assert.Null(manifest.CrossValidation);
+        long floatBytes = new FileInfo(Path.Combine(LiteModel, BrainTumor.Models.ModelManifest.OnnxFileName)).Length;
+        Assert.InRange(new FileInfo(Path.Combine(output, BrainTumor.Models.ModelManifest.OnnxFileName)).Length, 1, floatBytes / 2);
+    }
+
     [DatasetFact]
     public void EvaluateWritesAReportWhoseNumbersAgreeWithEachOtherAndPrintsTheHeadlineFirst()
     {

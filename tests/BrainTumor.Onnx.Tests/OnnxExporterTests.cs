@@ -86,13 +86,13 @@ public class OnnxExporterTests
         Assert.InRange(nonZeroMaps, 1, 6);
     }
 
-    [Fact]
-    public void ResidualBlocksAndPaddedPoolingExportCorrectly()
+    /// <summary>Conv -> ReLU -> residual block (conv, ReLU, conv, plus identity) [Grad-CAM] -> ReLU -> padded max pool -> Dense.</summary>
+    internal static SequentialNetwork ResidualNetwork()
     {
         var random = new Random(8);
         float[] Uniform(int count, double low, double high) =>
             Enumerable.Range(0, count).Select(_ => (float)(low + random.NextDouble() * (high - low))).ToArray();
-        var network = new SequentialNetwork(2, 8, 8,
+        return new SequentialNetwork(2, 8, 8,
         [
             new Conv2dLayer("stem", 2, 3, 3, 1, 1, Uniform(3 * 2 * 9, 0.05, 0.3), Uniform(3, 0.01, 0.1)),
             new ReluLayer("stem_relu"),
@@ -105,6 +105,12 @@ public class OnnxExporterTests
             new FlattenLayer("flatten"),
             new DenseLayer("fc", 48, Classes, Uniform(Classes * 48, -0.5, 0.5), Uniform(Classes, -0.1, 0.1)),
         ], GradCamLayerIndex: 3);
+    }
+
+    [Fact]
+    public void ResidualBlocksAndPaddedPoolingExportCorrectly()
+    {
+        var network = ResidualNetwork();
         float[] inputs = Inputs(1, 8, seed: 2);
         var model = OnnxExporter.Export(network);
 

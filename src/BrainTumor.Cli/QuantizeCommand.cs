@@ -1,0 +1,226 @@
+using System.Security.Cryptography;
+using BrainTumor.Data;
+using BrainTumor.Evaluation;
+using BrainTumor.Inference;
+using BrainTumor.Models;
+using BrainTumor.Onnx;
+using BrainTumor.Onnx.Proto;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+
+namespace BrainTumor.Cli;
+
+/// <summary>How the activations' ranges are chosen from the calibration images' values.</summary>
+public enum CalibrationMethod
+{
+    /// <summary>The smallest and largest value seen.</summary>
+    MinMax,
+
+    /// <summary>The values at a percentile of each tensor's histogram (and the mirror one below), clipping rare outliers.</summary>
+    Percentile,
+}
+
+/// <summary>
+/// <c>braintumor quantize</c>: an 8-bit copy of a trained package (<see cref="QdqQuantizer"/>), calibrated on images of its training
+/// split and compared with the float package on its held-out validation split.
+/// </summary>
+public static class QuantizeCommand
+{
+    private const int HistogramBins = 2048;
+
+    public static int Run(string modelName, string dataDirectory, string outputDirectory, CalibrationMethod method, double percentile, int images, TextWriter log)
+    {
+        if (method == CalibrationMethod.Percentile && !(percentile > 50 && percentile <= 100))
+        {
+            throw new CliException($"--percentile must be above 50 and at most 100, not {percentile}.");
+        }
+        if (images < 1)
+        {
+            throw new CliException($"--images must be at least 1, not {images}.");
+        }
+        string source = ModelLoader.PackageFolder(modelName);
+        if (Path.GetFullPath(source) == Path.GetFullPath(outputDirectory))
+        {
+            throw new CliException("--out must be another folder than the float package.");
+        }
+        using var floatModel = ModelLoader.Load(source);
+        var manifest = floatModel.Manifest;
+        if (manifest.Quantization is not null)
+        {
+            throw new CliException($"Model '{manifest.Name}' is already quantised.");
+        }
+        var training = manifest.TrainedOn ?? throw new CliException($"Model '{manifest.Name}' records no training split to calibrate on.");
+        string onnxPath = Path.Combine(source, ModelManifest.OnnxFileName);
+        var graph = ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnxPath));
+
+        var dataset = ImageFolderDataset.Load(dataDirectory, manifest.Labels, manifest.Input.Width, warn: w => log.WriteLine($"warning: {w}"),
+            preprocessing: manifest.Input.Steps);
+        if (dataset.ContentSha256() != training.DatasetContentSha256)
+        {
+            throw new CliException($"'{dataDirectory}' is not the data '{manifest.Name}' was trained on, so its split cannot be rebuilt.");
+        }
+        var split = dataset.HoldOut(training.Split.ValidationFraction, training.Split.Seed);
+        var random = new Random(training.Split.Seed);
+        var calibration = split.Train.OrderBy(_ => random.Next()).Take(images).ToList();
+        var tensors = QdqQuantizer.ActivationTensors(graph.Graph, manifest.GradCam.Layer);
+        log.WriteLine($"calibrating {tensors.Count} activations of '{manifest.Name}' on {calibration.Count} training-split images ({Describe(method, percentile)})");
+        var ranges = Calibrate(graph, tensors, manifest, calibration.Select(i => dataset.Samples[i]).ToList(), method, percentile);
+
+        Directory.CreateDirectory(outputDirectory);
+        OnnxExporter.Save(QdqQuantizer.Quantize(graph, manifest.GradCam.Layer, ranges), Path.Combine(outputDirectory, ModelManifest.OnnxFileName));
+        if (manifest.OutOfDistribution is { } guard)
+        {
+            // The guard's statistics are the float model's until fit-ood is run on the 8-bit package.
+            string statistics = Path.GetFileName(guard.StatisticsFile);
+            File.Copy(Path.Combine(source, statistics), Path.Combine(outputDirectory, statistics), overwrite: true);
+        }
+        string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(outputDirectory)));
+        var draft = manifest with
+        {
+            Name = name,
+            Description = $"{manifest.Description} 8-bit copy of '{manifest.Name}' (int8 weights, uint8 activations).",
+            // Measured for the float weights; the 8-bit package's own are measured again or absent.
+            External = null, CrossValidation = null, GradCamChecks = null, Shift = null, Metrics = null,
+        };
+        draft.Write(Path.Combine(outputDirectory, ModelManifest.FileName));
+
+        using var quantizedModel = ModelLoader.Load(outputDirectory);
+        var (agreement, metrics) = Compare(floatModel, quantizedModel, dataset, split.Validation, log);
+        var final = draft with
+        {
+            Metrics = metrics,
+            Quantization = new QuantizationInfo(manifest.Name, manifest.Version, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(onnxPath))),
+                "int8, symmetric, one scale per output channel", "uint8, one scale and zero point per tensor; convolutions and additions of the layers up to the Grad-CAM layer",
+                Describe(method, percentile), calibration.Count, agreement),
+        };
+        final.Write(Path.Combine(outputDirectory, ModelManifest.FileName));
+        log.WriteLine($"wrote {outputDirectory}: accuracy {agreement.QuantizedAccuracy:F4} against the float model's {agreement.FloatAccuracy:F4} on {agreement.Images} held-out images, " +
+                      $"{agreement.ChangedPredictions} predictions changed, largest probability change {agreement.MaxProbabilityDifference:F4}, " +
+                      $"{agreement.CamMethod} map correlation {agreement.CamCorrelation:F4} (lowest {agreement.LowestCamCorrelation:F4}), " +
+                      $"{agreement.GuardVerdictsChanged?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no"} guard verdicts changed");
+        return 0;
+    }
+
+    private static string Describe(CalibrationMethod method, double percentile) => method switch
+    {
+        CalibrationMethod.MinMax => "minimum and maximum",
+        _ => $"percentile {percentile} (and {100 - percentile:0.####} below) of a {HistogramBins}-bin histogram",
+    };
+
+    /// <summary>Runs the float model with every activation as an output, once for their extremes and, for percentiles, once more for histograms.</summary>
+    private static Dictionary<string, ActivationRange> Calibrate(ModelProto model, IReadOnlyList<string> tensors, ModelManifest manifest,
+        IReadOnlyList<LabelledImage> images, CalibrationMethod method, double percentile)
+    {
+        using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, IntraOpNumThreads = Environment.ProcessorCount };
+        using var session = new InferenceSession(QdqQuantizer.WithOutputs(model, tensors).ToByteArray(), options);
+        using var runOptions = new RunOptions();
+        var extremes = tensors.ToDictionary(t => t, _ => (Min: float.MaxValue, Max: float.MinValue));
+        var histograms = tensors.ToDictionary(t => t, _ => new long[HistogramBins]);
+        int passes = method == CalibrationMethod.MinMax ? 1 : 2;
+        var progress = new ProgressBar(images.Count * passes, "calibrating");
+        int done = 0;
+        for (int pass = 0; pass < passes; pass++)
+        {
+            foreach (var image in images)
+            {
+                float[] input = new float[image.Image.Planes.Length];
+                image.Image.WriteTensor(manifest.Input.Normalization, input);
+                using var value = OrtValue.CreateTensorValueFromMemory(input, [1, 3, manifest.Input.Height, manifest.Input.Width]);
+                using var outputs = session.Run(runOptions, [manifest.Input.Name], [value], tensors);
+                for (int t = 0; t < tensors.Count; t++)
+                {
+                    var values = outputs[t].GetTensorDataAsSpan<float>();
+                    var (min, max) = extremes[tensors[t]];
+                    if (pass == 0)
+                    {
+                        foreach (float v in values)
+                        {
+                            min = Math.Min(min, v);
+                            max = Math.Max(max, v);
+                        }
+                        extremes[tensors[t]] = (min, max);
+                    }
+                    else
+                    {
+                        var histogram = histograms[tensors[t]];
+                        float width = max > min ? (max - min) / HistogramBins : 1;
+                        foreach (float v in values)
+                        {
+                            histogram[Math.Clamp((int)((v - min) / width), 0, HistogramBins - 1)]++;
+                        }
+                    }
+                }
+                progress.Report(++done);
+            }
+        }
+        return tensors.ToDictionary(t => t, t =>
+        {
+            var (min, max) = extremes[t];
+            if (method == CalibrationMethod.MinMax)
+            {
+                return new ActivationRange(min, max);
+            }
+            var histogram = histograms[t];
+            float width = max > min ? (max - min) / HistogramBins : 1;
+            long total = histogram.Sum();
+            // A tensor that is never negative (after a ReLU) keeps 0 as its floor, so that the ReLU folds into the quantisation.
+            float low = min >= 0 ? min : min + width * Bin(histogram, (long)Math.Ceiling(total * (100 - percentile) / 100));
+            float high = min + width * (Bin(histogram, (long)Math.Ceiling(total * percentile / 100)) + 1);
+            return new ActivationRange(low, Math.Min(high, max));
+        }, StringComparer.Ordinal);
+    }
+
+    /// <summary>The first bin at which the running count reaches <paramref name="count"/>.</summary>
+    private static int Bin(long[] histogram, long count)
+    {
+        long running = 0;
+        for (int bin = 0; bin < histogram.Length; bin++)
+        {
+            running += histogram[bin];
+            if (running >= count)
+            {
+                return bin;
+            }
+        }
+        return histogram.Length - 1;
+    }
+
+    private static (QuantizationAgreement Agreement, ValidationMetrics Metrics) Compare(ClassifierModel floatModel, ClassifierModel quantizedModel,
+        ImageFolderDataset dataset, IReadOnlyList<int> heldOut, TextWriter log)
+    {
+        var labels = floatModel.Manifest.Labels;
+        var camMethod = CamMethods.Parse(floatModel.Manifest.DefaultCamMethod) ?? CamMethod.GradCam;
+        var progress = new ProgressBar(heldOut.Count, "comparing on the held-out split");
+        var floatProbabilities = new List<float[]>();
+        var quantizedProbabilities = new List<float[]>();
+        var correlations = new List<double>();
+        double largestChange = 0;
+        int verdictsChanged = 0;
+        foreach (int index in heldOut)
+        {
+            var image = dataset.Samples[index].Image;
+            var before = floatModel.Predict(image, withGradCam: true, method: camMethod);
+            var after = quantizedModel.Predict(image, withGradCam: true, targetClass: before.ClassIndex, method: camMethod);
+            floatProbabilities.Add(before.Probabilities);
+            quantizedProbabilities.Add(after.Probabilities);
+            largestChange = Math.Max(largestChange, before.Probabilities.Zip(after.Probabilities, (a, b) => (double)Math.Abs(a - b)).Max());
+            correlations.Add(RankCorrelation.Pearson(before.GradCam!.Values, after.GradCam!.Values));
+            verdictsChanged += before.InDistribution?.Ok != after.InDistribution?.Ok ? 1 : 0;
+            progress.Report(floatProbabilities.Count);
+        }
+        int[] truth = heldOut.Select(i => dataset.Samples[i].Label).ToArray();
+        var floatMetrics = ClassificationMetrics.Compute(truth, floatProbabilities.Select(ClassProbabilities.ArgMax).ToArray(), labels);
+        var quantizedPredicted = quantizedProbabilities.Select(ClassProbabilities.ArgMax).ToArray();
+        var quantizedMetrics = ClassificationMetrics.Compute(truth, quantizedPredicted, labels);
+        int changed = floatProbabilities.Select(ClassProbabilities.ArgMax).Zip(quantizedPredicted).Count(p => p.First != p.Second);
+        log.WriteLine($"held-out split, float: {WilsonInterval.Summary(floatMetrics)}");
+        log.WriteLine($"held-out split, 8-bit: {WilsonInterval.Summary(quantizedMetrics)}");
+        var agreement = new QuantizationAgreement(truth.Length, Math.Round(floatMetrics.Accuracy, 4), Math.Round(quantizedMetrics.Accuracy, 4),
+            floatMetrics.TumourSensitivity is double f ? Math.Round(f, 4) : null, quantizedMetrics.TumourSensitivity is double q ? Math.Round(q, 4) : null,
+            changed, Math.Round(largestChange, 4), CamMethods.Names[(int)camMethod], Math.Round(correlations.Average(), 4), Math.Round(correlations.Min(), 4),
+            floatModel.Manifest.OutOfDistribution is null ? null : verdictsChanged, DateTimeOffset.UtcNow);
+        var metrics = ManifestScores.Validation(quantizedMetrics, ProbabilisticMetrics.MeanLogLoss(quantizedProbabilities, truth),
+            "ONNX Runtime on the 8-bit model.onnx, the held-out validation split");
+        return (agreement, metrics);
+    }
+}

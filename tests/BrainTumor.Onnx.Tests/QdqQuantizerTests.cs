@@ -1,0 +1,92 @@
+using BrainTumor.Onnx.Proto;
+using DataType = BrainTumor.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace BrainTumor.Onnx.Tests;
+
+public class QdqQuantizerTests
+{
+    private const int Batch = 4;
+    private const int Size = 8;
+
+    private static (ModelProto Float, ModelProto Quantized, string Layer) Quantized(SequentialNetwork network, float[] inputs)
+    {
+        var model = OnnxExporter.Export(network);
+        string layer = model.Graph.Node.Single(n => n.Name == network.GradCamLayerName).Output[0];
+        var tensors = QdqQuantizer.ActivationTensors(model.Graph, layer);
+        var values = OnnxExporterTests.Run(QdqQuantizer.WithOutputs(model, tensors), inputs, Batch, Size, null, [.. tensors]);
+        var ranges = tensors.ToDictionary(t => t, t => new ActivationRange(values[t].Min(), values[t].Max()));
+        return (model, QdqQuantizer.Quantize(model, layer, ranges), layer);
+    }
+
+    [Fact]
+    public void TheQuantisedResidualNetworkGivesNearlyTheFloatLogitsAndMaps()
+    {
+        float[] inputs = OnnxExporterTests.Inputs(Batch, Size, seed: 5);
+        var (floatModel, quantized, _) = Quantized(OnnxExporterTests.ResidualNetwork(), inputs);
+
+        var before = OnnxExporterTests.Run(floatModel, inputs, Batch, Size, null, ModelTensorNames.Logits, ModelTensorNames.Cam);
+        var after = OnnxExporterTests.Run(quantized, inputs, Batch, Size, null, ModelTensorNames.Logits, ModelTensorNames.Cam);
+
+        double spread = before[ModelTensorNames.Logits].Max() - before[ModelTensorNames.Logits].Min();
+        Assert.All(before[ModelTensorNames.Logits].Zip(after[ModelTensorNames.Logits]), p => Assert.InRange(Math.Abs(p.First - p.Second), 0, 0.03 * spread));
+        Assert.InRange(Correlation(before[ModelTensorNames.Cam], after[ModelTensorNames.Cam]), 0.98, 1.0);
+    }
+
+    [Fact]
+    public void ConvolutionWeightsAreStoredAsInt8AndTheFloatOnesAreDropped()
+    {
+        float[] inputs = OnnxExporterTests.Inputs(Batch, Size, seed: 5);
+        var (floatModel, quantized, _) = Quantized(OnnxExporterTests.ResidualNetwork(), inputs);
+
+        var convWeights = floatModel.Graph.Node.Where(n => n.OpType == "Conv").Select(n => n.Input[1]).ToList();
+        Assert.Equal(3, convWeights.Count);
+        Assert.DoesNotContain(quantized.Graph.Initializer, i => convWeights.Contains(i.Name));
+        Assert.Equal(3, quantized.Graph.Initializer.Count(i => i.DataType == (int)DataType.Int8 && i.Dims.Count == 4));
+        Assert.Equal(3, quantized.Graph.Initializer.Count(i => i.DataType == (int)DataType.Int32 && i.Name.EndsWith("_int32", StringComparison.Ordinal)));
+        // The dense head after the Grad-CAM layer keeps its float weights.
+        Assert.Contains(quantized.Graph.Initializer, i => i.Name == "fc.weight" && i.DataType == (int)DataType.Float);
+    }
+
+    [Fact]
+    public void ActivationsAreQuantisedUpToTheGradCamLayerOnlyAndAfterTheirReLU()
+    {
+        var model = OnnxExporter.Export(OnnxExporterTests.DepthwiseNetwork());
+        string layer = model.Graph.Node.Single(n => n.Name == "relu2").Output[0];
+
+        var tensors = QdqQuantizer.ActivationTensors(model.Graph, layer);
+
+        string Output(string node) => model.Graph.Node.Single(n => n.Name == node).Output[0];
+        Assert.Equal([ModelTensorNames.Input, Output("relu1"), Output("relu2")], tensors);
+    }
+
+    [Fact]
+    public void AMissingRangeIsNamed()
+    {
+        var model = OnnxExporter.Export(OnnxExporterTests.DepthwiseNetwork());
+        string layer = model.Graph.Node.Single(n => n.Name == "relu2").Output[0];
+
+        var error = Assert.Throws<ArgumentException>(() => QdqQuantizer.Quantize(model, layer, new Dictionary<string, ActivationRange>()));
+
+        Assert.Contains($"'{ModelTensorNames.Input}'", error.Message);
+    }
+
+    [Theory]
+    [InlineData(0f, 2.55f, 0.01f, 0)]
+    [InlineData(-1f, 3f, 4f / 255, 64)]
+    [InlineData(0.5f, 1f, 1f / 255, 0)]
+    public void Uint8ParametersCoverTheRangeAndZero(float min, float max, float scale, int zeroPoint)
+    {
+        var (actualScale, actualZero) = QdqQuantizer.Uint8Parameters(new ActivationRange(min, max));
+
+        Assert.Equal(scale, actualScale, 1e-6f);
+        Assert.Equal(zeroPoint, actualZero);
+    }
+
+    private static double Correlation(float[] first, float[] second)
+    {
+        double meanA = first.Average(), meanB = second.Average();
+        double covariance = first.Zip(second, (a, b) => (a - meanA) * (b - meanB)).Sum();
+        double varianceA = first.Sum(a => (a - meanA) * (a - meanA)), varianceB = second.Sum(b => (b - meanB) * (b - meanB));
+        return covariance / Math.Sqrt(varianceA * varianceB);
+    }
+}
