@@ -31,7 +31,7 @@ root.SetAction(async (parse, cancellation) =>
             RequestsPerLevel = parse.GetValue(requests),
             WarmupRequests = parse.GetValue(warmup),
             Passes = parse.GetValue(passes),
-            ImageFolder = parse.GetValue(images) ?? Path.GetFullPath(Path.Combine(repository, "..", "shared", "datasets", "brain-tumor-mri", "Training")),
+            ImageFolder = parse.GetValue(images) ?? DefaultImages(repository),
             ResultsFolder = parse.GetValue(output) ?? Path.Combine(repository, "loadtests", "results"),
             RepositoryRoot = repository,
             Model = parse.GetValue(model),
@@ -48,6 +48,36 @@ root.SetAction(async (parse, cancellation) =>
         return 1;
     }
 });
+
+var ceilingModels = new Option<string[]>("--model") { Description = "Package names under models/ (repeat the option).", Arity = ArgumentArity.OneOrMore, Required = true };
+var seconds = new Option<double>("--seconds") { Description = "Seconds each in-process rate is measured for.", DefaultValueFactory = _ => 5 };
+var serverRequests = new Option<int>("--requests") { Description = "Requests per model and endpoint at 10 clients.", DefaultValueFactory = _ => 300 };
+var ceiling = new Command("ceiling", "Run alone, decode alone and decode + pipeline + Run per model (the ceiling), beside the server's throughput at 10 clients.")
+{
+    ceilingModels, seconds, serverRequests, images, output,
+};
+ceiling.SetAction(async (parse, cancellation) =>
+{
+    try
+    {
+        string repository = Repository.FindRoot();
+        if (parse.GetValue(seconds) <= 0 || parse.GetValue(serverRequests) < 1)
+        {
+            throw new LoadTestException("--seconds and --requests must be positive.");
+        }
+        var report = await Ceiling.RunAsync(parse.GetValue(ceilingModels)!,
+            parse.GetValue(images) ?? DefaultImages(repository),
+            repository, parse.GetValue(output) ?? Path.Combine(repository, "loadtests", "results"), parse.GetValue(seconds), parse.GetValue(serverRequests), Console.Out);
+        Console.WriteLine(report.Markdown());
+        return 0;
+    }
+    catch (LoadTestException ex)
+    {
+        Console.Error.WriteLine($"error: {ex.Message}");
+        return 1;
+    }
+});
+root.Subcommands.Add(ceiling);
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
@@ -66,3 +96,5 @@ static IReadOnlyList<int> ParseLevels(string text) =>
     text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
         .Select(part => int.TryParse(part, out int users) ? users : throw new LoadTestException($"--levels: '{part}' is not a number of users."))
         .ToList();
+
+static string DefaultImages(string repository) => Path.GetFullPath(Path.Combine(repository, "..", "shared", "datasets", "brain-tumor-mri", "Training"));

@@ -33,6 +33,9 @@ public sealed class RequestImages
         return new RequestImages(interleaved);
     }
 
+    /// <summary>The encoded bytes of image number <paramref name="index"/> (cycling).</summary>
+    public byte[] Bytes(long index) => images[index % images.Length].Bytes;
+
     /// <summary>The multipart upload a client sends for request number <paramref name="index"/>.</summary>
     public MultipartFormDataContent Upload(long index)
     {

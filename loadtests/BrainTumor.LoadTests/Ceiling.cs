@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using BrainTumor.Imaging;
+using BrainTumor.Inference;
+
+namespace BrainTumor.LoadTests;
+
+/// <summary>One model's rates, images per second with one run per core, as the server runs them.</summary>
+public sealed record CeilingRow(
+    string Model, double RunPredict, double RunGradCam, double Decode, double Ceiling, double ServerPredict, double ServerGradCam, double? ServerPeakRssMb)
+{
+    public double ShareOfCeiling => ServerPredict / Ceiling;
+}
+
+public sealed record CeilingReport(DateTimeOffset StartedAt, string Machine, IReadOnlyList<string> Flags, int Workers, double SecondsPerRate,
+    int Images, int ServerRequests, IReadOnlyList<CeilingRow> Rows)
+{
+    public string Markdown()
+    {
+        var text = new StringBuilder();
+        text.AppendLine($"# Ceiling report, {StartedAt:yyyy-MM-dd HH:mm} UTC");
+        text.AppendLine();
+        text.AppendLine($"{Machine}; CPU flags: {string.Join(", ", Flags)}. {Workers} loops at once with one ONNX Runtime thread each (the server's " +
+                        $"default), {SecondsPerRate:0} s per rate after a warm-up, over {Images} Training JPEGs; the server at 10 clients, {ServerRequests} requests " +
+                        "per model, started once for all rows. Images per second; compare only within this table.");
+        text.AppendLine();
+        text.AppendLine("| model | `Run` (predict) | `Run` (Grad-CAM) | decode alone | decode + pipeline + `Run` (ceiling) | server `/predict`, 10 clients | share of ceiling | server `/gradcam`, 10 clients | server RSS peak MB |");
+        text.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var row in Rows)
+        {
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| `{row.Model}` | {row.RunPredict:F0} | {row.RunGradCam:F0} | {row.Decode:F0} | {row.Ceiling:F0} | {row.ServerPredict:F0} | {row.ShareOfCeiling:P0} | " +
+                $"{row.ServerGradCam:F0} | {row.ServerPeakRssMb?.ToString("F0", CultureInfo.InvariantCulture) ?? "n/a"} |"));
+        }
+        text.AppendLine();
+        text.AppendLine("Reproduce: `dotnet run --project loadtests/BrainTumor.LoadTests -c Release -- ceiling " +
+                        string.Join(" ", Rows.Select(r => $"--model {r.Model}")) + "`.");
+        return text.ToString();
+    }
+}
+
+/// <summary>
+/// What each model could serve on this machine if the server added nothing: ONNX Runtime's <c>Run</c> alone, decoding alone, and
+/// decode + preprocessing + <c>Run</c> in a loop (the ceiling), each with one loop per core; then the server's throughput at 10 clients
+/// beside it.
+/// </summary>
+public static class Ceiling
+{
+    public static async Task<CeilingReport> RunAsync(IReadOnlyList<string> models, string imageFolder, string repositoryRoot, string resultsFolder,
+        double secondsPerRate, int serverRequests, TextWriter log)
+    {
+        var started = DateTimeOffset.UtcNow;
+        var images = RequestImages.Load(imageFolder, perClass: 16);
+        string modelsFolder = Path.Combine(repositoryRoot, "models");
+        int workers = Environment.ProcessorCount;
+        var measured = new List<(string Model, double RunPredict, double RunGradCam, double Decode, double Ceiling)>();
+        foreach (string name in models)
+        {
+            using var model = ClassifierModel.Load(Path.Combine(modelsFolder, name), new InferenceOptions { IntraOpThreads = 1 });
+            var method = CamMethods.Parse(model.Manifest.DefaultCamMethod) ?? CamMethod.GradCam;
+            var prepared = Enumerable.Range(0, images.Count).Select(i =>
+            {
+                using var bitmap = ImageLoader.Decode(images.Bytes(i));
+                return model.Prepare(bitmap).Pixels;
+            }).ToArray();
+            double runPredict = Rate(workers, secondsPerRate, i => model.Predict(prepared[i % prepared.Length], withGradCam: false));
+            double runGradCam = Rate(workers, secondsPerRate, i => model.Predict(prepared[i % prepared.Length], withGradCam: true, method: method));
+            double decode = Rate(workers, secondsPerRate, i => ImageLoader.Decode(images.Bytes(i)).Dispose());
+            double ceiling = Rate(workers, secondsPerRate, i =>
+            {
+                using var bitmap = ImageLoader.Decode(images.Bytes(i));
+                model.Predict(model.Prepare(bitmap).Pixels, withGradCam: false);
+            });
+            log.WriteLine($"{name}: Run {runPredict:F0}/s (Grad-CAM {runGradCam:F0}/s), decode {decode:F0}/s, ceiling {ceiling:F0}/s");
+            measured.Add((name, runPredict, runGradCam, decode, ceiling));
+        }
+
+        var rows = new List<CeilingRow>();
+        await using (var server = await ServerProcess.StartAsync(repositoryRoot, modelsFolder, log))
+        {
+            using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue };
+            using var client = new HttpClient(handler) { BaseAddress = server.Url, Timeout = TimeSpan.FromSeconds(60) };
+            foreach (var m in measured)
+            {
+                var throughput = new Dictionary<Scenario, LevelResult>();
+                foreach (var scenario in new[] { Scenario.Predict, Scenario.GradCam })
+                {
+                    var runner = new LoadRunner(client, images, scenario, m.Model);
+                    await runner.WarmUpAsync(50, 10);
+                    server.ResetPeak();
+                    throughput[scenario] = await runner.RunLevelAsync(1, 10, serverRequests, server);
+                    if (throughput[scenario].Failed > 0)
+                    {
+                        throw new LoadTestException($"{m.Model}: {throughput[scenario].Failed} of {serverRequests} {scenario} requests failed.");
+                    }
+                }
+                var row = new CeilingRow(m.Model, m.RunPredict, m.RunGradCam, m.Decode, m.Ceiling, throughput[Scenario.Predict].Throughput,
+                    throughput[Scenario.GradCam].Throughput, throughput.Values.Max(l => l.ServerPeakRssMb));
+                log.WriteLine($"{m.Model}: server /predict {row.ServerPredict:F0}/s ({row.ShareOfCeiling:P0} of the ceiling), /gradcam {row.ServerGradCam:F0}/s");
+                rows.Add(row);
+            }
+        }
+
+        var report = new CeilingReport(started, LoadTestReport.DescribeMachine(), Machine.Flags, workers, secondsPerRate, images.Count, serverRequests, rows);
+        string folder = Path.Combine(resultsFolder, $"ceiling-{started:yyyyMMdd-HHmmss}");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "report.md"), report.Markdown());
+        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, LoadTestReport.Json));
+        log.WriteLine($"results: {folder}");
+        return report;
+    }
+
+    /// <summary>Iterations per second of <paramref name="work"/> run by <paramref name="workers"/> threads at once, after one untimed second.</summary>
+    private static double Rate(int workers, double seconds, Action<int> work)
+    {
+        double Measure(double duration)
+        {
+            long total = 0;
+            var clock = Stopwatch.StartNew();
+            var threads = Enumerable.Range(0, workers).Select(w => new Thread(() =>
+            {
+                int count = 0;
+                while (clock.Elapsed.TotalSeconds < duration)
+                {
+                    work(w * 7919 + count++);
+                }
+                Interlocked.Add(ref total, count);
+            })).ToList();
+            threads.ForEach(t => t.Start());
+            threads.ForEach(t => t.Join());
+            return total / clock.Elapsed.TotalSeconds;
+        }
+        Measure(1);
+        return Measure(seconds);
+    }
+}
