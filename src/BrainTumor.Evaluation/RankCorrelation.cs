@@ -1,6 +1,6 @@
 namespace BrainTumor.Evaluation;
 
-/// <summary>Spearman's rank correlation, the measure Adebayo et al. (2018) compare explanation maps with.</summary>
+/// <summary>Correlations between two maps: Spearman's rank correlation, the measure Adebayo et al. (2018) compare explanation maps with, and Pearson's.</summary>
 public static class RankCorrelation
 {
     /// <summary>
@@ -9,11 +9,34 @@ public static class RankCorrelation
     /// </summary>
     public static double Spearman(ReadOnlySpan<float> first, ReadOnlySpan<float> second)
     {
+        CheckLengths(first, second);
+        return Pearson(Ranks(first), Ranks(second));
+    }
+
+    /// <summary>The Pearson correlation of the values themselves; 0 when either side is constant.</summary>
+    public static double Pearson(ReadOnlySpan<float> first, ReadOnlySpan<float> second)
+    {
+        CheckLengths(first, second);
+        var a = new double[first.Length];
+        var b = new double[second.Length];
+        for (int i = 0; i < a.Length; i++)
+        {
+            a[i] = first[i];
+            b[i] = second[i];
+        }
+        return Pearson(a, b);
+    }
+
+    private static void CheckLengths(ReadOnlySpan<float> first, ReadOnlySpan<float> second)
+    {
         if (first.Length != second.Length)
         {
             throw new ArgumentException($"Maps of {first.Length} and {second.Length} values cannot be compared.");
         }
-        double[] a = Ranks(first), b = Ranks(second);
+    }
+
+    private static double Pearson(double[] a, double[] b)
+    {
         double meanA = a.Average(), meanB = b.Average();
         double covariance = 0, varianceA = 0, varianceB = 0;
         for (int i = 0; i < a.Length; i++)
