@@ -19,9 +19,10 @@ public static class EvaluateCommand
     /// <param name="gradCamChecks">Also run the Grad-CAM sanity checks (<see cref="GradCamSanityChecks"/>) and record them in the manifest.</param>
     /// <param name="excluded">Files (relative to the data folder) also left out of a second set of figures, such as CT slices in an MRI set.</param>
     /// <param name="pairedWith">The report folder of another model's evaluation on the same images, to compare with image by image.</param>
+    /// <param name="fullDecode">Decode every JPEG at full size, as training does, instead of at the smallest scale that still covers the input (as the server does).</param>
     public static EvaluationReport Run(string modelDirectory, string dataDirectory, string? outputDirectory, EvaluationSplit split, TextWriter log,
         double? gradCamDeletionFraction = null, bool recordExternal = false, bool gradCamChecks = false, IReadOnlyList<string>? excluded = null,
-        string? pairedWith = null, string? lesionBoxes = null)
+        string? pairedWith = null, string? lesionBoxes = null, bool fullDecode = false)
     {
         using var model = ModelLoader.Load(modelDirectory);
         var manifest = model.Manifest;
@@ -47,7 +48,7 @@ public static class EvaluateCommand
         // Refused before the images are decoded, which takes a minute for the Training data.
         RefuseAsExternal(recordExternal && manifest.TrainedOn?.DatasetContentSha256 == ImageFolderDataset.FilesContentSha256(dataDirectory, manifest.Labels));
         var dataset = ImageFolderDataset.Load(dataDirectory, manifest.Labels, manifest.Input.Width, warn: w => log.WriteLine($"warning: {w}"),
-            preprocessing: manifest.Input.Steps);
+            preprocessing: manifest.Input.Steps, scaledDecoding: !fullDecode);
         var notes = new List<string>();
         if (dataset.Skipped.Count > 0)
         {
@@ -58,13 +59,8 @@ public static class EvaluateCommand
         RefuseAsExternal(trainedOnThese);
         if (split == EvaluationSplit.Validation)
         {
-            var training = manifest.TrainedOn ?? throw new CliException($"Model '{manifest.Name}' records no training split.");
-            if (!trainedOnThese)
-            {
-                throw new CliException($"'{dataDirectory}' is not the data '{manifest.Name}' was trained on, so its validation split cannot be rebuilt.");
-            }
-            indices = dataset.HoldOut(training.Split.ValidationFraction, training.Split.Seed).Validation;
-            notes.Add($"Only the held-out validation split ({indices.Count} images, seed {training.Split.Seed}) that the model never trained on.");
+            indices = ValidationSplit(manifest, dataset, dataDirectory);
+            notes.Add($"Only the held-out validation split ({indices.Count} images, seed {manifest.TrainedOn!.Split.Seed}) that the model never trained on.");
         }
         else if (trainedOnThese)
         {
@@ -167,6 +163,17 @@ public static class EvaluateCommand
         }
         log.WriteLine($"report: {Path.Combine(folder, "report.md")}");
         return report;
+    }
+
+    /// <summary>The indices of the held-out images the model never trained on, rebuilt from the split its manifest records.</summary>
+    public static IReadOnlyList<int> ValidationSplit(ModelManifest manifest, ImageFolderDataset dataset, string dataDirectory)
+    {
+        var training = manifest.TrainedOn ?? throw new CliException($"Model '{manifest.Name}' records no training split.");
+        if (training.DatasetContentSha256 != dataset.ContentSha256())
+        {
+            throw new CliException($"'{dataDirectory}' is not the data '{manifest.Name}' was trained on, so its validation split cannot be rebuilt.");
+        }
+        return dataset.HoldOut(training.Split.ValidationFraction, training.Split.Seed).Validation;
     }
 
     /// <summary>Each image's true and predicted label and probabilities, so that another model's evaluation can be paired with it.</summary>

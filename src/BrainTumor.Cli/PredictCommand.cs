@@ -17,7 +17,9 @@ public static class PredictCommand
     /// <returns>The predictions; files that could not be read carry an error instead.</returns>
     /// <param name="model">A model package folder, or the name of one under the repository's <c>models</c> folder.</param>
     /// <param name="operatingPoint">argmax or sensitive, as the API's <c>operatingPoint</c>.</param>
-    public static IReadOnlyList<FilePrediction> Run(string model, IReadOnlyList<string> inputs, string format, TextWriter output, string operatingPoint = "argmax")
+    /// <param name="fullDecode">Decode every JPEG at full size instead of at the smallest scale that still covers the model's input.</param>
+    public static IReadOnlyList<FilePrediction> Run(string model, IReadOnlyList<string> inputs, string format, TextWriter output, string operatingPoint = "argmax",
+        bool fullDecode = false)
     {
         if (format is not ("csv" or "json"))
         {
@@ -44,9 +46,9 @@ public static class PredictCommand
         {
             try
             {
-                var (bitmap, dicom) = ImageLoader.DecodeWithDicomInfo(File.ReadAllBytes(file), ImageLimits.Classification);
-                using var _ = bitmap;
-                if (SlicePlausibility.Problem(bitmap, dicom?.Modality) is { } implausible)
+                var decoded = ImageLoader.DecodeWithDicomInfo(File.ReadAllBytes(file), ImageLimits.Classification, fullDecode ? null : classifier.InputSize);
+                using var bitmap = decoded.Bitmap;
+                if (SlicePlausibility.Problem(bitmap, decoded.Dicom?.Modality) is { } implausible)
                 {
                     results.Add(new FilePrediction(file, classifier.Name, classifier.Manifest.Version, null, null, null, null,
                         $"{implausible.Title.ToLowerInvariant().Replace("mri", "MRI")}: {implausible.Detail}"));

@@ -34,13 +34,17 @@ var lesionBoxes = new Option<string?>("--lesion-boxes")
 {
     Description = "A CSV of hand-drawn lesion boxes on this data (data/lesion-boxes/*.csv): also play the pointing game with every map method on the evaluated slices that have one.",
 };
+var fullDecode = new Option<bool>("--full-decode")
+{
+    Description = "Decode every JPEG at full size, as training does. By default a JPEG at least twice the model's input is decoded at 1/2, 1/4 or 1/8 scale, as the server does.",
+};
 var evaluate = new Command("evaluate", "Evaluate a model on a labelled folder: metrics, report.md, report.json, predictions.csv and plots.")
 {
-    model, data, output, split, gradCamDeletion, recordExternal, gradCamChecks, exclude, pairedWith, lesionBoxes,
+    model, data, output, split, gradCamDeletion, recordExternal, gradCamChecks, exclude, pairedWith, lesionBoxes, fullDecode,
 };
 evaluate.SetAction(parse => Run(() => EvaluateCommand.Run(parse.GetValue(model)!, parse.GetValue(data)!, parse.GetValue(output), parse.GetValue(split), Console.Out,
     parse.GetValue(gradCamDeletion), parse.GetValue(recordExternal), parse.GetValue(gradCamChecks), parse.GetValue(exclude), parse.GetValue(pairedWith),
-    parse.GetValue(lesionBoxes))));
+    parse.GetValue(lesionBoxes), parse.GetValue(fullDecode))));
 
 var paths = new Argument<string[]>("paths") { Description = "Image files and/or folders (searched recursively).", Arity = ArgumentArity.OneOrMore };
 var format = new Option<string>("--format") { Description = "csv or json.", DefaultValueFactory = _ => "csv" };
@@ -50,7 +54,7 @@ var operatingPoint = new Option<string>("--operating-point")
     Description = "argmax (the most probable class) or sensitive (a tumour class unless no_tumor reaches the model's fitted minimum).",
     DefaultValueFactory = _ => "argmax",
 };
-var predict = new Command("predict", "Classify images; one row per file with the label and every class's probability.") { paths, model, format, predictOutput, operatingPoint };
+var predict = new Command("predict", "Classify images; one row per file with the label and every class's probability.") { paths, model, format, predictOutput, operatingPoint, fullDecode };
 predict.SetAction(parse => Run(() =>
 {
     string? file = parse.GetValue(predictOutput);
@@ -59,7 +63,8 @@ predict.SetAction(parse => Run(() =>
         Directory.CreateDirectory(folder);
     }
     using var writer = file is null ? Console.Out : new StreamWriter(file);
-    var results = PredictCommand.Run(parse.GetValue(model)!, parse.GetValue(paths)!, parse.GetValue(format)!, writer, parse.GetValue(operatingPoint)!);
+    var results = PredictCommand.Run(parse.GetValue(model)!, parse.GetValue(paths)!, parse.GetValue(format)!, writer, parse.GetValue(operatingPoint)!,
+        parse.GetValue(fullDecode));
     foreach (var failure in results.Where(r => r.Error is not null))
     {
         Console.Error.WriteLine($"error: {failure.File}: {failure.Error}");
@@ -173,6 +178,13 @@ var ensembleCv = new Command("ensemble-cv", "Cross-validate an ensemble recipe f
 };
 ensembleCv.SetAction(parse => Run(() => EnsembleCommand.CrossValidate(parse.GetValue(memberReports)!, parse.GetValue(ensembleCvOutput)!, Console.Out)));
 
+var decodeCheck = new Command("decode-check",
+    "Compare a model's answers and Grad-CAM maps on its held-out images decoded at full size and at the reduced JPEG scale the server uses, and time both decodes.")
+{
+    model, trainingData,
+};
+decodeCheck.SetAction(parse => Run(() => ScaledDecodeCheck.Run(parse.GetValue(model)!, parse.GetValue(trainingData)!, Console.Out)));
+
 var calibrationMethod = new Option<CalibrationMethod>("--calibration") { Description = "How activation ranges are chosen: minmax or percentile.", DefaultValueFactory = _ => CalibrationMethod.Percentile };
 var percentile = new Option<double>("--percentile") { Description = "With --calibration percentile: the upper percentile kept (the mirror one is the lower).", DefaultValueFactory = _ => 99.99 };
 var calibrationImages = new Option<int>("--images") { Description = "Training-split images to calibrate on.", DefaultValueFactory = _ => 256 };
@@ -184,7 +196,10 @@ var quantize = new Command("quantize", "Write an 8-bit (QDQ) copy of a trained p
 quantize.SetAction(parse => Run(() => QuantizeCommand.Run(parse.GetValue(model)!, parse.GetValue(trainingData)!, parse.GetValue(quantizeOutput)!,
     parse.GetValue(calibrationMethod), parse.GetValue(percentile), parse.GetValue(calibrationImages), Console.Out)));
 
-var root = new RootCommand("BrainTumor command line: evaluate, use and import models with ONNX Runtime.") { evaluate, predict, import, compare, shift, recordCv, fitOod, upgrade, ensemble, ensembleCv, quantize };
+var root = new RootCommand("BrainTumor command line: evaluate, use and import models with ONNX Runtime.")
+{
+    evaluate, predict, import, compare, shift, recordCv, fitOod, upgrade, ensemble, ensembleCv, decodeCheck, quantize,
+};
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

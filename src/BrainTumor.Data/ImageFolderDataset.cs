@@ -76,8 +76,10 @@ public sealed class ImageFolderDataset
     /// <param name="maxPerClass">Take at most this many images per class (the first by file name); for quick runs.</param>
     /// <param name="warn">Told about every file that is skipped.</param>
     /// <param name="preprocessing">How each decoded image becomes input pixels (default: <see cref="Preprocessing.Stretch"/>).</param>
+    /// <param name="scaledDecoding">Decode a JPEG at the smallest of <see cref="ImageLoader.JpegScales"/> that is still at least
+    /// <paramref name="imageSize"/> on each side, as the server does; training decodes at full size.</param>
     public static ImageFolderDataset Load(string root, IReadOnlyList<string> labels, int imageSize,
-        int? maxPerClass = null, Action<string>? warn = null, Preprocessing? preprocessing = null)
+        int? maxPerClass = null, Action<string>? warn = null, Preprocessing? preprocessing = null, bool scaledDecoding = false)
     {
         if (!Directory.Exists(root))
         {
@@ -112,7 +114,7 @@ public sealed class ImageFolderDataset
             try
             {
                 byte[] bytes = File.ReadAllBytes(path);
-                using var decoded = ImageLoader.Decode(bytes);
+                using var decoded = ImageLoader.Decode(bytes, atLeast: scaledDecoding ? new SkiaSharp.SKSizeI(imageSize, imageSize) : null);
                 var image = (preprocessing ?? Preprocessing.Stretch).Prepare(decoded, imageSize, imageSize).Pixels;
                 loaded[i] = new LabelledImage(relative, label, Convert.ToHexStringLower(SHA256.HashData(bytes)), image);
             }

@@ -2,6 +2,10 @@ using SkiaSharp;
 
 namespace BrainTumor.Imaging;
 
+/// <summary>A decoded image and, for a DICOM file, what it says about itself.</summary>
+/// <param name="FullSize">The image's upright size as stored: larger than <paramref name="Bitmap"/>'s when a JPEG was decoded at a reduced scale.</param>
+public sealed record DecodedImage(SKBitmap Bitmap, Dicom.DicomImageInfo? Dicom, SKSizeI FullSize);
+
 /// <summary>
 /// Decodes uploaded or stored images and brings them to a model's input size. Training and serving both
 /// go through here, so a pixel is prepared the same way in both.
@@ -25,10 +29,13 @@ public static class ImageLoader
     /// with its own window and middle frame. The header is checked against <paramref name="limits"/>
     /// (default <see cref="ImageLimits.Default"/>) before any pixel is decoded.
     /// </summary>
-    public static SKBitmap Decode(ReadOnlySpan<byte> encoded, ImageLimits? limits = null) => DecodeWithDicomInfo(encoded, limits).Bitmap;
+    /// <param name="atLeast">The size the caller needs, such as a model's input (upright); null for the full size. A JPEG at least
+    /// twice as large on each side is decoded smaller (<see cref="JpegScales"/>); other formats and DICOM always at full size.</param>
+    public static SKBitmap Decode(ReadOnlySpan<byte> encoded, ImageLimits? limits = null, SKSizeI? atLeast = null) =>
+        DecodeWithDicomInfo(encoded, limits, atLeast).Bitmap;
 
     /// <summary><see cref="Decode"/>, with what a DICOM file says about itself (null for other formats).</summary>
-    public static (SKBitmap Bitmap, Dicom.DicomImageInfo? Dicom) DecodeWithDicomInfo(ReadOnlySpan<byte> encoded, ImageLimits? limits = null)
+    public static DecodedImage DecodeWithDicomInfo(ReadOnlySpan<byte> encoded, ImageLimits? limits = null, SKSizeI? atLeast = null)
     {
         limits ??= ImageLimits.Default;
         if (encoded.IsEmpty)
@@ -37,7 +44,8 @@ public static class ImageLoader
         }
         if (Dicom.DicomDataset.IsPart10(encoded))
         {
-            return Dicom.DicomImage.Decode(encoded.ToArray(), limits: limits);
+            var (pixels, dicom) = Dicom.DicomImage.Decode(encoded.ToArray(), limits: limits);
+            return new DecodedImage(pixels, dicom, new SKSizeI(pixels.Width, pixels.Height));
         }
         if (PngChunks.FindOversizedAncillary(encoded, limits.MaxPngAncillaryChunkBytes) is var (chunk, length))
         {
@@ -74,7 +82,8 @@ public static class ImageLoader
                 $"The image is {width}x{height} pixels; at least {limits.MinSide} per side are needed for a brain MRI slice.");
         }
 
-        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var size = atLeast is { } needed && codec.EncodedFormat == SKEncodedImageFormat.Jpeg ? JpegDecodeSize(codec, needed) : codec.Info.Size;
+        var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         var bitmap = new SKBitmap(info);
         var result = codec.GetPixels(info, bitmap.GetPixels());
         if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput))
@@ -87,7 +96,35 @@ public static class ImageLoader
             bitmap.Dispose();
             throw new ImageDecodeException(ImageProblem.Corrupt, "The image is truncated.");
         }
-        return (Orient(bitmap, codec.EncodedOrigin), null);
+        var upright = SwapsAxes(codec.EncodedOrigin) ? new SKSizeI(height, width) : new SKSizeI(width, height);
+        return new DecodedImage(Orient(bitmap, codec.EncodedOrigin), null, upright);
+    }
+
+    /// <summary>
+    /// The reductions libjpeg-turbo makes inside its inverse DCT, smallest first: 1/8 keeps only each block's mean, 1/4 and 1/2 use
+    /// 2x2 and 4x4 transforms, each far cheaper than a full decode. (Skia also offers 3/8, 5/8, 3/4 and 7/8, which save less.)
+    /// </summary>
+    public static IReadOnlyList<float> JpegScales { get; } = [1f / 8, 1f / 4, 1f / 2];
+
+    /// <summary>
+    /// The smallest of <see cref="JpegScales"/> whose decoded image is at least <paramref name="needed"/> on each side (compared
+    /// upright, after the EXIF orientation), or the full size.
+    /// </summary>
+    private static SKSizeI JpegDecodeSize(SKCodec codec, SKSizeI needed)
+    {
+        if (SwapsAxes(codec.EncodedOrigin))
+        {
+            needed = new SKSizeI(needed.Height, needed.Width);
+        }
+        foreach (float scale in JpegScales)
+        {
+            var size = codec.GetScaledDimensions(scale);
+            if (size.Width >= needed.Width && size.Height >= needed.Height)
+            {
+                return size;
+            }
+        }
+        return codec.Info.Size;
     }
 
     /// <summary>
@@ -134,6 +171,9 @@ public static class ImageLoader
         return new RgbImage(bitmap.Width, bitmap.Height, planes);
     }
 
+    private static bool SwapsAxes(SKEncodedOrigin origin) =>
+        origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+
     /// <summary>Redraws the stored pixels so that the image is upright as its EXIF orientation says.</summary>
     private static SKBitmap Orient(SKBitmap bitmap, SKEncodedOrigin origin)
     {
@@ -142,8 +182,7 @@ public static class ImageLoader
             return bitmap;
         }
         float w = bitmap.Width, h = bitmap.Height;
-        bool swapsAxes = origin is SKEncodedOrigin.LeftTop or SKEncodedOrigin.RightTop
-            or SKEncodedOrigin.RightBottom or SKEncodedOrigin.LeftBottom;
+        bool swapsAxes = SwapsAxes(origin);
         // Each matrix maps a stored pixel (x, y) to its upright position (x', y').
         SKMatrix matrix = origin switch
         {

@@ -36,6 +36,9 @@ public enum IntensityMode
 public readonly record struct InputRegion(float X, float Y, float Width, float Height)
 {
     public static InputRegion Whole(int width, int height) => new(0, 0, width, height);
+
+    /// <summary>The same region in a copy of the image <paramref name="scaleX"/> times as wide and <paramref name="scaleY"/> times as high.</summary>
+    public InputRegion Scaled(float scaleX, float scaleY) => new(X * scaleX, Y * scaleY, Width * scaleX, Height * scaleY);
 }
 
 /// <summary>A model input and the part of the decoded image it was taken from.</summary>

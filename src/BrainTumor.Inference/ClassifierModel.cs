@@ -127,6 +127,12 @@ public sealed class ClassifierModel : IDisposable
         }
     }
 
+    /// <summary>
+    /// The model's input size: what a JPEG is decoded at least at for it (<see cref="ImageLoader.Decode"/>'s <c>atLeast</c>), by the
+    /// server and by the CLI's <c>predict</c> and <c>evaluate</c> alike, so that both give the same answers.
+    /// </summary>
+    public SKSizeI InputSize => new(Manifest.Input.Width, Manifest.Input.Height);
+
     /// <summary>Brings the image to the model's input with the package's own preprocessing, exactly as training did.</summary>
     public PreparedImage Prepare(SKBitmap image) => Manifest.Input.Steps.Prepare(image, Manifest.Input.Width, Manifest.Input.Height);
 

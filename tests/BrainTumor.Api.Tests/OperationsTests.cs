@@ -134,11 +134,18 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
         Assert.Equal("HTTP GET \"/models/a\\r\\n[05:00:00 ERR] FAKE\\u001b[31m\"", logEvent.RenderMessage());
     }
 
+    /// <summary>
+    /// Training loads its images decoded at full size; evaluate, like the server by default, decodes a large JPEG smaller
+    /// (ServerLimits:ScaledJpegDecoding). Either way the server must feed the model the loader's pixels.
+    /// </summary>
     [DatasetTheory]
-    [InlineData("custom-cnn")]
-    [InlineData("lite-cnn")]
-    public async Task TheServerPreparesPixelsExactlyAsTrainingDid(string model)
+    [InlineData("custom-cnn", false)]
+    [InlineData("lite-cnn", false)]
+    [InlineData("custom-cnn", true)]
+    [InlineData("lite-cnn", true)]
+    public async Task TheServerPreparesPixelsExactlyAsTrainingAndEvaluationDo(string model, bool scaledDecoding)
     {
+        using var server = factory.ClientWith(("ServerLimits:ScaledJpegDecoding", scaledDecoding ? "true" : "false"));
         var manifest = ModelManifest.Read(Path.Combine(BrainTumorApiFactory.ModelsDirectory, model, ModelManifest.FileName));
         string folder = Directory.CreateTempSubdirectory("braintumor-parity-").FullName;
         try
@@ -148,7 +155,8 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
                 Directory.CreateDirectory(Path.Combine(folder, label));
                 File.Copy(BrainTumor.Tests.RepositoryPaths.DatasetImage(label, 7), Path.Combine(folder, label, "slice.jpg"));
             }
-            var dataset = ImageFolderDataset.Load(folder, DatasetLabels.BrainTumor, manifest.Input.Width, preprocessing: manifest.Input.Steps);
+            var dataset = ImageFolderDataset.Load(folder, DatasetLabels.BrainTumor, manifest.Input.Width, preprocessing: manifest.Input.Steps,
+                scaledDecoding: scaledDecoding);
             using var session = new InferenceSession(Path.Combine(BrainTumorApiFactory.ModelsDirectory, model, ModelManifest.OnnxFileName));
 
             foreach (var sample in dataset.Samples)
@@ -158,7 +166,7 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
                 using var outputs = session.Run(new RunOptions(), new Dictionary<string, OrtValue> { [ModelTensorNames.Input] = input }, [ModelTensorNames.Probabilities]);
                 float[] expected = outputs[0].GetTensorDataAsSpan<float>().ToArray();
 
-                var response = await client.PostAsync($"/predict?model={model}", Uploads.Form(File.ReadAllBytes(Path.Combine(folder, sample.RelativePath))));
+                var response = await server.PostAsync($"/predict?model={model}", Uploads.Form(File.ReadAllBytes(Path.Combine(folder, sample.RelativePath))));
                 var body = await response.Content.ReadFromJsonAsync<JsonElement>();
                 float[] served = manifest.Labels.Select(l => body.GetProperty("probabilities").GetProperty(l).GetSingle()).ToArray();
 

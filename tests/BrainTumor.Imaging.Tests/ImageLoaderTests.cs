@@ -249,6 +249,108 @@ public class ImageLoaderTests
         Assert.Contains("60,000 pixels", error.Message);
     }
 
+    [Fact]
+    public void A512PixelJpegForA160PixelModelIsDecodedAtHalfSize()
+    {
+        byte[] jpeg = EncodedTwoHalves("jpeg", 512, 512);
+
+        var decoded = ImageLoader.DecodeWithDicomInfo(jpeg, ImageLimits.Classification, new SKSizeI(160, 160));
+        using var bitmap = decoded.Bitmap;
+
+        Assert.Equal((256, 256), (bitmap.Width, bitmap.Height));
+        Assert.Equal(new SKSizeI(512, 512), decoded.FullSize);
+        var image = ImageLoader.Resize(bitmap, bitmap.Width, bitmap.Height);
+        AssertColor(image, 32, 128, TestImages.Red);
+        AssertColor(image, 224, 128, TestImages.Blue);
+    }
+
+    [Theory]
+    [InlineData(129, 256)]
+    [InlineData(112, 128)]
+    [InlineData(65, 128)]
+    [InlineData(64, 64)]
+    [InlineData(32, 64)]
+    public void A512PixelJpegIsDecodedAtTheSmallestScaleThatCoversTheInput(int input, int expectedSide)
+    {
+        using var bitmap = ImageLoader.Decode(EncodedTwoHalves("jpeg", 512, 512), atLeast: new SKSizeI(input, input));
+
+        Assert.Equal((expectedSide, expectedSide), (bitmap.Width, bitmap.Height));
+    }
+
+    [Theory]
+    [InlineData(300, 224)]
+    [InlineData(446, 224)]
+    [InlineData(512, 257)]
+    public void AJpegSmallerThanTwiceTheInputIsDecodedAtFullSize(int side, int input)
+    {
+        using var bitmap = ImageLoader.Decode(EncodedTwoHalves("jpeg", side, side), atLeast: new SKSizeI(input, input));
+
+        Assert.Equal((side, side), (bitmap.Width, bitmap.Height));
+    }
+
+    [Fact]
+    public void AWideJpegIsReducedOnlyAsFarAsItsShorterSideAllows()
+    {
+        using var bitmap = ImageLoader.Decode(EncodedTwoHalves("jpeg", 1024, 300), atLeast: new SKSizeI(128, 128));
+
+        Assert.Equal((512, 150), (bitmap.Width, bitmap.Height));
+    }
+
+    [Fact]
+    public void AnExifRotatedJpegIsComparedWithTheInputUpright()
+    {
+        // Stored 600x200, upright 200x600: at half size 100x300, which covers a 100-wide, 250-high input only when turned.
+        byte[] jpeg = TestImages.WithExifOrientation(EncodedTwoHalves("jpeg", 600, 200), 6);
+
+        var decoded = ImageLoader.DecodeWithDicomInfo(jpeg, atLeast: new SKSizeI(100, 250));
+        using var bitmap = decoded.Bitmap;
+
+        Assert.Equal((100, 300), (bitmap.Width, bitmap.Height));
+        Assert.Equal(new SKSizeI(200, 600), decoded.FullSize);
+    }
+
+    [Theory]
+    [InlineData("png")]
+    [InlineData("webp")]
+    [InlineData("bmp")]
+    public void APngWebPOrBmpIsDecodedAtFullSize(string format)
+    {
+        var decoded = ImageLoader.DecodeWithDicomInfo(EncodedTwoHalves(format, 512, 512), atLeast: new SKSizeI(64, 64));
+        using var bitmap = decoded.Bitmap;
+
+        Assert.Equal((512, 512), (bitmap.Width, bitmap.Height));
+        Assert.Equal(new SKSizeI(512, 512), decoded.FullSize);
+    }
+
+    [Fact]
+    public void AScaledDecodeChecksTheLimitsOnTheDeclaredSize()
+    {
+        byte[] jpeg = EncodedTwoHalves("jpeg", 1024, 1024);
+
+        var error = Assert.Throws<ImageDecodeException>(() =>
+            ImageLoader.Decode(jpeg, ImageLimits.Default with { MaxPixels = 500_000 }, new SKSizeI(64, 64)));
+
+        Assert.Equal(ImageProblem.TooLarge, error.Problem);
+    }
+
+    [Fact]
+    public void ATruncatedJpegIsCorruptAtAReducedScaleToo()
+    {
+        byte[] jpeg = EncodedTwoHalves("jpeg", 512, 512);
+
+        var error = Assert.Throws<ImageDecodeException>(() => ImageLoader.Decode(jpeg.AsSpan(0, jpeg.Length / 2), atLeast: new SKSizeI(64, 64)));
+
+        Assert.Equal(ImageProblem.Corrupt, error.Problem);
+    }
+
+    [Fact]
+    public void ARegionFoundInAHalfSizeDecodeScalesToTheUploadsPixels()
+    {
+        var region = new InputRegion(10, 20, 100, 120).Scaled(2, 2);
+
+        Assert.Equal(new InputRegion(20, 40, 200, 240), region);
+    }
+
     private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
     {
         public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;

@@ -98,7 +98,7 @@ public static class GradCamEndpoints
             context, chosen, withGradCam: true, target, dicom.Value!, render: (result, timings) =>
             {
                 var cam = result.Prediction.GradCam!;
-                int width = result.Image.Width, height = result.Image.Height;
+                int width = result.Size.Width, height = result.Size.Height;
                 float[] map = GradCamRenderer.NormaliseAndUpsample(cam.Values, cam.Width, cam.Height, width, height, result.Region);
                 if (mode == "json")
                 {
@@ -127,7 +127,7 @@ public static class GradCamEndpoints
                     return SecondaryCaptureOf(result, cam.Label, CamMethods.DisplayNames[(int)camMethod], annotated ?? picture, mode, burnedIn: annotated is not null);
                 }
                 return TypedResults.File(ImageEncoder.Png(annotated ?? picture), "image/png");
-            }, refuse: problem => problem, camMethod);
+            }, refuse: problem => problem, camMethod, drawsOnImage: mode == "overlay");
     }
 
     /// <summary>

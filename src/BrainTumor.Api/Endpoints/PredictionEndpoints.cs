@@ -76,9 +76,9 @@ public static class PredictionEndpoints
                     return TypedResults.File(ImageEncoder.Png(annotated), "image/png");
                 }
                 return TypedResults.Ok(new PredictionResponse(result.Model.Name, result.Model.Manifest.Version, answer.Label,
-                    answer.Confidence, ApiContracts.Probabilities(result), new ImageSize(result.Image.Width, result.Image.Height), timings, result.Dicom,
+                    answer.Confidence, ApiContracts.Probabilities(result), result.Size, timings, result.Dicom,
                     point.Name(), answer.InDistribution));
-            }, refuse: problem => problem, point: point);
+            }, refuse: problem => problem, point: point, drawsOnImage: png.Value);
     }
 
     public static string Caption(string label, float confidence) => $"{DisplayLabel(label)}  {confidence * 100:0.0}%";

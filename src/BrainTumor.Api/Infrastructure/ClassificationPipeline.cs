@@ -10,11 +10,19 @@ namespace BrainTumor.Api.Infrastructure;
 public sealed record Timings(double DecodeMs, double InferenceMs, double TotalMs);
 
 /// <summary>
-/// A decoded upload, the part of it the model saw, and what the model made of it; for a DICOM upload also the window used,
-/// the frame, the UIDs and any orientation warning, and its bytes (<c>Upload</c>), which DICOM output copies its study from.
+/// An upload's size, the part of it the model saw (in the upload's pixels), and what the model made of it; for a DICOM upload also
+/// the window used, the frame, the UIDs and any orientation warning, and its bytes (<c>Upload</c>), which DICOM output copies its study from.
+/// <c>FullSizeImage</c> is the decoded upload at its own size when the answer draws on it (see <see cref="Image"/>).
 /// </summary>
-public sealed record ClassifiedImage(ClassifierModel Model, SKBitmap Image, InputRegion Region, Prediction Prediction, double DecodeMs,
-    BrainTumor.Imaging.Dicom.DicomImageInfo? Dicom, ReadOnlyMemory<byte> Upload);
+public sealed record ClassifiedImage(ClassifierModel Model, ImageSize Size, SKBitmap? FullSizeImage, InputRegion Region, Prediction Prediction,
+    double DecodeMs, BrainTumor.Imaging.Dicom.DicomImageInfo? Dicom, ReadOnlyMemory<byte> Upload)
+{
+    /// <summary>
+    /// The decoded upload at its own size. The model may have read a JPEG decoded smaller, so only a request that draws on the upload
+    /// (<c>drawsOnImage</c>) pays for a full-size decode.
+    /// </summary>
+    public SKBitmap Image => FullSizeImage ?? throw new InvalidOperationException("The answer draws on the upload but did not ask for it (drawsOnImage).");
+}
 
 /// <summary>
 /// The path every classification request takes: choose the model, read the upload, wait for a slot
@@ -38,9 +46,10 @@ public sealed class ClassificationPipeline(
     /// <param name="refuse">Turns the problem that stopped the request into the handler's result type.</param>
     /// <param name="method">How the map is made, when <paramref name="withGradCam"/>.</param>
     /// <param name="point">How the probabilities become the answer, which the request log records too.</param>
+    /// <param name="drawsOnImage"><paramref name="render"/> draws on the upload, so it needs <see cref="ClassifiedImage.Image"/> at full size.</param>
     public async Task<T> RunAsync<T>(HttpContext context, ClassifierModel model, bool withGradCam, int? targetClass,
         BrainTumor.Imaging.Dicom.DicomReadOptions dicom, Func<ClassifiedImage, Timings, T> render, Func<ProblemHttpResult, T> refuse,
-        CamMethod method = CamMethod.GradCam, OperatingPoint point = OperatingPoint.Argmax)
+        CamMethod method = CamMethod.GradCam, OperatingPoint point = OperatingPoint.Argmax, bool drawsOnImage = false)
     {
         var clock = Stopwatch.StartNew();
         diagnostics.Set("Model", model.Name);
@@ -63,7 +72,7 @@ public sealed class ClassificationPipeline(
         }
 
         var decodeClock = Stopwatch.StartNew();
-        var decoded = uploads.Decode(upload.Value!, dicom);
+        var decoded = uploads.Decode(upload.Value!, dicom, model.InputSize);
         if (decoded.Problem is ProblemHttpResult undecodable)
         {
             return refuse(undecodable);
@@ -74,6 +83,21 @@ public sealed class ClassificationPipeline(
             return refuse(Problems.NotASlice(implausible));
         }
         var input = model.Prepare(image);
+        var fullSize = decoded.Value.FullSize;
+        bool scaled = fullSize != new SKSizeI(image.Width, image.Height);
+        // The model reads the smaller decode; a picture drawn on the upload is drawn on a full-size decode of it, so it stays sharp.
+        SKBitmap? fullSizeDecode = null;
+        if (drawsOnImage && scaled)
+        {
+            var again = uploads.Decode(upload.Value!, dicom);
+            if (again.Problem is ProblemHttpResult undecodableAtFullSize)
+            {
+                return refuse(undecodableAtFullSize);
+            }
+            fullSizeDecode = again.Value!.Bitmap;
+        }
+        using var fullSizeImage = fullSizeDecode;
+        var region = scaled ? input.Region.Scaled((float)fullSize.Width / image.Width, (float)fullSize.Height / image.Height) : input.Region;
         double decodeMs = decodeClock.Elapsed.TotalMilliseconds;
 
         var prediction = model.Predict(input.Pixels, withGradCam, targetClass, method, point);
@@ -89,7 +113,8 @@ public sealed class ClassificationPipeline(
                 return refuse(Problems.OutOfDistribution(model.Name, guard.Score, guard.Threshold));
             }
         }
-        return render(new ClassifiedImage(model, image, input.Region, prediction, decodeMs, decoded.Value.Dicom, upload.Value),
+        return render(new ClassifiedImage(model, new ImageSize(fullSize.Width, fullSize.Height), drawsOnImage ? fullSizeImage ?? image : null, region,
+                prediction, decodeMs, decoded.Value.Dicom, upload.Value),
             new Timings(Math.Round(decodeMs, 2), Math.Round(prediction.InferenceMilliseconds, 2), Math.Round(clock.Elapsed.TotalMilliseconds, 2)));
     }
 

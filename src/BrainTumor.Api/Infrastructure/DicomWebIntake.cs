@@ -108,7 +108,7 @@ public sealed class DicomWebIntake(
         }
         if (results.Enabled)
         {
-            var result = new ClassifiedImage(model, image, input.Region, prediction, 0, decoded.Value.Dicom, part.Bytes);
+            var result = new ClassifiedImage(model, new ImageSize(image.Width, image.Height), image, input.Region, prediction, 0, decoded.Value.Dicom, part.Bytes);
             var findings = new ClassificationFindings(model.Name, model.Manifest.Version, prediction.Label,
                 ClassProbabilities.ByLabel(model.Manifest.Labels, prediction.Probabilities).ToList(), prediction.InDistribution?.Ok);
             List<byte[]> instances = [StructuredReport.Create(part.Bytes, findings, DateTime.Now)];

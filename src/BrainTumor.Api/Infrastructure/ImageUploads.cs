@@ -152,17 +152,22 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
         return new DicomReadOptions(chosenFrame, chosenWindow);
     }
 
-    /// <summary>Decodes after the size checks (a DICOM file with <paramref name="dicom"/>); maps decoding problems to 400 or 415.</summary>
-    public Attempt<DecodedUpload> Decode(byte[] bytes, DicomReadOptions dicom)
+    /// <summary>
+    /// Decodes after the size checks (a DICOM file with <paramref name="dicom"/>); maps decoding problems to 400 or 415. With
+    /// <see cref="ServerLimitsOptions.ScaledJpegDecoding"/>, a large JPEG is decoded smaller, but no smaller than <paramref name="atLeast"/>
+    /// (a model's input size; <see cref="ImageLoader.Decode"/>); null decodes at full size.
+    /// </summary>
+    public Attempt<DecodedUpload> Decode(byte[] bytes, DicomReadOptions dicom, SKSizeI? atLeast = null)
     {
         try
         {
             if (DicomDataset.IsPart10(bytes))
             {
                 var (bitmap, info) = DicomImage.Decode(bytes, dicom, limits.Value.ImageLimits);
-                return new DecodedUpload(bitmap, info);
+                return new DecodedUpload(bitmap, info, new SKSizeI(bitmap.Width, bitmap.Height));
             }
-            return new DecodedUpload(ImageLoader.Decode(bytes, limits.Value.ImageLimits), null);
+            var decoded = ImageLoader.DecodeWithDicomInfo(bytes, limits.Value.ImageLimits, limits.Value.ScaledJpegDecoding ? atLeast : null);
+            return new DecodedUpload(decoded.Bitmap, null, decoded.FullSize);
         }
         catch (ImageDecodeException ex)
         {
@@ -202,5 +207,8 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
 /// <summary>One part of a STOW-RS request: the bytes of one DICOM instance, as sent.</summary>
 public sealed record DicomPart(byte[] Bytes);
 
-/// <summary>A decoded upload; for a DICOM file also how it was rendered and the UIDs that link an answer back to it.</summary>
-public sealed record DecodedUpload(SKBitmap Bitmap, DicomImageInfo? Dicom);
+/// <summary>
+/// A decoded upload; for a DICOM file also how it was rendered and the UIDs that link an answer back to it. <c>FullSize</c> is the
+/// upload's upright size, larger than the bitmap's when a JPEG was decoded at a reduced scale.
+/// </summary>
+public sealed record DecodedUpload(SKBitmap Bitmap, DicomImageInfo? Dicom, SKSizeI FullSize);

@@ -24,6 +24,13 @@ public sealed class ServerLimitsOptions
     [Range(1, 4096)]
     public int MinImageSide { get; set; } = ImageLimits.Classification.MinSide;
 
+    /// <summary>
+    /// Decode a JPEG at least twice the model's input on each side at 1/2, 1/4 or 1/8 scale, the smallest that still covers the
+    /// input (a 512x512 slice for a 224x224 model at 256x256); false decodes every upload at full size. The answers barely move
+    /// and decoding costs a fraction (docs/operations.md#decoding-at-the-needed-size).
+    /// </summary>
+    public bool ScaledJpegDecoding { get; set; } = true;
+
     /// <summary>The decoder's limits as configured.</summary>
     public ImageLimits ImageLimits => ImageLimits.Classification with { MaxSide = MaxImageSide, MaxPixels = MaxImagePixels, MinSide = MinImageSide };
 
