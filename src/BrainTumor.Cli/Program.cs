@@ -185,7 +185,7 @@ var decodeCheck = new Command("decode-check",
 };
 decodeCheck.SetAction(parse => Run(() => ScaledDecodeCheck.Run(parse.GetValue(model)!, parse.GetValue(trainingData)!, Console.Out)));
 
-var calibrationMethod = new Option<CalibrationMethod>("--calibration") { Description = "How activation ranges are chosen: minmax or percentile.", DefaultValueFactory = _ => CalibrationMethod.Percentile };
+var calibrationMethod = new Option<CalibrationMethod>("--calibration") { Description = "How activation ranges are chosen: minmax (measured closer to the float model) or percentile.", DefaultValueFactory = _ => CalibrationMethod.MinMax };
 var percentile = new Option<double>("--percentile") { Description = "With --calibration percentile: the upper percentile kept (the mirror one is the lower).", DefaultValueFactory = _ => 99.99 };
 var calibrationImages = new Option<int>("--images") { Description = "Training-split images to calibrate on.", DefaultValueFactory = _ => 256 };
 var quantizeOutput = new Option<string>("--out") { Description = "Package folder to write, e.g. models/lite-cnn-int8; its name is the package's.", Required = true };

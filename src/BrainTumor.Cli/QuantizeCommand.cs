@@ -53,8 +53,9 @@ public static class QuantizeCommand
         string onnxPath = Path.Combine(source, ModelManifest.OnnxFileName);
         var graph = ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnxPath));
 
+        // Decoded as the server decodes, so that calibration and the comparison see what it serves.
         var dataset = ImageFolderDataset.Load(dataDirectory, manifest.Labels, manifest.Input.Width, warn: w => log.WriteLine($"warning: {w}"),
-            preprocessing: manifest.Input.Steps);
+            preprocessing: manifest.Input.Steps, scaledDecoding: true);
         if (dataset.ContentSha256() != training.DatasetContentSha256)
         {
             throw new CliException($"'{dataDirectory}' is not the data '{manifest.Name}' was trained on, so its split cannot be rebuilt.");

@@ -289,7 +289,7 @@ public sealed class CliTests : IDisposable
     {
         string output = Path.Combine(root, "lite-cnn-int8");
 
-        QuantizeCommand.Run(LiteModel, RepositoryPaths.Dataset, output, CalibrationMethod.Percentile, 99.99, 32, TextWriter.Null);
+        QuantizeCommand.Run(LiteModel, RepositoryPaths.Dataset, output, CalibrationMethod.MinMax, 99.99, 32, TextWriter.Null);
 
         var manifest = BrainTumor.Models.ModelManifest.Read(Path.Combine(output, BrainTumor.Models.ModelManifest.FileName));
         Assert.Equal("lite-cnn-int8", manifest.Name);

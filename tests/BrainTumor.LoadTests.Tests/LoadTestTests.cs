@@ -21,6 +21,24 @@ public sealed class LoadTestTests : IDisposable
         RepositoryRoot = RepositoryPaths.Root,
     };
 
+    [DatasetFact]
+    [Trait("Category", "Slow")]
+    public async Task TheCeilingReportPutsTheServerBesideTheInProcessRatesAndNamesTheCpu()
+    {
+        var report = await Ceiling.RunAsync(["lite-cnn"], RepositoryPaths.Dataset, RepositoryPaths.Root, results, secondsPerRate: 0.5, serverRequests: 20,
+            TextWriter.Null);
+
+        var row = Assert.Single(report.Rows);
+        Assert.Equal("lite-cnn", row.Model);
+        // The ceiling decodes, prepares and runs, so it is slower than decoding or running alone.
+        Assert.InRange(row.Ceiling, 1, Math.Min(row.Decode, row.RunPredict));
+        Assert.True(row.ServerPredict > 0 && row.ServerGradCam > 0 && row.ServerPeakRssMb > 0);
+        Assert.Equal(row.ServerPredict / row.Ceiling, row.ShareOfCeiling);
+        string markdown = File.ReadAllText(Path.Combine(Directory.GetDirectories(results, "ceiling-*").Single(), "report.md"));
+        Assert.Contains(BrainTumor.Imaging.Machine.Description, markdown);
+        Assert.Contains("| `lite-cnn` |", markdown);
+    }
+
     [Fact]
     [Trait("Category", "Slow")]
     public async Task ACiSizedRunAgainstAServerItStartsHasNoFailuresAndAWellFormedReport()

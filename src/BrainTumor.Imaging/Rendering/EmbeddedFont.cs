@@ -19,12 +19,21 @@ public static class EmbeddedFont
 
     public static SKTypeface Typeface => LazyTypeface.Value;
 
+    // One file for every process of this build, named by the assembly's version id: a file per process filled /tmp.
     private static readonly Lazy<string> LazyFile = new(() =>
     {
-        string path = Path.Combine(Path.GetTempPath(), $"braintumor-dejavu-sans-bold-{Environment.ProcessId}.ttf");
-        using var stream = Open();
-        using var file = File.Create(path);
-        stream.CopyTo(file);
+        string path = Path.Combine(Path.GetTempPath(), $"braintumor-dejavu-sans-bold-{typeof(EmbeddedFont).Assembly.ManifestModule.ModuleVersionId:N}.ttf");
+        if (!File.Exists(path))
+        {
+            // Written aside and moved into place, so that a process never reads another's half-written copy.
+            string partial = $"{path}.{Environment.ProcessId}.partial";
+            using (var stream = Open())
+            using (var file = File.Create(partial))
+            {
+                stream.CopyTo(file);
+            }
+            File.Move(partial, path, overwrite: true);
+        }
         return path;
     });
 
