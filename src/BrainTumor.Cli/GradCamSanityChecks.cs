@@ -225,19 +225,8 @@ public static class GradCamSanityChecks
         return total > 0 ? outside / total : 0;
     }
 
-    private static SKBitmap BrighterAndMoreContrasted(SKBitmap image)
-    {
-        var copy = image.Copy(SKColorType.Rgba8888) ?? throw new InvalidOperationException("The image could not be copied.");
-        var pixels = copy.GetPixelSpan();
-        for (int i = 0; i < pixels.Length; i += 4)
-        {
-            for (int c = 0; c < 3; c++)
-            {
-                pixels[i + c] = (byte)Math.Clamp((pixels[i + c] - 128) * ContrastGain + 128 + BrightnessShift, 0, 255);
-            }
-        }
-        return copy;
-    }
+    private static SKBitmap BrighterAndMoreContrasted(SKBitmap image) =>
+        Perturbations.MapGreyLevels(image, v => (v - 128) * ContrastGain + 128 + BrightnessShift);
 
     /// <summary>
     /// Re-initialises the parameterised layers of a copy of the package from the output down, one more per step, with values

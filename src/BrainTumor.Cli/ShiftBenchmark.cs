@@ -27,12 +27,12 @@ public static class ShiftBenchmark
     public static IReadOnlyList<Corruption> Corruptions { get; } =
     [
         new(Unchanged, "-", (image, _) => image.Copy()),
-        new("brightness", "+40", (image, _) => Map(image, v => v + 40)),
-        new("brightness", "-40", (image, _) => Map(image, v => v - 40)),
+        new("brightness", "+40", (image, _) => Perturbations.MapGreyLevels(image, v => v + 40)),
+        new("brightness", "-40", (image, _) => Perturbations.MapGreyLevels(image, v => v - 40)),
         new("contrast", "x0.6", (image, _) => Contrast(image, 0.6)),
         new("contrast", "x1.5", (image, _) => Contrast(image, 1.5)),
-        new("gamma", "0.6", (image, _) => Map(image, v => 255 * Math.Pow(v / 255, 0.6))),
-        new("gamma", "1.6", (image, _) => Map(image, v => 255 * Math.Pow(v / 255, 1.6))),
+        new("gamma", "0.6", (image, _) => Perturbations.MapGreyLevels(image, v => 255 * Math.Pow(v / 255, 0.6))),
+        new("gamma", "1.6", (image, _) => Perturbations.MapGreyLevels(image, v => 255 * Math.Pow(v / 255, 1.6))),
         new("blur", "sigma 1.5 px", (image, _) => Blur(image, 1.5f)),
         new("blur", "sigma 3 px", (image, _) => Blur(image, 3f)),
         new("noise", "sigma 8", (image, seed) => Noise(image, 8, seed)),
@@ -174,22 +174,6 @@ public static class ShiftBenchmark
     /// <summary>Name and version, since an old and a new package of one model may be compared.</summary>
     private static string Label(ClassifierModel model) => $"{model.Name} {model.Manifest.Version}";
 
-    private static SKBitmap Map(SKBitmap image, Func<double, double> function)
-    {
-        var lookup = new byte[256];
-        for (int v = 0; v < 256; v++)
-        {
-            lookup[v] = (byte)Math.Clamp(Math.Round(function(v)), 0, 255);
-        }
-        var result = image.Copy(SKColorType.Rgba8888);
-        Span<byte> pixels = result.GetPixelSpan();
-        for (int i = 0; i < pixels.Length; i++)
-        {
-            if (i % 4 != 3) pixels[i] = lookup[pixels[i]];
-        }
-        return result;
-    }
-
     /// <summary>Contrast scaled about the image's mean grey level.</summary>
     private static SKBitmap Contrast(SKBitmap image, double factor)
     {
@@ -197,7 +181,7 @@ public static class ShiftBenchmark
         double sum = 0;
         for (int i = 0; i < pixels.Length; i += 4) sum += (pixels[i] + pixels[i + 1] + pixels[i + 2]) / 3.0;
         double mean = sum / (pixels.Length / 4);
-        return Map(image, v => mean + factor * (v - mean));
+        return Perturbations.MapGreyLevels(image, v => mean + factor * (v - mean));
     }
 
     private static SKBitmap Blur(SKBitmap image, float sigma)
