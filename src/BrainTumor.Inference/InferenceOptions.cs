@@ -12,6 +12,12 @@ public sealed class InferenceOptions
     public string ModelsDirectory { get; set; } = "models";
 
     /// <summary>
+    /// The package folders under <see cref="ModelsDirectory"/> to load, by name; empty loads every package. Each loaded package
+    /// holds its ONNX Runtime session in memory, so a server that needs a few of them loads only those.
+    /// </summary>
+    public string[] Models { get; set; } = [];
+
+    /// <summary>
     /// Model used when a request names none; when unset, the first loaded model by name. The shipped
     /// <c>appsettings.json</c> names <c>lite-cnn</c>, the most accurate and the fastest of the shipped models.
     /// </summary>

@@ -35,6 +35,17 @@ public sealed class ModelCatalog : IDisposable
         {
             throw new ModelPackageException($"{root}: no model package (a folder with {ModelManifest.FileName} and {ModelManifest.OnnxFileName}) found.");
         }
+        if (settings.Models.Length > 0)
+        {
+            var available = directories.Select(Path.GetFileName).ToList();
+            var unknown = settings.Models.Where(name => !available.Contains(name)).ToList();
+            if (unknown.Count > 0)
+            {
+                throw new ModelPackageException($"Inference:Models names {string.Join(", ", unknown.Select(n => $"'{n}'"))}, not a package folder in {root} " +
+                                                $"({string.Join(", ", available)}).");
+            }
+            directories = directories.Where(d => settings.Models.Contains(Path.GetFileName(d))).ToList();
+        }
 
         models = new Dictionary<string, ClassifierModel>(StringComparer.Ordinal);
         try

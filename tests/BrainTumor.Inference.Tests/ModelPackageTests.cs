@@ -130,6 +130,36 @@ public sealed class ModelPackageTests : IDisposable
     }
 
     [Fact]
+    public void OnlyTheNamedPackagesAreLoaded()
+    {
+        CopyShipped();
+        Directory.CreateDirectory(Path.Combine(root, "other"));
+        foreach (string file in Directory.GetFiles(Path.Combine(root, "custom-cnn")))
+        {
+            File.Copy(file, Path.Combine(root, "other", Path.GetFileName(file)));
+        }
+        var manifest = ModelManifest.Read(Path.Combine(root, "other", ModelManifest.FileName));
+        (manifest with { Name = "other" }).Write(Path.Combine(root, "other", ModelManifest.FileName));
+
+        using var all = Catalog();
+        using var one = Catalog(new InferenceOptions { ModelsDirectory = root, Models = ["other"] });
+
+        Assert.Equal(["custom-cnn", "other"], all.All.Select(m => m.Name).Order());
+        Assert.Equal("other", Assert.Single(one.All).Name);
+    }
+
+    [Fact]
+    public void APackageNamedInModelsThatIsNotThereIsRefusedWithTheOnesThatAre()
+    {
+        CopyShipped();
+
+        var error = Assert.Throws<ModelPackageException>(() => Catalog(new InferenceOptions { ModelsDirectory = root, Models = ["resnet99"] }));
+
+        Assert.Contains("'resnet99'", error.Message);
+        Assert.Contains("custom-cnn", error.Message);
+    }
+
+    [Fact]
     public void AnEmptyModelsFolderIsRefused()
     {
         var error = Assert.Throws<ModelPackageException>(() => Catalog());
