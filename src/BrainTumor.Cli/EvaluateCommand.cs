@@ -59,7 +59,7 @@ public static class EvaluateCommand
         RefuseAsExternal(trainedOnThese);
         if (split == EvaluationSplit.Validation)
         {
-            indices = ValidationSplit(manifest, dataset, dataDirectory);
+            indices = TrainingSplit(manifest, dataset, dataDirectory).Validation;
             notes.Add($"Only the held-out validation split ({indices.Count} images, seed {manifest.TrainedOn!.Split.Seed}) that the model never trained on.");
         }
         else if (trainedOnThese)
@@ -165,15 +165,15 @@ public static class EvaluateCommand
         return report;
     }
 
-    /// <summary>The indices of the held-out images the model never trained on, rebuilt from the split its manifest records.</summary>
-    public static IReadOnlyList<int> ValidationSplit(ModelManifest manifest, ImageFolderDataset dataset, string dataDirectory)
+    /// <summary>The model's training and held-out images (indices into <paramref name="dataset"/>), rebuilt from the split its manifest records.</summary>
+    public static DuplicateAwareSplit.Split TrainingSplit(ModelManifest manifest, ImageFolderDataset dataset, string dataDirectory)
     {
         var training = manifest.TrainedOn ?? throw new CliException($"Model '{manifest.Name}' records no training split.");
         if (training.DatasetContentSha256 != dataset.ContentSha256())
         {
             throw new CliException($"'{dataDirectory}' is not the data '{manifest.Name}' was trained on, so its validation split cannot be rebuilt.");
         }
-        return dataset.HoldOut(training.Split.ValidationFraction, training.Split.Seed).Validation;
+        return dataset.HoldOut(training.Split.ValidationFraction, training.Split.Seed);
     }
 
     /// <summary>Each image's true and predicted label and probabilities, so that another model's evaluation can be paired with it.</summary>

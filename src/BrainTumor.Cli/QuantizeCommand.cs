@@ -56,11 +56,7 @@ public static class QuantizeCommand
         // Decoded as the server decodes, so that calibration and the comparison see what it serves.
         var dataset = ImageFolderDataset.Load(dataDirectory, manifest.Labels, manifest.Input.Width, warn: w => log.WriteLine($"warning: {w}"),
             preprocessing: manifest.Input.Steps, scaledDecoding: true);
-        if (dataset.ContentSha256() != training.DatasetContentSha256)
-        {
-            throw new CliException($"'{dataDirectory}' is not the data '{manifest.Name}' was trained on, so its split cannot be rebuilt.");
-        }
-        var split = dataset.HoldOut(training.Split.ValidationFraction, training.Split.Seed);
+        var split = EvaluateCommand.TrainingSplit(manifest, dataset, dataDirectory);
         var random = new Random(training.Split.Seed);
         var calibration = split.Train.OrderBy(_ => random.Next()).Take(images).ToList();
         var tensors = QdqQuantizer.ActivationTensors(graph.Graph, manifest.GradCam.Layer);

@@ -27,7 +27,7 @@ public static class ScaledDecodeCheck
         }
         var dataset = ImageFolderDataset.Load(dataDirectory, manifest.Labels, manifest.Input.Width, warn: w => log.WriteLine($"warning: {w}"),
             preprocessing: manifest.Input.Steps);
-        var indices = EvaluateCommand.ValidationSplit(manifest, dataset, dataDirectory);
+        var indices = EvaluateCommand.TrainingSplit(manifest, dataset, dataDirectory).Validation;
         var limits = ImageLimits.Classification;
 
         var progress = new ProgressBar(indices.Count, "full and scaled decoding");

@@ -90,7 +90,7 @@ public static class QdqQuantizer
 
         var initializers = graph.Initializer.ToDictionary(i => i.Name, StringComparer.Ordinal);
         var nodes = graph.Node.ToList();
-        var uses = nodes.SelectMany(n => n.Input).GroupBy(i => i, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var readBefore = nodes.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
         graph.Node.Clear();
         var builder = new OnnxGraphBuilder(graph, ModelTensorNames.All);
         var dequantised = new Dictionary<string, (string Name, float Scale)>(StringComparer.Ordinal);
@@ -125,7 +125,7 @@ public static class QdqQuantizer
         }
         // The float weights the int8 ones replace are dropped unless something else (a gradient graph) still reads them.
         var read = graph.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
-        foreach (var unused in graph.Initializer.Where(i => !read.Contains(i.Name) && uses.ContainsKey(i.Name)).ToList())
+        foreach (var unused in graph.Initializer.Where(i => !read.Contains(i.Name) && readBefore.Contains(i.Name)).ToList())
         {
             graph.Initializer.Remove(unused);
         }

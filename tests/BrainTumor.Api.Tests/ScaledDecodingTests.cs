@@ -41,6 +41,11 @@ public sealed class ScaledDecodingTests(BrainTumorApiFactory factory) : IClassFi
 
     private static async Task<float[]> ProbabilitiesAsync(HttpResponseMessage response) => Probabilities(await BodyAsync(response));
 
+    /// <summary><c>lite-cnn</c>'s probabilities for the JPEG and for <paramref name="decoded"/> sent as a lossless PNG.</summary>
+    private static async Task<(float[] Jpeg, float[] Png)> AsJpegAndAsPngAsync(HttpClient client, byte[] jpeg, SKBitmap decoded) =>
+        (await ProbabilitiesAsync(await client.PostAsync("/predict?model=lite-cnn", Uploads.Form(jpeg))),
+         await ProbabilitiesAsync(await client.PostAsync("/predict?model=lite-cnn", Uploads.Form(Png(decoded), contentType: "image/png", fileName: "decoded.png"))));
+
     private static float[] Probabilities(JsonElement body) =>
         body.GetProperty("probabilities").EnumerateObject().Select(p => p.Value.GetSingle()).ToArray();
 
@@ -71,9 +76,7 @@ public sealed class ScaledDecodingTests(BrainTumorApiFactory factory) : IClassFi
         using var half = Imaging.ImageLoader.Decode(jpeg, atLeast: new SKSizeI(224, 224));
         Assert.Equal(256, half.Width);
 
-        var asJpeg = await ProbabilitiesAsync(await client.PostAsync("/predict?model=lite-cnn", Uploads.Form(jpeg)));
-        var asPng = await ProbabilitiesAsync(await client.PostAsync("/predict?model=lite-cnn",
-            Uploads.Form(Png(half), contentType: "image/png", fileName: "half.png")));
+        var (asJpeg, asPng) = await AsJpegAndAsPngAsync(client, jpeg, half);
 
         Assert.Equal(asPng, asJpeg);
     }
@@ -85,9 +88,7 @@ public sealed class ScaledDecodingTests(BrainTumorApiFactory factory) : IClassFi
         using var full = Imaging.ImageLoader.Decode(jpeg);
         using var unscaled = factory.ClientWith(("ServerLimits:ScaledJpegDecoding", "false"));
 
-        var asJpeg = await ProbabilitiesAsync(await unscaled.PostAsync("/predict?model=lite-cnn", Uploads.Form(jpeg)));
-        var asPng = await ProbabilitiesAsync(await unscaled.PostAsync("/predict?model=lite-cnn",
-            Uploads.Form(Png(full), contentType: "image/png", fileName: "full.png")));
+        var (asJpeg, asPng) = await AsJpegAndAsPngAsync(unscaled, jpeg, full);
 
         Assert.Equal(asPng, asJpeg);
     }
