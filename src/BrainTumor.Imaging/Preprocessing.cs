@@ -421,62 +421,90 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
 
     /// <summary>
     /// The 4-connected components of the pixels above <paramref name="threshold"/> (ids from 1 in <paramref name="component"/>,
-    /// 0 for background), their bounding boxes, and the ids of the head's: the largest, and any at least
-    /// <see cref="MinorComponentShare"/> of its size (burned-in letters and markers are smaller).
+    /// 0 for background, numbered in the raster order of their first pixels), their bounding boxes, and the ids of the head's:
+    /// the largest, and any at least <see cref="MinorComponentShare"/> of its size (burned-in letters and markers are smaller).
     /// </summary>
     /// <param name="component">Receives each pixel's component id; as long as <paramref name="gray"/>.</param>
     private static (List<(int Left, int Top, int Right, int Bottom)> Boxes, List<int> Major) MajorComponents(
         ReadOnlySpan<byte> gray, int w, int threshold, Span<int> component)
     {
+        // Runs of bright pixels along each row, joined with the runs they touch in the row above (union-find, the earlier
+        // run the root): a few runs per row instead of four neighbour visits per pixel, which made a flood fill 6% of /predict.
+        int h = gray.Length / w, capacity = (w + 1) / 2 * h;
+        var starts = ArrayPool<int>.Shared.Rent(capacity);
+        var ends = ArrayPool<int>.Shared.Rent(capacity);
+        var rowOf = ArrayPool<int>.Shared.Rent(capacity);
+        var parent = ArrayPool<int>.Shared.Rent(capacity);
+        int runs = 0, previousFirst = 0, previousEnd = 0;
+        for (int y = 0; y < h; y++)
+        {
+            var row = gray.Slice(y * w, w);
+            int first = runs, above = previousFirst;
+            for (int x = 0; x < w;)
+            {
+                if (row[x] <= threshold) { x++; continue; }
+                int start = x;
+                while (x < w && row[x] > threshold) x++;
+                int run = runs++;
+                starts[run] = start; ends[run] = x; rowOf[run] = y; parent[run] = run;
+                // Runs above that end before this one starts cannot touch it, nor any later run of this row.
+                while (above < previousEnd && ends[above] <= start) above++;
+                for (int k = above; k < previousEnd && starts[k] < x; k++)
+                {
+                    Union(parent, k, run);
+                }
+            }
+            previousFirst = first;
+            previousEnd = runs;
+        }
+
         component.Clear();
         var sizes = new List<int> { 0 };
         var boxes = new List<(int Left, int Top, int Right, int Bottom)> { default };
-        // Each pixel is pushed at most once, with its column, so a stack twice as long as the image never overflows.
-        // Pooled, as the other per-image int buffers here: at a 256x256 copy's size each would be a large-object-heap
-        // allocation on every request. Carrying the column saves two divisions per pixel (p % w, p / w); rows are
-        // only needed for the box, whose top and bottom are the rows of its first and last pixel.
-        var stack = ArrayPool<int>.Shared.Rent(2 * gray.Length);
-        int depth = 0;
-        for (int start = 0; start < gray.Length; start++)
+        // A root is its component's first run in raster order, so numbering roots in order numbers components by first pixel.
+        var idOf = ArrayPool<int>.Shared.Rent(Math.Max(1, runs));
+        for (int run = 0; run < runs; run++)
         {
-            if (gray[start] <= threshold || component[start] != 0) continue;
-            // Components are found in raster order, so no pixel of this one comes before its start.
-            int id = sizes.Count, size = 0, last = start;
-            int left = w, right = -1;
-            component[start] = id;
-            Push(start, start % w);
-            while (depth > 0)
+            int root = Find(parent, run);
+            int id;
+            if (root == run)
             {
-                int x = stack[--depth], p = stack[--depth];
-                size++;
-                left = Math.Min(left, x); right = Math.Max(right, x);
-                last = Math.Max(last, p);
-                if (x > 0) Visit(gray, component, p - 1, x - 1);
-                if (x < w - 1) Visit(gray, component, p + 1, x + 1);
-                if (p >= w) Visit(gray, component, p - w, x);
-                if (p + w < gray.Length) Visit(gray, component, p + w, x);
+                id = idOf[run] = sizes.Count;
+                sizes.Add(0);
+                boxes.Add((starts[run], rowOf[run], ends[run] - 1, rowOf[run]));
             }
-            sizes.Add(size);
-            boxes.Add((left, start / w, right, last / w));
+            else
+            {
+                id = idOf[run] = idOf[root];
+                var box = boxes[id];
+                boxes[id] = (Math.Min(box.Left, starts[run]), box.Top, Math.Max(box.Right, ends[run] - 1), rowOf[run]);
+            }
+            sizes[id] += ends[run] - starts[run];
+            component.Slice(rowOf[run] * w + starts[run], ends[run] - starts[run]).Fill(id);
         }
-        ArrayPool<int>.Shared.Return(stack);
+        foreach (var pooled in new[] { starts, ends, rowOf, parent, idOf })
+        {
+            ArrayPool<int>.Shared.Return(pooled);
+        }
         int largest = sizes.Max();
         var major = Enumerable.Range(1, sizes.Count - 1).Where(id => sizes[id] >= MinorComponentShare * largest).ToList();
         return (boxes, major);
 
-        void Visit(ReadOnlySpan<byte> gray, Span<int> component, int q, int x)
+        static int Find(int[] parent, int run)
         {
-            if (gray[q] > threshold && component[q] == 0)
+            while (parent[run] != run)
             {
-                component[q] = sizes.Count;
-                Push(q, x);
+                parent[run] = parent[parent[run]];
+                run = parent[run];
             }
+            return run;
         }
 
-        void Push(int p, int x)
+        static void Union(int[] parent, int a, int b)
         {
-            stack[depth++] = p;
-            stack[depth++] = x;
+            int rootA = Find(parent, a), rootB = Find(parent, b);
+            if (rootA < rootB) parent[rootB] = rootA;
+            else if (rootB < rootA) parent[rootA] = rootB;
         }
     }
 

@@ -144,14 +144,33 @@ public class RenderingTests
         Assert.True(white > 300, $"only {white} white pixels in the legend");
     }
 
-    [Fact]
-    public void PngEncodingRoundTrips()
+    [Theory]
+    [InlineData(SKColorType.Rgba8888, SKAlphaType.Opaque, 3)]
+    [InlineData(SKColorType.Rgba8888, SKAlphaType.Unpremul, 4)]
+    [InlineData(SKColorType.Gray8, SKAlphaType.Opaque, 1)]
+    [InlineData(SKColorType.Bgra8888, SKAlphaType.Premul, 4)]
+    public void PngEncodingGivesBackEveryPixelAndStoresOnlyTheChannelsTheBitmapNeeds(SKColorType colorType, SKAlphaType alphaType, int channels)
     {
-        using var image = TestImages.TwoHalves(40, 20);
+        // An odd width and noise-like content, so that rows end off the vector width and the Up filter wraps around.
+        using var image = new SKBitmap(new SKImageInfo(37, 23, colorType, alphaType));
+        var random = new Random(7);
+        for (int y = 0; y < image.Height; y++)
+        for (int x = 0; x < image.Width; x++)
+        {
+            byte level = (byte)random.Next(256);
+            image.SetPixel(x, y, new SKColor(level, (byte)(255 - level), (byte)random.Next(256), alphaType == SKAlphaType.Unpremul ? (byte)(x * 7) : (byte)255));
+        }
 
-        using var decoded = SKBitmap.Decode(ImageEncoder.Png(image));
+        byte[] png = ImageEncoder.Png(image);
+        // Decoded unpremultiplied, so that a transparent pixel keeps its colour.
+        using var decoded = SKBitmap.Decode(png, new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
 
-        Assert.Equal(image.GetPixel(5, 5), decoded.GetPixel(5, 5));
-        Assert.Equal(image.GetPixel(35, 5), decoded.GetPixel(35, 5));
+        // IHDR's colour type: 0 grey, 2 RGB, 6 RGBA.
+        Assert.Equal(channels switch { 1 => 0, 3 => 2, _ => 6 }, png[25]);
+        for (int y = 0; y < image.Height; y++)
+        for (int x = 0; x < image.Width; x++)
+        {
+            Assert.Equal(image.GetPixel(x, y), decoded.GetPixel(x, y));
+        }
     }
 }

@@ -42,12 +42,21 @@ public sealed record GradCamLegend(string ExplainedClass, string Answer, float C
         }
         float line = font.Size * 1.4f;
         int panel = (int)Math.Ceiling(padding * 2 + line * (Lines.Count + 1));
-        var output = new SKBitmap(new SKImageInfo(width, imageHeight + panel, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        var output = new SKBitmap(new SKImageInfo(width, imageHeight + panel, SKColorType.Rgba8888, SKAlphaType.Opaque));
         using var canvas = new SKCanvas(output);
-        canvas.Clear(SKColors.Black);
-        using (var image = SKImage.FromBitmap(picture))
+        if (scale == 1 && picture.ColorType == SKColorType.Rgba8888 && picture.AlphaType == SKAlphaType.Opaque)
         {
+            // The same pixels in the same layout: a copy, where drawing through the canvas cost as much as encoding the PNG.
+            picture.GetPixelSpan().CopyTo(output.GetPixelSpan());
+        }
+        else
+        {
+            using var image = SKImage.FromBitmap(picture);
             canvas.DrawImage(image, SKRect.Create(width, imageHeight), new SKSamplingOptions(SKFilterMode.Nearest));
+        }
+        using (var black = new SKPaint { Color = SKColors.Black })
+        {
+            canvas.DrawRect(0, imageHeight, width, panel, black);
         }
         using var ink = new SKPaint { Color = SKColors.White, IsAntialias = true };
         float y = imageHeight + padding;

@@ -1,3 +1,4 @@
+using System.Numerics;
 using SkiaSharp;
 
 namespace BrainTumor.Imaging.Rendering;
@@ -38,6 +39,34 @@ public static class GradCamRenderer
         var area = region ?? InputRegion.Whole(width, height);
         var result = new float[width * height];
         float scaleX = camWidth / area.Width, scaleY = camHeight / area.Height;
+        // Separable: each map row is interpolated across the picture's columns once, then every picture row is a
+        // blend of two of those rows, a vector at a time. Columns and rows whose centre falls outside the region stay 0.
+        var columns = new List<(int X, int X0, int X1, float Fx)>(width);
+        for (int x = 0; x < width; x++)
+        {
+            float cx = (x + 0.5f - area.X) * scaleX;
+            if (cx < 0 || cx > camWidth) continue;
+            float sx = Math.Clamp(cx - 0.5f, 0, camWidth - 1);
+            int x0 = (int)sx;
+            columns.Add((x, x0, Math.Min(x0 + 1, camWidth - 1), sx - x0));
+        }
+        if (columns.Count == 0)
+        {
+            return result;
+        }
+        // The covered columns are contiguous, since a column's centre moves steadily across the map.
+        int first = columns[0].X, span = columns.Count;
+        var across = new float[camHeight * span];
+        for (int row = 0; row < camHeight; row++)
+        {
+            var source = normalised.AsSpan(row * camWidth, camWidth);
+            var target = across.AsSpan(row * span, span);
+            for (int i = 0; i < span; i++)
+            {
+                var (_, x0, x1, fx) = columns[i];
+                target[i] = source[x0] * (1 - fx) + source[x1] * fx;
+            }
+        }
         for (int y = 0; y < height; y++)
         {
             float cy = (y + 0.5f - area.Y) * scaleY;
@@ -45,19 +74,28 @@ public static class GradCamRenderer
             float sy = Math.Clamp(cy - 0.5f, 0, camHeight - 1);
             int y0 = (int)sy, y1 = Math.Min(y0 + 1, camHeight - 1);
             float fy = sy - y0;
-            for (int x = 0; x < width; x++)
-            {
-                float cx = (x + 0.5f - area.X) * scaleX;
-                if (cx < 0 || cx > camWidth) continue;
-                float sx = Math.Clamp(cx - 0.5f, 0, camWidth - 1);
-                int x0 = (int)sx, x1 = Math.Min(x0 + 1, camWidth - 1);
-                float fx = sx - x0;
-                float top = normalised[y0 * camWidth + x0] * (1 - fx) + normalised[y0 * camWidth + x1] * fx;
-                float bottom = normalised[y1 * camWidth + x0] * (1 - fx) + normalised[y1 * camWidth + x1] * fx;
-                result[y * width + x] = top * (1 - fy) + bottom * fy;
-            }
+            Lerp(across.AsSpan(y0 * span, span), across.AsSpan(y1 * span, span), 1 - fy, fy, result.AsSpan(y * width + first, span));
         }
         return result;
+    }
+
+    /// <summary>target = top * keepTop + bottom * keepBottom, element by element, with the same rounding as the scalar expression.</summary>
+    private static void Lerp(ReadOnlySpan<float> top, ReadOnlySpan<float> bottom, float keepTop, float keepBottom, Span<float> target)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var a = new Vector<float>(keepTop);
+            var b = new Vector<float>(keepBottom);
+            for (; i + Vector<float>.Count <= target.Length; i += Vector<float>.Count)
+            {
+                (new Vector<float>(top[i..]) * a + new Vector<float>(bottom[i..]) * b).CopyTo(target[i..]);
+            }
+        }
+        for (; i < target.Length; i++)
+        {
+            target[i] = top[i] * keepTop + bottom[i] * keepBottom;
+        }
     }
 
     /// <summary>The image with the JET-coloured map blended over it: <c>(1 - alpha) * image + alpha * jet(map)</c>.</summary>
@@ -76,15 +114,28 @@ public static class GradCamRenderer
 
     private static SKBitmap Blend(ReadOnlySpan<byte> source, ReadOnlySpan<float> map, int width, int height, float alpha)
     {
-        var output = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        // Opaque, so that drawing the legend below needs no premultiplication and PNG stores three channels, not four.
+        var output = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         Span<byte> target = output.GetPixelSpan();
         float keep = source.IsEmpty ? 0 : 1 - alpha;
+        // Both terms come from tables of 256 entries, each computed as the per-pixel expression would, so the sum rounds the same.
+        Span<float> kept = stackalloc float[256];
+        Span<float> red = stackalloc float[256], green = stackalloc float[256], blue = stackalloc float[256];
+        for (int v = 0; v < 256; v++)
+        {
+            kept[v] = keep > 0 ? keep * v : 0;
+            var color = Colormap.JetAt(v);
+            red[v] = alpha * color.Red;
+            green[v] = alpha * color.Green;
+            blue[v] = alpha * color.Blue;
+        }
         for (int p = 0, i = 0; p < map.Length; p++, i += 4)
         {
-            var color = Colormap.Jet(map[p]);
-            target[i] = (byte)((keep > 0 ? keep * source[i] : 0) + alpha * color.Red + 0.5f);
-            target[i + 1] = (byte)((keep > 0 ? keep * source[i + 1] : 0) + alpha * color.Green + 0.5f);
-            target[i + 2] = (byte)((keep > 0 ? keep * source[i + 2] : 0) + alpha * color.Blue + 0.5f);
+            int level = Colormap.Level(map[p]);
+            bool blended = !source.IsEmpty;
+            target[i] = (byte)((blended ? kept[source[i]] : 0) + red[level] + 0.5f);
+            target[i + 1] = (byte)((blended ? kept[source[i + 1]] : 0) + green[level] + 0.5f);
+            target[i + 2] = (byte)((blended ? kept[source[i + 2]] : 0) + blue[level] + 0.5f);
             target[i + 3] = 255;
         }
         return output;
