@@ -293,6 +293,14 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
             int imageWidth = image.Width, imageHeight = image.Height;
             float scale = Math.Min(1f, (float)SearchSide / Math.Max(imageWidth, imageHeight));
             int w = Math.Max(1, (int)Math.Round(imageWidth * scale)), h = Math.Max(1, (int)Math.Round(imageHeight * scale));
+            // The threshold comes from every pixel of the image: a small copy's histogram changes with the image's
+            // size, and a threshold a few levels off moved the box by 1.5% of the head.
+            var fullHistogram = Histogram(image.Pixels);
+            if (w == imageWidth && h == imageHeight)
+            {
+                // Already small enough (a JPEG decoded at a reduced scale usually is): each small pixel is one pixel.
+                return new SearchCopy(image, image.Pixels.ToArray(), fullHistogram, w, h);
+            }
             // Small pixel (sx, sy) covers image columns firstColumn[sx] .. firstColumn[sx + 1] - 1, and rows likewise.
             var firstColumn = FirstOfEach(imageWidth, w);
             var firstRow = FirstOfEach(imageHeight, h);
@@ -317,9 +325,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
                 }
             }
             ArrayPool<int>.Shared.Return(columnSums);
-            // The threshold comes from every pixel of the image: a small copy's histogram changes with the image's
-            // size, and a threshold a few levels off moved the box by 1.5% of the head.
-            return new SearchCopy(image, gray, Histogram(image.Pixels), w, h);
+            return new SearchCopy(image, gray, fullHistogram, w, h);
         }
 
         /// <summary>sums[x] += levels[x], 32 at a time where the hardware has 256-bit vectors.</summary>
@@ -440,11 +446,14 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
         {
             var row = gray.Slice(y * w, w);
             int first = runs, above = previousFirst;
-            for (int x = 0; x < w;)
+            // Vectorised searches for where each run starts and ends; no level is above 255, so that threshold has no runs.
+            for (int x = 0; threshold < byte.MaxValue && x < w;)
             {
-                if (row[x] <= threshold) { x++; continue; }
-                int start = x;
-                while (x < w && row[x] > threshold) x++;
+                int skip = row[x..].IndexOfAnyInRange((byte)(threshold + 1), byte.MaxValue);
+                if (skip < 0) break;
+                int start = x + skip;
+                int length = row[start..].IndexOfAnyInRange(byte.MinValue, (byte)threshold);
+                x = length < 0 ? w : start + length;
                 int run = runs++;
                 starts[run] = start; ends[run] = x; rowOf[run] = y; parent[run] = run;
                 // Runs above that end before this one starts cannot touch it, nor any later run of this row.

@@ -36,6 +36,27 @@ public sealed class HeadMaskTests
     }
 
     [Fact]
+    public void ComponentsJoinThroughSharedEdgesOnlyAndAnOpenShapeKeepsItsGap()
+    {
+        // A U (two arms joined only at the bottom, so their runs meet late) and a 3x3 block that touches its corner diagonally.
+        int side = 40, plane = side * side;
+        var planes = new byte[3 * plane];
+        bool Bright(int x, int y) =>
+            (x is >= 5 and <= 9 or >= 30 and <= 34) && y is >= 5 and <= 34 || x is >= 5 and <= 34 && y is >= 30 and <= 34
+            || x is >= 35 and <= 37 && y is >= 35 and <= 37;
+        for (int p = 0; p < plane; p++)
+        {
+            planes[p] = planes[plane + p] = planes[2 * plane + p] = Bright(p % side, p / side) ? (byte)200 : (byte)0;
+        }
+
+        var mask = Preprocessing.HeadMask(new RgbImage(side, side, planes));
+
+        Assert.True(mask[10 * side + 7] && mask[10 * side + 32], "both arms are the U's, joined through its bottom");
+        Assert.False(mask[15 * side + 20], "the U's gap opens to the border, so it is not inside the head");
+        Assert.False(mask[36 * side + 36], "a block touching only at a corner is a separate, small component");
+    }
+
+    [Fact]
     public void AFlatInputHasNoHead()
     {
         Assert.DoesNotContain(true, Preprocessing.HeadMask(new RgbImage(10, 10, new byte[300])));
