@@ -9,9 +9,13 @@ namespace BrainTumor.LoadTests;
 
 /// <summary>One model's rates, images per second with one run per core, as the server runs them.</summary>
 public sealed record CeilingRow(
-    string Model, double RunPredict, double RunGradCam, double Decode, double Ceiling, double ServerPredict, double ServerGradCam, double? ServerPeakRssMb)
+    string Model, double RunPredict, double RunGradCam, double Decode, double Ceiling, double ServerPredict, double ServerGradCam, double? ServerPeakRssMb,
+    double ServerCpuMsPerPredict, int Workers)
 {
     public double ShareOfCeiling => ServerPredict / Ceiling;
+
+    /// <summary>The ceiling's CPU per image over the server's CPU per <c>/predict</c>: the share that does not count the load generator, which shares the cores.</summary>
+    public double CpuShareOfCeiling => Workers * 1000 / Ceiling / ServerCpuMsPerPredict;
 }
 
 public sealed record CeilingReport(DateTimeOffset StartedAt, string Machine, IReadOnlyList<string> Flags, int Workers, double SecondsPerRate,
@@ -24,14 +28,17 @@ public sealed record CeilingReport(DateTimeOffset StartedAt, string Machine, IRe
         text.AppendLine();
         text.AppendLine($"{Machine}; CPU flags: {string.Join(", ", Flags)}. {Workers} loops at once with one ONNX Runtime thread each (the server's " +
                         $"default), {SecondsPerRate:0} s per rate after a warm-up, over {Images} Training JPEGs; the server at 10 clients, {ServerRequests} requests " +
-                        "per model, started once for all rows. Images per second; compare only within this table.");
+                        "per model, started once for all rows. Images per second; compare only within this table. " +
+                        "The load generator runs on the same cores, so the server's throughput share understates it; the CPU share compares the " +
+                        "ceiling's CPU time per image with the server's per /predict request (from /proc), which the generator does not affect.");
         text.AppendLine();
-        text.AppendLine("| model | `Run` (predict) | `Run` (Grad-CAM) | decode alone | decode + pipeline + `Run` (ceiling) | server `/predict`, 10 clients | share of ceiling | server `/gradcam`, 10 clients | server RSS peak MB |");
-        text.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        text.AppendLine("| model | `Run` (predict) | `Run` (Grad-CAM) | decode alone | decode + pipeline + `Run` (ceiling) | server `/predict`, 10 clients | share of ceiling | server CPU ms per `/predict` | CPU share of ceiling | server `/gradcam`, 10 clients | server RSS peak MB |");
+        text.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var row in Rows)
         {
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| `{row.Model}` | {row.RunPredict:F0} | {row.RunGradCam:F0} | {row.Decode:F0} | {row.Ceiling:F0} | {row.ServerPredict:F0} | {row.ShareOfCeiling:P0} | " +
+                $"{row.ServerCpuMsPerPredict:F2} | {row.CpuShareOfCeiling:P0} | " +
                 $"{row.ServerGradCam:F0} | {row.ServerPeakRssMb?.ToString("F0", CultureInfo.InvariantCulture) ?? "n/a"} |"));
         }
         text.AppendLine();
@@ -86,20 +93,23 @@ public static class Ceiling
             foreach (var m in measured)
             {
                 var throughput = new Dictionary<Scenario, LevelResult>();
+                var cpuMsPerRequest = new Dictionary<Scenario, double>();
                 foreach (var scenario in new[] { Scenario.Predict, Scenario.GradCam })
                 {
                     var runner = new LoadRunner(client, images, scenario, m.Model);
                     await runner.WarmUpAsync(50, 10);
                     server.ResetPeak();
+                    var cpuBefore = server.CpuTime;
                     throughput[scenario] = await runner.RunLevelAsync(1, 10, serverRequests, server);
+                    cpuMsPerRequest[scenario] = (server.CpuTime - cpuBefore).TotalMilliseconds / serverRequests;
                     if (throughput[scenario].Failed > 0)
                     {
                         throw new LoadTestException($"{m.Model}: {throughput[scenario].Failed} of {serverRequests} {scenario} requests failed.");
                     }
                 }
                 var row = new CeilingRow(m.Model, m.RunPredict, m.RunGradCam, m.Decode, m.Ceiling, throughput[Scenario.Predict].Throughput,
-                    throughput[Scenario.GradCam].Throughput, throughput.Values.Max(l => l.ServerPeakRssMb));
-                log.WriteLine($"{m.Model}: server /predict {row.ServerPredict:F0}/s ({row.ShareOfCeiling:P0} of the ceiling), /gradcam {row.ServerGradCam:F0}/s");
+                    throughput[Scenario.GradCam].Throughput, throughput.Values.Max(l => l.ServerPeakRssMb), cpuMsPerRequest[Scenario.Predict], workers);
+                log.WriteLine($"{m.Model}: server /predict {row.ServerPredict:F0}/s ({row.ShareOfCeiling:P0} of the ceiling, {row.CpuShareOfCeiling:P0} by CPU), /gradcam {row.ServerGradCam:F0}/s");
                 rows.Add(row);
             }
         }

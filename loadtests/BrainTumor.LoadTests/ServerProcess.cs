@@ -30,6 +30,16 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public long CurrentRssBytes => ReadRss(process.Id) ?? 0;
 
+    /// <summary>CPU time the server has used so far, user and system, on all its threads.</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            process.Refresh();
+            return process.TotalProcessorTime;
+        }
+    }
+
     public void ResetPeak() => Interlocked.Exchange(ref peakRssBytes, CurrentRssBytes);
 
     /// <summary>Builds the server from the repository (Release) and launches it with the given models.</summary>

@@ -34,6 +34,9 @@ public sealed class LoadTestTests : IDisposable
         Assert.InRange(row.Ceiling, 1, Math.Min(row.Decode, row.RunPredict));
         Assert.True(row.ServerPredict > 0 && row.ServerGradCam > 0 && row.ServerPeakRssMb > 0);
         Assert.Equal(row.ServerPredict / row.Ceiling, row.ShareOfCeiling);
+        // The server did the ceiling's work and more for each request: its CPU time per request is real and not tiny.
+        Assert.InRange(row.ServerCpuMsPerPredict, 0.1, 10_000);
+        Assert.True(row.CpuShareOfCeiling > 0);
         string markdown = File.ReadAllText(Path.Combine(Directory.GetDirectories(results, "ceiling-*").Single(), "report.md"));
         Assert.Contains(BrainTumor.Imaging.Machine.Description, markdown);
         Assert.Contains("| `lite-cnn` |", markdown);
