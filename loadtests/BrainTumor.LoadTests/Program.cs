@@ -79,6 +79,38 @@ ceiling.SetAction(async (parse, cancellation) =>
 });
 root.Subcommands.Add(ceiling);
 
+var stagesModel = new Option<string>("--model") { Description = "Package name under models/.", DefaultValueFactory = _ => "lite-cnn" };
+var rounds = new Option<int>("--rounds") { Description = "Times every image goes through the stages (after one round not counted).", DefaultValueFactory = _ => 5 };
+var stages = new Command("stages", "Time each step of a /predict and a /gradcam request in process, on one core.")
+{
+    stagesModel, rounds, images, output,
+};
+stages.SetAction(parse =>
+{
+    try
+    {
+        string repository = Repository.FindRoot();
+        if (parse.GetValue(rounds) < 1)
+        {
+            throw new LoadTestException("--rounds must be positive.");
+        }
+        if (!Directory.Exists(Path.Combine(repository, "models", parse.GetValue(stagesModel)!)))
+        {
+            throw new LoadTestException($"No model package '{parse.GetValue(stagesModel)}' under models/.");
+        }
+        var report = Stages.Run(parse.GetValue(stagesModel)!, parse.GetValue(images) ?? DefaultImages(repository), repository,
+            parse.GetValue(output) ?? Path.Combine(repository, "loadtests", "results"), parse.GetValue(rounds), Console.Out);
+        Console.WriteLine(report.Markdown());
+        return 0;
+    }
+    catch (LoadTestException ex)
+    {
+        Console.Error.WriteLine($"error: {ex.Message}");
+        return 1;
+    }
+});
+root.Subcommands.Add(stages);
+
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {

@@ -129,15 +129,14 @@ public static class EvaluateCommand
             checks = model.CamMethodsAvailable.Select(method => GradCamSanityChecks.Run(model, method, dataName, labelledFiles, seed: 1, log)).ToList();
             notes.AddRange(checks.Select(GradCamChecksSummary));
         }
+        List<LesionPointing>? pointing = null;
         if (lesionBoxes is not null)
         {
             var boxes = PointingGame.Read(lesionBoxes);
             var evaluated = files.ToHashSet(StringComparer.Ordinal);
-            foreach (var method in model.CamMethodsAvailable)
-            {
-                notes.Add(LesionPointingCheck.Run(model, method, dataset.Root, boxes, evaluated).Summary());
-                log.WriteLine(notes[^1]);
-            }
+            pointing = model.CamMethodsAvailable.Select(method => LesionPointingCheck.Run(model, method, dataset.Root, boxes, evaluated)).ToList();
+            notes.AddRange(pointing.Select(p => p.Summary()));
+            pointing.ForEach(p => log.WriteLine(p.Summary()));
         }
         var report = new EvaluationReport(manifest.Name, manifest.Version, manifest.Architecture, ModelManifest.RecordedPath(dataDirectory),
             DateTimeOffset.UtcNow, Imaging.Machine.Description, manifest.Labels, metrics, notes, deletion);
@@ -155,6 +154,16 @@ public static class EvaluateCommand
             (ModelManifest.Read(path) with { GradCamChecks = checks }).Write(path);
             checks.ForEach(c => log.WriteLine(GradCamChecksSummary(c)));
             log.WriteLine($"Grad-CAM checks recorded in {path}");
+        }
+        // Only the held-out split's pointing game is recorded: it may choose the default map method, which other data must not.
+        if (pointing is not null && split == EvaluationSplit.Validation)
+        {
+            string path = Path.Combine(model.Directory, ModelManifest.FileName);
+            string boxesFile = ModelManifest.RecordedPath(lesionBoxes!), dataName = $"{ModelManifest.RecordedPath(dataDirectory)} (held-out split)";
+            var results = pointing.Select(p => p.Record(boxesFile, dataName)).ToList();
+            var updated = ModelManifest.Read(path) with { PointingGame = results };
+            updated.Write(path);
+            log.WriteLine($"Pointing game recorded in {path}; the default map method is {updated.DefaultCamMethod}");
         }
         if (deletion is not null)
         {

@@ -4,6 +4,7 @@ using BrainTumor.Evaluation;
 using BrainTumor.Imaging;
 using BrainTumor.Imaging.Rendering;
 using BrainTumor.Inference;
+using BrainTumor.Models;
 
 namespace BrainTumor.Cli;
 
@@ -18,6 +19,14 @@ public sealed record LesionPointing(string Method, int Images, int Hits, double 
         string byClass = string.Join(", ", ByClass.Select(c => $"{c.Label} {c.Hits}/{c.Images}"));
         return string.Create(CultureInfo.InvariantCulture,
             $"Pointing game of {Method} maps on {Images} slices with a hand-drawn lesion box: the true class's map peaks in the box (margin {PointingGame.Margin * 100:0}%) on {Hits} ({(double)Hits / Images:0.000} [{low:0.000}, {high:0.000}]); mean share of the map inside the box {MassInside:0.000}; by class {byClass}.");
+    }
+
+    /// <summary>As <c>model.json</c> records it.</summary>
+    public LesionPointingResult Record(string boxes, string data)
+    {
+        var (low, high) = WilsonInterval.Of(Hits, Images);
+        return new LesionPointingResult(Method, boxes, data, Images, Hits, Math.Round((double)Hits / Images, 4), Math.Round(low, 4), Math.Round(high, 4),
+            Math.Round(MassInside, 4), PointingGame.Margin, DateTimeOffset.UtcNow);
     }
 }
 

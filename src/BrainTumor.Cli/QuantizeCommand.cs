@@ -77,7 +77,7 @@ public static class QuantizeCommand
             Name = name,
             Description = $"{manifest.Description} 8-bit copy of '{manifest.Name}' (int8 weights, uint8 activations).",
             // Measured for the float weights; the 8-bit package's own are measured again or absent.
-            External = null, CrossValidation = null, GradCamChecks = null, Shift = null, Metrics = null,
+            External = null, CrossValidation = null, GradCamChecks = null, PointingGame = null, Shift = null, Metrics = null,
         };
         draft.Write(Path.Combine(outputDirectory, ModelManifest.FileName));
 

@@ -51,7 +51,11 @@ public sealed class DefaultCamMethodTests
 
     private static readonly ModelManifest Shipped = ModelManifest.Read(Path.Combine(RepositoryPaths.Root, "models", "lite-cnn", ModelManifest.FileName));
 
-    private static ModelManifest With(params GradCamChecks[] checks) => Shipped with { GradCamChecks = checks.Length == 0 ? null : checks };
+    private static ModelManifest With(params GradCamChecks[] checks) =>
+        Shipped with { GradCamChecks = checks.Length == 0 ? null : checks, PointingGame = null };
+
+    private static LesionPointingResult Pointing(string method, double hitRate) =>
+        new(method, "boxes.csv", "data", 100, (int)(hitRate * 100), hitRate, 0, 1, 0.1, 0.05, DateTimeOffset.UnixEpoch);
 
     [Fact]
     public void AModelWithoutChecksExplainsWithGradCam() => Assert.Equal("gradcam", With().DefaultCamMethod);
@@ -67,4 +71,22 @@ public sealed class DefaultCamMethodTests
     [Fact]
     public void FailuresAddUpOverEveryCheckedDataSet() =>
         Assert.Equal("gradcam", With(Checked("gradcam", 1), Checked("hirescam", 0), Checked("gradcam", 0), Checked("hirescam", 2)).DefaultCamMethod);
+
+    [Fact]
+    public void AmongMethodsWithEqualFailuresTheOneThatPointsAtTheLesionMostOftenIsTheDefault() =>
+        Assert.Equal("gradcampp", (With(Checked("gradcam", 1), Checked("gradcampp", 1), Checked("hirescam", 3)) with
+        {
+            PointingGame = [Pointing("gradcam", 0.55), Pointing("gradcampp", 0.61), Pointing("hirescam", 0.9)],
+        }).DefaultCamMethod);
+
+    [Fact]
+    public void FewerFailedChecksOutweighABetterPointingGame() =>
+        Assert.Equal("gradcam", (With(Checked("gradcam", 0), Checked("gradcampp", 1)) with
+        {
+            PointingGame = [Pointing("gradcam", 0.2), Pointing("gradcampp", 0.9)],
+        }).DefaultCamMethod);
+
+    [Fact]
+    public void WithoutSanityChecksThePointingGameAloneDoesNotChooseAndGradCamStays() =>
+        Assert.Equal("gradcam", (With() with { PointingGame = [Pointing("gradcam", 0.5), Pointing("gradcampp", 0.7)] }).DefaultCamMethod);
 }

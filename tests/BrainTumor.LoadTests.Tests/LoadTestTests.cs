@@ -42,6 +42,19 @@ public sealed class LoadTestTests : IDisposable
         Assert.Contains("| `lite-cnn` |", markdown);
     }
 
+    [DatasetFact]
+    [Trait("Category", "Slow")]
+    public void TheStageTimesCoverEveryStepOfAGradCamRequestAndAreWrittenDown()
+    {
+        var report = Stages.Run("lite-cnn", RepositoryPaths.Dataset, RepositoryPaths.Root, results, rounds: 1, TextWriter.Null);
+
+        Assert.Equal(10, report.Stages.Count);
+        Assert.All(report.Stages, stage => Assert.True(stage.MeanMs > 0, $"{stage.Stage} took no time"));
+        Assert.Equal("PNG encoded", report.Stages[^1].Stage);
+        string markdown = File.ReadAllText(Path.Combine(Directory.GetDirectories(results, "stages-lite-cnn-*").Single(), "report.md"));
+        Assert.Contains("| ONNX Runtime run (predict) |", markdown);
+    }
+
     [Fact]
     [Trait("Category", "Slow")]
     public async Task ACiSizedRunAgainstAServerItStartsHasNoFailuresAndAWellFormedReport()

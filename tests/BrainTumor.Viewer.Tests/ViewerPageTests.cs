@@ -63,6 +63,9 @@ public sealed class ViewerPageTests(Browser browser, ViewerServer server) : ICla
         await Assertions.Expect(page.Locator("#ood-warning")).ToBeHiddenAsync();
         await Assertions.Expect(page.Locator("#model-trust")).ToContainTextAsync("cross-validation accuracy");
         await Assertions.Expect(page.Locator("#model-trust")).ToContainTextAsync("other sources");
+        // The default model's pointing game, from its manifest: how often its maps land on a hand-boxed lesion.
+        await Assertions.Expect(page.Locator("#model-trust"))
+            .ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"maps peak on the lesion in \d+% of \d+ hand-boxed held-out slices"));
         await Assertions.Expect(page.Locator("#model-trust"))
             .ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"^On images from other sources it found only \d+ of \d+ gliomas\. "));
     }

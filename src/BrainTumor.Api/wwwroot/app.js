@@ -116,10 +116,18 @@ function describeModel() {
     .map((c) => `${Math.round(c.recall * c.support)} of ${c.support} ${labelText(c.label)}s`);
   if (missed.length > 0) text = `On images from other sources it found only ${missed.join(" and ")}. ` + text;
   // The page asks for the model's default map method, the one that passed most of its checks.
+  const methodNames = { gradcam: "Grad-CAM", hirescam: "HiResCAM", gradcampp: "Grad-CAM++" };
+  const method = methodNames[model.defaultCamMethod] || model.defaultCamMethod;
   const checks = (model.gradCamChecks || []).find((c) => c.method === model.defaultCamMethod);
   if (checks && !checks.passed) {
-    const methodNames = { gradcam: "Grad-CAM", hirescam: "HiResCAM", gradcampp: "Grad-CAM++" };
-    text += ` Its ${methodNames[checks.method] || checks.method} maps failed a sanity check: ${checks.failures.join("; ")}. Read them with care.`;
+    text += ` Its ${method} maps failed a sanity check: ${checks.failures.join("; ")}. Read them with care.`;
+  }
+  // How often the maps land on the lesion, measured on hand-boxed held-out slices: a map off the lesion is common, not rare.
+  const pointing = (model.pointingGame || []).find((p) => p.method === model.defaultCamMethod);
+  if (pointing) {
+    const percent = (x) => `${Math.round(x * 100)}%`;
+    text += ` Its ${method} maps peak on the lesion in ${percent(pointing.hitRate)} of ${pointing.images} hand-boxed held-out slices` +
+      ` (95% interval ${percent(pointing.low)}-${percent(pointing.high)}).`;
   }
   $("model-trust").textContent = text;
 }
