@@ -16,5 +16,8 @@ COPY models/ models/
 USER app
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s CMD curl -fsS http://localhost:8080/health/ready || exit 1
+# At most two glibc malloc arenas: otherwise each thread that calls into Skia or ONNX Runtime keeps one, and with every package
+# loaded the server's peak grew past 1 GB (docs/operations.md#memory). Also set by Properties/launchSettings.json for dotnet run.
+ENV MALLOC_ARENA_MAX=2
 # Inside the container the server listens on all interfaces; outside, publish the port deliberately.
 ENTRYPOINT ["dotnet", "BrainTumor.Api.dll", "--urls", "http://0.0.0.0:8080"]

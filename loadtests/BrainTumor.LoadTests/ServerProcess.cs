@@ -67,6 +67,8 @@ public sealed class ServerProcess : IAsyncDisposable
             WorkingDirectory = Path.GetDirectoryName(Path.GetFullPath(serverDll))!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            // As the Dockerfile and `dotnet run` start it (docs/operations.md#memory).
+            Environment = { ["MALLOC_ARENA_MAX"] = "2" },
         };
         foreach (var argument in new[] { Path.GetFullPath(serverDll), "--urls", url.ToString(), "--Inference:ModelsDirectory", Path.GetFullPath(modelsFolder) })
         {
