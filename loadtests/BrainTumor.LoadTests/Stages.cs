@@ -75,7 +75,7 @@ public static class Stages
                 var cam = answer.GradCam!;
                 var map = Time("map normalised and upsampled", () => GradCamRenderer.NormaliseAndUpsample(cam.Values, cam.Width, cam.Height, full.Width, full.Height, region));
                 using var overlay = Time("overlay blended", () => GradCamRenderer.Overlay(full, map));
-                var legend = new GradCamLegend(cam.Label, answer.Label, answer.Confidence, model.Name, model.Manifest.Version, CamMethods.DisplayNames[(int)method]);
+                var legend = new GradCamLegend(cam.Label, answer.Label, answer.Confidence, model.Name, model.Manifest.Version, method.DisplayName());
                 using var annotated = Time("legend drawn below", () => legend.DrawBelow(overlay));
                 Time("PNG encoded", () => ImageEncoder.Png(annotated));
             }

@@ -35,7 +35,7 @@ public static class GradCamSanityChecks
         double classSensitivity = 0, outside = 0, stability = 0;
         double insertion = 0, insertionShuffled = 0, deletion = 0, deletionShuffled = 0;
         int pairs = 0, stable = 0;
-        var progress = new ProgressBar(chosen.Count, $"{CamMethods.Names[(int)method]} checks");
+        var progress = new ProgressBar(chosen.Count, $"{method.Name()} checks");
         foreach (var (file, _) in chosen)
         {
             using var bitmap = ImageLoader.Decode(File.ReadAllBytes(file));
@@ -100,7 +100,7 @@ public static class GradCamSanityChecks
         {
             failures.Add($"deleting the map's pixels first gains {faithfulness.DeletionGain:0.000} over a shuffled map; the check needs at least {thresholds.FaithfulnessGain}");
         }
-        return new GradCamChecks(CamMethods.Names[(int)method], dataName, inputs.Count, steps, Math.Round(sensitivity, 4), Math.Round(outsideShare, 4),
+        return new GradCamChecks(method.Name(), dataName, inputs.Count, steps, Math.Round(sensitivity, 4), Math.Round(outsideShare, 4),
             Math.Round(stable > 0 ? stability / stable : double.NaN, 4), stable, thresholds, failures.Count == 0, failures, DateTimeOffset.UtcNow,
             $"braintumor evaluate --gradcam-checks, {ImagesPerClass} images per class (seed {seed}), on {Machine.Description}", faithfulness);
     }
@@ -263,7 +263,7 @@ public static class GradCamSanityChecks
                 double correlation = inputs.Average(i =>
                     RankCorrelation.Spearman(i.Map.Values, randomised.Predict(i.Input, withGradCam: true, i.Predicted, method).GradCam!.Values));
                 steps.Add(new RandomisationStep(step + 1, layer, Math.Round(correlation, 4)));
-                log.WriteLine($"{CamMethods.Names[(int)method]}: randomised {step + 1} layer(s), down to {layer}: mean rank correlation with the original maps {correlation:0.000}");
+                log.WriteLine($"{method.Name()}: randomised {step + 1} layer(s), down to {layer}: mean rank correlation with the original maps {correlation:0.000}");
             }
         }
         finally

@@ -42,7 +42,7 @@ public static class LesionPointingCheck
         {
             throw new CliException("None of the lesion boxes is on an evaluated image; give the boxes of this data (and split).");
         }
-        var progress = new ProgressBar(used.Count, $"{CamMethods.Names[(int)method]} pointing game");
+        var progress = new ProgressBar(used.Count, $"{method.Name()} pointing game");
         var results = new List<(string Label, bool Hit, double Mass)>();
         foreach (var box in used)
         {
@@ -64,6 +64,6 @@ public static class LesionPointingCheck
         }
         var byClass = results.GroupBy(r => r.Label).OrderBy(g => labels.IndexOf(g.Key))
             .Select(g => (g.Key, g.Count(), g.Count(r => r.Hit))).ToList();
-        return new LesionPointing(CamMethods.Names[(int)method], results.Count, results.Count(r => r.Hit), results.Average(r => r.Mass), byClass);
+        return new LesionPointing(method.Name(), results.Count, results.Count(r => r.Hit), results.Average(r => r.Mass), byClass);
     }
 }

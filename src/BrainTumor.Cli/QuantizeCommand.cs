@@ -214,7 +214,7 @@ public static class QuantizeCommand
         log.WriteLine($"held-out split, 8-bit: {WilsonInterval.Summary(quantizedMetrics)}");
         var agreement = new QuantizationAgreement(truth.Length, Math.Round(floatMetrics.Accuracy, 4), Math.Round(quantizedMetrics.Accuracy, 4),
             floatMetrics.TumourSensitivity is double f ? Math.Round(f, 4) : null, quantizedMetrics.TumourSensitivity is double q ? Math.Round(q, 4) : null,
-            changed, Math.Round(largestChange, 4), CamMethods.Names[(int)camMethod], Math.Round(correlations.Average(), 4), Math.Round(correlations.Min(), 4),
+            changed, Math.Round(largestChange, 4), camMethod.Name(), Math.Round(correlations.Average(), 4), Math.Round(correlations.Min(), 4),
             floatModel.Manifest.OutOfDistribution is null ? null : verdictsChanged, DateTimeOffset.UtcNow);
         var metrics = ManifestScores.Validation(quantizedMetrics, ProbabilisticMetrics.MeanLogLoss(quantizedProbabilities, truth),
             "ONNX Runtime on the 8-bit model.onnx, the held-out validation split");

@@ -23,6 +23,12 @@ public static class CamMethods
 
     public static CamMethod? Parse(string name) => Array.IndexOf(Names, name.ToLowerInvariant()) is int index and >= 0 ? (CamMethod)index : null;
 
+    /// <summary>The name the API and CLI take: <c>gradcam</c>, <c>hirescam</c>, <c>gradcampp</c>.</summary>
+    public static string Name(this CamMethod method) => Names[(int)method];
+
+    /// <summary>The name people read: Grad-CAM, HiResCAM, Grad-CAM++.</summary>
+    public static string DisplayName(this CamMethod method) => DisplayNames[(int)method];
+
     /// <summary>
     /// The map, [H, W], from one image's gradient and activation, both [C, H, W] (channels first). Grad-CAM itself is not
     /// computed here: the ONNX graph's <c>cam</c> output is its one definition.

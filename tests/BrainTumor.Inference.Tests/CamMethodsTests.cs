@@ -5,6 +5,17 @@ namespace BrainTumor.Inference.Tests;
 
 public sealed class CamMethodsTests
 {
+    [Theory]
+    [InlineData(CamMethod.GradCam, "gradcam", "Grad-CAM")]
+    [InlineData(CamMethod.HiResCam, "hirescam", "HiResCAM")]
+    [InlineData(CamMethod.GradCamPlusPlus, "gradcampp", "Grad-CAM++")]
+    public void EveryMethodHasANameThatParsesBackAndOneForPeople(CamMethod method, string name, string displayName)
+    {
+        Assert.Equal(name, method.Name());
+        Assert.Equal(method, CamMethods.Parse(method.Name()));
+        Assert.Equal(displayName, method.DisplayName());
+    }
+
     // Two channels over a 1x2 map: gradient G and activation A, channels first.
     private static readonly float[] Gradient = [1f, -2f, 0.5f, 0.5f];
     private static readonly float[] Activation = [3f, 1f, 2f, 4f];

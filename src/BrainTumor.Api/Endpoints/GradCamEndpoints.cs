@@ -104,14 +104,14 @@ public static class GradCamEndpoints
                 {
                     using var mask = GradCamRenderer.Mask(map, width, height);
                     var matrix = Enumerable.Range(0, cam.Height).Select(row => cam.Values.AsSpan(row * cam.Width, cam.Width).ToArray()).ToArray();
-                    var payload = new GradCamPayload(cam.Label, CamMethods.Names[(int)camMethod], cam.Width, cam.Height, matrix,
+                    var payload = new GradCamPayload(cam.Label, camMethod.Name(), cam.Width, cam.Height, matrix,
                         Convert.ToBase64String(ImageEncoder.Png(mask)));
                     return TypedResults.Ok(new GradCamResponse(result.Model.Name, result.Model.Manifest.Version, result.Prediction.Label,
                         result.Prediction.Confidence, ApiContracts.Probabilities(result), new ImageSize(width, height), payload, timings, result.Dicom,
                         result.Prediction.InDistribution));
                 }
                 context.Response.Headers["X-GradCam-Class"] = cam.Label;
-                context.Response.Headers["X-GradCam-Method"] = CamMethods.Names[(int)camMethod];
+                context.Response.Headers["X-GradCam-Method"] = camMethod.Name();
                 context.Response.Headers["X-Predicted-Label"] = result.Prediction.Label;
                 context.Response.Headers["X-Confidence"] = result.Prediction.Confidence.ToString("0.0000", CultureInfo.InvariantCulture);
                 using var picture = mode switch
@@ -124,7 +124,7 @@ public static class GradCamEndpoints
                 using var annotated = annotate != false && mode != "mask" ? LegendFor(result, cam.Label, camMethod).DrawBelow(picture) : null;
                 if (PredictionEndpoints.Accepts(context.Request, DicomImage.MediaType))
                 {
-                    return SecondaryCaptureOf(result, cam.Label, CamMethods.DisplayNames[(int)camMethod], annotated ?? picture, mode, burnedIn: annotated is not null);
+                    return SecondaryCaptureOf(result, cam.Label, camMethod.DisplayName(), annotated ?? picture, mode, burnedIn: annotated is not null);
                 }
                 return TypedResults.File(ImageEncoder.Png(annotated ?? picture), "image/png");
             }, refuse: problem => problem, camMethod, drawsOnImage: mode == "overlay");
@@ -155,7 +155,7 @@ public static class GradCamEndpoints
         float[] map = GradCamRenderer.NormaliseAndUpsample(cam.Values, cam.Width, cam.Height, result.Image.Width, result.Image.Height, result.Region);
         using var picture = GradCamRenderer.Overlay(result.Image, map, GradCamRenderer.DefaultAlpha);
         using var annotated = LegendFor(result, cam.Label, method).DrawBelow(picture);
-        return Capture(result, cam.Label, CamMethods.DisplayNames[(int)method], annotated, "overlay", burnedIn: true);
+        return Capture(result, cam.Label, method.DisplayName(), annotated, "overlay", burnedIn: true);
     }
 
     private static byte[] Capture(ClassifiedImage result, string explained, string method, SKBitmap picture, string mode, bool burnedIn)
@@ -169,5 +169,5 @@ public static class GradCamEndpoints
 
     private static GradCamLegend LegendFor(ClassifiedImage result, string explained, CamMethod method) =>
         new(PredictionEndpoints.DisplayLabel(explained), PredictionEndpoints.DisplayLabel(result.Prediction.Label), result.Prediction.Confidence,
-            result.Model.Name, result.Model.Manifest.Version, CamMethods.DisplayNames[(int)method]);
+            result.Model.Name, result.Model.Manifest.Version, method.DisplayName());
 }
