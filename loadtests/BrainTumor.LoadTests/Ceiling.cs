@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using BrainTumor.Imaging;
 using BrainTumor.Inference;
 
@@ -115,11 +114,7 @@ public static class Ceiling
         }
 
         var report = new CeilingReport(started, LoadTestReport.DescribeMachine(), Machine.Flags, workers, secondsPerRate, images.Count, serverRequests, rows);
-        string folder = Path.Combine(resultsFolder, $"ceiling-{started:yyyyMMdd-HHmmss}");
-        Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "report.md"), report.Markdown());
-        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, LoadTestReport.Json));
-        log.WriteLine($"results: {folder}");
+        LoadTestReport.SaveFolder(Path.Combine(resultsFolder, $"ceiling-{started:yyyyMMdd-HHmmss}"), report, report.Markdown(), log);
         return report;
     }
 

@@ -34,6 +34,15 @@ public sealed record LoadTestReport(
         return text.ToString();
     }
 
+    /// <summary>Writes a report as <c>report.md</c> and <c>report.json</c> into a new folder, and says where.</summary>
+    public static void SaveFolder<T>(string folder, T report, string markdown, TextWriter log)
+    {
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "report.md"), markdown);
+        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, Json));
+        log.WriteLine($"results: {folder}");
+    }
+
     public void Save(string folder, string stem)
     {
         Directory.CreateDirectory(folder);

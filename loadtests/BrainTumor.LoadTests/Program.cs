@@ -17,37 +17,29 @@ var root = new RootCommand("Stress test of the BrainTumor server, as the paper's
 {
     url, allowRemote, scenario, levels, requests, warmup, passes, images, output, model, timeout,
 };
-root.SetAction(async (parse, cancellation) =>
+root.SetAction((parse, cancellation) => ReportingErrors(async () =>
 {
-    try
+    string repository = Repository.FindRoot();
+    var options = new LoadTestOptions
     {
-        string repository = Repository.FindRoot();
-        var options = new LoadTestOptions
-        {
-            Url = ParseUrl(parse.GetValue(url)),
-            AllowRemote = parse.GetValue(allowRemote),
-            Scenario = parse.GetValue(scenario),
-            Levels = ParseLevels(parse.GetValue(levels)!),
-            RequestsPerLevel = parse.GetValue(requests),
-            WarmupRequests = parse.GetValue(warmup),
-            Passes = parse.GetValue(passes),
-            ImageFolder = parse.GetValue(images) ?? DefaultImages(repository),
-            ResultsFolder = parse.GetValue(output) ?? Path.Combine(repository, "loadtests", "results"),
-            RepositoryRoot = repository,
-            Model = parse.GetValue(model),
-            Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
-        };
-        var report = await LoadTest.RunAsync(options, Console.Out);
-        Console.WriteLine();
-        Console.WriteLine(report.Markdown());
-        return 0;
-    }
-    catch (LoadTestException ex)
-    {
-        Console.Error.WriteLine($"error: {ex.Message}");
-        return 1;
-    }
-});
+        Url = ParseUrl(parse.GetValue(url)),
+        AllowRemote = parse.GetValue(allowRemote),
+        Scenario = parse.GetValue(scenario),
+        Levels = ParseLevels(parse.GetValue(levels)!),
+        RequestsPerLevel = parse.GetValue(requests),
+        WarmupRequests = parse.GetValue(warmup),
+        Passes = parse.GetValue(passes),
+        ImageFolder = parse.GetValue(images) ?? DefaultImages(repository),
+        ResultsFolder = parse.GetValue(output) ?? Path.Combine(repository, "loadtests", "results"),
+        RepositoryRoot = repository,
+        Model = parse.GetValue(model),
+        Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+    };
+    var report = await LoadTest.RunAsync(options, Console.Out);
+    Console.WriteLine();
+    Console.WriteLine(report.Markdown());
+    return 0;
+}));
 
 var ceilingModels = new Option<string[]>("--model") { Description = "Package names under models/ (repeat the option).", Arity = ArgumentArity.OneOrMore, Required = true };
 var seconds = new Option<double>("--seconds") { Description = "Seconds each in-process rate is measured for.", DefaultValueFactory = _ => 5 };
@@ -56,27 +48,19 @@ var ceiling = new Command("ceiling", "Run alone, decode alone and decode + pipel
 {
     ceilingModels, seconds, serverRequests, images, output,
 };
-ceiling.SetAction(async (parse, cancellation) =>
+ceiling.SetAction((parse, cancellation) => ReportingErrors(async () =>
 {
-    try
+    string repository = Repository.FindRoot();
+    if (parse.GetValue(seconds) <= 0 || parse.GetValue(serverRequests) < 1)
     {
-        string repository = Repository.FindRoot();
-        if (parse.GetValue(seconds) <= 0 || parse.GetValue(serverRequests) < 1)
-        {
-            throw new LoadTestException("--seconds and --requests must be positive.");
-        }
-        var report = await Ceiling.RunAsync(parse.GetValue(ceilingModels)!,
-            parse.GetValue(images) ?? DefaultImages(repository),
-            repository, parse.GetValue(output) ?? Path.Combine(repository, "loadtests", "results"), parse.GetValue(seconds), parse.GetValue(serverRequests), Console.Out);
-        Console.WriteLine(report.Markdown());
-        return 0;
+        throw new LoadTestException("--seconds and --requests must be positive.");
     }
-    catch (LoadTestException ex)
-    {
-        Console.Error.WriteLine($"error: {ex.Message}");
-        return 1;
-    }
-});
+    var report = await Ceiling.RunAsync(parse.GetValue(ceilingModels)!,
+        parse.GetValue(images) ?? DefaultImages(repository),
+        repository, parse.GetValue(output) ?? Path.Combine(repository, "loadtests", "results"), parse.GetValue(seconds), parse.GetValue(serverRequests), Console.Out);
+    Console.WriteLine(report.Markdown());
+    return 0;
+}));
 root.Subcommands.Add(ceiling);
 
 var stagesModel = new Option<string>("--model") { Description = "Package name under models/.", DefaultValueFactory = _ => "lite-cnn" };
@@ -85,30 +69,22 @@ var stages = new Command("stages", "Time each step of a /predict and a /gradcam 
 {
     stagesModel, rounds, images, output,
 };
-stages.SetAction(parse =>
+stages.SetAction((parse, cancellation) => ReportingErrors(() =>
 {
-    try
+    string repository = Repository.FindRoot();
+    if (parse.GetValue(rounds) < 1)
     {
-        string repository = Repository.FindRoot();
-        if (parse.GetValue(rounds) < 1)
-        {
-            throw new LoadTestException("--rounds must be positive.");
-        }
-        if (!Directory.Exists(Path.Combine(repository, "models", parse.GetValue(stagesModel)!)))
-        {
-            throw new LoadTestException($"No model package '{parse.GetValue(stagesModel)}' under models/.");
-        }
-        var report = Stages.Run(parse.GetValue(stagesModel)!, parse.GetValue(images) ?? DefaultImages(repository), repository,
-            parse.GetValue(output) ?? Path.Combine(repository, "loadtests", "results"), parse.GetValue(rounds), Console.Out);
-        Console.WriteLine(report.Markdown());
-        return 0;
+        throw new LoadTestException("--rounds must be positive.");
     }
-    catch (LoadTestException ex)
+    if (!Directory.Exists(Path.Combine(repository, "models", parse.GetValue(stagesModel)!)))
     {
-        Console.Error.WriteLine($"error: {ex.Message}");
-        return 1;
+        throw new LoadTestException($"No model package '{parse.GetValue(stagesModel)}' under models/.");
     }
-});
+    var report = Stages.Run(parse.GetValue(stagesModel)!, parse.GetValue(images) ?? DefaultImages(repository), repository,
+        parse.GetValue(output) ?? Path.Combine(repository, "loadtests", "results"), parse.GetValue(rounds), Console.Out);
+    Console.WriteLine(report.Markdown());
+    return Task.FromResult(0);
+}));
 root.Subcommands.Add(stages);
 
 var parsed = root.Parse(args);
@@ -130,3 +106,17 @@ static IReadOnlyList<int> ParseLevels(string text) =>
         .ToList();
 
 static string DefaultImages(string repository) => Path.GetFullPath(Path.Combine(repository, "..", "shared", "datasets", "brain-tumor-mri", "Training"));
+
+/// <summary>Runs a command; a problem with the user's input becomes one line on stderr and exit code 1.</summary>
+static async Task<int> ReportingErrors(Func<Task<int>> run)
+{
+    try
+    {
+        return await run();
+    }
+    catch (LoadTestException ex)
+    {
+        Console.Error.WriteLine($"error: {ex.Message}");
+        return 1;
+    }
+}

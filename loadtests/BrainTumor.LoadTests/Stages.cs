@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using BrainTumor.Imaging;
 using BrainTumor.Imaging.Rendering;
 using BrainTumor.Inference;
@@ -82,11 +81,7 @@ public static class Stages
         }
         var report = new StagesReport(started, LoadTestReport.DescribeMachine(), Machine.Flags, modelName, images.Count, rounds,
             totals.Select(t => new StageTime(t.Key, t.Value / (rounds * images.Count))).ToList());
-        string folder = Path.Combine(resultsFolder, $"stages-{modelName}-{started:yyyyMMdd-HHmmss}");
-        Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, "report.md"), report.Markdown());
-        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(report, LoadTestReport.Json));
-        log.WriteLine($"results: {folder}");
+        LoadTestReport.SaveFolder(Path.Combine(resultsFolder, $"stages-{modelName}-{started:yyyyMMdd-HHmmss}"), report, report.Markdown(), log);
         return report;
     }
 }

@@ -135,8 +135,11 @@ public static class EvaluateCommand
             var boxes = PointingGame.Read(lesionBoxes);
             var evaluated = files.ToHashSet(StringComparer.Ordinal);
             pointing = model.CamMethodsAvailable.Select(method => LesionPointingCheck.Run(model, method, dataset.Root, boxes, evaluated)).ToList();
-            notes.AddRange(pointing.Select(p => p.Summary()));
-            pointing.ForEach(p => log.WriteLine(p.Summary()));
+            foreach (string summary in pointing.Select(p => p.Summary()))
+            {
+                notes.Add(summary);
+                log.WriteLine(summary);
+            }
         }
         var report = new EvaluationReport(manifest.Name, manifest.Version, manifest.Architecture, ModelManifest.RecordedPath(dataDirectory),
             DateTimeOffset.UtcNow, Imaging.Machine.Description, manifest.Labels, metrics, notes, deletion);

@@ -70,7 +70,6 @@ public sealed class ClassifierModel : IDisposable
             throw new ModelPackageException($"{manifestPath}: not a valid manifest: {ex.Message}");
         }
 
-        SharedCpuArena.EnsureRegistered();
         using var sessionOptions = new SessionOptions
         {
             IntraOpNumThreads = options.IntraOpThreads,
@@ -80,7 +79,7 @@ public sealed class ClassifierModel : IDisposable
             // The optional target_class input is an overridable initializer; ONNX Runtime warns about that on every load.
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
-        sessionOptions.AddSessionConfigEntry(SharedCpuArena.SessionConfig.Key, SharedCpuArena.SessionConfig.Value);
+        SharedCpuArena.UseIn(sessionOptions);
         InferenceSession session;
         try
         {

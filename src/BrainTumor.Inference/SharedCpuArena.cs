@@ -20,8 +20,10 @@ public static class SharedCpuArena
         return true;
     });
 
-    /// <summary>Registers the shared arena (once per process); a session uses it when its options carry <see cref="SessionConfig"/>.</summary>
-    public static void EnsureRegistered() => _ = Registered.Value;
-
-    public static (string Key, string Value) SessionConfig => ("session.use_env_allocators", "1");
+    /// <summary>Makes a session built with <paramref name="options"/> use the shared arena, registering it first (once per process).</summary>
+    public static void UseIn(SessionOptions options)
+    {
+        _ = Registered.Value;
+        options.AddSessionConfigEntry("session.use_env_allocators", "1");
+    }
 }

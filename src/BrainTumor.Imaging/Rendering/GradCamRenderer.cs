@@ -117,7 +117,8 @@ public static class GradCamRenderer
         // Opaque, so that drawing the legend below needs no premultiplication and PNG stores three channels, not four.
         var output = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         Span<byte> target = output.GetPixelSpan();
-        float keep = source.IsEmpty ? 0 : 1 - alpha;
+        bool blended = !source.IsEmpty;
+        float keep = blended ? 1 - alpha : 0;
         // Both terms come from tables of 256 entries, each computed as the per-pixel expression would, so the sum rounds the same.
         Span<float> kept = stackalloc float[256];
         Span<float> red = stackalloc float[256], green = stackalloc float[256], blue = stackalloc float[256];
@@ -132,7 +133,6 @@ public static class GradCamRenderer
         for (int p = 0, i = 0; p < map.Length; p++, i += 4)
         {
             int level = Colormap.Level(map[p]);
-            bool blended = !source.IsEmpty;
             target[i] = (byte)((blended ? kept[source[i]] : 0) + red[level] + 0.5f);
             target[i + 1] = (byte)((blended ? kept[source[i + 1]] : 0) + green[level] + 0.5f);
             target[i + 2] = (byte)((blended ? kept[source[i + 2]] : 0) + blue[level] + 0.5f);
