@@ -109,6 +109,19 @@ public sealed class OutOfDistributionTests(BrainTumorApiFactory factory) : IClas
         Assert.Contains("Modality is CT", problem.GetProperty("detail").GetString());
     }
 
+    /// <summary>A head CT of the Training data (data/modality/training-ct.csv) sent as JPEG: no DICOM Modality, the skull gives it away.</summary>
+    [DatasetFact]
+    public async Task AHeadCtJpegIsRefusedAsCtBeforeTheModel()
+    {
+        byte[] ct = File.ReadAllBytes(Path.Combine(RepositoryPaths.Dataset, "no_tumor", "image(20).jpg"));
+        Assert.Contains(Path.Combine("no_tumor", "image(20).jpg"), RepositoryPaths.TrainingCtSlices);
+
+        var problem = await Problem(await client.PostAsync("/predict", Uploads.Form(ct)),
+            HttpStatusCode.UnprocessableEntity, "This looks like CT; the models read MRI");
+
+        Assert.Contains("bright ring", problem.GetProperty("detail").GetString());
+    }
+
     [Fact]
     public async Task ABlankFrameIsRefusedBeforeTheModel()
     {

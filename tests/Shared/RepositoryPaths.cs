@@ -27,6 +27,12 @@ public static class RepositoryPaths
         return Path.GetFullPath(Path.Combine(Root, "..", relative));
     }
 
+    /// <summary>The Training images that are head CT, not MRI, as paths relative to <see cref="Dataset"/> (data/modality/training-ct.csv).</summary>
+    public static IReadOnlySet<string> TrainingCtSlices { get; } = File.ReadLines(Path.Combine(Root, "data", "modality", "training-ct.csv"))
+        .Skip(1)
+        .Select(line => line.Split(',')[0].Trim('"').Replace('/', Path.DirectorySeparatorChar))
+        .ToHashSet(StringComparer.Ordinal);
+
     /// <summary>The DICOM test files shipped with Debian's python3-pydicom: material no one here wrote.</summary>
     public static string PydicomCorpus { get; } = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
 
