@@ -27,10 +27,15 @@ public static class FitOutOfDistributionCommand
     private const double ImportedHoldOut = 0.12;
     private const int ImportedSeed = 42;
 
-    private sealed record Scored(string Group, string Name, double Guard, double[] Alternatives, string? RefusedBeforeModel);
+    private sealed record Scored(string Group, string Name, double Guard, double[] Alternatives, string? RefusedBeforeModel, string? Plane = null)
+    {
+        public bool Flagged(Func<Scored, double> score, double threshold) => RefusedBeforeModel is not null || score(this) > threshold;
+    }
 
+    /// <param name="annotationFiles">CSVs of images known by SHA-256 (<see cref="SliceAnnotations"/>): those annotated CT form the
+    /// head-CT groups instead of counting as in distribution, and the planes give the acceptance per plane.</param>
     public static OutOfDistributionGuard Run(string model, string dataDirectory, string externalDirectory, string? outputDirectory, TextWriter log,
-        double acceptance = DefaultAcceptance)
+        double acceptance = DefaultAcceptance, IReadOnlyList<string>? annotationFiles = null)
     {
         if (!(acceptance > 0.5 && acceptance < 1))
         {
@@ -77,12 +82,25 @@ public static class FitOutOfDistributionCommand
         var trainLabels = split.Train.Select(i => dataset.Samples[i].Label).ToList();
         var distribution = FeatureDistribution.Fit(trainFeatures, trainLabels, manifest.Labels.Count, shrinkage: null);
         var alternatives = new AlternativeScores(trainFeatures, FeatureDistribution.Fit(trainFeatures, trainLabels, manifest.Labels.Count, FixedShrinkage));
-        Scored Score(string group, string name, (float[] Logits, float[] Features) embedded, string? refused = null) =>
-            new(group, name, distribution.Score(embedded.Features), alternatives.Score(embedded), refused);
+        Scored Score(string group, string name, (float[] Logits, float[] Features) embedded, string? refused = null, string? plane = null) =>
+            new(group, name, distribution.Score(embedded.Features), alternatives.Score(embedded), refused, plane);
+
+        var annotations = SliceAnnotations.Read(annotationFiles ?? []);
+        bool IsCt(LabelledImage image) => annotations.GetValueOrDefault(image.Sha256)?.Modality == "CT";
+        // The slices go through the same checks before the model as a request does (colour, CT), on the file as uploaded.
+        Scored Slice(string group, ImageFolderDataset data, LabelledImage image, (float[] Logits, float[] Features) embedded)
+        {
+            using var bitmap = ImageLoader.Decode(File.ReadAllBytes(Path.Combine(data.Root, image.RelativePath)));
+            return Score(group, image.RelativePath, embedded, SlicePlausibility.Problem(bitmap)?.Detail, annotations.GetValueOrDefault(image.Sha256)?.Plane);
+        }
 
         var scored = new List<Scored>();
-        scored.AddRange(split.Validation.Zip(heldOut, (i, e) => Score(HeldOutGroup, dataset.Samples[i].RelativePath, e)));
-        scored.AddRange(external.Samples.Zip(externalEmbedded, (s, e) => Score(ExternalGroup, s.RelativePath, e)));
+        // The held-out MRI slices set the threshold on the guard's score alone, whatever the checks before the model say; its CT slices
+        // are scored with the Training split's others.
+        scored.AddRange(split.Validation.Zip(heldOut).Where(v => !IsCt(dataset.Samples[v.First])).Select(v => Slice(HeldOutGroup, dataset, dataset.Samples[v.First], v.Second)));
+        scored.AddRange(external.Samples.Zip(externalEmbedded, (s, e) => Slice(IsCt(s) ? ExternalCtGroup : ExternalGroup, external, s, e)));
+        var trainingCt = split.Train.Concat(split.Validation).Where(i => IsCt(dataset.Samples[i])).Order().ToList();
+        scored.AddRange(trainingCt.Select(i => Slice(TrainingCtGroup, dataset, dataset.Samples[i], classifier.Embed(dataset.Samples[i].Image))));
         var outside = OutOfDistributionSet.Build(external.Samples.Select(s => Path.Combine(external.Root, s.RelativePath)).ToList(), OutOfDistributionSetSeed, log);
         foreach (var image in outside)
         {
@@ -113,7 +131,7 @@ public static class FitOutOfDistributionCommand
             training is null
                 ? $"{split.Train.Count} images of {ModelManifest.RecordedPath(dataDirectory)} (a stratified {fraction:P0} hold-out, seed {seed}, set apart; the model records no training split)"
                 : $"the {split.Train.Count} training images of the package's split (seed {seed})",
-            $"the {split.Validation.Count} held-out images of the same split", evaluation);
+            $"the {scored.Count(s => s.Group == HeldOutGroup)} held-out {(annotations.Count > 0 ? "MRI slices" : "images")} of the same split", evaluation);
         (manifest with { OutOfDistribution = guard }).Write(manifestPath);
 
         string report = Report(manifest, guard, scored, alternatives.Names, acceptance, Threshold);
@@ -130,6 +148,8 @@ public static class FitOutOfDistributionCommand
 
     private const string HeldOutGroup = "held-out (in distribution)";
     private const string ExternalGroup = "external (in distribution)";
+    private const string ExternalCtGroup = "head CT, external";
+    private const string TrainingCtGroup = "head CT, Training (trained on)";
 
     private static OutOfDistributionEvaluation Evaluate(IReadOnlyList<Scored> scored, Func<Scored, double> score, double threshold, string folder)
     {
@@ -140,11 +160,11 @@ public static class FitOutOfDistributionCommand
             var members = scored.Where(s => s.Group == group).ToList();
             var both = inside.Concat(members).ToList();
             double auroc = ProbabilisticMetrics.RocAuc(both.Select(score).ToList(), both.Select(s => s.Group == group).ToList());
-            double flagged = members.Count(s => s.RefusedBeforeModel is not null || score(s) > threshold) / (double)members.Count;
+            double flagged = members.Count(s => s.Flagged(score, threshold)) / (double)members.Count;
             return new OutOfDistributionGroupScore(group, members.Count, Math.Round(auroc, 4), Math.Round(flagged, 4));
         }).ToList();
         return new OutOfDistributionEvaluation(ModelManifest.RecordedPath(folder),
-            Math.Round(external.Count(s => score(s) <= threshold) / (double)external.Count, 4), groups, DateTimeOffset.UtcNow);
+            Math.Round(external.Count(s => !s.Flagged(score, threshold)) / (double)external.Count, 4), groups, DateTimeOffset.UtcNow);
     }
 
     private static string Report(ModelManifest manifest, OutOfDistributionGuard guard, IReadOnlyList<Scored> scored, IReadOnlyList<string> alternatives,
@@ -159,7 +179,7 @@ public static class FitOutOfDistributionCommand
                         $"{manifest.GradCam.Channels} values) to the nearest class mean, one covariance shared by the classes, shrunk towards the identity by the Ledoit-Wolf estimate ({guard.Shrinkage}). " +
                         $"Means and covariance from {guard.FittedOn}; threshold {guard.Threshold:0.###}, the score that accepts {acceptance:P1} of " +
                         $"{guard.ThresholdSetOn}. An image is flagged when its score is above the threshold, or when a check before the model " +
-                        "refuses it (smaller than 64 pixels, wider than 3:1, clearly coloured, or almost uniform).");
+                        "refuses it (smaller than 64 pixels, wider than 3:1, clearly coloured, almost uniform, or a skull like CT's).");
         text.AppendLine();
         text.AppendLine($"In distribution: the held-out images (which set the threshold) and the external labelled set (never fitted on). " +
                         $"Out of distribution: {scored.Count(s => s.Group is not (HeldOutGroup or ExternalGroup))} images, built by `OutOfDistributionSet` from Debian's python3-pydicom and python3-skimage " +
@@ -170,13 +190,28 @@ public static class FitOutOfDistributionCommand
         foreach (string group in new[] { HeldOutGroup, ExternalGroup })
         {
             var members = scored.Where(s => s.Group == group).ToList();
-            text.AppendLine($"| {group} | {members.Count} | | {members.Count(s => s.Guard > guard.Threshold) / (double)members.Count:0.000} |");
+            text.AppendLine($"| {group} | {members.Count} | | {members.Count(s => s.Flagged(s => s.Guard, guard.Threshold)) / (double)members.Count:0.000} |");
         }
         foreach (var group in guard.Evaluation!.Groups)
         {
             text.AppendLine($"| {group.Group} | {group.Images} | {group.Auroc:0.000} | {group.Flagged:0.000} |");
         }
         text.AppendLine();
+        var planes = scored.Where(s => s.Plane is not null && s.Group is HeldOutGroup or ExternalGroup).ToList();
+        if (planes.Count > 0)
+        {
+            text.AppendLine("## Accepted slices by plane");
+            text.AppendLine();
+            text.AppendLine("The in-distribution slices whose plane a person recorded (the lesion-box files), accepted by the checks before the model and the guard.");
+            text.AppendLine();
+            text.AppendLine("| group | plane | slices | accepted |");
+            text.AppendLine("| --- | --- | --- | --- |");
+            foreach (var cell in planes.GroupBy(s => (s.Group, s.Plane)).OrderBy(g => g.Key.Group == ExternalGroup).ThenBy(g => g.Key.Plane, StringComparer.Ordinal))
+            {
+                text.AppendLine($"| {cell.Key.Group} | {cell.Key.Plane} | {cell.Count()} | {cell.Count(s => !s.Flagged(s => s.Guard, guard.Threshold)) / (double)cell.Count():0.000} |");
+            }
+            text.AppendLine();
+        }
         text.AppendLine("## Other scores, measured the same way");
         text.AppendLine();
         text.AppendLine("Each with its own threshold at the same acceptance of the held-out images. AUROC per out-of-distribution group; " +
@@ -200,7 +235,7 @@ public static class FitOutOfDistributionCommand
         text.AppendLine();
         text.AppendLine("## Flagged out-of-distribution images, and those let through");
         text.AppendLine();
-        foreach (var image in scored.Where(s => s.Group is not (HeldOutGroup or ExternalGroup or OutOfDistributionSet.ImplausibleSlices)))
+        foreach (var image in scored.Where(s => s.Group is not (HeldOutGroup or ExternalGroup or OutOfDistributionSet.ImplausibleSlices or TrainingCtGroup)))
         {
             string verdict = image.RefusedBeforeModel is string why ? $"refused before the model ({why})"
                 : image.Guard > guard.Threshold ? "flagged" : "**let through**";

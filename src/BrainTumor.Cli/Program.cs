@@ -112,12 +112,16 @@ var acceptance = new Option<double>("--acceptance")
 {
     Description = "Share of the held-out images the threshold accepts.", DefaultValueFactory = _ => FitOutOfDistributionCommand.DefaultAcceptance,
 };
+var annotations = new Option<string[]>("--annotations")
+{
+    Description = "CSVs of images known by SHA-256, with a 'modality' column (CT slices form their own groups) or a 'plane' column (acceptance per plane); repeat the option.",
+};
 var fitOod = new Command("fit-ood", "Fit a model's out-of-distribution guard on its training split, set its threshold on its held-out split, and measure it.")
 {
-    model, trainingData, externalData, oodOutput, acceptance,
+    model, trainingData, externalData, oodOutput, acceptance, annotations,
 };
 fitOod.SetAction(parse => Run(() => FitOutOfDistributionCommand.Run(parse.GetValue(model)!, parse.GetValue(trainingData)!, parse.GetValue(externalData)!,
-    parse.GetValue(oodOutput), Console.Out, parse.GetValue(acceptance))));
+    parse.GetValue(oodOutput), Console.Out, parse.GetValue(acceptance), parse.GetValue(annotations))));
 
 var upgrade = new Command("upgrade", "Add to a package written before them the outputs newer features read (features for the out-of-distribution guard; the Grad-CAM gradient and activation for other map methods).")
 {

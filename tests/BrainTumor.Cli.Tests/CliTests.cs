@@ -86,6 +86,29 @@ public sealed class CliTests : IDisposable
     }
 
     [DatasetFact]
+    public void FitOodScoresAnnotatedCtSlicesAsTheirOwnGroupAndGivesTheAcceptancePerPlane()
+    {
+        string package = ImportedLiteCnn();
+        string reports = Path.Combine(root, "ood-annotated");
+        string external = LabelledFolder("external", 12, 3);
+        string ct = Path.Combine(external, "no_tumor", "ct.jpg");
+        File.Copy(Path.Combine(RepositoryPaths.Dataset, "no_tumor", "image(20).jpg"), ct);
+        string Sha(string file) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(file)));
+        string axial = Path.Combine(external, "glioma_tumor", "12.jpg"), coronal = Path.Combine(external, "glioma_tumor", "13.jpg");
+        string annotations = Path.Combine(root, "annotations.csv");
+        File.WriteAllLines(annotations, ["file,sha256,modality,plane", $"ct.jpg,{Sha(ct)},CT,axial", $"12.jpg,{Sha(axial)},,axial", $"\"13.jpg, again\",{Sha(coronal)},,coronal"]);
+
+        var guard = FitOutOfDistributionCommand.Run(package, LabelledFolder("fit", 0, 12), external, reports, TextWriter.Null, annotationFiles: [annotations]);
+
+        var headCt = guard.Evaluation!.Groups.Single(g => g.Group == "head CT, external");
+        Assert.Equal((1, 1.0), (headCt.Images, headCt.Flagged));
+        string report = File.ReadAllText(Path.Combine(reports, "report.md"));
+        Assert.Contains("| external (in distribution) | 12 |", report);
+        Assert.Contains("| external (in distribution) | axial | 1 |", report);
+        Assert.Contains("| external (in distribution) | coronal | 1 |", report);
+    }
+
+    [DatasetFact]
     public void FitOodRefusesTheTrainingDataAsTheExternalSet()
     {
         string package = ImportedLiteCnn();
