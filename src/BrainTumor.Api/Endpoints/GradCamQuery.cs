@@ -89,7 +89,7 @@ public sealed record GradCamQuery(
         {
             return Problems.BadParameter("No Grad-CAM", $"Model '{model.Name}' was exported without a Grad-CAM graph.");
         }
-        var method = asked ?? CamMethods.Parse(model.Manifest.DefaultCamMethod) ?? CamMethod.GradCam;
+        var method = asked ?? model.DefaultCamMethod;
         if (!model.CamMethodsAvailable.Contains(method))
         {
             return Problems.BadParameter("Method not available",
