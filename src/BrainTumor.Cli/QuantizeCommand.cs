@@ -186,7 +186,7 @@ public static class QuantizeCommand
         ImageFolderDataset dataset, IReadOnlyList<int> heldOut, TextWriter log)
     {
         var labels = floatModel.Manifest.Labels;
-        var camMethod = CamMethods.Parse(floatModel.Manifest.DefaultCamMethod) ?? CamMethod.GradCam;
+        var camMethod = floatModel.DefaultCamMethod;
         var progress = new ProgressBar(heldOut.Count, "comparing on the held-out split");
         var floatProbabilities = new List<float[]>();
         var quantizedProbabilities = new List<float[]>();

@@ -51,6 +51,9 @@ public sealed class ClassifierModel : IDisposable
     public IReadOnlyList<CamMethod> CamMethodsAvailable =>
         !HasGradCam ? [] : camInputOutputs.Length > 0 ? Enum.GetValues<CamMethod>() : [CamMethod.GradCam];
 
+    /// <summary>The map method used when none is asked for (the manifest's <c>defaultCamMethod</c>); Grad-CAM for a name this build does not know.</summary>
+    public CamMethod DefaultCamMethod => CamMethods.Parse(Manifest.DefaultCamMethod) ?? CamMethod.GradCam;
+
     /// <summary>Loads a package and checks its manifest against the ONNX graph; throws <see cref="ModelPackageException"/>.</summary>
     public static ClassifierModel Load(string directory, InferenceOptions options)
     {

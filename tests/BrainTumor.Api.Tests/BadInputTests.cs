@@ -85,6 +85,32 @@ public sealed class BadInputTests(BrainTumorApiFactory factory) : IClassFixture<
     public async Task BadGradCamOptionsAreRefused(string query, string title) =>
         await AssertProblem(await client.PostAsync($"/gradcam?{query}", Uploads.Form(Uploads.DatasetJpeg())), HttpStatusCode.BadRequest, title);
 
+    [DatasetTheory]
+    [InlineData("/predict?operatingPoint=cautious", "Invalid operatingPoint", "operatingPoint must be one of argmax, sensitive, not 'cautious'.")]
+    [InlineData("/predict?format=gif", "Invalid format", "format must be one of json, png, not 'gif'.")]
+    [InlineData("/gradcam?output=video", "Invalid output", "output must be one of overlay, heatmap, mask, json, not 'video'.")]
+    [InlineData("/gradcam?method=scorecam", "Invalid method", "method must be one of gradcam, hirescam, gradcampp, not 'scorecam'.")]
+    public async Task AValueOutsideAParametersChoicesIsRefusedWithTheChoicesListed(string route, string title, string detail)
+    {
+        var response = await client.PostAsync(route, Uploads.Form(Uploads.DatasetJpeg()));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(title, problem.GetProperty("title").GetString());
+        Assert.Equal(detail, problem.GetProperty("detail").GetString());
+    }
+
+    [DatasetFact]
+    public async Task ChoicesAreReadWhateverTheirCase()
+    {
+        var png = await client.PostAsync("/predict?format=PNG&operatingPoint=Sensitive", Uploads.Form(Uploads.DatasetJpeg()));
+        var mask = await client.PostAsync("/gradcam?output=Mask&method=HiResCAM", Uploads.Form(Uploads.DatasetJpeg()));
+
+        Assert.Equal("image/png", png.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("image/png", mask.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("hirescam", mask.Headers.GetValues("X-GradCam-Method").Single());
+    }
+
     [DatasetFact]
     public async Task ABadFormatIsRefused() =>
         await AssertProblem(await client.PostAsync("/predict?format=gif", Uploads.Form(Uploads.DatasetJpeg())), HttpStatusCode.BadRequest, "Invalid format");

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using BrainTumor.Tests;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using SkiaSharp;
 
@@ -105,11 +106,52 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
     }
 
     [DatasetFact]
+    public async Task TheRequestLogRecordsTheLabelTheAnswerGivesAtTheSensitiveOperatingPoint()
+    {
+        var recorded = new RecordedLogProperties();
+        using var server = factory.WithWebHostBuilder(builder =>
+            builder.ConfigureTestServices(services => services.AddSingleton<Serilog.IDiagnosticContext>(recorded)));
+        using var recordedClient = server.CreateClient();
+        var labelsThatMoved = 0;
+
+        foreach (var (label, index) in new[] { ("no_tumor", 0), ("no_tumor", 3), ("glioma_tumor", 2) })
+        {
+            var plain = await (await recordedClient.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg(label, index)))).Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(plain.GetProperty("label").GetString(), recorded.Label);
+            var sensitive = await (await recordedClient.PostAsync("/predict?operatingPoint=sensitive", Uploads.Form(Uploads.DatasetJpeg(label, index))))
+                .Content.ReadFromJsonAsync<JsonElement>();
+
+            Assert.Equal(sensitive.GetProperty("label").GetString(), recorded.Label);
+            labelsThatMoved += plain.GetProperty("label").GetString() != sensitive.GetProperty("label").GetString() ? 1 : 0;
+        }
+        // Only a slice whose label moves shows that the log follows the operating point rather than the argmax.
+        Assert.True(labelsThatMoved > 0);
+    }
+
+    [DatasetFact]
     public async Task AnUnknownOperatingPointIs400()
     {
         var response = await client.PostAsync("/predict?operatingPoint=cautious", Uploads.Form(Uploads.DatasetJpeg()));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("Invalid operatingPoint", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
+    }
+
+    /// <summary>The label the handlers record for the request log; requests are sent one at a time, so the last one's.</summary>
+    private sealed class RecordedLogProperties : Serilog.IDiagnosticContext
+    {
+        public string? Label { get; private set; }
+
+        public void Set(string propertyName, object? value, bool destructureObjects = false)
+        {
+            if (propertyName == "Label")
+            {
+                Label = value as string;
+            }
+        }
+
+        public void SetException(Exception exception)
+        {
+        }
     }
 }

@@ -43,12 +43,13 @@ public sealed class ClassificationPipeline(
     /// <param name="targetClass">The class Grad-CAM explains; null for the predicted class.</param>
     /// <param name="dicom">How to render a DICOM upload (window, frame).</param>
     /// <param name="render">Builds the answer from the prediction, while the request still holds its slot.</param>
-    /// <param name="refuse">Turns the problem that stopped the request into the handler's result type.</param>
     /// <param name="method">How the map is made, when <paramref name="withGradCam"/>.</param>
-    /// <param name="point">How the probabilities become the answer, which the request log records too.</param>
+    /// <param name="point">How the probabilities become the answer: the label is decided here, once, for both the answer and the request log.</param>
     /// <param name="drawsOnImage"><paramref name="render"/> draws on the upload, so it needs <see cref="ClassifiedImage.Image"/> at full size.</param>
-    public async Task<T> RunAsync<T>(HttpContext context, ClassifierModel model, bool withGradCam, int? targetClass,
-        BrainTumor.Imaging.Dicom.DicomReadOptions dicom, Func<ClassifiedImage, Timings, T> render, Func<ProblemHttpResult, T> refuse,
+    /// <typeparam name="TJson">The JSON answer; an image route may answer with a file instead, and any step with a problem.</typeparam>
+    public async Task<Results<Ok<TJson>, FileContentHttpResult, ProblemHttpResult>> RunAsync<TJson>(HttpContext context, ClassifierModel model,
+        bool withGradCam, int? targetClass, BrainTumor.Imaging.Dicom.DicomReadOptions dicom,
+        Func<ClassifiedImage, Timings, Results<Ok<TJson>, FileContentHttpResult, ProblemHttpResult>> render,
         CamMethod method = CamMethod.GradCam, OperatingPoint point = OperatingPoint.Argmax, bool drawsOnImage = false)
     {
         var clock = Stopwatch.StartNew();
@@ -57,30 +58,30 @@ public sealed class ClassificationPipeline(
         using var reservation = budget.TryReserve(budget.ShareFor(context.Request));
         if (reservation is null)
         {
-            return refuse(Busy(context));
+            return Busy(context);
         }
         var upload = await uploads.ReadAsync(context.Request, context.RequestAborted);
         if (upload.Problem is ProblemHttpResult unreadable)
         {
-            return refuse(unreadable);
+            return unreadable;
         }
 
         using var lease = await admission.TryEnterAsync(context.RequestAborted);
         if (lease is null)
         {
-            return refuse(Busy(context));
+            return Busy(context);
         }
 
         var decodeClock = Stopwatch.StartNew();
         var decoded = uploads.Decode(upload.Value!, dicom, model.InputSize);
         if (decoded.Problem is ProblemHttpResult undecodable)
         {
-            return refuse(undecodable);
+            return undecodable;
         }
         using var image = decoded.Value!.Bitmap;
         if (SlicePlausibility.Problem(image, decoded.Value.Dicom?.Modality) is { } implausible)
         {
-            return refuse(Problems.NotASlice(implausible));
+            return Problems.NotASlice(implausible);
         }
         var input = model.Prepare(image);
         var fullSize = decoded.Value.FullSize;
@@ -92,7 +93,7 @@ public sealed class ClassificationPipeline(
             var again = uploads.Decode(upload.Value!, dicom);
             if (again.Problem is ProblemHttpResult undecodableAtFullSize)
             {
-                return refuse(undecodableAtFullSize);
+                return undecodableAtFullSize;
             }
             fullSizeDecode = again.Value!.Bitmap;
         }
@@ -110,7 +111,7 @@ public sealed class ClassificationPipeline(
             context.Response.Headers["X-In-Distribution-Score"] = guard.Score.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
             if (!guard.Ok && outOfDistribution.Value.Policy == OutOfDistributionPolicy.Refuse)
             {
-                return refuse(Problems.OutOfDistribution(model.Name, guard.Score, guard.Threshold));
+                return Problems.OutOfDistribution(model.Name, guard.Score, guard.Threshold);
             }
         }
         return render(new ClassifiedImage(model, new ImageSize(fullSize.Width, fullSize.Height), drawsOnImage ? fullSizeImage ?? image : null, region,

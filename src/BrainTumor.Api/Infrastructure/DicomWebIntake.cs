@@ -97,7 +97,7 @@ public sealed class DicomWebIntake(
             return Failed(sopClass, sopInstance, study, FailureReasons.ProcessingFailure, implausible.Title);
         }
         var input = model.Prepare(image);
-        var method = CamMethods.Parse(model.Manifest.DefaultCamMethod) ?? CamMethod.GradCam;
+        var method = model.DefaultCamMethod;
         bool explain = model.HasGradCam && model.CamMethodsAvailable.Contains(method);
         var prediction = model.Predict(input.Pixels, explain, targetClass: null, method);
         metrics.RecordInference(model.Name, prediction.InferenceMilliseconds);

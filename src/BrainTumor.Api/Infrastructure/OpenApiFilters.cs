@@ -69,9 +69,9 @@ public sealed class ImageUploadOperationFilter(IOptions<ServerLimitsOptions> lim
     {
         "model" => catalog.All.Select(m => m.Name).ToList(),
         "class" => catalog.All.SelectMany(m => m.Manifest.Labels).Distinct().Order(StringComparer.Ordinal).ToList(),
-        "output" => GradCamEndpoints.Outputs,
+        "output" => GradCamOutputs.Names,
         "method" => BrainTumor.Inference.CamMethods.Names,
-        "format" => PredictionEndpoints.Formats,
+        "format" => PredictFormats.Names,
         "operatingPoint" => OperatingPoints.Names,
         _ => null,
     };

@@ -13,6 +13,10 @@ public static class Problems
 
     public static ProblemHttpResult BadParameter(string title, string detail) => Create(StatusCodes.Status400BadRequest, title, detail);
 
+    /// <summary>400 for a query parameter whose value is none of its names.</summary>
+    public static ProblemHttpResult NotOneOf(string parameter, IEnumerable<string> names, string? value) =>
+        BadParameter($"Invalid {parameter}", $"{parameter} must be one of {string.Join(", ", names)}, not '{value}'.");
+
     public static ProblemHttpResult UnknownModel(string? name, IEnumerable<string> known) =>
         Create(StatusCodes.Status404NotFound, "Unknown model", $"There is no model '{name}'. Available: {string.Join(", ", known)}.");
 
