@@ -537,24 +537,27 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
             return mask;
         }
         var component = new int[plane];
-        var (_, major) = MajorComponents(gray, w, threshold, component);
-        var head = major.ToHashSet();
-        // Everything the border reaches without crossing the head is outside; the rest is head.
+        var (boxes, major) = MajorComponents(gray, w, threshold, component);
+        var isHead = new bool[boxes.Count];
+        foreach (int id in major) isHead[id] = true;
+        // Everything the border reaches without crossing the head is outside; the rest is head. An array stack and a lookup
+        // by component id, since this runs on every request for the CT check.
         var outside = new bool[plane];
-        var stack = new Stack<int>();
+        var stack = new int[plane];
+        int top = 0;
         void Reach(int p)
         {
-            if (!outside[p] && !head.Contains(component[p]))
+            if (!outside[p] && !isHead[component[p]])
             {
                 outside[p] = true;
-                stack.Push(p);
+                stack[top++] = p;
             }
         }
         for (int x = 0; x < w; x++) { Reach(x); Reach((h - 1) * w + x); }
         for (int y = 0; y < h; y++) { Reach(y * w); Reach(y * w + w - 1); }
-        while (stack.Count > 0)
+        while (top > 0)
         {
-            int p = stack.Pop();
+            int p = stack[--top];
             int x = p % w, y = p / w;
             if (x > 0) Reach(p - 1);
             if (x < w - 1) Reach(p + 1);
