@@ -3,7 +3,10 @@ using BrainTumor.Imaging;
 
 namespace BrainTumor.LoadTests;
 
-/// <summary>Real MRI images, interleaved so that consecutive requests cycle through the classes.</summary>
+/// <summary>
+/// Real MRI images, interleaved so that consecutive requests cycle through the classes. Images the service refuses before any
+/// model runs (the Training data's head CT slices) are left out: they would be answered 422 and cost next to nothing.
+/// </summary>
 public sealed class RequestImages
 {
     private readonly (string Name, byte[] Bytes)[] images;
@@ -13,16 +16,18 @@ public sealed class RequestImages
     public int Count => images.Length;
     public double AverageBytes => images.Average(i => i.Bytes.Length);
 
-    /// <param name="perClass">Images read from each class folder (the first by name).</param>
+    /// <param name="perClass">Images read from each class folder (the first by name that the service would answer).</param>
     public static RequestImages Load(string folder, int perClass = 50)
     {
+        List<string> Answerable(string directory) =>
+            Directory.EnumerateFiles(directory).Where(ImageLoader.IsImageFile).Order(StringComparer.Ordinal).Where(IsAnswered).Take(perClass).ToList();
         var classes = Directory.GetDirectories(folder).Order(StringComparer.Ordinal)
-            .Select(d => Directory.EnumerateFiles(d).Where(ImageLoader.IsImageFile).Order(StringComparer.Ordinal).Take(perClass).ToList())
+            .Select(Answerable)
             .Where(files => files.Count > 0)
             .ToList();
         if (classes.Count == 0)
         {
-            var flat = Directory.EnumerateFiles(folder).Where(ImageLoader.IsImageFile).Order(StringComparer.Ordinal).Take(perClass).ToList();
+            var flat = Answerable(folder);
             classes = flat.Count > 0 ? [flat] : throw new LoadTestException($"No images in '{folder}' or its sub-folders.");
         }
         int longest = classes.Max(c => c.Count);
@@ -31,6 +36,19 @@ public sealed class RequestImages
             .Select(path => (Path.GetFileName(path), File.ReadAllBytes(path)))
             .ToArray();
         return new RequestImages(interleaved);
+    }
+
+    private static bool IsAnswered(string path)
+    {
+        try
+        {
+            using var image = ImageLoader.Decode(File.ReadAllBytes(path));
+            return SlicePlausibility.Problem(image) is null;
+        }
+        catch (ImageDecodeException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The encoded bytes of image number <paramref name="index"/> (cycling).</summary>
