@@ -274,11 +274,20 @@ public class PreprocessingTests
     }
 
     [Theory]
-    [InlineData("stretch")]
-    [InlineData("head")]
-    [InlineData("head-crop")]
-    [InlineData("intensity")]
-    public void EveryNamedPipelineParses(string name) => Assert.NotNull(Preprocessing.Parse(name));
+    [InlineData("stretch", CropMode.None, IntensityMode.None)]
+    [InlineData("head", CropMode.Head, IntensityMode.HeadPercentiles)]
+    [InlineData("head-crop", CropMode.Head, IntensityMode.None)]
+    [InlineData("Intensity", CropMode.None, IntensityMode.HeadPercentiles)]
+    public void EveryNamedPipelineParsesToItsCropAndIntensity(string name, CropMode crop, IntensityMode intensity)
+    {
+        var parsed = Preprocessing.Parse(name);
+
+        Assert.Equal((crop, intensity), (parsed.Crop, parsed.Intensity));
+    }
+
+    [Fact]
+    public void AnUnknownPipelineNameIsRefusedWithTheNamesThereAre() =>
+        Assert.Contains("stretch, head-crop, intensity or head", Assert.Throws<ArgumentException>(() => Preprocessing.Parse("sharpen")).Message);
 
     [Fact]
     public void AnUnknownPipelineIsRefusedByName()
