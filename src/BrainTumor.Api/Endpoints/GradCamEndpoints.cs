@@ -53,7 +53,7 @@ public static class GradCamEndpoints
             var matrix = Enumerable.Range(0, cam.Height).Select(row => cam.Values.AsSpan(row * cam.Width, cam.Width).ToArray()).ToArray();
             var payload = new GradCamPayload(cam.Label, request.Method.Name(), cam.Width, cam.Height, matrix, Convert.ToBase64String(ImageEncoder.Png(mask)));
             return TypedResults.Ok(new GradCamResponse(result.Model.Name, result.Model.Manifest.Version, result.Prediction.Label,
-                result.Prediction.Confidence, ApiContracts.Probabilities(result), new ImageSize(width, height), payload, timings, result.Dicom,
+                result.Prediction.Confidence, result.ProbabilitiesByLabel, new ImageSize(width, height), payload, timings, result.Dicom,
                 result.Prediction.InDistribution));
         }
         context.Response.Headers["X-GradCam-Class"] = cam.Label;

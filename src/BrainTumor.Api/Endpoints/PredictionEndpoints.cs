@@ -46,7 +46,7 @@ public static class PredictionEndpoints
             return TypedResults.File(ImageEncoder.Png(annotated), "image/png");
         }
         return TypedResults.Ok(new PredictionResponse(result.Model.Name, result.Model.Manifest.Version, answer.Label, answer.Confidence,
-            ApiContracts.Probabilities(result), result.Size, timings, result.Dicom, request.Point.Name(), answer.InDistribution));
+            result.ProbabilitiesByLabel, result.Size, timings, result.Dicom, request.Point.Name(), answer.InDistribution));
     }
 
     public static string Caption(string label, float confidence) => $"{DisplayLabel(label)}  {confidence * 100:0.0}%";

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using BrainTumor.Imaging;
 using BrainTumor.Inference;
+using BrainTumor.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Serilog;
 using SkiaSharp;
@@ -22,6 +23,9 @@ public sealed record ClassifiedImage(ClassifierModel Model, ImageSize Size, SKBi
     /// (<c>drawsOnImage</c>) pays for a full-size decode.
     /// </summary>
     public SKBitmap Image => FullSizeImage ?? throw new InvalidOperationException("The answer draws on the upload but did not ask for it (drawsOnImage).");
+
+    /// <summary>The probability of every class, by label, as the answers give them.</summary>
+    public IReadOnlyDictionary<string, float> ProbabilitiesByLabel => ClassProbabilities.ByLabel(Model.Manifest.Labels, Prediction.Probabilities);
 }
 
 /// <summary>
