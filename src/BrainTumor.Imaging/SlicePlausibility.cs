@@ -86,7 +86,8 @@ public static class SlicePlausibility
             return new(SliceRefusal.NotASlice,
                 $"The image is almost uniform (grey levels vary by {sample.Deviation:0.0} around their mean, at least {MinGreyLevelDeviation:0} is needed); it shows no slice.");
         }
-        double ring = sample.TopLevelShare < SkullRing.MinTopLevelShare ? 0 : SkullRing.BrightRingShare(image);
+        // A DICOM file that says MR is believed over the picture: the ring is evidence only where nothing better is known.
+        double ring = modality == "MR" || sample.TopLevelShare < SkullRing.MinTopLevelShare ? 0 : SkullRing.BrightRingShare(image);
         if (ring > MaxBrightRingShare)
         {
             return new(SliceRefusal.LooksLikeCt,

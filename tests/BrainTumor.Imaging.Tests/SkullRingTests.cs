@@ -41,6 +41,17 @@ public sealed class SkullRingTests
         Assert.Equal(SliceRefusal.LooksLikeCt, SlicePlausibility.Problem(ct)?.Title);
     }
 
+    [Theory]
+    [InlineData("MR", null)]
+    [InlineData("OT", SliceRefusal.LooksLikeCt)]
+    [InlineData(null, SliceRefusal.LooksLikeCt)]
+    public void ADicomFileThatSaysMrIsNotRefusedForItsSkullButAScreenshotIs(string? modality, string? refusedAs)
+    {
+        using var ct = Head(scalp: 70, skull: 255, brain: 120, scalpWidth: 4, skullWidth: 10);
+
+        Assert.Equal(refusedAs, SlicePlausibility.Problem(ct, modality)?.Title);
+    }
+
     [Fact]
     public void AHeadWithABrightScalpAndADarkSkullLooksLikeMri()
     {
