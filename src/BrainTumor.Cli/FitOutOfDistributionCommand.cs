@@ -27,7 +27,8 @@ public static class FitOutOfDistributionCommand
     private const double ImportedHoldOut = 0.12;
     private const int ImportedSeed = 42;
 
-    private sealed record Scored(string Group, string Name, double Guard, double[] Alternatives, string? RefusedBeforeModel, string? Plane = null)
+    private sealed record Scored(
+        string Group, string Name, double Guard, double[] Alternatives, string? RefusedBeforeModel, string? Plane = null)
     {
         public bool Flagged(Func<Scored, double> score, double threshold) => RefusedBeforeModel is not null || score(this) > threshold;
     }
@@ -91,16 +92,20 @@ public static class FitOutOfDistributionCommand
         Scored Slice(string group, ImageFolderDataset data, LabelledImage image, (float[] Logits, float[] Features) embedded)
         {
             using var bitmap = ImageLoader.Decode(File.ReadAllBytes(Path.Combine(data.Root, image.RelativePath)));
-            return Score(group, image.RelativePath, embedded, SlicePlausibility.Problem(bitmap)?.Detail, annotations.GetValueOrDefault(image.Sha256)?.Plane);
+            string? plane = annotations.GetValueOrDefault(image.Sha256)?.Plane;
+            return Score(group, image.RelativePath, embedded, SlicePlausibility.Problem(bitmap)?.Detail, plane);
         }
 
         var scored = new List<Scored>();
         // The held-out MRI slices set the threshold on the guard's score alone, whatever the checks before the model say; its CT slices
         // are scored with the Training split's others.
-        scored.AddRange(split.Validation.Zip(heldOut).Where(v => !IsCt(dataset.Samples[v.First])).Select(v => Slice(HeldOutGroup, dataset, dataset.Samples[v.First], v.Second)));
+        scored.AddRange(split.Validation.Zip(heldOut)
+            .Where(v => !IsCt(dataset.Samples[v.First]))
+            .Select(v => Slice(HeldOutGroup, dataset, dataset.Samples[v.First], v.Second)));
         scored.AddRange(external.Samples.Zip(externalEmbedded, (s, e) => Slice(IsCt(s) ? ExternalCtGroup : ExternalGroup, external, s, e)));
         var trainingCt = split.Train.Concat(split.Validation).Where(i => IsCt(dataset.Samples[i])).Order().ToList();
-        scored.AddRange(trainingCt.Select(i => Slice(TrainingCtGroup, dataset, dataset.Samples[i], classifier.Embed(dataset.Samples[i].Image))));
+        scored.AddRange(trainingCt.Select(i =>
+            Slice(TrainingCtGroup, dataset, dataset.Samples[i], classifier.Embed(dataset.Samples[i].Image))));
         var outside = OutOfDistributionSet.Build(external.Samples.Select(s => Path.Combine(external.Root, s.RelativePath)).ToList(), OutOfDistributionSetSeed, log);
         foreach (var image in outside)
         {
@@ -131,7 +136,8 @@ public static class FitOutOfDistributionCommand
             training is null
                 ? $"{split.Train.Count} images of {ModelManifest.RecordedPath(dataDirectory)} (a stratified {fraction:P0} hold-out, seed {seed}, set apart; the model records no training split)"
                 : $"the {split.Train.Count} training images of the package's split (seed {seed})",
-            $"the {scored.Count(s => s.Group == HeldOutGroup)} held-out {(annotations.Count > 0 ? "MRI slices" : "images")} of the same split", evaluation);
+            $"the {scored.Count(s => s.Group == HeldOutGroup)} held-out {(annotations.Count > 0 ? "MRI slices" : "images")} of the same split",
+            evaluation);
         (manifest with { OutOfDistribution = guard }).Write(manifestPath);
 
         string report = Report(manifest, guard, scored, alternatives.Names, acceptance, Threshold);
@@ -190,7 +196,8 @@ public static class FitOutOfDistributionCommand
         foreach (string group in new[] { HeldOutGroup, ExternalGroup })
         {
             var members = scored.Where(s => s.Group == group).ToList();
-            text.AppendLine($"| {group} | {members.Count} | | {members.Count(s => s.Flagged(s => s.Guard, guard.Threshold)) / (double)members.Count:0.000} |");
+            double flagged = members.Count(s => s.Flagged(s => s.Guard, guard.Threshold)) / (double)members.Count;
+            text.AppendLine($"| {group} | {members.Count} | | {flagged:0.000} |");
         }
         foreach (var group in guard.Evaluation!.Groups)
         {
@@ -202,13 +209,17 @@ public static class FitOutOfDistributionCommand
         {
             text.AppendLine("## Accepted slices by plane");
             text.AppendLine();
-            text.AppendLine("The in-distribution slices whose plane a person recorded (the lesion-box files), accepted by the checks before the model and the guard.");
+            text.AppendLine("The in-distribution slices whose plane a person recorded (the lesion-box files), accepted by the checks " +
+                            "before the model and the guard.");
             text.AppendLine();
             text.AppendLine("| group | plane | slices | accepted |");
             text.AppendLine("| --- | --- | --- | --- |");
-            foreach (var cell in planes.GroupBy(s => (s.Group, s.Plane)).OrderBy(g => g.Key.Group == ExternalGroup).ThenBy(g => g.Key.Plane, StringComparer.Ordinal))
+            var cells = planes.GroupBy(s => (s.Group, s.Plane))
+                .OrderBy(g => g.Key.Group == ExternalGroup).ThenBy(g => g.Key.Plane, StringComparer.Ordinal);
+            foreach (var cell in cells)
             {
-                text.AppendLine($"| {cell.Key.Group} | {cell.Key.Plane} | {cell.Count()} | {cell.Count(s => !s.Flagged(s => s.Guard, guard.Threshold)) / (double)cell.Count():0.000} |");
+                double accepted = cell.Count(s => !s.Flagged(s => s.Guard, guard.Threshold)) / (double)cell.Count();
+                text.AppendLine($"| {cell.Key.Group} | {cell.Key.Plane} | {cell.Count()} | {accepted:0.000} |");
             }
             text.AppendLine();
         }

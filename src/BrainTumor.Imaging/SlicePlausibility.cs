@@ -91,7 +91,8 @@ public static class SlicePlausibility
         if (ring > MaxBrightRingShare)
         {
             return new(SliceRefusal.LooksLikeCt,
-                $"The skull is a bright ring with the brain directly inside it along {ring * 100:0}% of the head's edge (at most {MaxBrightRingShare * 100:0}% is accepted); MRI shows bone dark.");
+                $"The skull is a bright ring with the brain directly inside it along {ring * 100:0}% of the head's edge " +
+                $"(at most {MaxBrightRingShare * 100:0}% is accepted); MRI shows bone dark.");
         }
         return null;
     }
