@@ -70,6 +70,38 @@ public sealed class SkullRingTests
         Assert.Equal(0, SkullRing.BrightRingShare(black));
     }
 
+    /// <summary>Shapes and patterns no slice has: the rule answers a share for each, and never throws.</summary>
+    [Fact]
+    public void AnyImageOfAnAcceptedShapeGetsAShareBetweenZeroAndOne()
+    {
+        var random = new Random(7);
+        foreach (var (width, height) in new[] { (64, 64), (64, 192), (300, 100), (97, 211), (640, 480) })
+        {
+            for (int pattern = 0; pattern < 4; pattern++)
+            {
+                using var image = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+                var pixels = image.GetPixelSpan();
+                for (int i = 0; i < pixels.Length; i += 4)
+                {
+                    int p = i / 4, x = p % width, y = p / width;
+                    byte level = pattern switch
+                    {
+                        0 => (byte)random.Next(256),
+                        1 => (byte)(x * 255 / width),
+                        2 => (byte)((x / 8 + y / 8) % 2 * 255),
+                        _ => (byte)((x - width / 2) * (x - width / 2) + (y - height / 2) * (y - height / 2) < width * height / 8 ? 255 : 0),
+                    };
+                    pixels[i] = pixels[i + 1] = pixels[i + 2] = level;
+                    pixels[i + 3] = 255;
+                }
+
+                double share = SkullRing.BrightRingShare(image);
+
+                Assert.InRange(share, 0, 1);
+            }
+        }
+    }
+
     /// <summary>The rule against the hand-labelled Training data (data/modality/training-ct.csv), at full size and as the server decodes.</summary>
     [DatasetFact]
     [Trait("Category", "Slow")]
