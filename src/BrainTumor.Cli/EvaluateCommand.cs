@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 using BrainTumor.Data;
 using BrainTumor.Evaluation;
@@ -197,7 +198,7 @@ public static class EvaluateCommand
         for (int i = 0; i < files.Count; i++)
         {
             lines.Add($"\"{files[i].Replace("\"", "\"\"")}\",{labels[truth[i]]},{labels[ClassProbabilities.ArgMax(probabilities[i])]}," +
-                      string.Join(",", probabilities[i].Select(p => p.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture))));
+                      string.Join(",", probabilities[i].Select(p => p.ToString("0.######", CultureInfo.InvariantCulture))));
         }
         File.WriteAllLines(path, lines);
     }
@@ -223,7 +224,7 @@ public static class EvaluateCommand
             onlyThis += right && !other[files[i]] ? 1 : 0;
             onlyOther += !right && other[files[i]] ? 1 : 0;
         }
-        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        return string.Create(CultureInfo.InvariantCulture,
             $"Paired with the evaluation in {otherFolder} on the same {files.Count} images: only {model} right on {onlyThis}, only the other model on {onlyOther}; " +
             $"exact McNemar p = {PairedComparison.McNemarExact(onlyThis, onlyOther):0.000}.");
     }

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Text;
 using System.Text.Json;
 using BrainTumor.Data;
@@ -287,13 +288,13 @@ public static class FitOutOfDistributionCommand
             double softmaxMax = 1 / sum;
             double logSumExp = max + Math.Log(sum);
             var query = Normalise(embedded.Features);
-            var distances = normalised.Select(t => 1 - System.Numerics.Tensors.TensorPrimitives.Dot(t, query)).Order().ToArray();
+            var distances = normalised.Select(t => 1 - TensorPrimitives.Dot(t, query)).Order().ToArray();
             return [fixedShrinkage.Score(embedded.Features), 1 - softmaxMax, -logSumExp, distances[Neighbours - 1]];
         }
 
         private static float[] Normalise(float[] vector)
         {
-            float norm = System.Numerics.Tensors.TensorPrimitives.Norm(vector);
+            float norm = TensorPrimitives.Norm(vector);
             return vector.Select(v => norm > 0 ? v / norm : 0).ToArray();
         }
     }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using BrainTumor.Evaluation;
 using BrainTumor.Imaging;
 using BrainTumor.Imaging.Rendering;
@@ -307,7 +308,7 @@ public static class GradCamSanityChecks
     private static void Reinitialise(TensorProto tensor, Random random)
     {
         float[] values = tensor.RawData.Length > 0
-            ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray()
+            ? MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray()
             : tensor.FloatData.ToArray();
         double mean = values.Average(v => (double)v);
         double std = Math.Sqrt(values.Average(v => (v - mean) * (v - mean)));
@@ -318,6 +319,6 @@ public static class GradCamSanityChecks
             values[i] = (float)(normal * std);
         }
         tensor.FloatData.Clear();
-        tensor.RawData = ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+        tensor.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan()));
     }
 }

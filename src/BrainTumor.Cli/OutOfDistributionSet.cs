@@ -1,5 +1,6 @@
 using BrainTumor.Imaging;
 using BrainTumor.Imaging.Dicom;
+using BrainTumor.Imaging.Rendering;
 using SkiaSharp;
 
 namespace BrainTumor.Cli;
@@ -151,7 +152,7 @@ public static class OutOfDistributionSet
         yield return new(Synthetic, "text", () => Draw(size, size, canvas =>
         {
             canvas.Clear(SKColors.White);
-            using var font = new SKFont(BrainTumor.Imaging.Rendering.EmbeddedFont.Typeface, 22);
+            using var font = new SKFont(EmbeddedFont.Typeface, 22);
             using var paint = new SKPaint { Color = SKColors.Black, IsAntialias = true };
             string[] lines = ["Patient report", "Findings: none", "Impression:", "no acute change", "Signed 2026-12-02"];
             for (int line = 0; line < lines.Length; line++)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using BrainTumor.Imaging;
 using BrainTumor.Inference;
 using BrainTumor.Models;
@@ -87,7 +88,7 @@ public static class PredictCommand
         JsonSerializer.Serialize(results, new JsonSerializerOptions(JsonSerializerDefaults.Web)
         {
             WriteIndented = true,
-            DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         }) + "\n";
 
     private static string Csv(IReadOnlyList<FilePrediction> results, IReadOnlyList<string> labels)

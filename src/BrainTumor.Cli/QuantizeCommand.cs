@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using BrainTumor.Data;
 using BrainTumor.Evaluation;
@@ -94,7 +95,7 @@ public static class QuantizeCommand
         log.WriteLine($"wrote {outputDirectory}: accuracy {agreement.QuantizedAccuracy:F4} against the float model's {agreement.FloatAccuracy:F4} on {agreement.Images} held-out images, " +
                       $"{agreement.ChangedPredictions} predictions changed, largest probability change {agreement.MaxProbabilityDifference:F4}, " +
                       $"{agreement.CamMethod} map correlation {agreement.CamCorrelation:F4} (lowest {agreement.LowestCamCorrelation:F4}), " +
-                      $"{agreement.GuardVerdictsChanged?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "no"} guard verdicts changed");
+                      $"{agreement.GuardVerdictsChanged?.ToString(CultureInfo.InvariantCulture) ?? "no"} guard verdicts changed");
         return 0;
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Text;
 
 namespace BrainTumor.Imaging;
 
@@ -23,7 +24,7 @@ internal static class PngChunks
             bool ancillary = (type[0] & 0x20) != 0;
             if (ancillary && length > limit)
             {
-                return (System.Text.Encoding.ASCII.GetString(type), length);
+                return (Encoding.ASCII.GetString(type), length);
             }
             offset += 12 + length;
         }

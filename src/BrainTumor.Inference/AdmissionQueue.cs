@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace BrainTumor.Inference;
 
 /// <summary>
@@ -111,10 +113,10 @@ public sealed class AdmissionQueue
     public sealed class Lease : IDisposable
     {
         private AdmissionQueue? owner;
-        private readonly long admitted = System.Diagnostics.Stopwatch.GetTimestamp();
+        private readonly long admitted = Stopwatch.GetTimestamp();
 
         internal Lease(AdmissionQueue owner) => this.owner = owner;
 
-        public void Dispose() => Interlocked.Exchange(ref owner, null)?.Release(System.Diagnostics.Stopwatch.GetElapsedTime(admitted).TotalSeconds);
+        public void Dispose() => Interlocked.Exchange(ref owner, null)?.Release(Stopwatch.GetElapsedTime(admitted).TotalSeconds);
     }
 }

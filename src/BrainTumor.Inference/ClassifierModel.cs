@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Text.Json;
 using BrainTumor.Imaging;
 using BrainTumor.Models;
 using Microsoft.ML.OnnxRuntime;
@@ -68,7 +69,7 @@ public sealed class ClassifierModel : IDisposable
         {
             manifest = ModelManifest.Read(manifestPath);
         }
-        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidDataException)
+        catch (Exception ex) when (ex is JsonException or InvalidDataException)
         {
             throw new ModelPackageException($"{manifestPath}: not a valid manifest: {ex.Message}");
         }

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace BrainTumor.Inference;
 
 /// <summary>A Grad-CAM map at the model's target layer, before upsampling.</summary>
@@ -10,7 +12,7 @@ public sealed record InDistribution(double Score, double Threshold, bool Ok, str
     /// <summary>The verdict on a score, with the guard's threshold and the share of held-out training-source slices that pass it.</summary>
     public static InDistribution Judge(double score, double threshold, double targetAcceptance) => score <= threshold
         ? new(score, threshold, true, null)
-        : new(score, threshold, false, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        : new(score, threshold, false, string.Create(CultureInfo.InvariantCulture,
             $"Its features are unlike those of the training slices: out-of-distribution score {score:0}, above the limit of {threshold:0} " +
             $"that {targetAcceptance * 100:0}% of held-out training-source slices stay under."));
 }

@@ -1,8 +1,11 @@
 using System.Diagnostics;
+using System.Globalization;
 using BrainTumor.Imaging;
+using BrainTumor.Imaging.Dicom;
 using BrainTumor.Inference;
 using BrainTumor.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Serilog;
 using SkiaSharp;
 
@@ -16,7 +19,7 @@ public sealed record Timings(double DecodeMs, double InferenceMs, double TotalMs
 /// <c>FullSizeImage</c> is the decoded upload at its own size when the answer draws on it (see <see cref="Image"/>).
 /// </summary>
 public sealed record ClassifiedImage(ClassifierModel Model, ImageSize Size, SKBitmap? FullSizeImage, InputRegion Region, Prediction Prediction,
-    double DecodeMs, BrainTumor.Imaging.Dicom.DicomImageInfo? Dicom, ReadOnlyMemory<byte> Upload)
+    double DecodeMs, DicomImageInfo? Dicom, ReadOnlyMemory<byte> Upload)
 {
     /// <summary>
     /// The decoded upload at its own size. The model may have read a JPEG decoded smaller, so only a request that draws on the upload
@@ -35,8 +38,8 @@ public sealed record ClassifiedImage(ClassifierModel Model, ImageSize Size, SKBi
 /// </summary>
 public sealed class ClassificationPipeline(
     ModelCatalog catalog, AdmissionQueue admission, UploadBudget budget, ImageUploads uploads, ServerMetrics metrics,
-    IDiagnosticContext diagnostics, Microsoft.Extensions.Options.IOptions<ServerLimitsOptions> limits,
-    Microsoft.Extensions.Options.IOptions<OutOfDistributionOptions> outOfDistribution)
+    IDiagnosticContext diagnostics, IOptions<ServerLimitsOptions> limits,
+    IOptions<OutOfDistributionOptions> outOfDistribution)
 {
     public Attempt<ClassifierModel> ResolveModel(string? name) =>
         catalog.Find(name) is ClassifierModel model ? model : Problems.UnknownModel(name, catalog.All.Select(m => m.Name));
@@ -52,7 +55,7 @@ public sealed class ClassificationPipeline(
     /// <param name="drawsOnImage"><paramref name="render"/> draws on the upload, so it needs <see cref="ClassifiedImage.Image"/> at full size.</param>
     /// <typeparam name="TJson">The JSON answer; an image route may answer with a file instead, and any step with a problem.</typeparam>
     public async Task<Results<Ok<TJson>, FileContentHttpResult, ProblemHttpResult>> RunAsync<TJson>(HttpContext context, ClassifierModel model,
-        bool withGradCam, int? targetClass, BrainTumor.Imaging.Dicom.DicomReadOptions dicom,
+        bool withGradCam, int? targetClass, DicomReadOptions dicom,
         Func<ClassifiedImage, Timings, Results<Ok<TJson>, FileContentHttpResult, ProblemHttpResult>> render,
         CamMethod method = CamMethod.GradCam, OperatingPoint point = OperatingPoint.Argmax, bool drawsOnImage = false)
     {
@@ -112,7 +115,7 @@ public sealed class ClassificationPipeline(
         {
             diagnostics.Set("InDistribution", guard.Ok);
             context.Response.Headers["X-In-Distribution"] = guard.Ok ? "true" : "false";
-            context.Response.Headers["X-In-Distribution-Score"] = guard.Score.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers["X-In-Distribution-Score"] = guard.Score.ToString("0.###", CultureInfo.InvariantCulture);
             if (!guard.Ok && outOfDistribution.Value.Policy == OutOfDistributionPolicy.Refuse)
             {
                 return Problems.OutOfDistribution(model.Name, guard.Score, guard.Threshold);
@@ -129,7 +132,7 @@ public sealed class ClassificationPipeline(
     internal static ProblemHttpResult Busy(HttpContext context, AdmissionQueue admission, ServerLimitsOptions limits)
     {
         double seconds = Math.Max(limits.RetryAfterSeconds, Math.Ceiling(admission.EstimatedWait.TotalSeconds));
-        context.Response.Headers.RetryAfter = ((int)Math.Min(seconds, 3600)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        context.Response.Headers.RetryAfter = ((int)Math.Min(seconds, 3600)).ToString(CultureInfo.InvariantCulture);
         return Problems.ServerBusy();
     }
 }

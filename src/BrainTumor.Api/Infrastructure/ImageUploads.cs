@@ -51,7 +51,7 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
             return bytes;
         }
         if (request.ContentType?.StartsWith("image/", StringComparison.OrdinalIgnoreCase) == true ||
-            request.ContentType?.StartsWith(BrainTumor.Imaging.Dicom.DicomImage.MediaType, StringComparison.OrdinalIgnoreCase) == true)
+            request.ContentType?.StartsWith(DicomImage.MediaType, StringComparison.OrdinalIgnoreCase) == true)
         {
             return await ReadBoundedAsync(request.Body, cancellation);
         }

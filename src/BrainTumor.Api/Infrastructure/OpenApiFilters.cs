@@ -1,4 +1,6 @@
+using System.Text.Json.Nodes;
 using BrainTumor.Api.Endpoints;
+using BrainTumor.Imaging.Dicom;
 using BrainTumor.Inference;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
@@ -18,7 +20,7 @@ public sealed class ImageUploadOperationFilter(IOptions<ServerLimitsOptions> lim
         {
             if (Choices(parameter.Name) is { } choices && parameter is OpenApiParameter { Schema: OpenApiSchema schema })
             {
-                schema.Enum = choices.Select(c => (System.Text.Json.Nodes.JsonNode)c!).ToList();
+                schema.Enum = choices.Select(c => (JsonNode)c!).ToList();
             }
         }
         if (!context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<ImageUploadMetadata>().Any())
@@ -32,7 +34,7 @@ public sealed class ImageUploadOperationFilter(IOptions<ServerLimitsOptions> lim
             if (context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<IEndpointNameMetadata>().Any(name => name.EndpointName == "GradCam"))
             {
                 // A DICOM input can be answered as a Secondary Capture in its own study (Accept: application/dicom).
-                content[BrainTumor.Imaging.Dicom.DicomImage.MediaType] = new OpenApiMediaType { Schema = binary };
+                content[DicomImage.MediaType] = new OpenApiMediaType { Schema = binary };
             }
         }
         var form = new OpenApiSchema
@@ -60,7 +62,7 @@ public sealed class ImageUploadOperationFilter(IOptions<ServerLimitsOptions> lim
                 ["image/png"] = new OpenApiMediaType { Schema = binary },
                 ["image/bmp"] = new OpenApiMediaType { Schema = binary },
                 ["image/webp"] = new OpenApiMediaType { Schema = binary },
-                [BrainTumor.Imaging.Dicom.DicomImage.MediaType] = new OpenApiMediaType { Schema = binary },
+                [DicomImage.MediaType] = new OpenApiMediaType { Schema = binary },
             },
         };
     }
@@ -70,7 +72,7 @@ public sealed class ImageUploadOperationFilter(IOptions<ServerLimitsOptions> lim
         "model" => catalog.All.Select(m => m.Name).ToList(),
         "class" => catalog.All.SelectMany(m => m.Manifest.Labels).Distinct().Order(StringComparer.Ordinal).ToList(),
         "output" => GradCamOutputs.Names,
-        "method" => BrainTumor.Inference.CamMethods.Names,
+        "method" => CamMethods.Names,
         "format" => PredictFormats.Names,
         "operatingPoint" => OperatingPoints.Names,
         _ => null,
