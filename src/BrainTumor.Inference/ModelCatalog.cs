@@ -23,11 +23,11 @@ public sealed class ModelCatalog : IDisposable
         this.logger = logger;
         var settings = options.Value;
         string root = ResolveModelsDirectory(settings.ModelsDirectory, environment?.ContentRootPath, AppContext.BaseDirectory);
-        if (!System.IO.Directory.Exists(root))
+        if (!Directory.Exists(root))
         {
             throw new ModelPackageException($"{root}: the models folder does not exist (set Inference:ModelsDirectory).");
         }
-        var directories = System.IO.Directory.EnumerateDirectories(root)
+        var directories = Directory.EnumerateDirectories(root)
             .Where(d => File.Exists(Path.Combine(d, ModelManifest.FileName)))
             .Order(StringComparer.Ordinal)
             .ToList();
@@ -85,7 +85,7 @@ public sealed class ModelCatalog : IDisposable
     public static string ResolveModelsDirectory(string configured, params string?[] searchFrom)
     {
         string fromWorkingDirectory = Path.GetFullPath(configured);
-        if (Path.IsPathRooted(configured) || System.IO.Directory.Exists(fromWorkingDirectory))
+        if (Path.IsPathRooted(configured) || Directory.Exists(fromWorkingDirectory))
         {
             return fromWorkingDirectory;
         }
@@ -94,7 +94,7 @@ public sealed class ModelCatalog : IDisposable
             for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
             {
                 string candidate = Path.Combine(directory.FullName, configured);
-                if (System.IO.Directory.Exists(candidate))
+                if (Directory.Exists(candidate))
                 {
                     return candidate;
                 }
