@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using BrainTumor.Onnx.Proto;
 using static BrainTumor.Onnx.OnnxGraphBuilder;
 
@@ -225,7 +226,7 @@ public sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDictio
 
     private long[]? ConstantInts(string tensor) =>
         builder.Graph.Initializer.FirstOrDefault(i => i.Name == tensor) is TensorProto t
-            ? (t.RawData.Length > 0 ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(t.RawData.Span).ToArray() : t.Int64Data.ToArray())
+            ? (t.RawData.Length > 0 ? MemoryMarshal.Cast<byte, long>(t.RawData.Span).ToArray() : t.Int64Data.ToArray())
             : throw new GradCamGraphException($"The axes '{tensor}' must be a constant initializer.");
 
     public static string NodeName(NodeProto node) => string.IsNullOrEmpty(node.Name) ? $"{node.OpType} -> {node.Output[0]}" : node.Name;

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using BrainTumor.Onnx.Proto;
 using Google.Protobuf;
 
@@ -143,5 +144,5 @@ public sealed class OnnxGraphBuilder
 
     // ONNX raw_data is little-endian, as is every platform .NET runs this on.
     private static byte[] MemoryMarshalBytes<T>(T[] values) where T : unmanaged =>
-        System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+        MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using BrainTumor.Onnx.Proto;
 using static BrainTumor.Onnx.OnnxGraphBuilder;
 using DataType = BrainTumor.Onnx.Proto.TensorProto.Types.DataType;
@@ -185,7 +186,7 @@ public static class QdqQuantizer
             string biasScale = builder.Initializer($"{bias.Name}_scale", biasScales, channels);
             string biasZero = builder.Initializer($"{bias.Name}_zero_point", DataType.Int32, new byte[4 * channels], channels);
             string biasQuantized = builder.Initializer($"{bias.Name}_int32", DataType.Int32,
-                System.Runtime.InteropServices.MemoryMarshal.AsBytes(biasInt32.AsSpan()).ToArray(), channels);
+                MemoryMarshal.AsBytes(biasInt32.AsSpan()).ToArray(), channels);
             dequantisedBias = builder.Single("DequantizeLinear", [biasQuantized, biasScale, biasZero], axis);
         }
         return dequantisedWeight;
@@ -198,7 +199,7 @@ public static class QdqQuantizer
             throw new NotSupportedException($"The initializer '{tensor.Name}' is not float; only float models are quantised.");
         }
         return tensor.RawData.Length > 0
-            ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray()
+            ? MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray()
             : tensor.FloatData.ToArray();
     }
 
