@@ -146,12 +146,13 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
     [Fact]
     public async Task ARequestedClassIsTheOneExplained()
     {
+        // lite-cnn calls the public slice a meningioma, so neither class asked for is the one it would explain unasked.
         var response = await client.PostAsync("/gradcam?output=json&class=no_tumor", Uploads.Form(Uploads.PublicJpeg()));
-        var overlay = await client.PostAsync("/gradcam?class=meningioma_tumor", Uploads.Form(Uploads.PublicJpeg()));
+        var overlay = await client.PostAsync("/gradcam?class=glioma_tumor", Uploads.Form(Uploads.PublicJpeg()));
 
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("no_tumor", body.GetProperty("gradCam").GetProperty("class").GetString());
-        Assert.Equal("meningioma_tumor", overlay.Headers.GetValues("X-GradCam-Class").Single());
+        Assert.Equal("glioma_tumor", overlay.Headers.GetValues("X-GradCam-Class").Single());
     }
 
     /// <summary>The left half in one colour, the right half in another (a one-colour image is refused as not a slice).</summary>
