@@ -200,10 +200,10 @@ public sealed class DicomAnswerTests(BrainTumorApiFactory factory) : IClassFixtu
         Assert.Equal(3, sc.GetProperty("shape")[2].GetInt32());
     }
 
-    [DatasetFact]
+    [Fact]
     public async Task DicomOutputForAnImageThatIsNotDicomIs400()
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/gradcam") { Content = Uploads.Form(Uploads.DatasetJpeg()) };
+        var request = new HttpRequestMessage(HttpMethod.Post, "/gradcam") { Content = Uploads.Form(Uploads.PublicJpeg()) };
         request.Headers.Accept.ParseAdd("application/dicom");
 
         var response = await client.SendAsync(request);

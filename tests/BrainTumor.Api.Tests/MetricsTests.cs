@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using BrainTumor.Inference;
-using BrainTumor.Tests;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -26,10 +25,10 @@ public sealed class MetricsTests(BrainTumorApiFactory factory) : IClassFixture<B
 {
     private readonly HttpClient client = factory.CreateClient();
 
-    [DatasetFact]
+    [Fact]
     public async Task MetricsCountRequestsInPrometheusFormat()
     {
-        await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg()));
+        await client.PostAsync("/predict", Uploads.Form(Uploads.PublicJpeg()));
 
         string metrics = await client.GetStringAsync("/metrics");
 
@@ -42,14 +41,14 @@ public sealed class MetricsTests(BrainTumorApiFactory factory) : IClassFixture<B
         Assert.NotEmpty(PrometheusText.Samples(metrics, "braintumor_rejections_total"));
     }
 
-    [DatasetFact]
+    [Fact]
     public async Task AFaultInsideAHandlerIsA500ProblemWithoutInternalsAndIsCountedAsA500()
     {
         using var faulty = factory.WithWebHostBuilder(builder =>
             builder.ConfigureTestServices(services => services.AddSingleton<Serilog.IDiagnosticContext>(new FailingOnceAnswered())));
         using var faultyClient = faulty.CreateClient();
 
-        var response = await faultyClient.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg()));
+        var response = await faultyClient.PostAsync("/predict", Uploads.Form(Uploads.PublicJpeg()));
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -77,13 +76,13 @@ public sealed class MetricsTests(BrainTumorApiFactory factory) : IClassFixture<B
         Assert.Equal(0, PrometheusText.Sum(await small.GetStringAsync("/metrics"), "braintumor_upload_reserved_bytes"));
     }
 
-    [DatasetFact]
+    [Fact]
     public async Task AFullQueueAnswers503WithRetryAfterAndAWaitingRequestIsServedLater()
     {
         using var server = factory.With(("Inference:MaxConcurrentRequests", "1"), ("Inference:MaxQueueLength", "1"));
         using var client = server.CreateClient();
         var admission = server.Services.GetRequiredService<AdmissionQueue>();
-        byte[] jpeg = Uploads.DatasetJpeg();
+        byte[] jpeg = Uploads.PublicJpeg();
 
         var slot = await admission.TryEnterAsync(CancellationToken.None);
         var waiting = client.PostAsync("/predict", Uploads.Form(jpeg));

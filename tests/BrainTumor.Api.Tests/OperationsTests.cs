@@ -70,11 +70,11 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
         Assert.Equal(["model", "class", "output", "alpha", "window", "frame", "method", "annotate"], parameters);
     }
 
-    [DatasetFact]
+    [Fact]
     public async Task ABurstOfParallelRequestsIsAnsweredWith200Or503AndNothingElse()
     {
         using var busy = factory.ClientWith(("Inference:MaxConcurrentRequests", "1"), ("Inference:MaxQueueLength", "2"));
-        byte[] jpeg = Uploads.DatasetJpeg();
+        byte[] jpeg = Uploads.PublicJpeg();
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 24).Select(_ => busy.PostAsync("/gradcam", Uploads.Form(jpeg))));
 
@@ -85,13 +85,13 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
             r => Assert.InRange(r.Headers.RetryAfter?.Delta?.TotalSeconds ?? 0, 1, 60));
     }
 
-    [DatasetFact]
+    [Fact]
     public async Task AConfiguredApiKeyIsRequiredExceptForHealth()
     {
         using var guarded = factory.ClientWith(("Security:ApiKey", "s3cret"));
 
-        var without = await guarded.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg()));
-        var request = new HttpRequestMessage(HttpMethod.Post, "/predict") { Content = Uploads.Form(Uploads.DatasetJpeg()) };
+        var without = await guarded.PostAsync("/predict", Uploads.Form(Uploads.PublicJpeg()));
+        var request = new HttpRequestMessage(HttpMethod.Post, "/predict") { Content = Uploads.Form(Uploads.PublicJpeg()) };
         request.Headers.Add("X-API-Key", "s3cret");
         var with = await guarded.SendAsync(request);
 

@@ -14,10 +14,10 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
 
     private static readonly string[] Labels = ["glioma_tumor", "meningioma_tumor", "no_tumor", "pituitary_tumor"];
 
-    [DatasetFact]
+    [Fact]
     public async Task PredictReturnsTheLabelWithProbabilitiesThatSumToOne()
     {
-        var response = await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg()));
+        var response = await client.PostAsync("/predict", Uploads.Form(Uploads.PublicJpeg()));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -35,10 +35,10 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
         Assert.True(timings.GetProperty("totalMs").GetDouble() >= timings.GetProperty("inferenceMs").GetDouble());
     }
 
-    [DatasetFact]
+    [Fact]
     public async Task PredictAcceptsTheRawImageAsTheBody()
     {
-        byte[] jpeg = Uploads.DatasetJpeg("pituitary_tumor", 3);
+        byte[] jpeg = Uploads.PublicJpeg();
 
         var raw = await client.PostAsync("/predict", Uploads.Raw(jpeg));
         var form = await client.PostAsync("/predict", Uploads.Form(jpeg));
@@ -49,12 +49,12 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
         Assert.Equal(formBody.GetProperty("probabilities").ToString(), rawBody.GetProperty("probabilities").ToString());
     }
 
-    [DatasetTheory]
+    [Theory]
     [InlineData("/predict?format=png", null)]
     [InlineData("/predict", "image/png")]
     public async Task PredictAsPngReturnsTheAnnotatedImageAtItsSize(string url, string? accept)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = Uploads.Form(Uploads.DatasetJpeg("no_tumor", 5)) };
+        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = Uploads.Form(Uploads.PublicJpeg()) };
         if (accept is not null)
         {
             request.Headers.Accept.ParseAdd(accept);
@@ -63,16 +63,16 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("image/png", response.Content.Headers.ContentType?.MediaType);
-        using var original = SKBitmap.Decode(Uploads.DatasetJpeg("no_tumor", 5));
+        using var original = SKBitmap.Decode(Uploads.PublicJpeg());
         using var png = SKBitmap.Decode(await response.Content.ReadAsByteArrayAsync());
         Assert.Equal((original.Width, original.Height), (png.Width, png.Height));
     }
 
-    [DatasetFact]
+    [Fact]
     public async Task ModelCanBeChosenByName()
     {
-        var chosen = await client.PostAsync("/predict?model=custom-cnn", Uploads.Form(Uploads.DatasetJpeg()));
-        var byDefault = await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg()));
+        var chosen = await client.PostAsync("/predict?model=custom-cnn", Uploads.Form(Uploads.PublicJpeg()));
+        var byDefault = await client.PostAsync("/predict", Uploads.Form(Uploads.PublicJpeg()));
 
         Assert.Equal(HttpStatusCode.OK, chosen.StatusCode);
         var answer = await chosen.Content.ReadFromJsonAsync<JsonElement>();
@@ -128,10 +128,10 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
         Assert.True(labelsThatMoved > 0);
     }
 
-    [DatasetFact]
+    [Fact]
     public async Task AnUnknownOperatingPointIs400()
     {
-        var response = await client.PostAsync("/predict?operatingPoint=cautious", Uploads.Form(Uploads.DatasetJpeg()));
+        var response = await client.PostAsync("/predict?operatingPoint=cautious", Uploads.Form(Uploads.PublicJpeg()));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("Invalid operatingPoint", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());

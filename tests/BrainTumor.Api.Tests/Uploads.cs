@@ -8,6 +8,9 @@ internal static class Uploads
 {
     public static byte[] DatasetJpeg(string label = "glioma_tumor", int index = 0) => File.ReadAllBytes(RepositoryPaths.DatasetImage(label, index));
 
+    /// <summary>The committed public slice (<see cref="PublicSlice"/>): for requests that need some slice the service answers.</summary>
+    public static byte[] PublicJpeg() => File.ReadAllBytes(PublicSlice.Jpeg);
+
     public static MultipartFormDataContent Form(byte[] bytes, string field = "image", string fileName = "slice.jpg", string contentType = "image/jpeg")
     {
         var file = new ByteArrayContent(bytes);

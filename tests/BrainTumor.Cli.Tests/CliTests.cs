@@ -509,10 +509,10 @@ public sealed class CliTests : IDisposable
         }
     }
 
-    [DatasetFact]
+    [Fact]
     public async Task AnUnknownOperatingPointEndsPredictWithOneLine()
     {
-        var result = await DotnetProcess.RunBuiltAsync("braintumor.dll", "predict", RepositoryPaths.DatasetImage("no_tumor", 0), "--model", LiteModel,
+        var result = await DotnetProcess.RunBuiltAsync("braintumor.dll", "predict", PublicSlice.Jpeg, "--model", LiteModel,
             "--operating-point", "cautious");
 
         Assert.Equal(1, result.ExitCode);
@@ -585,13 +585,13 @@ public sealed class CliTests : IDisposable
         Assert.Equal(1, results[1].Probabilities!.Values.Sum(), 3);
     }
 
-    [DatasetFact]
+    [Fact]
     public void AModelCanBeNamedInsteadOfGivenAsAFolder()
     {
         var output = new StringWriter();
 
-        var byName = PredictCommand.Run("lite-cnn", [RepositoryPaths.DatasetImage("glioma_tumor", 0)], "json", output).Single();
-        var byFolder = PredictCommand.Run(LiteModel, [RepositoryPaths.DatasetImage("glioma_tumor", 0)], "json", TextWriter.Null).Single();
+        var byName = PredictCommand.Run("lite-cnn", [PublicSlice.Jpeg], "json", output).Single();
+        var byFolder = PredictCommand.Run(LiteModel, [PublicSlice.Jpeg], "json", TextWriter.Null).Single();
 
         Assert.Equal("lite-cnn", byName.Model);
         Assert.Equal(byFolder.Probabilities, byName.Probabilities);
@@ -621,22 +621,22 @@ public sealed class CliTests : IDisposable
         Assert.Contains("junk.png", result.Output);
     }
 
-    [DatasetFact]
+    [Fact]
     public async Task PredictCreatesTheFolderOfItsOutputFileAndSaysWhatItWrote()
     {
         string output = Path.Combine(root, "new", "folder", "predictions.csv");
 
-        var result = await DotnetProcess.RunBuiltAsync("braintumor.dll", "predict", RepositoryPaths.DatasetImage("no_tumor", 0), "--model", Model, "--out", output);
+        var result = await DotnetProcess.RunBuiltAsync("braintumor.dll", "predict", PublicSlice.Jpeg, "--model", Model, "--out", output);
 
         Assert.Equal(0, result.ExitCode);
         Assert.Equal(2, File.ReadAllLines(output).Length);
         Assert.Equal($"wrote 1 of 1 results to {output}", result.Error.Trim());
     }
 
-    [DatasetFact]
+    [Fact]
     public async Task AnOutputFileThatCannotBeWrittenEndsWithOneLine()
     {
-        var result = await DotnetProcess.RunBuiltAsync("braintumor.dll", "predict", RepositoryPaths.DatasetImage("no_tumor", 0), "--model", Model, "--out", root);
+        var result = await DotnetProcess.RunBuiltAsync("braintumor.dll", "predict", PublicSlice.Jpeg, "--model", Model, "--out", root);
 
         Assert.Equal(1, result.ExitCode);
         Assert.StartsWith("error: ", result.Error);

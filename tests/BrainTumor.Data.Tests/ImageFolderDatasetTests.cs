@@ -1,5 +1,6 @@
-using BrainTumor.Tests;
 using BrainTumor.Data;
+using BrainTumor.Tests;
+using SkiaSharp;
 
 namespace BrainTumor.Data.Tests;
 
@@ -9,25 +10,32 @@ public sealed class ImageFolderDatasetTests : IDisposable
 
     public void Dispose() => Directory.Delete(root, recursive: true);
 
-    /// <summary>Copies the first <paramref name="perClass"/> real images of every class into the temporary root.</summary>
+    /// <summary>
+    /// Writes <paramref name="perClass"/> copies of the public slice into every class folder of the temporary root, each with its
+    /// own bytes: the loader reads folders, labels and bytes, not what a slice shows.
+    /// </summary>
     private void CopyImages(int perClass)
     {
+        using var slice = SKBitmap.Decode(PublicSlice.Png);
+        byte copy = 0;
         foreach (var label in DatasetLabels.BrainTumor)
         {
             Directory.CreateDirectory(Path.Combine(root, label));
-            for (int i = 0; i < perClass; i++)
+            for (int i = 0; i < perClass; i++, copy++)
             {
-                string source = RepositoryPaths.DatasetImage(label, i);
-                File.Copy(source, Path.Combine(root, label, Path.GetFileName(source)));
+                // A corner pixel at the copy's own grey level makes each copy a different image, as a folder of slices is.
+                slice.SetPixel(0, 0, new SKColor(copy, copy, copy));
+                using var png = slice.Encode(SKEncodedImageFormat.Png, 100);
+                File.WriteAllBytes(Path.Combine(root, label, $"{i}.png"), png.ToArray());
             }
         }
     }
 
-    [DatasetFact]
+    [Fact]
     public void ImagesAreDecodedWithLabelsInTheFixedOrderAndHashed()
     {
         CopyImages(2);
-        string duplicate = Path.Combine(root, "no_tumor", "copy.jpg");
+        string duplicate = Path.Combine(root, "no_tumor", "copy.png");
         File.Copy(Directory.GetFiles(Path.Combine(root, "no_tumor"))[0], duplicate);
 
         var dataset = ImageFolderDataset.Load(root, DatasetLabels.BrainTumor, 32);
@@ -38,7 +46,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
         Assert.Equal(8, dataset.Samples.Select(s => s.Sha256).Distinct().Count());
     }
 
-    [DatasetFact]
+    [Fact]
     public void AnUnreadableImageIsSkippedAndReported()
     {
         CopyImages(2);
@@ -62,7 +70,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
         Assert.Contains(missing, error.Message);
     }
 
-    [DatasetFact]
+    [Fact]
     public void AMissingClassFolderIsReportedByName()
     {
         CopyImages(1);
@@ -73,7 +81,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
         Assert.Contains("no_tumor", error.Message);
     }
 
-    [DatasetFact]
+    [Fact]
     public void AnEmptyClassIsReportedByName()
     {
         CopyImages(1);
@@ -88,7 +96,7 @@ public sealed class ImageFolderDatasetTests : IDisposable
         Assert.Contains("no images", error.Message);
     }
 
-    [DatasetFact]
+    [Fact]
     public void AClassWhoseImagesAreAllUnreadableIsReported()
     {
         CopyImages(1);

@@ -95,10 +95,10 @@ public class ImageLoaderTests
         Assert.All(image.Planes, value => Assert.Equal(255, value));
     }
 
-    [DatasetFact]
-    public void DatasetSliceDecodesAndResizesToTheModelInput()
+    [Fact]
+    public void AnMriSliceDecodesAndResizesToTheModelInput()
     {
-        var image = ImageLoader.DecodeAndResize(File.ReadAllBytes(RepositoryPaths.DatasetImage("glioma_tumor", 0)), 224, 224);
+        var image = ImageLoader.DecodeAndResize(File.ReadAllBytes(PublicSlice.Jpeg), 224, 224);
 
         Assert.Equal(3 * 224 * 224, image.Planes.Length);
         Assert.Contains(image.Planes, value => value > 50);

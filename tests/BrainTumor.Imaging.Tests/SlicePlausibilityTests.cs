@@ -48,10 +48,10 @@ public sealed class SlicePlausibilityTests
     }
 
     /// <summary>A slice saved by a viewer in colour: a warm cast and colour noise, then JPEG at quality 40, still reads as grey.</summary>
-    [DatasetFact]
+    [Fact]
     public void JpegColourNoiseOnAGreySliceIsNotColour()
     {
-        using var slice = ImageLoader.Decode(File.ReadAllBytes(RepositoryPaths.DatasetImage("glioma_tumor", 7)));
+        using var slice = ImageLoader.Decode(File.ReadAllBytes(PublicSlice.Jpeg));
         var random = new Random(4);
         var pixels = slice.GetPixelSpan();
         for (int i = 0; i < pixels.Length; i += 4)
@@ -65,10 +65,10 @@ public sealed class SlicePlausibilityTests
         Assert.Null(SlicePlausibility.Problem(decoded));
     }
 
-    [DatasetFact]
+    [Fact]
     public void AGreySliceWithAColouredMarkerIsStillASlice()
     {
-        using var slice = ImageLoader.Decode(File.ReadAllBytes(RepositoryPaths.DatasetImage("meningioma_tumor", 3)));
+        using var slice = ImageLoader.Decode(File.ReadAllBytes(PublicSlice.Jpeg));
         using (var canvas = new SKCanvas(slice))
         using (var paint = new SKPaint { Color = SKColors.Red, Style = SKPaintStyle.Stroke, StrokeWidth = 2 })
         {
@@ -79,7 +79,7 @@ public sealed class SlicePlausibilityTests
         Assert.Null(SlicePlausibility.Problem(slice));
     }
 
-    [DatasetTheory]
+    [Theory]
     [InlineData(null, null)]
     [InlineData("MR", null)]
     [InlineData("OT", null)]
@@ -89,7 +89,7 @@ public sealed class SlicePlausibilityTests
     [InlineData("CR", SliceRefusal.NotASlice)]
     public void ADicomFilesModalityDecidesBeforeItsPixels(string? modality, string? refusedAs)
     {
-        using var slice = ImageLoader.Decode(File.ReadAllBytes(RepositoryPaths.DatasetImage("no_tumor", 4)));
+        using var slice = ImageLoader.Decode(File.ReadAllBytes(PublicSlice.Jpeg));
 
         Assert.Equal(refusedAs, SlicePlausibility.Problem(slice, modality)?.Title);
     }

@@ -16,7 +16,7 @@ public sealed class LoadTestTests : IDisposable
         Levels = [2, 4],
         RequestsPerLevel = 40,
         WarmupRequests = 4,
-        ImageFolder = RepositoryPaths.Dataset,
+        ImageFolder = PublicSlice.Folder,
         ResultsFolder = results,
         RepositoryRoot = RepositoryPaths.Root,
     };
@@ -86,14 +86,14 @@ public sealed class LoadTestTests : IDisposable
         Assert.Contains("--allow-remote", error.Message);
     }
 
-    [DatasetTheory]
+    [Theory]
     [InlineData("http://127.0.0.1:9/", "does not answer")]
     [InlineData("localhost:8080", "--url")]
     [InlineData("not a url", "--url")]
     public async Task TheCommandLineTakesAUrlAndExplainsBadOnesInOneLine(string url, string expected)
     {
         var result = await DotnetProcess.RunBuiltAsync("BrainTumor.LoadTests.dll",
-            "--url", url, "--levels", "1", "--requests", "1", "--images", RepositoryPaths.Dataset, "--out", results);
+            "--url", url, "--levels", "1", "--requests", "1", "--images", PublicSlice.Folder, "--out", results);
 
         Assert.Equal(1, result.ExitCode);
         string error = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -101,7 +101,7 @@ public sealed class LoadTestTests : IDisposable
         Assert.Contains(expected, error);
     }
 
-    [DatasetFact]
+    [Fact]
     public async Task AServerThatDoesNotAnswerIsReportedClearly()
     {
         var error = await Assert.ThrowsAsync<LoadTestException>(() => LoadTest.RunAsync(Options(Scenario.Predict, new Uri("http://127.0.0.1:9")), TextWriter.Null));

@@ -84,16 +84,11 @@ public sealed class ViewerPageTests(Browser browser, ViewerServer server) : ICla
         Assert.Equal("image/svg+xml", response.Content.Headers.ContentType?.MediaType);
     }
 
-    /// <summary>
-    /// A public MR slice (pydicom's MR_small.dcm test file, rendered to PNG), not a dataset image, so that its screenshots
-    /// can be committed for the README.
-    /// </summary>
-    private static string PublicSlice => Path.Combine(RepositoryPaths.Root, "tests", "assets", "pydicom-mr-small-axial.png");
-
     [Fact]
     public async Task TheHeatmapAndMaskViewsShowTheMapAloneAndTheMaskIsFetchedOnce()
     {
-        var page = await OpenWithSliceAsync(PublicSlice);
+        // A public slice, not a dataset image, so that its screenshots can be committed for the README.
+        var page = await OpenWithSliceAsync(PublicSlice.Png);
         await SaveScreenshotAsync(page, "viewer-overlay.png");
 
         await page.Locator("input[name=view][value=heatmap]").CheckAsync();
