@@ -32,7 +32,7 @@ public sealed class DicomUploadTests(BrainTumorApiFactory factory) : IClassFixtu
         return JsonDocument.Parse(body).RootElement;
     }
 
-    [Theory]
+    [DatasetTheory]
     [InlineData("glioma_tumor", 0)]
     [InlineData("no_tumor", 5)]
     public async Task ASliceWrappedAsDicomInEveryEncodingGetsTheSliceOwnAnswer(string label, int index)

@@ -119,7 +119,7 @@ public sealed class CliTests : IDisposable
         Assert.Contains("external set must come from elsewhere", refusal.Message);
     }
 
-    [Fact]
+    [DatasetFact]
     [Trait("Category", "Slow")]
     public void GradCamChecksRandomiseTheModelFromTheTopAndRecordTheVerdictInTheManifest()
     {

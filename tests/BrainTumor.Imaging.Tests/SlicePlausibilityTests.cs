@@ -33,7 +33,7 @@ public sealed class SlicePlausibilityTests
         }
     }
 
-    [Fact]
+    [DatasetFact]
     [Trait("Category", "Slow")]
     public void EveryTrainingImageIsGreyEnough()
     {

@@ -307,7 +307,7 @@ public sealed class ViewerPageTests(Browser browser, ViewerServer server) : ICla
 [Trait("Category", "Slow")]
 public sealed class ViewerApiKeyTests(Browser browser) : IClassFixture<Browser>
 {
-    [Fact]
+    [DatasetFact]
     public async Task WhenTheServerNeedsAKeyThePageAsksForItAndSendsIt()
     {
         using var server = new ViewerServer(("Security:ApiKey", "viewer-test-key"));
