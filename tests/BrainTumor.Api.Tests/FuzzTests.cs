@@ -27,7 +27,7 @@ public sealed class FuzzTests(BrainTumorApiFactory factory, Xunit.Abstractions.I
     {
         var client = await WarmClientAsync();
         var random = new Random(20261201);
-        byte[][] seeds = [Uploads.DatasetJpeg(), PngOf(Uploads.DatasetJpeg())];
+        byte[][] seeds = [Uploads.PublicJpeg(), PngOf(Uploads.PublicJpeg())];
         var statuses = new Dictionary<HttpStatusCode, int>();
         for (int i = 0; i < Cases; i++)
         {
@@ -35,7 +35,7 @@ public sealed class FuzzTests(BrainTumorApiFactory factory, Xunit.Abstractions.I
             var response = await PostWithinDeadlineAsync(client, Uploads.Form(image, contentType: i % 2 == 0 ? "image/jpeg" : "image/png"), i);
             statuses[response.StatusCode] = statuses.GetValueOrDefault(response.StatusCode) + 1;
         }
-        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg()))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/predict", Uploads.Form(Uploads.PublicJpeg()))).StatusCode);
         Assert.True(statuses.Count > 1, "The mutations should produce more than one kind of answer.");
         output.WriteLine($"{Cases} mutated images: {string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{(int)s.Key} x {s.Value}"))}; slowest {slowest.TotalMilliseconds:0} ms");
     }
@@ -83,7 +83,7 @@ public sealed class FuzzTests(BrainTumorApiFactory factory, Xunit.Abstractions.I
     {
         var client = await WarmClientAsync();
         var random = new Random(42);
-        byte[] jpeg = Uploads.DatasetJpeg();
+        byte[] jpeg = Uploads.PublicJpeg();
         var statuses = new Dictionary<HttpStatusCode, int>();
         for (int i = 0; i < Cases; i++)
         {
@@ -104,7 +104,7 @@ public sealed class FuzzTests(BrainTumorApiFactory factory, Xunit.Abstractions.I
     private async Task<HttpClient> WarmClientAsync()
     {
         var client = factory.CreateClient();
-        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg()))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/predict", Uploads.Form(Uploads.PublicJpeg()))).StatusCode);
         return client;
     }
 

@@ -27,7 +27,7 @@ public sealed class PublishedServerTests : IDisposable
 
         await using var server = await ServerProcess.LaunchAsync(Path.Combine(output, "BrainTumor.Api.dll"), BrainTumorApiFactory.ModelsDirectory, TextWriter.Null);
         using var client = new HttpClient { BaseAddress = server.Url, Timeout = TimeSpan.FromSeconds(30) };
-        var response = await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg()));
+        var response = await client.PostAsync("/predict", Uploads.Form(Uploads.PublicJpeg()));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("\"probabilities\"", await response.Content.ReadAsStringAsync());
         var viewer = await client.GetAsync("/");
