@@ -41,7 +41,7 @@ public sealed partial class ReadmeTests : IDisposable
         return blocks;
     }
 
-    [Theory]
+    [DatasetTheory]
     [MemberData(nameof(CheckedBlocks))]
     public async Task ACheckedBlockRunsAsWritten(string document, string commands)
     {
