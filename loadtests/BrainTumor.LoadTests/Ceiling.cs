@@ -65,7 +65,7 @@ public static class Ceiling
         foreach (string name in models)
         {
             using var model = ClassifierModel.Load(Path.Combine(modelsFolder, name), new InferenceOptions { IntraOpThreads = 1 });
-            var method = CamMethods.Parse(model.Manifest.DefaultCamMethod) ?? CamMethod.GradCam;
+            var method = model.DefaultCamMethod;
             var prepared = Enumerable.Range(0, images.Count).Select(i =>
             {
                 using var bitmap = ImageLoader.Decode(images.Bytes(i), atLeast: model.InputSize);

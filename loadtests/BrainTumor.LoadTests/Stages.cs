@@ -45,7 +45,7 @@ public static class Stages
         var started = DateTimeOffset.UtcNow;
         var images = RequestImages.Load(imageFolder, perClass: 16);
         using var model = ClassifierModel.Load(Path.Combine(repositoryRoot, "models", modelName), new InferenceOptions { IntraOpThreads = 1 });
-        var method = CamMethods.Parse(model.Manifest.DefaultCamMethod) ?? CamMethod.GradCam;
+        var method = model.DefaultCamMethod;
         var totals = new Dictionary<string, double>();
         var clock = new Stopwatch();
         T Time<T>(string stage, Func<T> step)

@@ -21,7 +21,7 @@ public static class CamMethods
     /// <summary>The names people read, in <see cref="CamMethod"/> order.</summary>
     public static readonly string[] DisplayNames = ["Grad-CAM", "HiResCAM", "Grad-CAM++"];
 
-    public static CamMethod? Parse(string name) => Array.IndexOf(Names, name.ToLowerInvariant()) is int index and >= 0 ? (CamMethod)index : null;
+    public static CamMethod? Parse(string name) => NamedChoices.Parse<CamMethod>(Names, name);
 
     /// <summary>The name the API and CLI take: <c>gradcam</c>, <c>hirescam</c>, <c>gradcampp</c>.</summary>
     public static string Name(this CamMethod method) => Names[(int)method];

@@ -23,7 +23,7 @@ public static class OperatingPoints
     public static string Name(this OperatingPoint point) => Names[(int)point];
 
     public static OperatingPoint? Parse(string? name) =>
-        name is null ? OperatingPoint.Argmax : Array.IndexOf(Names, name.ToLowerInvariant()) is int index and >= 0 ? (OperatingPoint)index : null;
+        name is null ? OperatingPoint.Argmax : NamedChoices.Parse<OperatingPoint>(Names, name);
 
     /// <summary>Why the model cannot answer at <paramref name="point"/>; null when it can.</summary>
     public static string? Unavailable(ModelManifest manifest, OperatingPoint point) =>

@@ -29,7 +29,7 @@ public static class GradCamOutputs
     /// <summary>The names <c>output</c> takes, in <see cref="GradCamOutput"/> order.</summary>
     public static readonly string[] Names = ["overlay", "heatmap", "mask", "json"];
 
-    public static GradCamOutput? Parse(string name) => Array.IndexOf(Names, name.ToLowerInvariant()) is int index and >= 0 ? (GradCamOutput)index : null;
+    public static GradCamOutput? Parse(string name) => NamedChoices.Parse<GradCamOutput>(Names, name);
 
     public static string Name(this GradCamOutput output) => Names[(int)output];
 }

@@ -21,7 +21,7 @@ public static class PredictFormats
     /// <summary>The names <c>format</c> takes, in <see cref="PredictFormat"/> order.</summary>
     public static readonly string[] Names = ["json", "png"];
 
-    public static PredictFormat? Parse(string name) => Array.IndexOf(Names, name.ToLowerInvariant()) is int index and >= 0 ? (PredictFormat)index : null;
+    public static PredictFormat? Parse(string name) => NamedChoices.Parse<PredictFormat>(Names, name);
 }
 
 /// <summary>The query of <c>POST /predict</c> as sent: strings, so that a bad value gets this API's problem, not the framework's.</summary>
