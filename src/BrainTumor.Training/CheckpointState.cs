@@ -64,7 +64,7 @@ public sealed record CheckpointState
     }
 
     public static string InputRecipeOf(TrainingOptions options) => $"{options.Preprocessing.Describe()}; augmentation: {options.AugmentationDescription}" +
-        (options.HeadGuidance > 0 ? $"; loss: {options.LossDescription}" : "") +
+        (options.HeadGuidance > 0 || options.LesionGuidance > 0 ? $"; loss: {options.LossDescription}" : "") +
         (options.FineTuningDescription is { Length: > 0 } fineTuning ? $"; fine-tuning: {fineTuning.TrimStart(',', ' ')}" : "");
 
     /// <summary>Explains why a checkpoint cannot continue a run with these options, or returns null.</summary>

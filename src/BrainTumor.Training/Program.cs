@@ -25,6 +25,8 @@ var resume = new Option<bool>("--resume") { Description = "Continue from the che
 var preprocessing = new Option<string>("--preprocessing") { Description = "Input preprocessing: stretch (the paper's), head-crop, intensity, or head (crop and intensity).", DefaultValueFactory = _ => "stretch" };
 var augmentation = new Option<AugmentationMode>("--augment") { Description = "Augmentation: paper (flip, rotation); scanner (also field of view, gamma and contrast, resolution, blur, noise); sequence (scanner plus random grey-level curves); histogram (scanner plus histogram matching to another image of the batch); gin (scanner plus a random 4-layer network's intensity remapping); or randconv (scanner plus one random linear filter).", DefaultValueFactory = _ => AugmentationMode.Paper };
 var headGuidance = new Option<double>("--head-guidance") { Description = "Weight of a loss term: the share of the true class's Grad-CAM map outside the head (0: none).", DefaultValueFactory = _ => 0 };
+var lesionGuidance = new Option<double>("--lesion-guidance") { Description = "Weight of a loss term: the share of the true class's Grad-CAM map outside the hand-drawn lesion box, on training images with a box (0: none).", DefaultValueFactory = _ => 0 };
+var lesionBoxes = new Option<string[]>("--lesion-boxes") { Description = "Lesion-box CSV (data/lesion-boxes/); repeat for several. Only boxes of images in the training part are used.", AllowMultipleArgumentsPerToken = false };
 var backboneRate = new Option<double>("--backbone-lr") { Description = "Learning rate of a pretrained backbone as a share of the head's.", DefaultValueFactory = _ => 1 };
 var headOnly = new Option<int>("--head-only-epochs") { Description = "First epochs in which only the new head of a pretrained network trains.", DefaultValueFactory = _ => 0 };
 var frozenNorms = new Option<bool>("--freeze-bn") { Description = "Keep batch norm on its running (pretrained) statistics while training." };
@@ -34,7 +36,7 @@ var maxPerClass = new Option<int?>("--max-per-class") { Description = "Use at mo
 var train = new Command("train", "Train a network, then export the best weights as an ONNX model package with Grad-CAM.")
 {
     architecture, data, output, name, checkpoints, epochs, batchSize, learningRate, imageSize, validationFraction,
-    seed, patience, rotation, preprocessing, augmentation, headGuidance, backboneRate, headOnly, frozenNorms, timeBudget, resume, threads, maxPerClass,
+    seed, patience, rotation, preprocessing, augmentation, headGuidance, lesionGuidance, lesionBoxes, backboneRate, headOnly, frozenNorms, timeBudget, resume, threads, maxPerClass,
 };
 TrainingOptions ReadOptions(ParseResult parse, string outputDirectory) => new()
 {
@@ -54,6 +56,8 @@ TrainingOptions ReadOptions(ParseResult parse, string outputDirectory) => new()
     Preprocessing = ParsePreprocessing(parse.GetValue(preprocessing)!),
     Augmentation = parse.GetValue(augmentation),
     HeadGuidance = parse.GetValue(headGuidance),
+    LesionGuidance = parse.GetValue(lesionGuidance),
+    LesionBoxFiles = parse.GetValue(lesionBoxes) ?? [],
     BackboneLearningRate = parse.GetValue(backboneRate),
     HeadOnlyEpochs = parse.GetValue(headOnly),
     FrozenBatchNorm = parse.GetValue(frozenNorms),
@@ -86,13 +90,13 @@ train.SetAction((parse, cancellation) => Cli.Run(() =>
 var crossValidate = new Command("cv", "Stratified, duplicate-aware k-fold cross-validation with reports and plots; run it again to continue an interrupted run.")
 {
     architecture, data, reportOutput, folds, foldLimit, checkpoints, epochs, batchSize, learningRate, imageSize, validationFraction,
-    seed, patience, rotation, preprocessing, augmentation, headGuidance, backboneRate, headOnly, frozenNorms, timeBudget, threads, maxPerClass,
+    seed, patience, rotation, preprocessing, augmentation, headGuidance, lesionGuidance, lesionBoxes, backboneRate, headOnly, frozenNorms, timeBudget, threads, maxPerClass,
 };
 crossValidate.SetAction((parse, cancellation) => Cli.Run(() =>
 {
     string input = parse.GetValue(preprocessing) is "stretch" ? "" : $"-{parse.GetValue(preprocessing)}";
     string augment = parse.GetValue(augmentation) == AugmentationMode.Paper ? "" : $"-{parse.GetValue(augmentation).ToString().ToLowerInvariant()}";
-    string guided = parse.GetValue(headGuidance) > 0 ? "-guided" : "";
+    string guided = (parse.GetValue(headGuidance) > 0 ? "-guided" : "") + (parse.GetValue(lesionGuidance) > 0 ? "-lesion" : "");
     string stem = $"cv-{parse.GetValue(architecture)}-{parse.GetValue(imageSize)?.ToString() ?? "default"}{input}{augment}{guided}";
     string reportFolder = parse.GetValue(reportOutput) ?? Path.Combine("reports", stem);
     var options = ReadOptions(parse, reportFolder) with { CheckpointDirectory = parse.GetValue(checkpoints) ?? Path.Combine("checkpoints", stem) };

@@ -65,6 +65,13 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
         var (optimizer, backboneGroup) = CreateOptimizer(network, recipe);
         Directory.CreateDirectory(directory);
         var state = StartOrResume(network, optimizer, directory, dataset.ImageSize, datasetSha);
+        var lesions = options.LesionGuidance > 0
+            ? LesionMasks.For(dataset, split.Train, LesionMasks.Read(options.LesionBoxFiles), options.Preprocessing)
+            : null;
+        if (lesions is not null)
+        {
+            progress.Line($"lesion guidance: {lesions.Count} of the {split.Train.Count} training images have a hand-drawn box");
+        }
 
         bool finished = state.StoppedBy == StoppedEarly || state.EpochsCompleted >= options.Epochs;
         if (finished)
@@ -88,7 +95,8 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
             {
                 groups[g].LearningRate = g != backboneGroup ? rate : epoch <= options.HeadOnlyEpochs ? 0 : rate * options.BackboneLearningRate;
             }
-            var (trainLoss, trainAccuracy) = TrainEpoch(network, optimizer, dataset, split.Train, epoch, recipe.LabelSmoothing, runClock, cancellation);
+            var (trainLoss, trainAccuracy) = TrainEpoch(network, optimizer, dataset, split.Train, lesions, epoch, recipe.LabelSmoothing, runClock,
+                cancellation);
             if (double.IsNaN(trainLoss))
             {
                 stoppedBy = StoppedByTimeBudget;
@@ -213,7 +221,8 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
 
     /// <summary>Mean loss and accuracy over the epoch, or NaN when the time budget ran out during it.</summary>
     private (double Loss, double Accuracy) TrainEpoch(ClassifierNetwork network, optim.Optimizer optimizer,
-        ImageFolderDataset dataset, IReadOnlyList<int> trainIndices, int epoch, double labelSmoothing, Stopwatch runClock, CancellationToken cancellation)
+        ImageFolderDataset dataset, IReadOnlyList<int> trainIndices, LesionMasks? lesions, int epoch, double labelSmoothing, Stopwatch runClock,
+        CancellationToken cancellation)
     {
         network.TrainingMode(options.FrozenBatchNorm);
         // Shuffling and augmentation draw from a generator seeded by (seed, epoch), and dropout and stochastic depth from
@@ -235,7 +244,16 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
             }
             using var scope = NewDisposeScope();
             var plain = Batches.Images(dataset.Samples, batches[b], InputNormalization);
-            var masks = options.HeadGuidance > 0 ? Batches.HeadMasks(dataset.Samples, batches[b]) : null;
+            // The head mask and the lesion box are channels of one tensor, so that the augmentation moves both with the image.
+            var head = options.HeadGuidance > 0 ? Batches.HeadMasks(dataset.Samples, batches[b]) : null;
+            var lesion = lesions?.Batch(batches[b]);
+            Tensor? masks = (head, lesion) switch
+            {
+                (null, null) => null,
+                (not null, null) => head,
+                (null, var (box, _)) => box,
+                (not null, var (box, _)) => cat([head, box], 1),
+            };
             var (augmented, movedMasks) = options.Augmentation == AugmentationMode.Paper
                 ? Batches.Augment(plain, random, options.RotationDegrees, masks)
                 : ScannerAugmentation.Apply(plain, random, options.RotationDegrees, options.Augmentation, masks);
@@ -246,7 +264,17 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
             var loss = nn.functional.cross_entropy(logits, labels, label_smoothing: labelSmoothing);
             if (movedMasks is not null)
             {
-                loss = loss + options.HeadGuidance * OutsideHeadShare(activation, logits, labels, movedMasks);
+                var cam = TrueClassMap(activation, logits, labels);
+                if (head is not null)
+                {
+                    loss = loss + options.HeadGuidance * OutsideShares(cam, movedMasks.narrow(1, 0, 1)).mean();
+                }
+                if (lesion is var (_, boxed))
+                {
+                    // Averaged over the images that have a box, so the weight does not depend on how many a batch holds.
+                    var outside = OutsideShares(cam, movedMasks.narrow(1, movedMasks.shape[1] - 1, 1));
+                    loss = loss + options.LesionGuidance * (outside * boxed).sum() / boxed.sum().clamp_min(1);
+                }
             }
             loss.backward();
             optimizer.step();
@@ -260,17 +288,21 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
     }
 
     /// <summary>
-    /// The mean share of each image's Grad-CAM map for its true class that lies outside its head mask (pooled to the map's
-    /// resolution), kept differentiable: the gradient of the logit with respect to the Grad-CAM layer is taken with
-    /// create_graph, so the penalty trains the network to base its evidence on the head. Only the head (the layers after
-    /// the Grad-CAM layer) is differentiated twice, which costs little.
+    /// Each image's Grad-CAM map for its true class, kept differentiable: the gradient of the logit with respect to the
+    /// Grad-CAM layer is taken with create_graph, so a penalty on the map trains the network. Only the head (the layers
+    /// after the Grad-CAM layer) is differentiated twice, which costs little.
     /// </summary>
-    private static Tensor OutsideHeadShare(Tensor activation, Tensor logits, Tensor labels, Tensor masks)
+    private static Tensor TrueClassMap(Tensor activation, Tensor logits, Tensor labels)
     {
         var score = logits.gather(1, labels.unsqueeze(1)).sum();
         var gradient = autograd.grad([score], [activation], retain_graph: true, create_graph: true)[0];
-        var cam = nn.functional.relu((gradient.mean([2, 3], keepdim: true) * activation).sum(1));
-        var head = nn.functional.adaptive_avg_pool2d(masks, [activation.shape[2], activation.shape[3]]).squeeze(1);
-        return ((cam * (1 - head)).sum([1, 2]) / (cam.sum([1, 2]) + 1e-6)).mean();
+        return nn.functional.relu((gradient.mean([2, 3], keepdim: true) * activation).sum(1));
+    }
+
+    /// <summary>Each image's share of <paramref name="cam"/> outside its mask ([N, 1, H, W], pooled to the map's resolution).</summary>
+    private static Tensor OutsideShares(Tensor cam, Tensor masks)
+    {
+        var inside = nn.functional.adaptive_avg_pool2d(masks, [cam.shape[1], cam.shape[2]]).squeeze(1);
+        return (cam * (1 - inside)).sum([1, 2]) / (cam.sum([1, 2]) + 1e-6);
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using static System.FormattableString;
 
 namespace BrainTumor.Training;
 
@@ -23,6 +24,10 @@ public sealed record TrainingOptions
     public AugmentationMode Augmentation { get; init; } = AugmentationMode.Paper;
     /// <summary>Weight of the penalty on the true class's Grad-CAM mass outside the head (0: none).</summary>
     public double HeadGuidance { get; init; }
+    /// <summary>Weight of the penalty on the true class's Grad-CAM mass outside the hand-drawn lesion box, where a training image has one.</summary>
+    public double LesionGuidance { get; init; }
+    /// <summary>Lesion-box CSV files (<c>data/lesion-boxes/</c>) for <see cref="LesionGuidance"/>.</summary>
+    public IReadOnlyList<string> LesionBoxFiles { get; init; } = [];
     /// <summary>The pretrained backbone's learning rate as a share of the head's (discriminative learning rates).</summary>
     public double BackboneLearningRate { get; init; } = 1;
     /// <summary>Epochs at the start in which only the new head trains (linear probing before fine-tuning).</summary>
@@ -45,11 +50,15 @@ public sealed record TrainingOptions
 
     /// <summary>The optimiser and loss, as manifests and cross-validation reports record them.</summary>
     public string LossDescription => Architectures.ArchitectureRegistry.Get(Architecture).TrainingRecipe.Description + FineTuningDescription +
-        (HeadGuidance > 0 ? $", plus {HeadGuidance.ToString(System.Globalization.CultureInfo.InvariantCulture)} x the share of the true class's Grad-CAM outside the head" : "");
+        (HeadGuidance > 0 ? Invariant($", plus {HeadGuidance} x the share of the true class's Grad-CAM outside the head") : "") +
+        (LesionGuidance > 0
+            ? Invariant($", plus {LesionGuidance} x the share of the true class's Grad-CAM outside the hand-drawn lesion box") +
+              $" ({string.Join(", ", LesionBoxFiles.Select(Path.GetFileName))}; training images with a box only)"
+            : "");
 
     /// <summary>How the pretrained backbone is trained, when that differs from the head.</summary>
     public string FineTuningDescription =>
-        (BackboneLearningRate != 1 ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $", backbone at {BackboneLearningRate}x the learning rate") : "") +
+        (BackboneLearningRate != 1 ? Invariant($", backbone at {BackboneLearningRate}x the learning rate") : "") +
         (HeadOnlyEpochs > 0 ? $", only the head trained in the first {HeadOnlyEpochs} epoch(s)" : "") +
         (FrozenBatchNorm ? ", batch-norm statistics frozen" : "");
 
@@ -73,6 +82,9 @@ public sealed record TrainingOptions
         Require(BackboneLearningRate is >= 0 and <= 10, $"--backbone-lr must be between 0 and 10, not {BackboneLearningRate}.");
         Require(HeadOnlyEpochs >= 0 && HeadOnlyEpochs < Epochs, $"--head-only-epochs must be at least 0 and below --epochs, not {HeadOnlyEpochs}.");
         Require(HeadGuidance is >= 0 and <= 100, $"--head-guidance must be between 0 and 100, not {HeadGuidance}.");
+        Require(LesionGuidance is >= 0 and <= 100, $"--lesion-guidance must be between 0 and 100, not {LesionGuidance}.");
+        Require(LesionGuidance == 0 || LesionBoxFiles.Count > 0, "--lesion-guidance needs --lesion-boxes.");
+        Require(LesionBoxFiles.Count == 0 || LesionGuidance > 0, "--lesion-boxes needs a --lesion-guidance weight.");
     }
 
     private static void Require(bool condition, string message)
