@@ -37,12 +37,18 @@ public static class GradCamEndpoints
             return problem;
         }
         var request = parsed.Value!;
-        return await pipeline.RunAsync(context, request.Model, withGradCam: true, request.TargetClass, request.Dicom,
-            (result, timings) => Answer(context, request, result, timings), request.Method, drawsOnImage: request.Output == GradCamOutput.Overlay);
+        var classified = await pipeline.ClassifyAsync(context, request.Model, withGradCam: true, request.TargetClass, request.Dicom,
+            request.Method, drawsOnImage: request.Output == GradCamOutput.Overlay);
+        if (classified.Problem is ProblemHttpResult refused)
+        {
+            return refused;
+        }
+        using var result = classified.Value!;
+        return Answer(context, request, result);
     }
 
     private static Results<Ok<GradCamResponse>, FileContentHttpResult, ProblemHttpResult> Answer(
-        HttpContext context, GradCamRequest request, ClassifiedImage result, Timings timings)
+        HttpContext context, GradCamRequest request, ClassifiedImage result)
     {
         var cam = result.Prediction.GradCam!;
         int width = result.Size.Width, height = result.Size.Height;
@@ -53,7 +59,7 @@ public static class GradCamEndpoints
             var matrix = Enumerable.Range(0, cam.Height).Select(row => cam.Values.AsSpan(row * cam.Width, cam.Width).ToArray()).ToArray();
             var payload = new GradCamPayload(cam.Label, request.Method.Name(), cam.Width, cam.Height, matrix, Convert.ToBase64String(ImageEncoder.Png(mask)));
             return TypedResults.Ok(new GradCamResponse(result.Model.Name, result.Model.Manifest.Version, result.Prediction.Label,
-                result.Prediction.Confidence, result.ProbabilitiesByLabel, new ImageSize(width, height), payload, timings, result.Dicom,
+                result.Prediction.Confidence, result.ProbabilitiesByLabel, new ImageSize(width, height), payload, result.Timings, result.Dicom,
                 result.Prediction.InDistribution));
         }
         context.Response.Headers["X-GradCam-Class"] = cam.Label;

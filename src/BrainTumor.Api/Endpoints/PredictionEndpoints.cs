@@ -33,11 +33,17 @@ public static class PredictionEndpoints
             return problem;
         }
         var request = parsed.Value!;
-        return await pipeline.RunAsync(context, request.Model, withGradCam: false, targetClass: null, request.Dicom,
-            (result, timings) => Answer(request, result, timings), point: request.Point, drawsOnImage: request.Format == PredictFormat.Png);
+        var classified = await pipeline.ClassifyAsync(context, request.Model, withGradCam: false, targetClass: null, request.Dicom,
+            point: request.Point, drawsOnImage: request.Format == PredictFormat.Png);
+        if (classified.Problem is ProblemHttpResult refused)
+        {
+            return refused;
+        }
+        using var result = classified.Value!;
+        return Answer(request, result);
     }
 
-    private static Results<Ok<PredictionResponse>, FileContentHttpResult, ProblemHttpResult> Answer(PredictRequest request, ClassifiedImage result, Timings timings)
+    private static Results<Ok<PredictionResponse>, FileContentHttpResult, ProblemHttpResult> Answer(PredictRequest request, ClassifiedImage result)
     {
         var answer = result.Prediction;
         if (request.Format == PredictFormat.Png)
@@ -46,7 +52,7 @@ public static class PredictionEndpoints
             return TypedResults.File(ImageEncoder.Png(annotated), "image/png");
         }
         return TypedResults.Ok(new PredictionResponse(result.Model.Name, result.Model.Manifest.Version, answer.Label, answer.Confidence,
-            result.ProbabilitiesByLabel, result.Size, timings, result.Dicom, request.Point.Name(), answer.InDistribution));
+            result.ProbabilitiesByLabel, result.Size, result.Timings, result.Dicom, request.Point.Name(), answer.InDistribution));
     }
 
     public static string Caption(string label, float confidence) => $"{DisplayLabel(label)}  {confidence * 100:0.0}%";

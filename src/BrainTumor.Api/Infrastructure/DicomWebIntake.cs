@@ -38,29 +38,19 @@ public static class FailureReasons
 /// Secondary Capture, queued for <see cref="DicomWebResults"/> when a results URL is configured.
 /// </summary>
 public sealed class DicomWebIntake(
-    AdmissionQueue admission, UploadBudget budget, ImageUploads uploads, ServerMetrics metrics, DicomWebResults results,
-    IDiagnosticContext diagnostics, ILogger<DicomWebIntake> logger, IOptions<ServerLimitsOptions> limits,
-    IOptions<OutOfDistributionOptions> outOfDistribution)
+    RequestAdmission admission, ImageUploads uploads, ServerMetrics metrics, DicomWebResults results,
+    IDiagnosticContext diagnostics, ILogger<DicomWebIntake> logger, IOptions<OutOfDistributionOptions> outOfDistribution)
 {
     public async Task<Attempt<IReadOnlyList<StoredInstance>>> StoreAsync(HttpContext context, ClassifierModel model)
     {
         diagnostics.Set("Model", model.Name);
-        using var reservation = budget.TryReserve(budget.ShareFor(context.Request));
-        if (reservation is null)
+        var admitted = await admission.AdmitAsync(context, uploads.ReadInstancesAsync);
+        if (admitted.Problem is ProblemHttpResult refused)
         {
-            return Busy(context);
+            return refused;
         }
-        var parts = await uploads.ReadInstancesAsync(context.Request, context.RequestAborted);
-        if (parts.Problem is ProblemHttpResult unreadable)
-        {
-            return unreadable;
-        }
-        using var lease = await admission.TryEnterAsync(context.RequestAborted);
-        if (lease is null)
-        {
-            return Busy(context);
-        }
-        return new Attempt<IReadOnlyList<StoredInstance>>(parts.Value!.Select(part => Store(model, part)).ToList(), null);
+        using var parts = admitted.Value!;
+        return new Attempt<IReadOnlyList<StoredInstance>>(parts.Body.Select(part => Store(model, part)).ToList(), null);
     }
 
     private StoredInstance Store(ClassifierModel model, DicomPart part)
@@ -108,7 +98,7 @@ public sealed class DicomWebIntake(
         }
         if (results.Enabled)
         {
-            var result = new ClassifiedImage(model, new ImageSize(image.Width, image.Height), image, input.Region, prediction, 0, decoded.Value.Dicom, part.Bytes);
+            var result = new ClassifiedImage(model, new ImageSize(image.Width, image.Height), image, input.Region, prediction, decoded.Value.Dicom, part.Bytes);
             var findings = new ClassificationFindings(model.Name, model.Manifest.Version, prediction.Label,
                 ClassProbabilities.ByLabel(model.Manifest.Labels, prediction.Probabilities).ToList(), prediction.InDistribution?.Ok);
             List<byte[]> instances = [StructuredReport.Create(part.Bytes, findings, DateTime.Now)];
@@ -130,6 +120,4 @@ public sealed class DicomWebIntake(
         logger.LogInformation("STOW-RS instance of study {StudyInstanceUid} failed with 0x{FailureReason:X4}: {Why}", study ?? "-", reason, why);
         return new StoredInstance(sopClass, sopInstance, reason);
     }
-
-    private ProblemHttpResult Busy(HttpContext context) => ClassificationPipeline.Busy(context, admission, limits.Value);
 }

@@ -42,6 +42,7 @@ public static class ServerServiceCollectionExtensions
             .WithMetrics(metrics => metrics.AddMeter(ServerMetrics.ExportedMeters)
                 // Scrapes see the requests answered just before them, not a copy up to 300 ms old.
                 .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
+        services.AddSingleton<RequestAdmission>();
         services.AddScoped<ClassificationPipeline>();
         services.AddDicomWebResults();
         services.AddProblemDetails();
