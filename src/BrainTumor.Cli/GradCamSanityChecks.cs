@@ -216,7 +216,7 @@ public static class GradCamSanityChecks
     public static double OutsideHeadShare(RgbImage input, GradCamMap map)
     {
         var upsampled = GradCamRenderer.NormaliseAndUpsample(map.Values, map.Width, map.Height, input.Width, input.Height);
-        var head = Preprocessing.HeadMask(input);
+        var head = HeadLocation.Mask(input);
         double total = 0, outside = 0;
         for (int p = 0; p < upsampled.Length; p++)
         {

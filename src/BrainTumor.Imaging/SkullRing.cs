@@ -33,12 +33,12 @@ public static class SkullRing
     private static readonly Preprocessing HeadCrop = new(CropMode.Head, 0.04, IntensityMode.None);
 
     /// <summary>
-    /// From a histogram of grey levels: the share of the pixels above <see cref="Preprocessing.HeadThreshold"/> that lie within 12
+    /// From a histogram of grey levels: the share of the pixels above <see cref="GreyHistogram.HeadThreshold"/> that lie within 12
     /// levels of their 99.9th percentile. 0 when the histogram has no head.
     /// </summary>
     public static double TopLevelShare(ReadOnlySpan<int> histogram)
     {
-        if (Preprocessing.HeadThreshold(histogram) is not int threshold)
+        if (GreyHistogram.HeadThreshold(histogram) is not int threshold)
         {
             return 0;
         }
@@ -62,7 +62,7 @@ public static class SkullRing
     public static double BrightRingShare(SKBitmap image)
     {
         var pixels = HeadCrop.Prepare(image, CropSize, CropSize).Pixels;
-        var mask = Preprocessing.HeadMask(pixels);
+        var mask = HeadLocation.Mask(pixels);
         const int side = CropSize, count = side * side;
         var planes = pixels.Planes;
         Span<byte> grey = stackalloc byte[count];
@@ -135,7 +135,10 @@ public static class SkullRing
         return 255;
     }
 
-    /// <summary>The median grey level of the head's pixels more than <see cref="BrainDepth"/> px (4-connected steps) from its edge; 0 when there are none.</summary>
+    /// <summary>
+    /// The median grey level of the head's pixels more than <see cref="BrainDepth"/> px (4-connected steps) from its edge; 0 when
+    /// there are none.
+    /// </summary>
     private static double BrainMedian(ReadOnlySpan<byte> grey, bool[] mask)
     {
         const int side = CropSize;

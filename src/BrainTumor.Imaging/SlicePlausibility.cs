@@ -73,18 +73,21 @@ public static class SlicePlausibility
         double ratio = (double)Math.Max(image.Width, image.Height) / Math.Min(image.Width, image.Height);
         if (ratio > MaxAspectRatio)
         {
-            return new(SliceRefusal.NotASlice, $"The image is {image.Width}x{image.Height}, {ratio:0.#}:1; an MRI slice is at most {MaxAspectRatio:0}:1.");
+            return new(SliceRefusal.NotASlice,
+                $"The image is {image.Width}x{image.Height}, {ratio:0.#}:1; an MRI slice is at most {MaxAspectRatio:0}:1.");
         }
         var sample = Sample(image);
         if (sample.ColouredShare > MaxColouredShare)
         {
             return new(SliceRefusal.NotGreyscale,
-                $"{sample.ColouredShare * 100:0}% of the image's pixels are clearly coloured (at most {MaxColouredShare * 100:0}% is accepted); an MRI slice is grey.");
+                $"{sample.ColouredShare * 100:0}% of the image's pixels are clearly coloured " +
+                $"(at most {MaxColouredShare * 100:0}% is accepted); an MRI slice is grey.");
         }
         if (sample.Deviation < MinGreyLevelDeviation)
         {
             return new(SliceRefusal.NotASlice,
-                $"The image is almost uniform (grey levels vary by {sample.Deviation:0.0} around their mean, at least {MinGreyLevelDeviation:0} is needed); it shows no slice.");
+                $"The image is almost uniform (grey levels vary by {sample.Deviation:0.0} around their mean, " +
+                $"at least {MinGreyLevelDeviation:0} is needed); it shows no slice.");
         }
         // A DICOM file that says MR is believed over the picture: the ring is evidence only where nothing better is known.
         double ring = modality == "MR" || sample.TopLevelShare < SkullRing.MinTopLevelShare ? 0 : SkullRing.BrightRingShare(image);
@@ -97,7 +100,9 @@ public static class SlicePlausibility
         return null;
     }
 
-    /// <summary>The standard deviation of the grey levels (as <see cref="Preprocessing"/> computes them) over a regular sample of the pixels.</summary>
+    /// <summary>
+    /// The standard deviation of the grey levels (as <see cref="GreyLevels"/> computes them) over a regular sample of the pixels.
+    /// </summary>
     public static double GreyLevelDeviation(SKBitmap image) => Sample(image).Deviation;
 
     /// <summary>The share of a regular sample of the pixels whose colours differ by more than <see cref="ColouredPixelSpread"/>.</summary>
@@ -107,7 +112,7 @@ public static class SlicePlausibility
     {
         Span<int> histogram = stackalloc int[256];
         histogram.Clear();
-        ReadOnlySpan<byte> rgba = Preprocessing.Rgba(image);
+        ReadOnlySpan<byte> rgba = GreyLevels.Rgba(image);
         // SKBitmap's Width and Height call into Skia; read once, not per pixel (per pixel they cost 6 ms on a 512x512 slice).
         int width = image.Width, height = image.Height;
         int step = Math.Max(1, (int)Math.Sqrt((double)width * height / SampledPixels));
@@ -118,7 +123,7 @@ public static class SlicePlausibility
             for (int x = 0; x < width; x += step)
             {
                 int i = (y * width + x) * 4;
-                byte grey = Preprocessing.Grey(rgba, i);
+                byte grey = GreyLevels.Grey(rgba, i);
                 histogram[grey]++;
                 sum += grey;
                 squares += grey * grey;

@@ -29,7 +29,7 @@ public static class Batches
     public static Tensor Labels(IReadOnlyList<LabelledImage> samples, IReadOnlyList<int> indices) =>
         tensor(indices.Select(i => (long)samples[i].Label).ToArray());
 
-    /// <summary>Each image's head mask (<see cref="Preprocessing.HeadMask"/>) as [N, 1, H, W] of 0 and 1.</summary>
+    /// <summary>Each image's head mask (<see cref="HeadLocation.Mask"/>) as [N, 1, H, W] of 0 and 1.</summary>
     public static Tensor HeadMasks(IReadOnlyList<LabelledImage> samples, IReadOnlyList<int> indices)
     {
         var first = samples[indices[0]].Image;
@@ -37,7 +37,7 @@ public static class Batches
         var buffer = new float[indices.Count * plane];
         for (int i = 0; i < indices.Count; i++)
         {
-            var mask = Preprocessing.HeadMask(samples[indices[i]].Image);
+            var mask = HeadLocation.Mask(samples[indices[i]].Image);
             for (int p = 0; p < plane; p++)
             {
                 buffer[i * plane + p] = mask[p] ? 1 : 0;
@@ -48,7 +48,9 @@ public static class Batches
 
     /// <summary>Moves <paramref name="masks"/> ([N, 1, H, W]) exactly as the sampling <paramref name="grid"/> moves the images.</summary>
     public static Tensor? MoveMasks(Tensor? masks, Tensor grid) =>
-        masks is null ? null : nn.functional.grid_sample(masks, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: false);
+        masks is null
+            ? null
+            : nn.functional.grid_sample(masks, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: false);
 
     /// <summary>The paper's augmentation: random horizontal flip and a small random rotation (zero fill).</summary>
     /// <param name="masks">Head masks to move with the images, or null.</param>
@@ -69,6 +71,7 @@ public static class Batches
         }
         using var affine = tensor(theta, [count, 2, 3]);
         using var grid = nn.functional.affine_grid(affine, images.shape, align_corners: false);
-        return (nn.functional.grid_sample(images, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: false), MoveMasks(masks, grid));
+        var moved = nn.functional.grid_sample(images, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: false);
+        return (moved, MoveMasks(masks, grid));
     }
 }
