@@ -1,7 +1,7 @@
-using System.Globalization;
-using System.Runtime.InteropServices;
+using System.CommandLine;
 using BrainTumor.Data;
 using BrainTumor.Evaluation;
+using BrainTumor.Imaging;
 using BrainTumor.Models;
 
 namespace BrainTumor.Cli;
@@ -15,15 +15,72 @@ public enum EvaluationSplit
 /// <summary>Evaluates a shipped model on a labelled folder with ONNX Runtime and writes the report.</summary>
 public static class EvaluateCommand
 {
-    /// <param name="gradCamDeletionFraction">When set, also runs the Grad-CAM deletion check blanking this share of each input.</param>
+    public static Command Definition()
+    {
+        var output = new Option<string?>("--out") { Description = "Report folder (default: reports/evaluate-<model>-<split>)." };
+        var split = new Option<EvaluationSplit>("--split")
+        {
+            Description = "all, or validation: only the held-out split the model's manifest records.",
+            DefaultValueFactory = _ => EvaluationSplit.All,
+        };
+        var gradCamDeletion = new Option<double?>("--gradcam-deletion")
+        {
+            Description = "Also check Grad-CAM's faithfulness: blank this share of each image where the map is highest (e.g. 0.2) " +
+                          "and compare with a shuffled map.",
+        };
+        var recordExternal = new Option<bool>("--record-external")
+        {
+            Description = "Record the results in the package's model.json as its external validation (for a set from other sources " +
+                          "than the training data).",
+        };
+        var gradCamChecks = new Option<bool>("--gradcam-checks")
+        {
+            Description = "Also run the Grad-CAM sanity checks (cascading randomisation, class sensitivity, map outside the head, " +
+                          "stability) on 10 images per class, and record them in the package's model.json.",
+        };
+        var exclude = new Option<string[]>("--exclude")
+        {
+            Description = "A file (relative to --data, e.g. glioma_tumor/image(56).jpg) to leave out of a second set of figures; " +
+                          "repeat for several.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var pairedWith = new Option<string?>("--paired-with")
+        {
+            Description = "The report folder of another model's evaluation on the same data: count the images only one of the two " +
+                          "got right, with the exact McNemar test.",
+        };
+        var lesionBoxes = new Option<string?>("--lesion-boxes")
+        {
+            Description = "A CSV of hand-drawn lesion boxes on this data (data/lesion-boxes/*.csv): also play the pointing game with " +
+                          "every map method on the evaluated slices that have one.",
+        };
+        var evaluate = new Command("evaluate",
+            "Evaluate a model on a labelled folder: metrics, report.md, report.json, predictions.csv and plots.")
+        {
+            Commands.Model, Commands.Data, output, split, gradCamDeletion, recordExternal, gradCamChecks, exclude, pairedWith, lesionBoxes,
+            Commands.FullDecode,
+        };
+        evaluate.SetAction(parse => Commands.Run(() => Run(parse.GetValue(Commands.Model)!, parse.GetValue(Commands.Data)!,
+            parse.GetValue(output), parse.GetValue(split), Console.Out, parse.GetValue(gradCamDeletion), parse.GetValue(recordExternal),
+            parse.GetValue(gradCamChecks), parse.GetValue(exclude), parse.GetValue(pairedWith), parse.GetValue(lesionBoxes),
+            parse.GetValue(Commands.FullDecode))));
+        return evaluate;
+    }
+
+    /// <param name="gradCamDeletionFraction">When set, also runs the Grad-CAM deletion check blanking this share of each
+    /// input.</param>
     /// <param name="recordExternal">Write the results into the package's manifest as its external validation.</param>
-    /// <param name="gradCamChecks">Also run the Grad-CAM sanity checks (<see cref="GradCamSanityChecks"/>) and record them in the manifest.</param>
-    /// <param name="excluded">Files (relative to the data folder) also left out of a second set of figures, such as CT slices in an MRI set.</param>
-    /// <param name="pairedWith">The report folder of another model's evaluation on the same images, to compare with image by image.</param>
-    /// <param name="fullDecode">Decode every JPEG at full size, as training does, instead of at the smallest scale that still covers the input (as the server does).</param>
-    public static EvaluationReport Run(string modelDirectory, string dataDirectory, string? outputDirectory, EvaluationSplit split, TextWriter log,
-        double? gradCamDeletionFraction = null, bool recordExternal = false, bool gradCamChecks = false, IReadOnlyList<string>? excluded = null,
-        string? pairedWith = null, string? lesionBoxes = null, bool fullDecode = false)
+    /// <param name="gradCamChecks">Also run the Grad-CAM sanity checks (<see cref="GradCamSanityChecks"/>) and record them in the
+    /// manifest.</param>
+    /// <param name="excluded">Files (relative to the data folder) also left out of a second set of figures, such as CT slices in an
+    /// MRI set.</param>
+    /// <param name="pairedWith">The report folder of another model's evaluation on the same images, to compare with image by
+    /// image.</param>
+    /// <param name="fullDecode">Decode every JPEG at full size, as training does, instead of at the smallest scale that still covers
+    /// the input (as the server does).</param>
+    public static EvaluationReport Run(string modelDirectory, string dataDirectory, string? outputDirectory, EvaluationSplit split,
+        TextWriter log, double? gradCamDeletionFraction = null, bool recordExternal = false, bool gradCamChecks = false,
+        IReadOnlyList<string>? excluded = null, string? pairedWith = null, string? lesionBoxes = null, bool fullDecode = false)
     {
         using var model = ModelLoader.Load(modelDirectory);
         var manifest = model.Manifest;
@@ -37,19 +94,22 @@ public static class EvaluateCommand
         }
         if (manifest.Input.Width != manifest.Input.Height)
         {
-            throw new CliException($"Model '{manifest.Name}' takes {manifest.Input.Width}x{manifest.Input.Height} input; only square inputs are evaluated.");
+            throw new CliException(
+                $"Model '{manifest.Name}' takes {manifest.Input.Width}x{manifest.Input.Height} input; only square inputs are evaluated.");
         }
         void RefuseAsExternal(bool trainedOnThese)
         {
             if (recordExternal && (trainedOnThese || split == EvaluationSplit.Validation))
             {
-                throw new CliException($"'{dataDirectory}' is the data '{manifest.Name}' was trained on, so it cannot be its external validation.");
+                throw new CliException(
+                    $"'{dataDirectory}' is the data '{manifest.Name}' was trained on, so it cannot be its external validation.");
             }
         }
         // Refused before the images are decoded, which takes a minute for the Training data.
-        RefuseAsExternal(recordExternal && manifest.TrainedOn?.DatasetContentSha256 == ImageFolderDataset.FilesContentSha256(dataDirectory, manifest.Labels));
-        var dataset = ImageFolderDataset.Load(dataDirectory, manifest.Labels, manifest.Input.Width, warn: w => log.WriteLine($"warning: {w}"),
-            preprocessing: manifest.Input.Steps, scaledDecoding: !fullDecode);
+        RefuseAsExternal(recordExternal && manifest.TrainedOn?.DatasetContentSha256
+            == ImageFolderDataset.FilesContentSha256(dataDirectory, manifest.Labels));
+        var dataset = ImageFolderDataset.Load(dataDirectory, manifest.Labels, manifest.Input.Width,
+            warn: w => log.WriteLine($"warning: {w}"), preprocessing: manifest.Input.Steps, scaledDecoding: !fullDecode);
         var notes = new List<string>();
         if (dataset.Skipped.Count > 0)
         {
@@ -61,11 +121,13 @@ public static class EvaluateCommand
         if (split == EvaluationSplit.Validation)
         {
             indices = TrainingSplit(manifest, dataset, dataDirectory).Validation;
-            notes.Add($"Only the held-out validation split ({indices.Count} images, seed {manifest.TrainedOn!.Split.Seed}) that the model never trained on.");
+            notes.Add($"Only the held-out validation split ({indices.Count} images, seed {manifest.TrainedOn!.Split.Seed}) that the " +
+                      "model never trained on.");
         }
         else if (trainedOnThese)
         {
-            notes.Add("These are the images the model was trained on (all but its validation split): the numbers are optimistic. Use --split validation for the held-out part.");
+            notes.Add("These are the images the model was trained on (all but its validation split): the numbers are optimistic. " +
+                      "Use --split validation for the held-out part.");
         }
 
         var progress = new ProgressBar(indices.Count, "evaluating");
@@ -77,10 +139,13 @@ public static class EvaluateCommand
         }
         int[] truth = indices.Select(i => dataset.Samples[i].Label).ToArray();
         var metrics = ProbabilisticMetrics.Compute(probabilities, truth, manifest.Labels);
-        log.WriteLine($"{manifest.Name} on {truth.Length} images: accuracy {metrics.Classification.Accuracy:F4}, macro-F1 {metrics.Classification.MacroF1:F4}, " +
-                      $"macro-AUC {metrics.MacroAuc:F4}, MCC {metrics.Mcc:F4}, ECE {metrics.ExpectedCalibrationError:F4}" +
-                      (metrics.Classification.TumourSensitivity is double sensitivity
-                          ? $", tumour sensitivity {sensitivity:F4} ({metrics.Classification.TumoursMissed} tumours called {ClassificationMetrics.NoTumorLabel})"
+        var classification = metrics.Classification;
+        log.WriteLine($"{manifest.Name} on {truth.Length} images: accuracy {classification.Accuracy:F4}, " +
+                      $"macro-F1 {classification.MacroF1:F4}, macro-AUC {metrics.MacroAuc:F4}, MCC {metrics.Mcc:F4}, " +
+                      $"ECE {metrics.ExpectedCalibrationError:F4}" +
+                      (classification.TumourSensitivity is double sensitivity
+                          ? $", tumour sensitivity {sensitivity:F4} ({classification.TumoursMissed} tumours called " +
+                            $"{ClassificationMetrics.NoTumorLabel})"
                           : ""));
         notes.Add($"All {truth.Length} images: {WilsonInterval.Summary(metrics.Classification)}.");
         log.WriteLine(notes[^1]);
@@ -88,7 +153,7 @@ public static class EvaluateCommand
         var predicted = probabilities.Select(ClassProbabilities.ArgMax).ToList();
         if (pairedWith is not null)
         {
-            notes.Add(Paired(manifest.Name, files, truth, predicted, pairedWith));
+            notes.Add(EvaluationPredictions.Paired(manifest.Name, files, truth, predicted, pairedWith));
             log.WriteLine(notes[^1]);
         }
         if (excluded is { Count: > 0 })
@@ -98,19 +163,23 @@ public static class EvaluateCommand
                 .Where(p => !leftOut.Contains(dataset.Samples[p.sample].RelativePath.Replace('\\', '/'))).Select(p => p.position).ToList();
             if (kept.Count != truth.Length - leftOut.Count)
             {
-                throw new CliException($"Only {truth.Length - kept.Count} of the {leftOut.Count} --exclude files are among the evaluated images.");
+                throw new CliException(
+                    $"Only {truth.Length - kept.Count} of the {leftOut.Count} --exclude files are among the evaluated images.");
             }
             var subset = ClassificationMetrics.Compute(kept.Select(p => truth[p]).ToArray(),
                 kept.Select(p => ClassProbabilities.ArgMax(probabilities[p])).ToArray(), manifest.Labels);
-            notes.Add($"Without the {leftOut.Count} excluded images ({string.Join(", ", leftOut.Order(StringComparer.Ordinal))}): {WilsonInterval.Summary(subset)}.");
+            notes.Add($"Without the {leftOut.Count} excluded images ({string.Join(", ", leftOut.Order(StringComparer.Ordinal))}): " +
+                      $"{WilsonInterval.Summary(subset)}.");
             log.WriteLine(notes[^1]);
         }
-        if (manifest.SensitiveOperatingPoint is { } point && manifest.Labels.ToList().IndexOf(ClassificationMetrics.NoTumorLabel) is int noTumor and >= 0)
+        if (manifest.SensitiveOperatingPoint is { } point
+            && manifest.Labels.ToList().IndexOf(ClassificationMetrics.NoTumorLabel) is int noTumor and >= 0)
         {
-            var sensitive = ClassificationMetrics.Compute(truth, probabilities.Select(p => ClassProbabilities.Decide(p, noTumor, point.NoTumorMinimum)).ToArray(),
-                manifest.Labels);
+            var decided = probabilities.Select(p => ClassProbabilities.Decide(p, noTumor, point.NoTumorMinimum)).ToArray();
+            var sensitive = ClassificationMetrics.Compute(truth, decided, manifest.Labels);
             string line = $"At the sensitive operating point (no_tumor only when at least {point.NoTumorMinimum:0.000} likely): accuracy " +
-                          $"{sensitive.Accuracy:F4}, macro-F1 {sensitive.MacroF1:F4}, tumour sensitivity {sensitive.TumourSensitivity:F4} " +
+                          $"{sensitive.Accuracy:F4}, macro-F1 {sensitive.MacroF1:F4}, " +
+                          $"tumour sensitivity {sensitive.TumourSensitivity:F4} " +
                           $"({sensitive.TumoursMissed} tumours called {ClassificationMetrics.NoTumorLabel}), " +
                           string.Join(", ", sensitive.PerClass.Select(c => $"{c.Label} recall {c.Recall:F4}")) + ".";
             notes.Add(line);
@@ -119,23 +188,27 @@ public static class EvaluateCommand
         GradCamDeletion? deletion = null;
         if (gradCamDeletionFraction is double fraction)
         {
-            var deletionProgress = new ProgressBar(indices.Count, "Grad-CAM deletion check");
-            deletion = GradCamDeletionCheck.Run(model, indices.Select(i => dataset.Samples[i].Image), fraction, seed: 1, deletionProgress.Report);
+            deletion = GradCamDeletionCheck.Run(model, indices.Select(i => dataset.Samples[i].Image).ToList(), fraction, seed: 1,
+                ProgressBar.Start);
         }
         List<GradCamChecks>? checks = null;
         if (gradCamChecks)
         {
-            string dataName = $"{ModelManifest.RecordedPath(dataDirectory)}{(split == EvaluationSplit.Validation ? " (held-out split)" : "")}";
-            var labelledFiles = indices.Select(i => (Path.Combine(dataset.Root, dataset.Samples[i].RelativePath), dataset.Samples[i].Label)).ToList();
-            checks = model.CamMethodsAvailable.Select(method => GradCamSanityChecks.Run(model, method, dataName, labelledFiles, seed: 1, log)).ToList();
-            notes.AddRange(checks.Select(GradCamChecksSummary));
+            string dataName = ModelManifest.RecordedPath(dataDirectory) + (split == EvaluationSplit.Validation ? " (held-out split)" : "");
+            var labelledFiles = indices.Select(i => (Path.Combine(dataset.Root, dataset.Samples[i].RelativePath), dataset.Samples[i].Label))
+                .ToList();
+            checks = model.CamMethodsAvailable
+                .Select(method => GradCamSanityChecks.Run(model, method, dataName, labelledFiles, seed: 1, log, ProgressBar.Start))
+                .ToList();
+            notes.AddRange(checks.Select(GradCamSanityChecks.Summary));
         }
         List<LesionPointing>? pointing = null;
         if (lesionBoxes is not null)
         {
             var boxes = PointingGame.Read(lesionBoxes);
             var evaluated = files.ToHashSet(StringComparer.Ordinal);
-            pointing = model.CamMethodsAvailable.Select(method => LesionPointingCheck.Run(model, method, dataset.Root, boxes, evaluated)).ToList();
+            pointing = model.CamMethodsAvailable
+                .Select(method => LesionPointingCheck.Run(model, method, dataset.Root, boxes, evaluated, ProgressBar.Start)).ToList();
             foreach (string summary in pointing.Select(p => p.Summary()))
             {
                 notes.Add(summary);
@@ -143,10 +216,10 @@ public static class EvaluateCommand
             }
         }
         var report = new EvaluationReport(manifest.Name, manifest.Version, manifest.Architecture, ModelManifest.RecordedPath(dataDirectory),
-            DateTimeOffset.UtcNow, Imaging.Machine.Description, manifest.Labels, metrics, notes, deletion);
+            DateTimeOffset.UtcNow, Machine.Description, manifest.Labels, metrics, notes, deletion);
         string folder = outputDirectory ?? Path.Combine("reports", $"evaluate-{manifest.Name}-{split.ToString().ToLowerInvariant()}");
         report.Save(folder, probabilities, truth);
-        WritePredictions(Path.Combine(folder, PredictionsFile), manifest.Labels, files, truth, probabilities);
+        EvaluationPredictions.Write(Path.Combine(folder, EvaluationPredictions.FileName), manifest.Labels, files, truth, probabilities);
         if (recordExternal)
         {
             RecordExternal(model.Directory, dataset, metrics.Classification);
@@ -156,14 +229,15 @@ public static class EvaluateCommand
         {
             string path = Path.Combine(model.Directory, ModelManifest.FileName);
             (ModelManifest.Read(path) with { GradCamChecks = checks }).Write(path);
-            checks.ForEach(c => log.WriteLine(GradCamChecksSummary(c)));
+            checks.ForEach(c => log.WriteLine(GradCamSanityChecks.Summary(c)));
             log.WriteLine($"Grad-CAM checks recorded in {path}");
         }
         // Only the held-out split's pointing game is recorded: it may choose the default map method, which other data must not.
         if (pointing is not null && split == EvaluationSplit.Validation)
         {
             string path = Path.Combine(model.Directory, ModelManifest.FileName);
-            string boxesFile = ModelManifest.RecordedPath(lesionBoxes!), dataName = $"{ModelManifest.RecordedPath(dataDirectory)} (held-out split)";
+            string boxesFile = ModelManifest.RecordedPath(lesionBoxes!);
+            string dataName = $"{ModelManifest.RecordedPath(dataDirectory)} (held-out split)";
             var results = pointing.Select(p => p.Record(boxesFile, dataName)).ToList();
             var updated = ModelManifest.Read(path) with { PointingGame = results };
             updated.Write(path);
@@ -171,82 +245,36 @@ public static class EvaluateCommand
         }
         if (deletion is not null)
         {
-            log.WriteLine($"Grad-CAM deletion check on {deletion.Images} images: confidence falls by {deletion.MeanDropGradCam:F3} with the Grad-CAM area blanked, " +
-                          $"{deletion.MeanDropRandom:F3} with a shuffled map's area");
+            log.WriteLine($"Grad-CAM deletion check on {deletion.Images} images: confidence falls by {deletion.MeanDropGradCam:F3} with " +
+                          $"the Grad-CAM area blanked, {deletion.MeanDropRandom:F3} with a shuffled map's area");
         }
         log.WriteLine($"report: {Path.Combine(folder, "report.md")}");
         return report;
     }
 
-    /// <summary>The model's training and held-out images (indices into <paramref name="dataset"/>), rebuilt from the split its manifest records.</summary>
+    /// <summary>
+    /// The model's training and held-out images (indices into <paramref name="dataset"/>), rebuilt from the split its manifest
+    /// records.
+    /// </summary>
     public static DuplicateAwareSplit.Split TrainingSplit(ModelManifest manifest, ImageFolderDataset dataset, string dataDirectory)
     {
         var training = manifest.TrainedOn ?? throw new CliException($"Model '{manifest.Name}' records no training split.");
         if (training.DatasetContentSha256 != dataset.ContentSha256())
         {
-            throw new CliException($"'{dataDirectory}' is not the data '{manifest.Name}' was trained on, so its validation split cannot be rebuilt.");
+            throw new CliException(
+                $"'{dataDirectory}' is not the data '{manifest.Name}' was trained on, so its validation split cannot be rebuilt.");
         }
         return dataset.HoldOut(training.Split.ValidationFraction, training.Split.Seed);
     }
-
-    /// <summary>Each image's true and predicted label and probabilities, so that another model's evaluation can be paired with it.</summary>
-    public const string PredictionsFile = "predictions.csv";
-
-    private static void WritePredictions(string path, IReadOnlyList<string> labels, IReadOnlyList<string> files, int[] truth, IReadOnlyList<float[]> probabilities)
-    {
-        var lines = new List<string> { "file,truth,predicted," + string.Join(",", labels) };
-        for (int i = 0; i < files.Count; i++)
-        {
-            lines.Add($"\"{files[i].Replace("\"", "\"\"")}\",{labels[truth[i]]},{labels[ClassProbabilities.ArgMax(probabilities[i])]}," +
-                      string.Join(",", probabilities[i].Select(p => p.ToString("0.######", CultureInfo.InvariantCulture))));
-        }
-        File.WriteAllLines(path, lines);
-    }
-
-    /// <summary>The images this model and another evaluation's model each got right alone, and the exact McNemar test of that split.</summary>
-    private static string Paired(string model, IReadOnlyList<string> files, int[] truth, IReadOnlyList<int> predicted, string otherFolder)
-    {
-        string path = Path.Combine(otherFolder, PredictionsFile);
-        if (!File.Exists(path))
-        {
-            throw new CliException($"'{path}' does not exist; evaluate the other model on the same data first.");
-        }
-        // Each row: the file, the true and the predicted label; the other model's labels are compared by name.
-        var other = File.ReadLines(path).Skip(1).Select(Csv.SplitLine).ToDictionary(r => r[0], r => r[1] == r[2]);
-        if (files.Any(f => !other.ContainsKey(f)) || other.Count != files.Count)
-        {
-            throw new CliException($"'{path}' scores other images than this evaluation; pair evaluations of the same data only.");
-        }
-        int onlyThis = 0, onlyOther = 0;
-        for (int i = 0; i < files.Count; i++)
-        {
-            bool right = predicted[i] == truth[i];
-            onlyThis += right && !other[files[i]] ? 1 : 0;
-            onlyOther += !right && other[files[i]] ? 1 : 0;
-        }
-        return string.Create(CultureInfo.InvariantCulture,
-            $"Paired with the evaluation in {otherFolder} on the same {files.Count} images: only {model} right on {onlyThis}, only the other model on {onlyOther}; " +
-            $"exact McNemar p = {PairedComparison.McNemarExact(onlyThis, onlyOther):0.000}.");
-    }
-
-    private static string GradCamChecksSummary(GradCamChecks checks) =>
-        $"Sanity checks of {checks.Method} maps on {checks.Images} images ({(checks.Passed ? "passed" : "failed: " + string.Join("; ", checks.Failures))}): " +
-        $"rank correlation with the original maps after randomising the top {string.Join(", ", checks.Randomisation.Select(s => $"{s.LayersRandomised} layer(s) {s.MeanRankCorrelation:0.00}"))}; " +
-        $"between classes {checks.ClassSensitivity:0.00}; share of the map outside the head {checks.OutsideHead:P1}; " +
-        $"after +15 grey levels and x1.15 contrast {checks.Stability:0.00} ({checks.StableImages} images kept their label)" +
-        (checks.Faithfulness is { } f
-            ? $"; insertion area {f.InsertionArea:0.000} against {f.InsertionAreaShuffled:0.000} for a shuffled map, deletion area {f.DeletionArea:0.000} against " +
-              $"{f.DeletionAreaShuffled:0.000} (pixels removed by a blur of sigma {f.BlurSigma:0.#} px)."
-            : ".");
 
     private static void RecordExternal(string modelDirectory, ImageFolderDataset dataset, ClassificationMetrics metrics)
     {
         string path = Path.Combine(modelDirectory, ModelManifest.FileName);
         var external = new ExternalValidation(
-            ModelManifest.RecordedPath(dataset.Root), dataset.ContentSha256(), metrics.Count, Math.Round(metrics.Accuracy, 4), Math.Round(metrics.MacroF1, 4),
-            metrics.TumourSensitivity is double s ? Math.Round(s, 4) : null, metrics.TumoursMissed,
-            ManifestScores.PerClass(metrics),
-            metrics.ConfusionMatrix, DateTimeOffset.UtcNow, "braintumor evaluate --record-external: ONNX Runtime on model.onnx with the package's own preprocessing");
+            ModelManifest.RecordedPath(dataset.Root), dataset.ContentSha256(), metrics.Count, Math.Round(metrics.Accuracy, 4),
+            Math.Round(metrics.MacroF1, 4), metrics.TumourSensitivity is double s ? Math.Round(s, 4) : null, metrics.TumoursMissed,
+            ManifestScores.PerClass(metrics), metrics.ConfusionMatrix, DateTimeOffset.UtcNow,
+            "braintumor evaluate --record-external: ONNX Runtime on model.onnx with the package's own preprocessing");
         (ModelManifest.Read(path) with { External = external }).Write(path);
     }
 }

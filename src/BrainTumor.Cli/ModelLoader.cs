@@ -35,5 +35,6 @@ internal static class ModelLoader
     }
 
     private static bool IsBareName(string model) =>
-        model.Length > 0 && model.IndexOfAny([Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar]) < 0 && model is not ("." or "..");
+        model.Length > 0 && model.IndexOfAny([Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar]) < 0
+        && model is not ("." or "..");
 }

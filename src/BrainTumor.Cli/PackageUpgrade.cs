@@ -1,3 +1,4 @@
+using System.CommandLine;
 using BrainTumor.Models;
 using BrainTumor.Onnx;
 using BrainTumor.Onnx.Proto;
@@ -11,6 +12,18 @@ namespace BrainTumor.Cli;
 /// </summary>
 public static class PackageUpgrade
 {
+    public static Command Definition()
+    {
+        var upgrade = new Command("upgrade",
+            "Add to a package written before them the outputs newer features read (features for the out-of-distribution guard; the " +
+            "Grad-CAM gradient and activation for other map methods).")
+        {
+            Commands.Model,
+        };
+        upgrade.SetAction(parse => Commands.Run(() => Run(parse.GetValue(Commands.Model)!, Console.Out)));
+        return upgrade;
+    }
+
     public static ModelManifest Run(string model, TextWriter log)
     {
         string directory = ModelLoader.PackageFolder(model);
@@ -52,7 +65,8 @@ public static class PackageUpgrade
             {
                 var (gradient, activation) = OnnxExporter.AddCamInputsOutputs(onnx, outputs.Cam!, cam.Channels, cam.Height, cam.Width);
                 outputs = outputs with { CamGradient = gradient, CamActivation = activation };
-                log.WriteLine($"{manifest.Name}: added the '{gradient}' and '{activation}' outputs (the gradient and activation Grad-CAM combines)");
+                log.WriteLine($"{manifest.Name}: added the '{gradient}' and '{activation}' outputs (the gradient and activation " +
+                              "Grad-CAM combines)");
             }
         }
         catch (InvalidOperationException ex)

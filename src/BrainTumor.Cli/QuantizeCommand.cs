@@ -1,8 +1,8 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;
 using BrainTumor.Data;
 using BrainTumor.Evaluation;
-using BrainTumor.Inference;
 using BrainTumor.Models;
 using BrainTumor.Onnx;
 using BrainTumor.Onnx.Proto;
@@ -29,7 +29,35 @@ public static class QuantizeCommand
 {
     private const int HistogramBins = 2048;
 
-    public static int Run(string modelName, string dataDirectory, string outputDirectory, CalibrationMethod method, double percentile, int images, TextWriter log)
+    public static Command Definition()
+    {
+        var method = new Option<CalibrationMethod>("--calibration")
+        {
+            Description = "How activation ranges are chosen: minmax (measured closer to the float model) or percentile.",
+            DefaultValueFactory = _ => CalibrationMethod.MinMax,
+        };
+        var percentile = new Option<double>("--percentile")
+        {
+            Description = "With --calibration percentile: the upper percentile kept (the mirror one is the lower).",
+            DefaultValueFactory = _ => 99.99,
+        };
+        var images = new Option<int>("--images") { Description = "Training-split images to calibrate on.", DefaultValueFactory = _ => 256 };
+        var output = new Option<string>("--out")
+        {
+            Description = "Package folder to write, e.g. models/lite-cnn-int8; its name is the package's.", Required = true,
+        };
+        var quantize = new Command("quantize",
+            "Write an 8-bit (QDQ) copy of a trained package, calibrated on its training split and compared with it on its held-out split.")
+        {
+            Commands.Model, Commands.TrainingData, output, method, percentile, images,
+        };
+        quantize.SetAction(parse => Commands.Run(() => Run(parse.GetValue(Commands.Model)!, parse.GetValue(Commands.TrainingData)!,
+            parse.GetValue(output)!, parse.GetValue(method), parse.GetValue(percentile), parse.GetValue(images), Console.Out)));
+        return quantize;
+    }
+
+    public static int Run(string modelName, string dataDirectory, string outputDirectory, CalibrationMethod method, double percentile,
+        int images, TextWriter log)
     {
         if (method == CalibrationMethod.Percentile && !(percentile > 50 && percentile <= 100))
         {
@@ -50,22 +78,25 @@ public static class QuantizeCommand
         {
             throw new CliException($"Model '{manifest.Name}' is already quantised.");
         }
-        var training = manifest.TrainedOn ?? throw new CliException($"Model '{manifest.Name}' records no training split to calibrate on.");
+        var training = manifest.TrainedOn
+            ?? throw new CliException($"Model '{manifest.Name}' records no training split to calibrate on.");
         string onnxPath = Path.Combine(source, ModelManifest.OnnxFileName);
         var graph = ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnxPath));
 
         // Decoded as the server decodes, so that calibration and the comparison see what it serves.
-        var dataset = ImageFolderDataset.Load(dataDirectory, manifest.Labels, manifest.Input.Width, warn: w => log.WriteLine($"warning: {w}"),
-            preprocessing: manifest.Input.Steps, scaledDecoding: true);
+        var dataset = ImageFolderDataset.Load(dataDirectory, manifest.Labels, manifest.Input.Width,
+            warn: w => log.WriteLine($"warning: {w}"), preprocessing: manifest.Input.Steps, scaledDecoding: true);
         var split = EvaluateCommand.TrainingSplit(manifest, dataset, dataDirectory);
         var random = new Random(training.Split.Seed);
         var calibration = split.Train.OrderBy(_ => random.Next()).Take(images).ToList();
         var tensors = QdqQuantizer.ActivationTensors(graph.Graph, manifest.GradCam.Layer);
-        log.WriteLine($"calibrating {tensors.Count} activations of '{manifest.Name}' on {calibration.Count} training-split images ({Describe(method, percentile)})");
+        log.WriteLine($"calibrating {tensors.Count} activations of '{manifest.Name}' on {calibration.Count} training-split images " +
+                      $"({Describe(method, percentile)})");
         var ranges = Calibrate(graph, tensors, manifest, calibration.Select(i => dataset.Samples[i]).ToList(), method, percentile);
 
         Directory.CreateDirectory(outputDirectory);
-        OnnxExporter.Save(QdqQuantizer.Quantize(graph, manifest.GradCam.Layer, ranges), Path.Combine(outputDirectory, ModelManifest.OnnxFileName));
+        OnnxExporter.Save(QdqQuantizer.Quantize(graph, manifest.GradCam.Layer, ranges),
+            Path.Combine(outputDirectory, ModelManifest.OnnxFileName));
         if (manifest.OutOfDistribution is { } guard)
         {
             // The guard's statistics are the float model's until fit-ood is run on the 8-bit package.
@@ -83,18 +114,23 @@ public static class QuantizeCommand
         draft.Write(Path.Combine(outputDirectory, ModelManifest.FileName));
 
         using var quantizedModel = ModelLoader.Load(outputDirectory);
-        var (agreement, metrics) = Compare(floatModel, quantizedModel, dataset, split.Validation, log);
+        var (agreement, metrics) = QuantizationComparison.Compare(floatModel, quantizedModel, dataset, split.Validation, log,
+            ProgressBar.Start);
         var final = draft with
         {
             Metrics = metrics,
-            Quantization = new QuantizationInfo(manifest.Name, manifest.Version, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(onnxPath))),
-                "int8, symmetric, one scale per output channel", "uint8, one scale and zero point per tensor; convolutions and additions of the layers up to the Grad-CAM layer",
+            Quantization = new QuantizationInfo(manifest.Name, manifest.Version,
+                Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(onnxPath))), "int8, symmetric, one scale per output channel",
+                "uint8, one scale and zero point per tensor; convolutions and additions of the layers up to the Grad-CAM layer",
                 Describe(method, percentile), calibration.Count, agreement),
         };
         final.Write(Path.Combine(outputDirectory, ModelManifest.FileName));
-        log.WriteLine($"wrote {outputDirectory}: accuracy {agreement.QuantizedAccuracy:F4} against the float model's {agreement.FloatAccuracy:F4} on {agreement.Images} held-out images, " +
-                      $"{agreement.ChangedPredictions} predictions changed, largest probability change {agreement.MaxProbabilityDifference:F4}, " +
-                      $"{agreement.CamMethod} map correlation {agreement.CamCorrelation:F4} (lowest {agreement.LowestCamCorrelation:F4}), " +
+        log.WriteLine($"wrote {outputDirectory}: accuracy {agreement.QuantizedAccuracy:F4} against the float model's " +
+                      $"{agreement.FloatAccuracy:F4} on {agreement.Images} held-out images, " +
+                      $"{agreement.ChangedPredictions} predictions changed, " +
+                      $"largest probability change {agreement.MaxProbabilityDifference:F4}, " +
+                      $"{agreement.CamMethod} map correlation {agreement.CamCorrelation:F4} " +
+                      $"(lowest {agreement.LowestCamCorrelation:F4}), " +
                       $"{agreement.GuardVerdictsChanged?.ToString(CultureInfo.InvariantCulture) ?? "no"} guard verdicts changed");
         return 0;
     }
@@ -105,11 +141,17 @@ public static class QuantizeCommand
         _ => $"percentile {percentile} (and {100 - percentile:0.####} below) of a {HistogramBins}-bin histogram",
     };
 
-    /// <summary>Runs the float model with every activation as an output, once for their extremes and, for percentiles, once more for histograms.</summary>
+    /// <summary>
+    /// Runs the float model with every activation as an output, once for their extremes and, for percentiles, once more for
+    /// histograms.
+    /// </summary>
     private static Dictionary<string, ActivationRange> Calibrate(ModelProto model, IReadOnlyList<string> tensors, ModelManifest manifest,
         IReadOnlyList<LabelledImage> images, CalibrationMethod method, double percentile)
     {
-        using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, IntraOpNumThreads = Environment.ProcessorCount };
+        using var options = new SessionOptions
+        {
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, IntraOpNumThreads = Environment.ProcessorCount,
+        };
         using var session = new InferenceSession(QdqQuantizer.WithOutputs(model, tensors).ToByteArray(), options);
         using var runOptions = new RunOptions();
         var extremes = tensors.ToDictionary(t => t, _ => (Min: float.MaxValue, Max: float.MinValue));
@@ -181,44 +223,5 @@ public static class QuantizeCommand
             }
         }
         return histogram.Length - 1;
-    }
-
-    private static (QuantizationAgreement Agreement, ValidationMetrics Metrics) Compare(ClassifierModel floatModel, ClassifierModel quantizedModel,
-        ImageFolderDataset dataset, IReadOnlyList<int> heldOut, TextWriter log)
-    {
-        var labels = floatModel.Manifest.Labels;
-        var camMethod = floatModel.DefaultCamMethod;
-        var progress = new ProgressBar(heldOut.Count, "comparing on the held-out split");
-        var floatProbabilities = new List<float[]>();
-        var quantizedProbabilities = new List<float[]>();
-        var correlations = new List<double>();
-        double largestChange = 0;
-        int verdictsChanged = 0;
-        foreach (int index in heldOut)
-        {
-            var image = dataset.Samples[index].Image;
-            var before = floatModel.Predict(image, withGradCam: true, method: camMethod);
-            var after = quantizedModel.Predict(image, withGradCam: true, targetClass: before.ClassIndex, method: camMethod);
-            floatProbabilities.Add(before.Probabilities);
-            quantizedProbabilities.Add(after.Probabilities);
-            largestChange = Math.Max(largestChange, before.Probabilities.Zip(after.Probabilities, (a, b) => (double)Math.Abs(a - b)).Max());
-            correlations.Add(RankCorrelation.Pearson(before.GradCam!.Values, after.GradCam!.Values));
-            verdictsChanged += before.InDistribution?.Ok != after.InDistribution?.Ok ? 1 : 0;
-            progress.Report(floatProbabilities.Count);
-        }
-        int[] truth = heldOut.Select(i => dataset.Samples[i].Label).ToArray();
-        var floatMetrics = ClassificationMetrics.Compute(truth, floatProbabilities.Select(ClassProbabilities.ArgMax).ToArray(), labels);
-        var quantizedPredicted = quantizedProbabilities.Select(ClassProbabilities.ArgMax).ToArray();
-        var quantizedMetrics = ClassificationMetrics.Compute(truth, quantizedPredicted, labels);
-        int changed = floatProbabilities.Select(ClassProbabilities.ArgMax).Zip(quantizedPredicted).Count(p => p.First != p.Second);
-        log.WriteLine($"held-out split, float: {WilsonInterval.Summary(floatMetrics)}");
-        log.WriteLine($"held-out split, 8-bit: {WilsonInterval.Summary(quantizedMetrics)}");
-        var agreement = new QuantizationAgreement(truth.Length, Math.Round(floatMetrics.Accuracy, 4), Math.Round(quantizedMetrics.Accuracy, 4),
-            floatMetrics.TumourSensitivity is double f ? Math.Round(f, 4) : null, quantizedMetrics.TumourSensitivity is double q ? Math.Round(q, 4) : null,
-            changed, Math.Round(largestChange, 4), camMethod.Name(), Math.Round(correlations.Average(), 4), Math.Round(correlations.Min(), 4),
-            floatModel.Manifest.OutOfDistribution is null ? null : verdictsChanged, DateTimeOffset.UtcNow);
-        var metrics = ManifestScores.Validation(quantizedMetrics, ProbabilisticMetrics.MeanLogLoss(quantizedProbabilities, truth),
-            "ONNX Runtime on the 8-bit model.onnx, the held-out validation split");
-        return (agreement, metrics);
     }
 }

@@ -1,8 +1,7 @@
-using BrainTumor.Evaluation;
 using BrainTumor.Imaging;
 using BrainTumor.Inference;
 
-namespace BrainTumor.Cli;
+namespace BrainTumor.Evaluation;
 
 /// <summary>
 /// A deletion test of Grad-CAM faithfulness: blanking (to black, the MRI background) the pixels where the
@@ -13,8 +12,10 @@ namespace BrainTumor.Cli;
 /// </summary>
 public static class GradCamDeletionCheck
 {
-    public static GradCamDeletion Run(ClassifierModel model, IEnumerable<RgbImage> images, double fraction, int seed, Action<int>? progress = null)
+    public static GradCamDeletion Run(ClassifierModel model, IReadOnlyList<RgbImage> images, double fraction, int seed,
+        ProgressStart progress)
     {
+        var done = progress(images.Count, "Grad-CAM deletion check");
         var random = new Random(seed);
         int checkedImages = 0, flat = 0, changedByCam = 0, changedByRandom = 0, camLarger = 0;
         double confidence = 0, dropByCam = 0, dropByRandom = 0;
@@ -22,14 +23,15 @@ public static class GradCamDeletionCheck
         {
             var original = model.Predict(image, withGradCam: true);
             var map = original.GradCam!;
-            progress?.Invoke(checkedImages + flat + 1);
+            done(checkedImages + flat + 1);
             if (map.Values.All(v => v == map.Values[0]))
             {
                 flat++;
                 continue;
             }
             var byCam = model.Predict(Blank(image, map.Values, map.Width, map.Height, fraction), withGradCam: false);
-            var byRandom = model.Predict(Blank(image, GradCamSanityChecks.Shuffled(map.Values, random), map.Width, map.Height, fraction), withGradCam: false);
+            var shuffled = GradCamSanityChecks.Shuffled(map.Values, random);
+            var byRandom = model.Predict(Blank(image, shuffled, map.Width, map.Height, fraction), withGradCam: false);
             double camDrop = original.Confidence - byCam.Probabilities[original.ClassIndex];
             double randomDrop = original.Confidence - byRandom.Probabilities[original.ClassIndex];
             checkedImages++;
@@ -42,7 +44,7 @@ public static class GradCamDeletionCheck
         }
         if (checkedImages == 0)
         {
-            throw new CliException("The Grad-CAM deletion check had no image with a non-flat map.");
+            throw new EvaluationException("The Grad-CAM deletion check had no image with a non-flat map.");
         }
         double n = checkedImages;
         return new GradCamDeletion(checkedImages, flat, fraction, confidence / n, dropByCam / n, dropByRandom / n,
@@ -56,6 +58,7 @@ public static class GradCamDeletionCheck
     public static RgbImage Blank(RgbImage image, float[] map, int mapWidth, int mapHeight, double fraction)
     {
         var black = new RgbImage(image.Width, image.Height, new byte[image.Planes.Length]);
-        return GradCamSanityChecks.Replaced(image, black, GradCamSanityChecks.SaliencyOrder(image, map, mapWidth, mapHeight), (int)Math.Round(fraction * image.PixelCount));
+        var order = GradCamSanityChecks.SaliencyOrder(image, map, mapWidth, mapHeight);
+        return GradCamSanityChecks.Replaced(image, black, order, (int)Math.Round(fraction * image.PixelCount));
     }
 }

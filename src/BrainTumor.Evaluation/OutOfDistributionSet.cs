@@ -3,7 +3,7 @@ using BrainTumor.Imaging.Dicom;
 using BrainTumor.Imaging.Rendering;
 using SkiaSharp;
 
-namespace BrainTumor.Cli;
+namespace BrainTumor.Evaluation;
 
 /// <summary>One image the out-of-distribution guard should flag, and the group it is reported in.</summary>
 /// <param name="Modality">The DICOM Modality of an image read from a DICOM file, which the server checks as well.</param>
@@ -112,12 +112,20 @@ public static class OutOfDistributionSet
         }
         yield return new(Synthetic, "horizontal gradient", () => Draw(size, size, canvas =>
         {
-            using var paint = new SKPaint { Shader = SKShader.CreateLinearGradient(new SKPoint(0, 0), new SKPoint(size, 0), [SKColors.Black, SKColors.White], SKShaderTileMode.Clamp) };
+            using var paint = new SKPaint
+            {
+                Shader = SKShader.CreateLinearGradient(new SKPoint(0, 0), new SKPoint(size, 0), [SKColors.Black, SKColors.White],
+                    SKShaderTileMode.Clamp),
+            };
             canvas.DrawRect(0, 0, size, size, paint);
         }));
         yield return new(Synthetic, "radial gradient", () => Draw(size, size, canvas =>
         {
-            using var paint = new SKPaint { Shader = SKShader.CreateRadialGradient(new SKPoint(size / 2f, size / 2f), size / 2f, [SKColors.White, SKColors.Black], SKShaderTileMode.Clamp) };
+            using var paint = new SKPaint
+            {
+                Shader = SKShader.CreateRadialGradient(new SKPoint(size / 2f, size / 2f), size / 2f, [SKColors.White, SKColors.Black],
+                    SKShaderTileMode.Clamp),
+            };
             canvas.DrawRect(0, 0, size, size, paint);
         }));
         foreach (int squares in new[] { 2, 8, 32 })
@@ -180,16 +188,17 @@ public static class OutOfDistributionSet
         foreach (string path in slices)
         {
             string name = Path.GetFileName(Path.GetDirectoryName(path)) + "/" + Path.GetFileName(path);
+            SKBitmap Slice() => ImageLoader.Decode(File.ReadAllBytes(path));
             switch (random.Next(3))
             {
                 case 0:
-                    yield return new(ImplausibleSlices, $"rotated 90 degrees: {name}", () => Rotate(ImageLoader.Decode(File.ReadAllBytes(path))));
+                    yield return new(ImplausibleSlices, $"rotated 90 degrees: {name}", () => Rotate(Slice()));
                     break;
                 case 1:
-                    yield return new(ImplausibleSlices, $"inverted: {name}", () => Invert(ImageLoader.Decode(File.ReadAllBytes(path))));
+                    yield return new(ImplausibleSlices, $"inverted: {name}", () => Invert(Slice()));
                     break;
                 default:
-                    yield return new(ImplausibleSlices, $"central 30%: {name}", () => CropCentre(ImageLoader.Decode(File.ReadAllBytes(path)), 0.3));
+                    yield return new(ImplausibleSlices, $"central 30%: {name}", () => CropCentre(Slice(), 0.3));
                     break;
             }
         }
@@ -237,14 +246,10 @@ public static class OutOfDistributionSet
 
     private static SKBitmap Invert(SKBitmap source)
     {
-        var pixels = source.GetPixelSpan();
-        for (int i = 0; i < pixels.Length; i += 4)
+        using (source)
         {
-            pixels[i] = (byte)(255 - pixels[i]);
-            pixels[i + 1] = (byte)(255 - pixels[i + 1]);
-            pixels[i + 2] = (byte)(255 - pixels[i + 2]);
+            return Perturbations.MapGreyLevels(source, v => 255 - v);
         }
-        return source;
     }
 
     private static SKBitmap CropCentre(SKBitmap source, double share)
@@ -254,8 +259,8 @@ public static class OutOfDistributionSet
             int width = Math.Max(1, (int)(source.Width * share)), height = Math.Max(1, (int)(source.Height * share));
             int left = (source.Width - width) / 2, top = (source.Height - height) / 2;
             using var image = SKImage.FromBitmap(source);
-            return Draw(width, height, canvas => canvas.DrawImage(image, SKRect.Create(left, top, width, height), SKRect.Create(width, height),
-                new SKSamplingOptions(SKFilterMode.Nearest)));
+            return Draw(width, height, canvas => canvas.DrawImage(image, SKRect.Create(left, top, width, height),
+                SKRect.Create(width, height), new SKSamplingOptions(SKFilterMode.Nearest)));
         }
     }
 }

@@ -1,14 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
-using BrainTumor.Data;
-using BrainTumor.Evaluation;
 using BrainTumor.Imaging;
 using BrainTumor.Imaging.Rendering;
 using BrainTumor.Inference;
 using BrainTumor.Models;
 using SkiaSharp;
 
-namespace BrainTumor.Cli;
+namespace BrainTumor.Evaluation;
 
 /// <summary>
 /// Compares a model's answers on its held-out images decoded at full size and at the reduced JPEG scale the server uses
@@ -16,28 +14,25 @@ namespace BrainTumor.Cli;
 /// </summary>
 public static class ScaledDecodeCheck
 {
-    /// <param name="timingRounds">Rounds of the decode benchmark; each decodes one 512x512 held-out JPEG 50 times each way.</param>
-    public static int Run(string modelDirectory, string dataDirectory, TextWriter log, int timingRounds = 5)
+    // Rounds of the decode benchmark; each decodes one 512x512 held-out JPEG 50 times each way.
+    private const int TimingRounds = 5;
+
+    /// <summary>The comparison in one paragraph, then the timing in another.</summary>
+    /// <param name="model">A model with a Grad-CAM graph, whose maps are compared.</param>
+    /// <param name="heldOut">The model's held-out image files.</param>
+    public static IReadOnlyList<string> Run(ClassifierModel model, IReadOnlyList<string> heldOut, ProgressStart progress)
     {
-        using var model = ModelLoader.Load(modelDirectory);
         var manifest = model.Manifest;
-        if (!model.HasGradCam)
-        {
-            throw new CliException($"Model '{manifest.Name}' has no Grad-CAM graph to compare maps with.");
-        }
-        var dataset = ImageFolderDataset.Load(dataDirectory, manifest.Labels, manifest.Input.Width, warn: w => log.WriteLine($"warning: {w}"),
-            preprocessing: manifest.Input.Steps);
-        var indices = EvaluateCommand.TrainingSplit(manifest, dataset, dataDirectory).Validation;
         var limits = ImageLimits.Classification;
 
-        var progress = new ProgressBar(indices.Count, "full and scaled decoding");
+        var done = progress(heldOut.Count, "full and scaled decoding");
         int changed = 0, scaledImages = 0, upsampledCrops = 0;
         double maxDelta = 0, correlationSum = 0, minCorrelation = 1, cropShareSum = 0;
         var scales = new SortedDictionary<int, int>();
         byte[]? timed = null;
-        foreach (int index in indices)
+        foreach (string file in heldOut)
         {
-            byte[] bytes = File.ReadAllBytes(Path.Combine(dataset.Root, dataset.Samples[index].RelativePath));
+            byte[] bytes = File.ReadAllBytes(file);
             using var full = ImageLoader.Decode(bytes, limits);
             using var scaled = ImageLoader.Decode(bytes, limits, model.InputSize);
             // libjpeg rounds a reduced side up, so 501 pixels at 1/2 are 251.
@@ -68,22 +63,23 @@ public static class ScaledDecodeCheck
             minCorrelation = Math.Min(minCorrelation, correlation);
             cropShareSum += Math.Min(1, scaledInput.Region.Width / Math.Max(scaled.Width, scaled.Height));
             upsampledCrops += reduction > 1 && scaledInput.Region.Width < manifest.Input.Width ? 1 : 0;
-            progress.Report(scales.Values.Sum());
+            done(scales.Values.Sum());
         }
 
-        int n = indices.Count;
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{manifest.Name} ({manifest.Input.Width}x{manifest.Input.Height}) on its {n} held-out images: {scaledImages} decoded smaller " +
-            $"({string.Join(", ", scales.Select(s => $"1/{s.Key}: {s.Value}"))}); the crop's mean share of the decoded image's longer side {cropShareSum / n:0.000}, " +
-            $"{upsampledCrops} of the smaller decodes' crops smaller than the input; " +
-            $"predictions changed {changed}; max |delta probability| {maxDelta:0.0000}; Grad-CAM maps' Pearson correlation mean {correlationSum / n:0.0000}, lowest {minCorrelation:0.0000}."));
-        if (timed is null)
-        {
-            log.WriteLine("No 512x512 held-out JPEG is decoded smaller for this model; nothing to time.");
-            return 0;
-        }
-        log.WriteLine(Timing(timed, model, limits, timingRounds));
-        return 0;
+        int n = heldOut.Count;
+        string comparison = string.Create(CultureInfo.InvariantCulture,
+            $"{manifest.Name} ({manifest.Input.Width}x{manifest.Input.Height}) on its {n} held-out images: {scaledImages} decoded " +
+            $"smaller ({string.Join(", ", scales.Select(s => $"1/{s.Key}: {s.Value}"))}); the crop's mean share of the decoded " +
+            $"image's longer side {cropShareSum / n:0.000}, {upsampledCrops} of the smaller decodes' crops smaller than the input; " +
+            $"predictions changed {changed}; max |delta probability| {maxDelta:0.0000}; Grad-CAM maps' Pearson correlation mean " +
+            $"{correlationSum / n:0.0000}, lowest {minCorrelation:0.0000}.");
+        return
+        [
+            comparison,
+            timed is null
+                ? "No 512x512 held-out JPEG is decoded smaller for this model; nothing to time."
+                : Timing(timed, model, limits, TimingRounds),
+        ];
     }
 
     private static float[] Upsampled(GradCamMap cam, SKBitmap picture, InputRegion region) =>
@@ -126,9 +122,10 @@ public static class ScaledDecodeCheck
         }
         double[] median = results.Select(r => r.Order().ElementAt(r.Count / 2)).ToArray();
         return string.Create(CultureInfo.InvariantCulture,
-            $"Decoding one 512x512 held-out JPEG ({jpeg.Length / 1024.0:0} KB), median of {rounds} rounds of {perRound}: full {median[0]:0.000} ms, " +
-            $"scaled {median[1]:0.000} ms (x{median[0] / median[1]:0.0} faster); with the package's preprocessing: full {median[2]:0.000} ms, " +
-            $"scaled {median[3]:0.000} ms (x{median[2] / median[3]:0.0}). Machine: {Machine.Description}; CPU flags: {SimdFlags()}.");
+            $"Decoding one 512x512 held-out JPEG ({jpeg.Length / 1024.0:0} KB), median of {rounds} rounds of {perRound}: " +
+            $"full {median[0]:0.000} ms, scaled {median[1]:0.000} ms (x{median[0] / median[1]:0.0} faster); with the package's " +
+            $"preprocessing: full {median[2]:0.000} ms, scaled {median[3]:0.000} ms (x{median[2] / median[3]:0.0}). " +
+            $"Machine: {Machine.Description}; CPU flags: {SimdFlags()}.");
     }
 
     private static string SimdFlags()

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using BrainTumor.Evaluation;
 using BrainTumor.Imaging;
 using BrainTumor.Imaging.Rendering;
 using BrainTumor.Inference;
@@ -7,9 +6,8 @@ using BrainTumor.Models;
 using BrainTumor.Onnx;
 using BrainTumor.Onnx.Proto;
 using Google.Protobuf;
-using SkiaSharp;
 
-namespace BrainTumor.Cli;
+namespace BrainTumor.Evaluation;
 
 /// <summary>
 /// Checks that Grad-CAM maps depend on what they should: on the model's weights (cascading randomisation), on the class
@@ -25,9 +23,10 @@ public static class GradCamSanityChecks
     private const int MaxRandomisationSteps = 6;
     private const float BrightnessShift = 15, ContrastGain = 1.15f;
 
-    /// <param name="images">The evaluated images: their files (to change brightness before the package's preprocessing) and labels.</param>
-    public static GradCamChecks Run(ClassifierModel model, CamMethod method, string dataName, IReadOnlyList<(string File, int Label)> images, int seed,
-        TextWriter log)
+    /// <param name="images">The evaluated images: their files (to change brightness before the package's preprocessing) and
+    /// labels.</param>
+    public static GradCamChecks Run(ClassifierModel model, CamMethod method, string dataName,
+        IReadOnlyList<(string File, int Label)> images, int seed, TextWriter log, ProgressStart progress)
     {
         var random = new Random(seed);
         var chosen = images.GroupBy(i => i.Label).OrderBy(g => g.Key)
@@ -36,7 +35,7 @@ public static class GradCamSanityChecks
         double classSensitivity = 0, outside = 0, stability = 0;
         double insertion = 0, insertionShuffled = 0, deletion = 0, deletionShuffled = 0;
         int pairs = 0, stable = 0;
-        var progress = new ProgressBar(chosen.Count, $"{method.Name()} checks");
+        var done = progress(chosen.Count, $"{method.Name()} checks");
         foreach (var (file, _) in chosen)
         {
             using var bitmap = ImageLoader.Decode(File.ReadAllBytes(file));
@@ -47,26 +46,29 @@ public static class GradCamSanityChecks
             for (int other = 0; other < model.Manifest.Labels.Count; other++)
             {
                 if (other == prediction.ClassIndex) continue;
-                classSensitivity += RankCorrelation.Spearman(map.Values, model.Predict(input, withGradCam: true, other, method).GradCam!.Values);
+                var otherMap = model.Predict(input, withGradCam: true, other, method).GradCam!;
+                classSensitivity += RankCorrelation.Spearman(map.Values, otherMap.Values);
                 pairs++;
             }
             outside += OutsideHeadShare(input, map);
             var blurred = Blurred(input);
             double blurredProbability = model.Predict(blurred, withGradCam: false).Probabilities[prediction.ClassIndex];
-            var byMap = Curves(model, input, blurred, SaliencyOrder(input, map.Values, map.Width, map.Height), prediction, blurredProbability);
-            var byShuffled = Curves(model, input, blurred, SaliencyOrder(input, Shuffled(map.Values, random), map.Width, map.Height), prediction, blurredProbability);
+            var byMap = Curves(model, input, blurred, SaliencyOrder(input, map.Values, map.Width, map.Height), prediction,
+                blurredProbability);
+            var shuffledOrder = SaliencyOrder(input, Shuffled(map.Values, random), map.Width, map.Height);
+            var byShuffled = Curves(model, input, blurred, shuffledOrder, prediction, blurredProbability);
             insertion += byMap.Insertion;
             deletion += byMap.Deletion;
             insertionShuffled += byShuffled.Insertion;
             deletionShuffled += byShuffled.Deletion;
-            using var changed = BrighterAndMoreContrasted(bitmap);
+            using var changed = Perturbations.BrightnessAndContrast(bitmap, BrightnessShift, ContrastGain, about: 128);
             var changedPrediction = model.Predict(model.Prepare(changed).Pixels, withGradCam: true, prediction.ClassIndex, method);
             if (changedPrediction.ClassIndex == prediction.ClassIndex)
             {
                 stability += RankCorrelation.Spearman(map.Values, changedPrediction.GradCam!.Values);
                 stable++;
             }
-            progress.Report(inputs.Count);
+            done(inputs.Count);
         }
 
         var steps = Randomisation(model, method, inputs, seed, log);
@@ -76,11 +78,14 @@ public static class GradCamSanityChecks
         var failures = new List<string>();
         if (steps.Count == 0 || steps[0].MeanRankCorrelation >= thresholds.RandomisedClassifier)
         {
-            failures.Add($"maps still correlate {steps.FirstOrDefault()?.MeanRankCorrelation:0.00} with the original once the classifier is randomised; the check fails from {thresholds.RandomisedClassifier}");
+            failures.Add($"maps still correlate {steps.FirstOrDefault()?.MeanRankCorrelation:0.00} with the original once the classifier " +
+                         $"is randomised; the check fails from {thresholds.RandomisedClassifier}");
         }
         if (steps.Count < 3 || steps[2].MeanRankCorrelation >= thresholds.RandomisedTwoLayersDown)
         {
-            failures.Add($"maps still correlate {(steps.Count >= 3 ? steps[2].MeanRankCorrelation : double.NaN):0.00} two layers below the classifier; the check fails from {thresholds.RandomisedTwoLayersDown}");
+            double twoDown = steps.Count >= 3 ? steps[2].MeanRankCorrelation : double.NaN;
+            failures.Add($"maps still correlate {twoDown:0.00} two layers below the classifier; the check fails from " +
+                         $"{thresholds.RandomisedTwoLayersDown}");
         }
         if (!(sensitivity < thresholds.ClassSensitivity))
         {
@@ -91,22 +96,44 @@ public static class GradCamSanityChecks
             failures.Add($"{outsideShare:P0} of the map lies outside the head; the check fails from {thresholds.OutsideHead:P0}");
         }
         int n = inputs.Count;
-        var faithfulness = new MapFaithfulness(Math.Round(insertion / n, 4), Math.Round(insertionShuffled / n, 4), Math.Round(deletion / n, 4),
-            Math.Round(deletionShuffled / n, 4), Math.Round(BlurSigma(inputs[0].Input.Width), 2));
+        var faithfulness = new MapFaithfulness(Math.Round(insertion / n, 4), Math.Round(insertionShuffled / n, 4),
+            Math.Round(deletion / n, 4), Math.Round(deletionShuffled / n, 4),
+            Math.Round(Perturbations.BoxBlurSigma(BlurRadius(inputs[0].Input.Width)), 2));
         if (!(faithfulness.InsertionGain >= thresholds.FaithfulnessGain))
         {
-            failures.Add($"inserting the map's pixels first gains {faithfulness.InsertionGain:0.000} over a shuffled map; the check needs at least {thresholds.FaithfulnessGain}");
+            failures.Add($"inserting the map's pixels first gains {faithfulness.InsertionGain:0.000} over a shuffled map; the check " +
+                         $"needs at least {thresholds.FaithfulnessGain}");
         }
         if (!(faithfulness.DeletionGain >= thresholds.FaithfulnessGain))
         {
-            failures.Add($"deleting the map's pixels first gains {faithfulness.DeletionGain:0.000} over a shuffled map; the check needs at least {thresholds.FaithfulnessGain}");
+            failures.Add($"deleting the map's pixels first gains {faithfulness.DeletionGain:0.000} over a shuffled map; the check needs " +
+                         $"at least {thresholds.FaithfulnessGain}");
         }
         return new GradCamChecks(method.Name(), dataName, inputs.Count, steps, Math.Round(sensitivity, 4), Math.Round(outsideShare, 4),
-            Math.Round(stable > 0 ? stability / stable : double.NaN, 4), stable, thresholds, failures.Count == 0, failures, DateTimeOffset.UtcNow,
-            $"braintumor evaluate --gradcam-checks, {ImagesPerClass} images per class (seed {seed}), on {Machine.Description}", faithfulness);
+            Math.Round(stable > 0 ? stability / stable : double.NaN, 4), stable, thresholds, failures.Count == 0, failures,
+            DateTimeOffset.UtcNow,
+            $"braintumor evaluate --gradcam-checks, {ImagesPerClass} images per class (seed {seed}), on {Machine.Description}",
+            faithfulness);
     }
 
-    /// <summary>Pixels of the model's input, most salient first by the map as the server draws it (min-max normalised, upsampled); ties by position.</summary>
+    /// <summary>The checks in one paragraph, as the evaluation report and the log give them.</summary>
+    public static string Summary(GradCamChecks checks) =>
+        $"Sanity checks of {checks.Method} maps on {checks.Images} images " +
+        $"({(checks.Passed ? "passed" : "failed: " + string.Join("; ", checks.Failures))}): " +
+        "rank correlation with the original maps after randomising the top " +
+        $"{string.Join(", ", checks.Randomisation.Select(s => $"{s.LayersRandomised} layer(s) {s.MeanRankCorrelation:0.00}"))}; " +
+        $"between classes {checks.ClassSensitivity:0.00}; share of the map outside the head {checks.OutsideHead:P1}; " +
+        $"after +{BrightnessShift} grey levels and x{ContrastGain} contrast {checks.Stability:0.00} " +
+        $"({checks.StableImages} images kept their label)" +
+        (checks.Faithfulness is { } f
+            ? $"; insertion area {f.InsertionArea:0.000} against {f.InsertionAreaShuffled:0.000} for a shuffled map, deletion area " +
+              $"{f.DeletionArea:0.000} against {f.DeletionAreaShuffled:0.000} (pixels removed by a blur of sigma {f.BlurSigma:0.#} px)."
+            : ".");
+
+    /// <summary>
+    /// Pixels of the model's input, most salient first by the map as the server draws it (min-max normalised, upsampled); ties by
+    /// position.
+    /// </summary>
     public static int[] SaliencyOrder(RgbImage input, float[] map, int mapWidth, int mapHeight)
     {
         float[] upsampled = GradCamRenderer.NormaliseAndUpsample(map, mapWidth, mapHeight, input.Width, input.Height);
@@ -121,8 +148,8 @@ public static class GradCamSanityChecks
     /// <paramref name="order"/> put back) and along the deletion curve (image, the first k pixels replaced by the blurred copy),
     /// k = 0%, 10%, ... 100% of the pixels, by the trapezoid rule.
     /// </summary>
-    public static (double Insertion, double Deletion) Curves(ClassifierModel model, RgbImage image, RgbImage blurred, int[] order, Prediction prediction,
-        double blurredProbability)
+    public static (double Insertion, double Deletion) Curves(ClassifierModel model, RgbImage image, RgbImage blurred, int[] order,
+        Prediction prediction, double blurredProbability)
     {
         double original = prediction.Probabilities[prediction.ClassIndex];
         double insertion = (blurredProbability + original) / 2, deletion = (original + blurredProbability) / 2;
@@ -135,7 +162,10 @@ public static class GradCamSanityChecks
         return (insertion / CurveSteps, deletion / CurveSteps);
     }
 
-    /// <summary><paramref name="target"/> with its first <paramref name="count"/> pixels of <paramref name="order"/> taken from <paramref name="source"/>.</summary>
+    /// <summary>
+    /// <paramref name="target"/> with its first <paramref name="count"/> pixels of <paramref name="order"/> taken from
+    /// <paramref name="source"/>.
+    /// </summary>
     public static RgbImage Replaced(RgbImage target, RgbImage source, int[] order, int count)
     {
         int plane = target.PixelCount;
@@ -154,55 +184,11 @@ public static class GradCamSanityChecks
     /// The "removed" state: three box blurs of radius width/28 (8 px at 224), close to a Gaussian of sigma 8.5 px, wide enough
     /// to erase a tumour's edges and texture while keeping the head's outline and mean brightness, which stay in distribution.
     /// </summary>
-    public static RgbImage Blurred(RgbImage image)
-    {
-        int radius = BlurRadius(image.Width);
-        var planes = (byte[])image.Planes.Clone();
-        var buffer = new float[image.PixelCount];
-        for (int c = 0; c < 3; c++)
-        {
-            var channel = planes.AsSpan(c * image.PixelCount, image.PixelCount);
-            for (int i = 0; i < buffer.Length; i++) buffer[i] = channel[i];
-            for (int pass = 0; pass < 3; pass++)
-            {
-                BoxBlur(buffer, image.Width, image.Height, radius, horizontal: true);
-                BoxBlur(buffer, image.Width, image.Height, radius, horizontal: false);
-            }
-            for (int i = 0; i < buffer.Length; i++) channel[i] = (byte)Math.Clamp(MathF.Round(buffer[i]), 0, 255);
-        }
-        return new RgbImage(image.Width, image.Height, planes);
-    }
+    public static RgbImage Blurred(RgbImage image) => Perturbations.BoxBlur(image, BlurRadius(image.Width));
 
     private const int CurveSteps = 10;
 
     private static int BlurRadius(int width) => Math.Max(1, width / 28);
-
-    /// <summary>The standard deviation of three box blurs of that radius: each adds ((2r+1)^2 - 1) / 12 of variance.</summary>
-    private static double BlurSigma(int width)
-    {
-        int diameter = 2 * BlurRadius(width) + 1;
-        return Math.Sqrt(3 * (diameter * diameter - 1) / 12.0);
-    }
-
-    /// <summary>A moving mean along rows or columns, the window clamped at the edges (edge pixels repeated).</summary>
-    private static void BoxBlur(float[] values, int width, int height, int radius, bool horizontal)
-    {
-        int lines = horizontal ? height : width, length = horizontal ? width : height;
-        int stride = horizontal ? 1 : width, lineStride = horizontal ? width : 1;
-        var line = new float[length];
-        for (int l = 0; l < lines; l++)
-        {
-            int start = l * lineStride;
-            for (int i = 0; i < length; i++) line[i] = values[start + i * stride];
-            float sum = 0;
-            for (int k = -radius; k <= radius; k++) sum += line[Math.Clamp(k, 0, length - 1)];
-            for (int i = 0; i < length; i++)
-            {
-                values[start + i * stride] = sum / (2 * radius + 1);
-                sum += line[Math.Min(i + radius + 1, length - 1)] - line[Math.Max(i - radius, 0)];
-            }
-        }
-    }
 
     /// <summary>The control map: the same cells, values and resolution, in random places.</summary>
     public static float[] Shuffled(float[] values, Random random)
@@ -212,7 +198,9 @@ public static class GradCamSanityChecks
         return copy;
     }
 
-    /// <summary>The share of the map, min-max normalised and upsampled to the model's input as drawn, on pixels outside the head.</summary>
+    /// <summary>
+    /// The share of the map, min-max normalised and upsampled to the model's input as drawn, on pixels outside the head.
+    /// </summary>
     public static double OutsideHeadShare(RgbImage input, GradCamMap map)
     {
         var upsampled = GradCamRenderer.NormaliseAndUpsample(map.Values, map.Width, map.Height, input.Width, input.Height);
@@ -226,22 +214,20 @@ public static class GradCamSanityChecks
         return total > 0 ? outside / total : 0;
     }
 
-    private static SKBitmap BrighterAndMoreContrasted(SKBitmap image) =>
-        Perturbations.MapGreyLevels(image, v => (v - 128) * ContrastGain + 128 + BrightnessShift);
-
     /// <summary>
     /// Re-initialises the parameterised layers of a copy of the package from the output down, one more per step, with values
     /// drawn from a normal distribution of each tensor's own standard deviation, and compares each image's map for its
     /// originally predicted class with the original map.
     /// </summary>
-    private static List<RandomisationStep> Randomisation(ClassifierModel model, CamMethod method, List<(RgbImage Input, GradCamMap Map, int Predicted)> inputs,
-        int seed, TextWriter log)
+    private static List<RandomisationStep> Randomisation(ClassifierModel model, CamMethod method,
+        List<(RgbImage Input, GradCamMap Map, int Predicted)> inputs, int seed, TextWriter log)
     {
         var onnx = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(model.Directory, ModelManifest.OnnxFileName)));
         var layers = ParameterisedLayers(onnx.Graph, model.Manifest.Outputs.Logits);
         // An ensemble's members are randomised side by side: step s re-initialises the s-th layer from the top of every member.
         var stacks = model.Manifest.Members is { Count: > 0 } members
-            ? Enumerable.Range(0, members.Count).Select(i => layers.Where(l => l.Layer.StartsWith(EnsembleGraph.Prefix(i), StringComparison.Ordinal)).ToList()).ToList()
+            ? Enumerable.Range(0, members.Count)
+                .Select(i => layers.Where(l => l.Layer.StartsWith(EnsembleGraph.Prefix(i), StringComparison.Ordinal)).ToList()).ToList()
             : [layers];
         var initializers = onnx.Graph.Initializer.ToDictionary(i => i.Name);
         var random = new Random(seed);
@@ -260,11 +246,13 @@ public static class GradCamSanityChecks
                 }
                 string layer = string.Join(" + ", reached.Select(r => r.Layer));
                 OnnxExporter.Save(onnx, Path.Combine(folder, ModelManifest.OnnxFileName));
-                using var randomised = ClassifierModel.Load(folder, new InferenceOptions { IntraOpThreads = Environment.ProcessorCount });
-                double correlation = inputs.Average(i =>
-                    RankCorrelation.Spearman(i.Map.Values, randomised.Predict(i.Input, withGradCam: true, i.Predicted, method).GradCam!.Values));
+                using var randomised = ClassifierModel.Load(folder,
+                    new InferenceOptions { IntraOpThreads = Environment.ProcessorCount });
+                double correlation = inputs.Average(i => RankCorrelation.Spearman(i.Map.Values,
+                    randomised.Predict(i.Input, withGradCam: true, i.Predicted, method).GradCam!.Values));
                 steps.Add(new RandomisationStep(step + 1, layer, Math.Round(correlation, 4)));
-                log.WriteLine($"{method.Name()}: randomised {step + 1} layer(s), down to {layer}: mean rank correlation with the original maps {correlation:0.000}");
+                log.WriteLine($"{method.Name()}: randomised {step + 1} layer(s), down to {layer}: mean rank correlation with the " +
+                              $"original maps {correlation:0.000}");
             }
         }
         finally
@@ -281,7 +269,8 @@ public static class GradCamSanityChecks
     private static List<(string Layer, List<string> Tensors)> ParameterisedLayers(GraphProto graph, string logits)
     {
         var floatInitializers = graph.Initializer
-            .Where(i => i.DataType == (int)TensorProto.Types.DataType.Float && i.Dims.Count >= 1 && i.Dims.Aggregate(1L, (a, b) => a * b) > 1)
+            .Where(i => i.DataType == (int)TensorProto.Types.DataType.Float && i.Dims.Count >= 1
+                        && i.Dims.Aggregate(1L, (a, b) => a * b) > 1)
             .Select(i => i.Name).ToHashSet();
         var layers = new List<(string, List<string>)>();
         var claimed = new HashSet<string>();
@@ -315,8 +304,7 @@ public static class GradCamSanityChecks
         if (std == 0) std = 0.01;
         for (int i = 0; i < values.Length; i++)
         {
-            double normal = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
-            values[i] = (float)(normal * std);
+            values[i] = (float)(random.NextStandardNormal() * std);
         }
         tensor.FloatData.Clear();
         tensor.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan()));
