@@ -14,7 +14,7 @@ public class OnnxExporterTests
     /// convolution weights keep the Grad-CAM layer away from ReLU's kink and max-pooling ties, where finite
     /// differences are not defined.
     /// </summary>
-    private static SequentialNetwork Network(int size, int padding, int seed = 7)
+    internal static SequentialNetwork Network(int size, int padding, int seed = 7)
     {
         var random = new Random(seed);
         float[] Uniform(int count, double low, double high) =>
@@ -182,7 +182,8 @@ public class OnnxExporterTests
         var input = model.Graph.Input.Single(i => i.Name == ModelTensorNames.Input);
         Assert.Equal(OnnxExporter.BatchDimension, input.Type.TensorType.Shape.Dim[0].DimParam);
         Assert.Equal(
-            [ModelTensorNames.Logits, ModelTensorNames.Probabilities, ModelTensorNames.Cam, ModelTensorNames.CamClass, ModelTensorNames.Features,
+            [ModelTensorNames.Logits, ModelTensorNames.Probabilities, ModelTensorNames.Cam, ModelTensorNames.CamClass,
+             ModelTensorNames.Features,
              ModelTensorNames.CamGradient, ModelTensorNames.CamActivation],
             model.Graph.Output.Select(o => o.Name));
         var cam = model.Graph.Output.Single(o => o.Name == ModelTensorNames.Cam).Type.TensorType.Shape.Dim;
@@ -258,7 +259,8 @@ public class OnnxExporterTests
             int plane = activation.Height * activation.Width;
             for (int c = 0; c < activation.Channels; c++)
             {
-                Assert.Equal(activation.Values.Skip(c * plane).Take(plane).Average(), outputs[ModelTensorNames.Features][n * activation.Channels + c], 1e-5);
+                Assert.Equal(activation.Values.Skip(c * plane).Take(plane).Average(),
+                    outputs[ModelTensorNames.Features][n * activation.Channels + c], 1e-5);
             }
         }
     }
@@ -324,8 +326,9 @@ public class OnnxExporterTests
         var model = OnnxExporter.Export(network);
 
         var implicitRun = Run(model, inputs, 4, 8, null, ModelTensorNames.Logits, ModelTensorNames.Cam, ModelTensorNames.CamClass);
+        float[] logits = implicitRun[ModelTensorNames.Logits];
         long[] predicted = Enumerable.Range(0, 4)
-            .Select(n => (long)Array.IndexOf(implicitRun[ModelTensorNames.Logits], implicitRun[ModelTensorNames.Logits].Skip(n * Classes).Take(Classes).Max(), n * Classes) - n * Classes)
+            .Select(n => (long)Array.IndexOf(logits, logits.Skip(n * Classes).Take(Classes).Max(), n * Classes) - n * Classes)
             .ToArray();
         var explicitRun = Run(model, inputs, 4, 8, predicted, ModelTensorNames.Cam);
 
