@@ -34,34 +34,44 @@ public static class GraphPruning
     }
 
     /// <summary>
-    /// <paramref name="model"/> cut in two, sharing no node: <see cref="GraphSplit.First"/> computes <paramref name="outputs"/> (the
-    /// nodes they depend on) and also outputs <see cref="GraphSplit.Boundary"/>, the tensors of its own that the rest reads;
-    /// <see cref="GraphSplit.Rest"/> computes the other outputs from those, as inputs, and from the graph inputs it reads. Each
-    /// part keeps only the initializers it reads, and the tensors' bytes are shared with the model, not copied. The boundary's
-    /// value infos carry no type: the rest's inputs need one, which a session over the first part tells (ONNX Runtime infers
-    /// the types of outputs).
+    /// <paramref name="model"/> cut in two: <see cref="GraphSplit.First"/> computes <paramref name="outputs"/> (the nodes they depend
+    /// on) and also outputs <see cref="GraphSplit.Boundary"/>, the tensors of its own that the rest reads; <see cref="GraphSplit.Rest"/>
+    /// computes the other outputs from those, as inputs, and from the graph inputs it reads. Each part keeps only the
+    /// initializers it reads, and the tensors' bytes are shared with the model, not copied. The boundary's value infos carry no
+    /// type: the rest's inputs need one, which a session over the first part tells (ONNX Runtime infers the types of outputs).
     /// </summary>
     public static GraphSplit Split(ModelProto model, IReadOnlyCollection<string> outputs)
     {
         var graph = model.Graph;
-        var kept = Ancestors(graph, outputs);
-        var produced = graph.Node.Where(kept.Contains).SelectMany(n => n.Output).ToHashSet(StringComparer.Ordinal);
-        var restNodes = graph.Node.Where(n => !kept.Contains(n)).ToList();
-        var restReads = restNodes.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
-        var boundary = graph.Node.Where(kept.Contains).SelectMany(n => n.Output).Where(restReads.Contains).Distinct().ToList();
+        var first = Ancestors(graph, outputs);
+        var firstReads = first.SelectMany(n => n.Input).Concat(outputs).ToHashSet(StringComparer.Ordinal);
+        // A MaxPool whose indices only the rest reads (the Grad-CAM gradient asked for them) pools again in the rest, with
+        // them, and in the first part without: ONNX Runtime then runs the first part's on the 8-bit values of a QDQ model.
+        var pooledAgain = first.Where(n => n.OpType == "MaxPool" && n.Output.Count > 1 && !firstReads.Contains(n.Output[1]))
+            .ToHashSet(ReferenceEqualityComparer.Instance);
+        bool InRest(NodeProto node) => !first.Contains(node) || pooledAgain.Contains(node);
+        var restProduced = graph.Node.Where(InRest).SelectMany(n => n.Output).ToHashSet(StringComparer.Ordinal);
+        var restReads = graph.Node.Where(InRest).SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
+        var boundary = graph.Node.Where(first.Contains).SelectMany(n => n.Output)
+            .Where(name => restReads.Contains(name) && !restProduced.Contains(name)).Distinct().ToList();
 
-        var first = model.Clone();
-        var firstGraph = first.Graph;
-        Keep(firstGraph, firstGraph.Node.Where((_, i) => kept.Contains(graph.Node[i])).ToList(), outputs.ToHashSet(StringComparer.Ordinal));
+        var firstModel = model.Clone();
+        var firstGraph = firstModel.Graph;
+        var firstNodes = firstGraph.Node.Where((_, i) => first.Contains(graph.Node[i])).ToList();
+        foreach (var pool in firstGraph.Node.Where((_, i) => pooledAgain.Contains(graph.Node[i])))
+        {
+            pool.Output.RemoveAt(1);
+        }
+        Keep(firstGraph, firstNodes, outputs.ToHashSet(StringComparer.Ordinal));
         firstGraph.Output.Add(boundary.Where(name => !outputs.Contains(name)).Select(name => new ValueInfoProto { Name = name }));
 
         var rest = model.Clone();
         var restGraph = rest.Graph;
-        Keep(restGraph, restGraph.Node.Where((_, i) => !kept.Contains(graph.Node[i])).ToList(),
+        Keep(restGraph, restGraph.Node.Where((_, i) => InRest(graph.Node[i])).ToList(),
             graph.Output.Select(o => o.Name).Where(o => !outputs.Contains(o)).ToHashSet(StringComparer.Ordinal));
         restGraph.Input.Add(boundary.Select(name => new ValueInfoProto { Name = name }));
-        RemoveWhere(restGraph.ValueInfo, v => produced.Contains(v.Name));
-        return new GraphSplit(first, rest, boundary);
+        RemoveWhere(restGraph.ValueInfo, v => boundary.Contains(v.Name));
+        return new GraphSplit(firstModel, rest, boundary);
     }
 
     /// <summary>

@@ -1,0 +1,37 @@
+namespace BrainTumor.Onnx.Tests;
+
+public class GraphPruningTests
+{
+    private static readonly string[] Prediction = [ModelTensorNames.Logits, ModelTensorNames.Probabilities, ModelTensorNames.Features];
+
+    [Fact]
+    public void TheFirstPartComputesThePredictionAndNoneOfTheGradCamGraph()
+    {
+        var model = OnnxExporter.Export(OnnxExporterTests.Network(8, padding: 1));
+
+        var split = GraphPruning.Split(model, Prediction);
+
+        var firstOutputs = split.First.Graph.Output.Select(o => o.Name).ToList();
+        Assert.Equal(Prediction, firstOutputs.Take(3));
+        Assert.Equal(split.Boundary.Except(Prediction), firstOutputs.Skip(3));
+        Assert.DoesNotContain(split.First.Graph.Node, n => n.OpType is "OneHot" or "MaxUnpool" or "MatMul");
+        Assert.DoesNotContain(split.First.Graph.Input, i => i.Name == ModelTensorNames.TargetClass);
+        Assert.Equal([ModelTensorNames.Cam, ModelTensorNames.CamClass, ModelTensorNames.CamGradient, ModelTensorNames.CamActivation],
+            split.Rest.Graph.Output.Select(o => o.Name));
+        Assert.Contains(split.Rest.Graph.Input, i => i.Name == ModelTensorNames.TargetClass);
+        Assert.All(split.Boundary, name => Assert.Contains(split.Rest.Graph.Input, i => i.Name == name));
+    }
+
+    [Fact]
+    public void AMaxPoolWhoseIndicesOnlyTheGradientReadsPoolsAgainInTheRestAndWithoutThemInTheFirstPart()
+    {
+        var model = OnnxExporter.Export(OnnxExporterTests.Network(8, padding: 1));
+
+        var split = GraphPruning.Split(model, Prediction);
+
+        Assert.Single(Assert.Single(split.First.Graph.Node, n => n.OpType == "MaxPool").Output);
+        var again = Assert.Single(split.Rest.Graph.Node, n => n.OpType == "MaxPool");
+        Assert.Equal(2, again.Output.Count);
+        Assert.DoesNotContain(again.Output[1], split.Boundary);
+    }
+}
