@@ -2,6 +2,7 @@
 # Before (main at 585b29d) against after (the 8-bit dense head and the prediction-only session), both Release servers on
 # loopback started as shipped (MALLOC_ARENA_MAX=2), alternating, 10 clients, two rounds; then each server's peak memory
 # with every package loaded, by the method of ../memory-20261205/run.sh. BEFORE_REPO is a checkout of the before commit.
+# ROUNDS, SCENARIOS and MEMORY=0 run part of it again (e.g. after another job took the cores).
 set -euo pipefail
 BEFORE_REPO=$(realpath ${BEFORE_REPO:?a checkout of the before commit, built with dotnet build src/BrainTumor.Api -c Release})
 AFTER_REPO=$(realpath ${AFTER_REPO:-.})
@@ -19,8 +20,8 @@ run() { # label url model scenario round
     | grep "pass 1" | sed "s/^/$1 $3 $4 round $5: /"
 }
 BEFORE=$(serve $BEFORE_REPO 18081); AFTER=$(serve $AFTER_REPO 18082)
-for round in 1 2; do
-  for scenario in predict gradcam; do
+for round in ${ROUNDS:-1 2}; do
+  for scenario in ${SCENARIOS:-predict gradcam}; do
     for model in custom-cnn custom-cnn-int8 lite-cnn; do
       run before http://127.0.0.1:18081 $model $scenario $round
       run after http://127.0.0.1:18082 $model $scenario $round
@@ -41,5 +42,7 @@ memory() { # label repo
   echo "$1 after: $(grep -E 'VmRSS|VmHWM' /proc/$pid/status | tr '\n' ' ')"
   kill $pid; sleep 3
 }
-memory before $BEFORE_REPO
-memory after $AFTER_REPO
+if [ "${MEMORY:-1}" = 1 ]; then
+  memory before $BEFORE_REPO
+  memory after $AFTER_REPO
+fi
