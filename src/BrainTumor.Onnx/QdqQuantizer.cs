@@ -10,9 +10,10 @@ public readonly record struct ActivationRange(float Min, float Max);
 
 /// <summary>
 /// Rewrites a float model in ONNX's QDQ form (QuantizeLinear / DequantizeLinear pairs) so that ONNX Runtime runs its
-/// convolutions, residual additions and the head's dense layers with 8-bit kernels: weights int8, symmetric, one scale per
-/// output channel; activations uint8, one scale and zero point per tensor, from calibrated ranges; biases int32 at the
-/// product scale. Everything else (Grad-CAM's graph, pooling, gates) stays in float and reads the dequantised activations.
+/// convolutions, residual additions and the head's dense layers but the last with 8-bit kernels: weights int8, symmetric, one
+/// scale per output channel; activations uint8, one scale and zero point per tensor, from calibrated ranges; biases int32 at
+/// the product scale. Everything else (Grad-CAM's graph, the rest of the head, gates) stays in float and reads the dequantised
+/// activations.
 /// </summary>
 public static class QdqQuantizer
 {
