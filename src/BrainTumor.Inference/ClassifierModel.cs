@@ -64,6 +64,9 @@ public sealed class ClassifierModel : IDisposable
     public ModelManifest Manifest { get; }
     public bool HasGradCam => gradCamOutputs.Length > 0;
 
+    /// <summary>Whether the graph runs as two sessions (<see cref="GraphPruning.Split"/>) rather than one.</summary>
+    internal bool IsSplit => explainer is not null;
+
     /// <summary>The map methods this package can compute: Grad-CAM, and the others when it outputs the gradient and activation.</summary>
     public IReadOnlyList<CamMethod> CamMethodsAvailable =>
         !HasGradCam ? [] : camInputOutputs.Length > 0 ? Enum.GetValues<CamMethod>() : [CamMethod.GradCam];

@@ -1,4 +1,5 @@
 using BrainTumor.Imaging;
+using BrainTumor.Models;
 using BrainTumor.Tests;
 using Microsoft.ML.OnnxRuntime;
 
@@ -9,6 +10,23 @@ public class GraphSplitTests
 {
     public static TheoryData<string> Packages => ["custom-cnn-int8", "lite-cnn", "resnet18-int8"];
 
+    /// <summary>Each package with an explicit and the default target class, and each map method.</summary>
+    public static TheoryData<string, int?, CamMethod> Maps
+    {
+        get
+        {
+            var maps = new TheoryData<string, int?, CamMethod>();
+            foreach (string package in Packages)
+            {
+                maps.Add(package, 1, CamMethod.GradCam);
+                maps.Add(package, null, CamMethod.GradCam);
+                maps.Add(package, 1, CamMethod.HiResCam);
+                maps.Add(package, null, CamMethod.GradCamPlusPlus);
+            }
+            return maps;
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Packages))]
     public void APredictionsProbabilitiesEqualTheWholeGraphs(string package)
@@ -18,24 +36,31 @@ public class GraphSplitTests
 
         var prediction = model.Predict(image, withGradCam: false);
 
-        var whole = RunWholeGraph(model, image, model.Manifest.Outputs.Probabilities);
-        AssertEqual(whole[0], prediction.Probabilities);
+        Assert.True(model.IsSplit);
+        var whole = RunWholeGraph(model, image, -1, model.Manifest.Outputs.Probabilities);
+        AssertEqual(whole.Values[0], prediction.Probabilities);
     }
 
     [Theory]
-    [MemberData(nameof(Packages))]
-    public void AMapAndItsProbabilitiesEqualTheWholeGraphs(string package)
+    [MemberData(nameof(Maps))]
+    public void AMapItsClassAndItsProbabilitiesEqualTheWholeGraphs(string package, int? targetClass, CamMethod method)
     {
         using var model = Load(package);
         var image = NoiseImage(model);
 
-        var prediction = model.Predict(image, withGradCam: true, targetClass: 1);
+        var prediction = model.Predict(image, withGradCam: true, targetClass, method);
 
+        Assert.True(model.IsSplit);
         var outputs = model.Manifest.Outputs;
-        var whole = RunWholeGraph(model, image, outputs.Probabilities, outputs.Cam!);
-        AssertEqual(whole[0], prediction.Probabilities);
-        AssertEqual(whole[1], prediction.GradCam!.Values);
-        Assert.Equal(1, prediction.GradCam.ClassIndex);
+        var whole = RunWholeGraph(model, image, targetClass ?? -1, outputs.Probabilities, outputs.Cam!, outputs.CamGradient!,
+            outputs.CamActivation!);
+        var layer = model.Manifest.GradCam;
+        float[] map = method == CamMethod.GradCam
+            ? whole.Values[1]
+            : CamMethods.Compute(method, whole.Values[2], whole.Values[3], layer.Channels, layer.Height, layer.Width);
+        AssertEqual(whole.Values[0], prediction.Probabilities);
+        AssertEqual(map, prediction.GradCam!.Values);
+        Assert.Equal(whole.CamClass, prediction.GradCam.ClassIndex);
     }
 
     private static ClassifierModel Load(string package) =>
@@ -48,18 +73,25 @@ public class GraphSplitTests
         return new RgbImage(model.Manifest.Input.Width, model.Manifest.Input.Height, planes);
     }
 
-    /// <summary>One session over the package's whole model.onnx, as the server ran it before the cut; the map explains class 1.</summary>
-    private static float[][] RunWholeGraph(ClassifierModel model, RgbImage image, params string[] names)
+    /// <summary>
+    /// One session over the package's whole ONNX file, as the server ran it before the cut, on one thread as the parts run here;
+    /// the float outputs named and the class the map explains.
+    /// </summary>
+    private static (float[][] Values, long CamClass) RunWholeGraph(ClassifierModel model, RgbImage image, long targetClass,
+        params string[] names)
     {
         var input = model.Manifest.Input;
         float[] tensor = new float[image.Planes.Length];
         image.WriteTensor(input.Normalization, tensor);
-        using var session = new InferenceSession(Path.Combine(model.Directory, "model.onnx"));
+        using var options = new SessionOptions { IntraOpNumThreads = 1 };
+        using var session = new InferenceSession(Path.Combine(model.Directory, ModelManifest.OnnxFileName), options);
         using var runOptions = new RunOptions();
         using var value = OrtValue.CreateTensorValueFromMemory(tensor, [1, 3, input.Height, input.Width]);
-        using var target = OrtValue.CreateTensorValueFromMemory(new[] { 1L }, [1]);
-        using var outputs = session.Run(runOptions, [input.Name, model.Manifest.Outputs.TargetClass!], [value, target], names);
-        return outputs.Select(o => o.GetTensorDataAsSpan<float>().ToArray()).ToArray();
+        using var target = OrtValue.CreateTensorValueFromMemory(new[] { targetClass }, [1]);
+        using var outputs = session.Run(runOptions, [input.Name, model.Manifest.Outputs.TargetClass!], [value, target],
+            [.. names, model.Manifest.Outputs.CamClass!]);
+        return (outputs.Take(names.Length).Select(o => o.GetTensorDataAsSpan<float>().ToArray()).ToArray(),
+            outputs[^1].GetTensorDataAsSpan<long>()[0]);
     }
 
     private static void AssertEqual(float[] expected, float[] actual)
