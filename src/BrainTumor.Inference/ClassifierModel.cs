@@ -53,10 +53,12 @@ public sealed class ClassifierModel : IDisposable
             ? [gradient, activation, selected]
             : [];
         predictionInputs = [manifest.Input.Name];
-        string[] fed = explainer?.InputMetadata.Keys.ToArray() ?? [];
+        string? target = manifest.Outputs.TargetClass;
+        // The caller gives the target class, whether the graph has it as a plain input or as one with a default value.
+        string[] fed = explainer?.InputMetadata.Keys.Where(name => name != target).ToArray() ?? [];
         mapPassOutputs = [.. predictionOutputs, .. fed.Where(name => name != manifest.Input.Name).Except(predictionOutputs)];
         explainerSources = fed.Select(name => name == manifest.Input.Name ? -1 : Array.IndexOf(mapPassOutputs, name)).ToArray();
-        explainerInputs = manifest.Outputs.TargetClass is string target ? [.. fed, target] : fed;
+        explainerInputs = target is not null ? [.. fed, target] : fed;
     }
 
     public string Name => Manifest.Name;

@@ -1,5 +1,6 @@
 using BrainTumor.Models;
 using BrainTumor.Onnx;
+using BrainTumor.Onnx.Proto;
 using BrainTumor.Tests;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -27,6 +28,22 @@ public sealed class ModelPackageTests : IDisposable
         return directory;
     }
 
+    /// <summary>Rewrites the copied package's ONNX graph.</summary>
+    private static void ChangeGraph(string directory, Action<GraphProto> change)
+    {
+        string path = Path.Combine(directory, ModelManifest.OnnxFileName);
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        change(model.Graph);
+        OnnxExporter.Save(model, path);
+    }
+
+    private static Imaging.RgbImage NoiseImage(ClassifierModel model)
+    {
+        var planes = new byte[3 * model.Manifest.Input.Width * model.Manifest.Input.Height];
+        new Random(5).NextBytes(planes);
+        return new Imaging.RgbImage(model.Manifest.Input.Width, model.Manifest.Input.Height, planes);
+    }
+
     private ModelCatalog Catalog(InferenceOptions? options = null) =>
         new(Options.Create(options ?? new InferenceOptions { ModelsDirectory = root }), NullLogger<ModelCatalog>.Instance);
 
@@ -41,6 +58,24 @@ public sealed class ModelPackageTests : IDisposable
         Assert.True(catalog.IsReady);
         Assert.Equal("custom-cnn", catalog.Default.Name);
         Assert.True(catalog.Default.HasGradCam);
+    }
+
+    [Fact]
+    public void APackageWhoseTargetClassIsAPlainInputWarmsUpAndExplainsTheClassAskedFor()
+    {
+        string directory = CopyShipped();
+        ChangeGraph(directory, graph => graph.Initializer.Remove(graph.Initializer.Single(i => i.Name == ModelTensorNames.TargetClass)));
+        using var catalog = Catalog();
+        var model = catalog.Default;
+
+        catalog.WarmUp(1);
+        var asked = model.Predict(NoiseImage(model), withGradCam: true, targetClass: 1);
+        var predicted = model.Predict(NoiseImage(model), withGradCam: true);
+
+        Assert.True(catalog.IsReady);
+        Assert.True(model.IsSplit);
+        Assert.Equal(1, asked.GradCam!.ClassIndex);
+        Assert.Equal(predicted.ClassIndex, predicted.GradCam!.ClassIndex);
     }
 
     [Fact]
