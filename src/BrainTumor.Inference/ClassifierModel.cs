@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Runtime;
 using System.Text.Json;
 using BrainTumor.Imaging;
 using BrainTumor.Models;
@@ -118,15 +117,11 @@ public sealed class ClassifierModel : IDisposable
     private static (InferenceSession Predictor, InferenceSession? Explainer) CreateSessions(ModelManifest manifest, string onnxPath,
         InferenceOptions options)
     {
-        if (CreateSplitSessions(manifest, onnxPath, options) is not { } sessions)
+        if (CreateSplitSessions(manifest, onnxPath, options) is { } sessions)
         {
-            return (CreateSession(onnxPath, options), null);
+            return sessions;
         }
-        // The parsed graph and its serialised parts, as large as the model, are dead now; left to the GC, nine packages' worth
-        // kept the server's resident memory about 190 MB higher (docs/operations.md#memory).
-        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        return sessions;
+        return (CreateSession(onnxPath, options), null);
     }
 
     private static (InferenceSession Predictor, InferenceSession Explainer)? CreateSplitSessions(ModelManifest manifest, string onnxPath,
