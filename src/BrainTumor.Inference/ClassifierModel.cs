@@ -6,6 +6,8 @@ using BrainTumor.Models;
 using BrainTumor.Onnx;
 using BrainTumor.Onnx.Proto;
 using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML.OnnxRuntime;
 using SkiaSharp;
 
@@ -16,7 +18,8 @@ namespace BrainTumor.Inference;
 /// (<see cref="InferenceSession.Run(RunOptions, IReadOnlyCollection{string}, IReadOnlyCollection{OrtValue}, IReadOnlyCollection{string})"/>
 /// is thread-safe). A package with maps has its graph cut in two (<see cref="GraphPruning.Split"/>): ONNX Runtime runs every node
 /// of a session whatever a Run fetches, so a prediction runs only the part that computes the probabilities, and a map runs the
-/// rest too, fed with the tensors of the first part that it reads. Each part holds only the weights it reads.
+/// rest too, fed with the tensors of the first part that it reads. Each part holds the weights it reads, so a weight that both
+/// read is held twice. A graph the cut cannot handle (one with If, Loop or Scan nodes) runs whole in one session.
 /// </summary>
 public sealed class ClassifierModel : IDisposable
 {
@@ -27,6 +30,7 @@ public sealed class ClassifierModel : IDisposable
     private readonly string[] gradCamOutputs;
     private readonly string[] camInputOutputs;
     private readonly string[] predictionInputs;
+    private readonly string[] wholeGraphInputs;
     private readonly string[] explainerInputs;
     // For each of the explainer's inputs but the target class, where its value comes from: an output of the map pass, or -1 for the image.
     private readonly int[] explainerSources;
@@ -58,6 +62,7 @@ public sealed class ClassifierModel : IDisposable
         mapPassOutputs = [.. predictionOutputs, .. fed.Where(name => name != manifest.Input.Name).Except(predictionOutputs)];
         explainerSources = fed.Select(name => name == manifest.Input.Name ? -1 : Array.IndexOf(mapPassOutputs, name)).ToArray();
         explainerInputs = target is not null ? [.. fed, target] : fed;
+        wholeGraphInputs = target is not null ? [manifest.Input.Name, target] : predictionInputs;
     }
 
     public string Name => Manifest.Name;
@@ -79,7 +84,8 @@ public sealed class ClassifierModel : IDisposable
     public CamMethod DefaultCamMethod => CamMethods.Parse(Manifest.DefaultCamMethod) ?? CamMethod.GradCam;
 
     /// <summary>Loads a package and checks its manifest against the ONNX graph; throws <see cref="ModelPackageException"/>.</summary>
-    public static ClassifierModel Load(string directory, InferenceOptions options)
+    /// <param name="logger">Warned when the graph cannot be cut in two and runs as one session.</param>
+    public static ClassifierModel Load(string directory, InferenceOptions options, ILogger? logger = null)
     {
         string manifestPath = Path.Combine(directory, ModelManifest.FileName);
         string onnxPath = Path.Combine(directory, ModelManifest.OnnxFileName);
@@ -98,7 +104,7 @@ public sealed class ClassifierModel : IDisposable
             throw new ModelPackageException($"{manifestPath}: not a valid manifest: {ex.Message}");
         }
 
-        var (predictor, explainer) = CreateSessions(manifest, onnxPath, options);
+        var (predictor, explainer) = CreateSessions(manifest, onnxPath, options, logger ?? NullLogger.Instance);
         try
         {
             ModelValidation.Check(manifest, predictor, explainer, manifestPath);
@@ -113,24 +119,48 @@ public sealed class ClassifierModel : IDisposable
         }
     }
 
-    /// <summary>One session over the whole graph, or one over each part of its <see cref="MapSplit"/>.</summary>
+    /// <summary>
+    /// One session over each part of the graph's <see cref="MapSplit"/>, or one over the whole graph, as before the cut, when it has
+    /// none or cannot be cut (a prediction then runs the Grad-CAM graph too).
+    /// </summary>
     private static (InferenceSession Predictor, InferenceSession? Explainer) CreateSessions(ModelManifest manifest, string onnxPath,
-        InferenceOptions options)
+        InferenceOptions options, ILogger logger)
     {
-        if (CreateSplitSessions(manifest, onnxPath, options) is { } sessions)
+        if (manifest.Outputs.Cam is not null)
         {
-            return sessions;
+            var model = ReadModel(onnxPath);
+            try
+            {
+                if (MapSplit(manifest, model) is { } split)
+                {
+                    return CreateSplitSessions(split, options, onnxPath);
+                }
+            }
+            catch (Exception ex) when (ex is ArgumentException or NotSupportedException or ModelPackageException)
+            {
+                logger.LogWarning("{Onnx}: the graph is not cut in two ({Reason}); one session runs all of it, for predictions too",
+                    onnxPath, ex.Message);
+            }
         }
         return (CreateSession(onnxPath, options), null);
     }
 
-    private static (InferenceSession Predictor, InferenceSession Explainer)? CreateSplitSessions(ModelManifest manifest, string onnxPath,
-        InferenceOptions options)
+    private static ModelProto ReadModel(string onnxPath)
     {
-        if (MapSplit(manifest, onnxPath) is not { } split)
+        try
         {
-            return null;
+            using var file = File.OpenRead(onnxPath);
+            return ModelProto.Parser.ParseFrom(file);
         }
+        catch (InvalidProtocolBufferException ex)
+        {
+            throw new ModelPackageException($"{onnxPath}: not an ONNX model: {ex.Message}");
+        }
+    }
+
+    private static (InferenceSession Predictor, InferenceSession? Explainer) CreateSplitSessions(GraphSplit split,
+        InferenceOptions options, string onnxPath)
+    {
         var predictor = CreateSession(split.First.ToByteArray(), options, onnxPath);
         try
         {
@@ -145,26 +175,12 @@ public sealed class ClassifierModel : IDisposable
     }
 
     /// <summary>
-    /// The graph cut between what a prediction needs and what only maps need, when the manifest names both and the graph has
-    /// them; otherwise null, and one session runs the whole graph (a package without maps, or one that validation refuses).
+    /// The graph cut between what a prediction needs and what only maps need, when the graph has every output the manifest
+    /// names; otherwise null, and one session runs the whole graph (a package that validation refuses).
     /// </summary>
-    private static GraphSplit? MapSplit(ModelManifest manifest, string onnxPath)
+    private static GraphSplit? MapSplit(ModelManifest manifest, ModelProto model)
     {
         var outputs = manifest.Outputs;
-        if (outputs.Cam is null)
-        {
-            return null;
-        }
-        ModelProto model;
-        try
-        {
-            using var file = File.OpenRead(onnxPath);
-            model = ModelProto.Parser.ParseFrom(file);
-        }
-        catch (InvalidProtocolBufferException ex)
-        {
-            throw new ModelPackageException($"{onnxPath}: not an ONNX model: {ex.Message}");
-        }
         string[] prediction = [outputs.Logits, outputs.Probabilities, .. new[] { outputs.Features }.OfType<string>()];
         string?[] maps = [outputs.Cam, outputs.CamClass, outputs.CamGradient, outputs.CamActivation];
         var graphOutputs = model.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
@@ -177,15 +193,21 @@ public sealed class ClassifierModel : IDisposable
         foreach (var input in split.Rest.Graph.Input.Where(i => split.Boundary.Contains(i.Name)))
         {
             var metadata = first.OutputMetadata[input.Name];
-            var shape = new TensorShapeProto();
-            shape.Dim.Add(metadata.Dimensions.Select((size, axis) => size >= 0
-                ? new TensorShapeProto.Types.Dimension { DimValue = size }
-                : new TensorShapeProto.Types.Dimension { DimParam = metadata.SymbolicDimensions[axis] }));
-            // ONNX Runtime's element types are numbered as ONNX's.
-            input.Type = new TypeProto
+            if (!metadata.IsTensor)
             {
-                TensorType = new TypeProto.Types.Tensor { ElemType = (int)metadata.ElementDataType, Shape = shape },
-            };
+                throw new NotSupportedException($"'{input.Name}', which the second part reads, is not a tensor.");
+            }
+            // ONNX Runtime's element types are numbered as ONNX's.
+            var tensor = new TypeProto.Types.Tensor { ElemType = (int)metadata.ElementDataType };
+            // No dimensions is also how ONNX Runtime reports a shape it could not infer: declared as none, not as a scalar's.
+            if (metadata.Dimensions.Length > 0)
+            {
+                tensor.Shape = new TensorShapeProto();
+                tensor.Shape.Dim.Add(metadata.Dimensions.Select((size, axis) => size >= 0
+                    ? new TensorShapeProto.Types.Dimension { DimValue = size }
+                    : new TensorShapeProto.Types.Dimension { DimParam = metadata.SymbolicDimensions[axis] }));
+            }
+            input.Type = new TypeProto { TensorType = tensor };
         }
     }
 
@@ -276,14 +298,20 @@ public sealed class ClassifierModel : IDisposable
             input.WriteTensor(Manifest.Input.Normalization, buffer);
             using var tensor = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, buffer.AsMemory(0, length),
                 [1, 3, Manifest.Input.Height, Manifest.Input.Width]);
-            using var outputs = predictor.Run(runOptions, predictionInputs, [tensor], withGradCam ? mapPassOutputs : predictionOutputs);
+            using var targetValue = withGradCam ? OrtValue.CreateTensorValueFromMemory(new[] { (long)(targetClass ?? -1) }, [1]) : null;
+            string[] mapOutputs = fromCamInputs ? camInputOutputs : gradCamOutputs;
+            // A graph that is not cut computes the prediction and the map in one run, as before the cut.
+            using var outputs = !withGradCam
+                ? predictor.Run(runOptions, predictionInputs, [tensor], predictionOutputs)
+                : explainer is null
+                    ? predictor.Run(runOptions, wholeGraphInputs, [tensor, targetValue!], [.. predictionOutputs, .. mapOutputs])
+                    : predictor.Run(runOptions, predictionInputs, [tensor], mapPassOutputs);
 
             float[] probabilities = outputs[0].GetTensorDataAsSpan<float>().ToArray();
             int predicted = OperatingPoints.Decide(Manifest, probabilities, point);
             GradCamMap? cam = null;
             if (withGradCam)
             {
-                using var targetValue = OrtValue.CreateTensorValueFromMemory(new[] { (long)(targetClass ?? -1) }, [1]);
                 var feeds = new OrtValue[explainerInputs.Length];
                 for (int i = 0; i < explainerSources.Length; i++)
                 {
@@ -291,9 +319,10 @@ public sealed class ClassifierModel : IDisposable
                 }
                 if (feeds.Length > explainerSources.Length)
                 {
-                    feeds[^1] = targetValue;
+                    feeds[^1] = targetValue!;
                 }
-                using var maps = explainer!.Run(runOptions, explainerInputs, feeds, fromCamInputs ? camInputOutputs : gradCamOutputs);
+                using var explained = explainer?.Run(runOptions, explainerInputs, feeds, mapOutputs);
+                IReadOnlyList<OrtValue> maps = explained is null ? outputs.Skip(predictionOutputs.Length).ToList() : explained;
                 var layer = Manifest.GradCam;
                 int camClass = (int)maps[^1].GetTensorDataAsSpan<long>()[0];
                 float[] values = fromCamInputs

@@ -54,7 +54,7 @@ public sealed class ModelCatalog : IDisposable
             foreach (var directory in directories)
             {
                 long started = Stopwatch.GetTimestamp();
-                var model = ClassifierModel.Load(directory, settings);
+                var model = ClassifierModel.Load(directory, settings, logger);
                 if (!models.TryAdd(model.Name, model))
                 {
                     model.Dispose();

@@ -40,9 +40,17 @@ public static class GraphPruning
     /// initializers it reads, and the tensors' bytes are shared with the model, not copied. The boundary's value infos carry no
     /// type: the rest's inputs need one, which a session over the first part tells (ONNX Runtime infers the types of outputs).
     /// </summary>
+    /// <exception cref="ArgumentException">No node computes one of <paramref name="outputs"/>.</exception>
+    /// <exception cref="NotSupportedException">A node has a subgraph (If, Loop, Scan).</exception>
     public static GraphSplit Split(ModelProto model, IReadOnlyCollection<string> outputs)
     {
         var graph = model.Graph;
+        // Which nodes a tensor depends on, and which initializers a part keeps, are read from the nodes' own inputs; the
+        // tensors a subgraph reads from around it are not among them.
+        if (graph.Node.FirstOrDefault(n => n.Attribute.Any(a => a.G is not null || a.Graphs.Count > 0)) is { } control)
+        {
+            throw new NotSupportedException($"The node '{control.Name}' ({control.OpType}) has a subgraph, which the cut does not follow.");
+        }
         var first = Ancestors(graph, outputs);
         var firstReads = first.SelectMany(n => n.Input).Concat(outputs).ToHashSet(StringComparer.Ordinal);
         // A MaxPool whose indices only the rest reads (the Grad-CAM gradient asked for them) pools again in the rest, with

@@ -1,3 +1,5 @@
+using BrainTumor.Onnx.Proto;
+
 namespace BrainTumor.Onnx.Tests;
 
 public class GraphPruningTests
@@ -33,5 +35,21 @@ public class GraphPruningTests
         var again = Assert.Single(split.Rest.Graph.Node, n => n.OpType == "MaxPool");
         Assert.Equal(2, again.Output.Count);
         Assert.DoesNotContain(again.Output[1], split.Boundary);
+    }
+
+    [Fact]
+    public void AGraphWithASubgraphIsNotCut()
+    {
+        var model = OnnxExporter.Export(OnnxExporterTests.Network(8, padding: 1));
+        var branch = new GraphProto { Name = "branch" };
+        model.Graph.Node.Add(new NodeProto
+        {
+            OpType = "If",
+            Input = { "condition" },
+            Output = { "chosen" },
+            Attribute = { new AttributeProto { Name = "then_branch", Type = AttributeProto.Types.AttributeType.Graph, G = branch } },
+        });
+
+        Assert.Throws<NotSupportedException>(() => GraphPruning.Split(model, Prediction));
     }
 }
