@@ -53,10 +53,14 @@ public static class GraphPruning
         }
         var first = Ancestors(graph, outputs);
         var firstReads = first.SelectMany(n => n.Input).Concat(outputs).ToHashSet(StringComparer.Ordinal);
-        // A MaxPool whose indices only the rest reads (the Grad-CAM gradient asked for them) pools again in the rest, with
-        // them, and in the first part without: ONNX Runtime then runs the first part's on the 8-bit values of a QDQ model.
-        var pooledAgain = first.Where(n => n.OpType == "MaxPool" && n.Output.Count > 1 && !firstReads.Contains(n.Output[1]))
-            .ToHashSet(ReferenceEqualityComparer.Instance);
+        var laterReads = graph.Node.Where(n => !first.Contains(n)).SelectMany(n => n.Input)
+            .Concat(graph.Output.Select(o => o.Name).Where(o => !outputs.Contains(o))).ToHashSet(StringComparer.Ordinal);
+        // A MaxPool whose indices the first part does not read pools without them there: ONNX Runtime then runs it on the 8-bit
+        // values of a QDQ model. When the rest reads them (the Grad-CAM gradient asks for them), it pools again there, with them.
+        var unindexed = first.Where(n => n.OpType == "MaxPool" && n.Output.Count > 1 && n.Output[1].Length > 0
+                                         && !firstReads.Contains(n.Output[1]))
+            .ToHashSet<NodeProto>(ReferenceEqualityComparer.Instance);
+        var pooledAgain = unindexed.Where(n => laterReads.Contains(n.Output[1])).ToHashSet(ReferenceEqualityComparer.Instance);
         bool InRest(NodeProto node) => !first.Contains(node) || pooledAgain.Contains(node);
         var restProduced = graph.Node.Where(InRest).SelectMany(n => n.Output).ToHashSet(StringComparer.Ordinal);
         var restReads = graph.Node.Where(InRest).SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
@@ -66,7 +70,7 @@ public static class GraphPruning
         var firstModel = model.Clone();
         var firstGraph = firstModel.Graph;
         var firstNodes = firstGraph.Node.Where((_, i) => first.Contains(graph.Node[i])).ToList();
-        foreach (var pool in firstGraph.Node.Where((_, i) => pooledAgain.Contains(graph.Node[i])))
+        foreach (var pool in firstGraph.Node.Where((_, i) => unindexed.Contains(graph.Node[i])))
         {
             pool.Output.RemoveAt(1);
         }

@@ -38,6 +38,28 @@ public class GraphPruningTests
     }
 
     [Fact]
+    public void AMaxPoolWhoseIndicesNothingReadsPoolsWithoutThemInTheFirstPartAndNotAgainInTheRest()
+    {
+        var graph = new GraphProto
+        {
+            Input = { new ValueInfoProto { Name = "image" } },
+            Node =
+            {
+                new NodeProto { OpType = "MaxPool", Input = { "image" }, Output = { "pooled", "indices" } },
+                new NodeProto { OpType = "ReduceMean", Input = { "pooled" }, Output = { "logits" } },
+                new NodeProto { OpType = "Relu", Input = { "pooled" }, Output = { "cam" } },
+            },
+            Output = { new ValueInfoProto { Name = "logits" }, new ValueInfoProto { Name = "cam" } },
+        };
+
+        var split = GraphPruning.Split(new ModelProto { Graph = graph }, ["logits"]);
+
+        Assert.Equal(["pooled"], Assert.Single(split.First.Graph.Node, n => n.OpType == "MaxPool").Output);
+        Assert.DoesNotContain(split.Rest.Graph.Node, n => n.OpType == "MaxPool");
+        Assert.Equal(["pooled"], split.Boundary);
+    }
+
+    [Fact]
     public void AGraphWithASubgraphIsNotCut()
     {
         var model = OnnxExporter.Export(OnnxExporterTests.Network(8, padding: 1));
