@@ -30,10 +30,24 @@ public static class QdqQuantizer
     /// </summary>
     public static IReadOnlyList<string> ActivationTensors(GraphProto graph, string trunkEnd, string logits)
     {
+        var (trunk, denseLayers) = QuantizedLayers(graph, trunkEnd, logits);
+        return ActivationTensors(graph, trunk, denseLayers);
+    }
+
+    /// <summary>The nodes that compute <paramref name="trunkEnd"/>, and the head's <see cref="DenseLayers"/> after them.</summary>
+    private static (HashSet<NodeProto> Trunk, Dictionary<NodeProto, int> DenseLayers) QuantizedLayers(GraphProto graph,
+        string trunkEnd, string logits)
+    {
+        var trunk = GraphPruning.Ancestors(graph, trunkEnd);
+        return (trunk, DenseLayers(graph, trunk, logits));
+    }
+
+    private static IReadOnlyList<string> ActivationTensors(GraphProto graph, HashSet<NodeProto> trunk,
+        Dictionary<NodeProto, int> denseLayers)
+    {
         var initializers = graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
         var consumers = Consumers(graph);
         var outputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
-        var trunk = GraphPruning.Ancestors(graph, trunkEnd);
         var chosen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var node in graph.Node.Where(n => QuantizedOps.Contains(n.OpType) && trunk.Contains(n)))
         {
@@ -51,7 +65,7 @@ public static class QdqQuantizer
         {
             chosen.Add(pool.Output[0]);
         }
-        chosen.UnionWith(DenseLayers(graph, trunk, logits).Keys.Select(dense => dense.Input[0]));
+        chosen.UnionWith(denseLayers.Keys.Select(dense => dense.Input[0]));
         var order = graph.Input.Select(i => i.Name).Concat(graph.Node.SelectMany(n => n.Output)).ToList();
         return order.Where(chosen.Contains).ToList();
     }
@@ -80,7 +94,8 @@ public static class QdqQuantizer
     {
         var quantized = model.Clone();
         var graph = quantized.Graph;
-        var tensors = ActivationTensors(graph, trunkEnd, logits);
+        var (trunk, layers) = QuantizedLayers(graph, trunkEnd, logits);
+        var tensors = ActivationTensors(graph, trunk, layers);
         var producers = graph.Node.SelectMany(n => n.Output.Select(o => (o, n))).ToDictionary(p => p.o, p => p.n, StringComparer.Ordinal);
         var parameters = new Dictionary<string, (float Scale, byte ZeroPoint)>(StringComparer.Ordinal);
         foreach (string tensor in tensors)
@@ -93,8 +108,6 @@ public static class QdqQuantizer
                     : throw new ArgumentException($"No calibrated range for the activation '{tensor}'.", nameof(ranges)));
         }
 
-        var trunk = GraphPruning.Ancestors(graph, trunkEnd);
-        var layers = DenseLayers(graph, trunk, logits);
         foreach (var conv in graph.Node.Where(n => n.OpType == "Conv" && trunk.Contains(n)))
         {
             layers[conv] = 0;
