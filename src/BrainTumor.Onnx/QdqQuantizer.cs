@@ -209,12 +209,14 @@ public static class QdqQuantizer
                 layers[node] = 1;
                 continue;
             }
+            int columns = (IntAttribute(node, "transB") ?? 0) == 1 ? 0 : 1;
+            // A bias Gemm broadcasts (one value for every column, say) has no scale per column to be quantised with.
             bool plainBias = node.Input.Count < 3 || node.Input[2].Length == 0
-                || (initializers.TryGetValue(node.Input[2], out var bias) && bias.Dims.Count == 1);
+                || (initializers.TryGetValue(node.Input[2], out var bias) && bias.Dims.Count == 1 && bias.Dims[0] == weight.Dims[columns]);
             if (plainBias && (IntAttribute(node, "transA") ?? 0) == 0 && (FloatAttribute(node, "alpha") ?? 1f) == 1f
                 && (FloatAttribute(node, "beta") ?? 1f) == 1f)
             {
-                layers[node] = (IntAttribute(node, "transB") ?? 0) == 1 ? 0 : 1;
+                layers[node] = columns;
             }
         }
         // The layers whose output no other dense layer reads compute the logits: they stay float, being small, and an 8-bit

@@ -136,6 +136,21 @@ public class QdqQuantizerTests
     }
 
     [Fact]
+    public void ADenseLayerWhoseBiasIsBroadcastOverItsColumnsStaysFloat()
+    {
+        var model = OnnxExporter.Export(OnnxExporterTests.Network(Size, padding: 1));
+        string layer = model.Graph.Node.Single(n => n.Name == "relu1").Output[0];
+        string bias = model.Graph.Node.Single(n => n.Name == "dense1").Input[2];
+        model.Graph.Initializer.Remove(model.Graph.Initializer.Single(i => i.Name == bias));
+        model.Graph.Initializer.Add(new TensorProto { Name = bias, DataType = (int)DataType.Float, Dims = { 1 }, FloatData = { 0.1f } });
+
+        var tensors = QdqQuantizer.ActivationTensors(model.Graph, layer, ModelTensorNames.Logits);
+
+        string Output(string node) => model.Graph.Node.Single(n => n.Name == node).Output[0];
+        Assert.Equal([ModelTensorNames.Input, Output("relu1")], tensors);
+    }
+
+    [Fact]
     public void AMissingRangeIsNamed()
     {
         var model = OnnxExporter.Export(OnnxExporterTests.DepthwiseNetwork());
