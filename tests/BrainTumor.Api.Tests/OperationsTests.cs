@@ -15,7 +15,8 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace BrainTumor.Api.Tests;
 
-public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>
+[Collection(DefaultServerCollection.Name)]
+public sealed class OperationsTests(BrainTumorApiFactory factory)
 {
     private readonly HttpClient client = factory.CreateClient();
 
