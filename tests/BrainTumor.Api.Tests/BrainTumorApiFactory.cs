@@ -65,9 +65,10 @@ public sealed class BrainTumorApiFactory : WebApplicationFactory<Program>
 }
 
 /// <summary>
-/// The test classes that use the server as shipped share one: each start loads, checks and warms up every model package, which
-/// took longer than running those classes one after another. A test that needs other settings starts a server of its own
-/// (<see cref="BrainTumorApiFactory.With"/>), so nothing a test configures reaches the shared one.
+/// The test classes that use the server as shipped share one, since each start loads, checks and warms up every model package:
+/// with a training job sharing the 2 cores, that saved more than running these classes one after another instead of side by side
+/// cost (docs/development.md). A test that needs other settings starts a server of its own (<see cref="BrainTumorApiFactory.With"/>,
+/// <see cref="BrainTumorApiFactory.ClientWith"/>), so nothing a test configures reaches the shared one.
 /// </summary>
 [CollectionDefinition(Name)]
 public sealed class DefaultServerCollection : ICollectionFixture<BrainTumorApiFactory>
