@@ -1,3 +1,4 @@
+using BrainTumor.Import;
 using BrainTumor.Models;
 using BrainTumor.Onnx;
 using BrainTumor.Onnx.Proto;
@@ -28,6 +29,47 @@ public static class PackageUpgrade
         return upgraded;
     }
 
+    /// <summary>
+    /// Moves a package's Grad-CAM to <paramref name="targetLayer"/> (<see cref="ModelImporter.Retarget"/>) and writes the package to
+    /// <paramref name="outputDirectory"/>, named after that folder as <c>quantize</c> and <c>import</c> name theirs (the package's own
+    /// folder rewrites it). It classifies as before; what was measured on the old layer's maps and features (sanity checks, pointing
+    /// game, out-of-distribution guard) is dropped, to be measured again.
+    /// </summary>
+    public static ModelManifest Retarget(string model, string targetLayer, string outputDirectory, TextWriter log)
+    {
+        string directory = ModelLoader.PackageFolder(model);
+        var manifest = ModelManifest.Read(Path.Combine(directory, ModelManifest.FileName));
+        if (manifest.Members is not null || manifest.Quantization is not null)
+        {
+            throw new CliException(
+                $"'{manifest.Name}' is an ensemble or an 8-bit copy; move the Grad-CAM of its float source and build it again.");
+        }
+        Directory.CreateDirectory(outputDirectory);
+        var (outputs, gradCam) = ModelImporter.Retarget(Path.Combine(directory, ModelManifest.OnnxFileName), manifest, targetLayer,
+            Path.Combine(outputDirectory, ModelManifest.OnnxFileName));
+        if (manifest.OutOfDistribution is { } guard)
+        {
+            // Its statistics describe the old layer's features; a stale file left in the folder would only mislead.
+            File.Delete(Path.Combine(outputDirectory, Path.GetFileName(guard.StatisticsFile)));
+            log.WriteLine($"{manifest.Name}: the out-of-distribution guard was fitted on '{manifest.GradCam.Layer}'; run fit-ood again");
+        }
+        var retargeted = manifest with
+        {
+            Name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(outputDirectory))),
+            Description = $"{manifest.Description} Grad-CAM moved to '{gradCam.Layer}' " +
+                          $"({gradCam.Channels} channels, {gradCam.Height}x{gradCam.Width}).",
+            Outputs = outputs,
+            GradCam = gradCam,
+            GradCamChecks = null,
+            PointingGame = null,
+            OutOfDistribution = null,
+        };
+        retargeted.Write(Path.Combine(outputDirectory, ModelManifest.FileName));
+        string Describe(GradCamInfo layer) => $"'{layer.Layer}' ({layer.Channels}x{layer.Height}x{layer.Width})";
+        log.WriteLine($"{manifest.Name}: Grad-CAM at {Describe(gradCam)}, was {Describe(manifest.GradCam)}; package in {outputDirectory}");
+        return retargeted;
+    }
+
     /// <summary>Rewrites <c>model.onnx</c> with the missing outputs and returns the manifest naming them (not yet written).</summary>
     public static ModelManifest Upgrade(string directory, ModelManifest manifest, TextWriter log)
     {
@@ -52,7 +94,8 @@ public static class PackageUpgrade
             {
                 var (gradient, activation) = OnnxExporter.AddCamInputsOutputs(onnx, outputs.Cam!, cam.Channels, cam.Height, cam.Width);
                 outputs = outputs with { CamGradient = gradient, CamActivation = activation };
-                log.WriteLine($"{manifest.Name}: added the '{gradient}' and '{activation}' outputs (the gradient and activation Grad-CAM combines)");
+                log.WriteLine(
+                    $"{manifest.Name}: added the '{gradient}' and '{activation}' outputs (the gradient and activation Grad-CAM combines)");
             }
         }
         catch (InvalidOperationException ex)
