@@ -182,8 +182,8 @@ public class OnnxExporterTests
         var input = model.Graph.Input.Single(i => i.Name == ModelTensorNames.Input);
         Assert.Equal(OnnxExporter.BatchDimension, input.Type.TensorType.Shape.Dim[0].DimParam);
         Assert.Equal(
-            [ModelTensorNames.Logits, ModelTensorNames.Probabilities, ModelTensorNames.Cam, ModelTensorNames.CamClass, ModelTensorNames.Features,
-             ModelTensorNames.CamGradient, ModelTensorNames.CamActivation],
+            [ModelTensorNames.Logits, ModelTensorNames.Probabilities, ModelTensorNames.Cam, ModelTensorNames.CamClass,
+             ModelTensorNames.Features, ModelTensorNames.CamGradient, ModelTensorNames.CamActivation],
             model.Graph.Output.Select(o => o.Name));
         var cam = model.Graph.Output.Single(o => o.Name == ModelTensorNames.Cam).Type.TensorType.Shape.Dim;
         Assert.Equal([8L, 8L], cam.Skip(1).Select(d => d.DimValue));
@@ -258,7 +258,8 @@ public class OnnxExporterTests
             int plane = activation.Height * activation.Width;
             for (int c = 0; c < activation.Channels; c++)
             {
-                Assert.Equal(activation.Values.Skip(c * plane).Take(plane).Average(), outputs[ModelTensorNames.Features][n * activation.Channels + c], 1e-5);
+                Assert.Equal(activation.Values.Skip(c * plane).Take(plane).Average(),
+                    outputs[ModelTensorNames.Features][n * activation.Channels + c], 1e-5);
             }
         }
     }
@@ -325,7 +326,11 @@ public class OnnxExporterTests
 
         var implicitRun = Run(model, inputs, 4, 8, null, ModelTensorNames.Logits, ModelTensorNames.Cam, ModelTensorNames.CamClass);
         long[] predicted = Enumerable.Range(0, 4)
-            .Select(n => (long)Array.IndexOf(implicitRun[ModelTensorNames.Logits], implicitRun[ModelTensorNames.Logits].Skip(n * Classes).Take(Classes).Max(), n * Classes) - n * Classes)
+            .Select(n =>
+            {
+                float[] logits = implicitRun[ModelTensorNames.Logits];
+                return (long)Array.IndexOf(logits, logits.Skip(n * Classes).Take(Classes).Max(), n * Classes) - n * Classes;
+            })
             .ToArray();
         var explicitRun = Run(model, inputs, 4, 8, predicted, ModelTensorNames.Cam);
 
@@ -357,14 +362,37 @@ public class OnnxExporterTests
     }
 
     [Fact]
-    public void AConvolutionInTheHeadIsRefusedByName()
+    public void CamOfALayerBeforeTheLastConvolutionMatchesFiniteDifferenceGradCam()
+    {
+        // A finer Grad-CAM layer: the head differentiated holds a pointwise convolution and a ReLU6.
+        var network = DepthwiseNetwork();
+        var layers = network.Layers.ToList();
+        layers[3] = new Relu6Layer("relu2");
+        network = network with { Layers = layers, GradCamLayerIndex = 1 };
+        float[] inputs = Inputs(2, 8, seed: 8);
+        var model = OnnxExporter.Export(network);
+
+        for (long target = 0; target < Classes; target++)
+        {
+            var cam = Run(model, inputs, 2, 8, [target, target], ModelTensorNames.Cam)[ModelTensorNames.Cam];
+            for (int n = 0; n < 2; n++)
+            {
+                double[] expected = ReferenceNetwork.GradCam(network, Sample(inputs, n, 8), (int)target);
+                double scale = Math.Max(expected.Max(), 1e-6);
+                Assert.Equal(expected.Select(v => v / scale), cam.Skip(n * 16).Take(16).Select(v => v / scale), new DoubleTolerance(1e-3));
+            }
+        }
+    }
+
+    [Fact]
+    public void AnOperatorWithoutAGradientRuleInTheHeadIsRefusedByName()
     {
         var network = Network(8, 1);
         var layers = network.Layers.ToList();
-        layers.Insert(2, new Conv2dLayer("late_conv", 3, 3, 1, 1, 0, new float[9], new float[3]));
+        layers.Insert(2, new SigmoidLayer("late_sigmoid"));
 
         var error = Assert.Throws<NotSupportedException>(() => OnnxExporter.Export(network with { Layers = layers }));
-        Assert.Contains("late_conv", error.Message);
+        Assert.Contains("late_sigmoid", error.Message);
     }
 
     [Fact]
