@@ -15,8 +15,8 @@ public static class PackageUpgrade
 {
     private static readonly Option<string?> TargetLayer = new("--target-layer")
     {
-        Description = "Move the Grad-CAM to this node or tensor (a finer stage, say) instead; the classification stays, measured maps and " +
-            "the out-of-distribution guard are dropped.",
+        Description = "Move the Grad-CAM to this node or tensor (a finer stage, say) instead; the classification stays, measured maps " +
+            "and the out-of-distribution guard are dropped.",
     };
 
     private static readonly Option<string?> Output = new("--out")
