@@ -36,7 +36,8 @@ public sealed class PackageUpgradeTests : IDisposable
     {
         string quantized = Path.Combine(RepositoryPaths.Root, "models", "resnet18-int8");
 
-        var error = Assert.Throws<CliException>(() => PackageUpgrade.Retarget(quantized, "block1", Path.Combine(root, "x"), TextWriter.Null));
+        var error = Assert.Throws<CliException>(
+            () => PackageUpgrade.Retarget(quantized, "block1", Path.Combine(root, "x"), TextWriter.Null));
 
         Assert.Contains("8-bit copy", error.Message);
     }
