@@ -33,7 +33,7 @@ public sealed record ModelManifest
     /// (all members share them; <c>braintumor ensemble</c> checks). Null for an imported package. Derived, never stored.
     /// </summary>
     [JsonIgnore]
-    public TrainingProvenance? TrainedOn => Training ?? Members?.FirstOrDefault()?.Training;
+    public TrainingProvenance? TrainedOn => Training ?? (Members is [var first, ..] ? first.Training : null);
 
     /// <summary>The augmentation the weights were trained with; an ensemble's members' joined. Derived, never stored.</summary>
     [JsonIgnore]

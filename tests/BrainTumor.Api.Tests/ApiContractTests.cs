@@ -16,7 +16,7 @@ public sealed class ApiContractTests(BrainTumorApiFactory factory)
     private static readonly string CommittedPath = Path.Combine(RepositoryPaths.Root, "openapi.json");
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    private async Task<JsonNode> DocumentAsync(HttpClient client) =>
+    private static async Task<JsonNode> DocumentAsync(HttpClient client) =>
         JsonNode.Parse(await client.GetStringAsync("/swagger/v1/swagger.json"))!;
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
@@ -15,6 +16,8 @@ namespace BrainTumor.Api.Tests;
 /// The service listening on a real loopback port (Kestrel), its results going to a real Orthanc, and Orthanc pushing to it: one of each
 /// for the whole class, whose tests run one after the other (one stops and restarts Orthanc).
 /// </summary>
+[SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
+    Justification = "xunit disposes a fixture through IAsyncLifetime.DisposeAsync, which disposes the factory.")]
 public sealed class PacsLoop : IAsyncLifetime
 {
     private WebApplicationFactory<Program>? service;

@@ -47,6 +47,7 @@ public abstract class BrieflyTrainedNetwork : IDisposable
     {
         Result?.Network.Dispose();
         Directory.Delete(Root, recursive: true);
+        GC.SuppressFinalize(this);
     }
 }
 
