@@ -8,35 +8,43 @@ namespace BrainTumor.LoadTests;
 
 /// <summary>One model's rates, images per second with one run per core, as the server runs them.</summary>
 public sealed record CeilingRow(
-    string Model, double RunPredict, double RunGradCam, double Decode, double Ceiling, double ServerPredict, double ServerGradCam, double? ServerPeakRssMb,
-    double ServerCpuMsPerPredict, int Workers)
+    string Model, double RunPredict, double RunGradCam, double Decode, double Ceiling, double ServerPredict, double ServerGradCam,
+    double? ServerPeakRssMb, double ServerCpuMsPerPredict, int Workers)
 {
     public double ShareOfCeiling => ServerPredict / Ceiling;
 
-    /// <summary>The ceiling's CPU per image over the server's CPU per <c>/predict</c>: the share that does not count the load generator, which shares the cores.</summary>
+    /// <summary>
+    /// The ceiling's CPU per image over the server's CPU per <c>/predict</c>: the share that does not count the load generator, which
+    /// shares the cores.
+    /// </summary>
     public double CpuShareOfCeiling => Workers * 1000 / Ceiling / ServerCpuMsPerPredict;
 }
 
-public sealed record CeilingReport(DateTimeOffset StartedAt, string Machine, IReadOnlyList<string> Flags, int Workers, double SecondsPerRate,
-    int Images, int ServerRequests, IReadOnlyList<CeilingRow> Rows)
+public sealed record CeilingReport(DateTimeOffset StartedAt, string Machine, IReadOnlyList<string> Flags, int Workers,
+    double SecondsPerRate, int Images, int ServerRequests, IReadOnlyList<CeilingRow> Rows)
 {
     public string Markdown()
     {
         var text = new StringBuilder();
         text.AppendLine($"# Ceiling report, {StartedAt:yyyy-MM-dd HH:mm} UTC");
         text.AppendLine();
-        text.AppendLine($"{Machine}; CPU flags: {string.Join(", ", Flags)}. {Workers} loops at once with one ONNX Runtime thread each (the server's " +
-                        $"default), {SecondsPerRate:0} s per rate after a warm-up, over {Images} Training JPEGs; the server at 10 clients, {ServerRequests} requests " +
+        text.AppendLine($"{Machine}; CPU flags: {string.Join(", ", Flags)}. {Workers} loops at once with one ONNX Runtime thread " +
+                        $"each (the server's default), {SecondsPerRate:0} s per rate after a warm-up, over {Images} Training JPEGs; " +
+                        $"the server at 10 clients, {ServerRequests} requests " +
                         "per model, started once for all rows. Images per second; compare only within this table. " +
-                        "The load generator runs on the same cores, so the server's throughput share understates it; the CPU share compares the " +
-                        "ceiling's CPU time per image with the server's per /predict request (from /proc), which the generator does not affect.");
+                        "The load generator runs on the same cores, so the server's throughput share understates it; the CPU share " +
+                        "compares the ceiling's CPU time per image with the server's per /predict request (from /proc), which the " +
+                        "generator does not affect.");
         text.AppendLine();
-        text.AppendLine("| model | `Run` (predict) | `Run` (Grad-CAM) | decode alone | decode + pipeline + `Run` (ceiling) | server `/predict`, 10 clients | share of ceiling | server CPU ms per `/predict` | CPU share of ceiling | server `/gradcam`, 10 clients | server RSS peak MB |");
+        text.AppendLine("| model | `Run` (predict) | `Run` (Grad-CAM) | decode alone | decode + pipeline + `Run` (ceiling) | " +
+                        "server `/predict`, 10 clients | share of ceiling | server CPU ms per `/predict` | CPU share of ceiling | " +
+                        "server `/gradcam`, 10 clients | server RSS peak MB |");
         text.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var row in Rows)
         {
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| `{row.Model}` | {row.RunPredict:F0} | {row.RunGradCam:F0} | {row.Decode:F0} | {row.Ceiling:F0} | {row.ServerPredict:F0} | {row.ShareOfCeiling:P0} | " +
+                $"| `{row.Model}` | {row.RunPredict:F0} | {row.RunGradCam:F0} | {row.Decode:F0} | {row.Ceiling:F0} | " +
+                $"{row.ServerPredict:F0} | {row.ShareOfCeiling:P0} | " +
                 $"{row.ServerCpuMsPerPredict:F2} | {row.CpuShareOfCeiling:P0} | " +
                 $"{row.ServerGradCam:F0} | {row.ServerPeakRssMb?.ToString("F0", CultureInfo.InvariantCulture) ?? "n/a"} |"));
         }
@@ -54,8 +62,8 @@ public sealed record CeilingReport(DateTimeOffset StartedAt, string Machine, IRe
 /// </summary>
 public static class Ceiling
 {
-    public static async Task<CeilingReport> RunAsync(IReadOnlyList<string> models, string imageFolder, string repositoryRoot, string resultsFolder,
-        double secondsPerRate, int serverRequests, TextWriter log)
+    public static async Task<CeilingReport> RunAsync(IReadOnlyList<string> models, string imageFolder, string repositoryRoot,
+        string resultsFolder, double secondsPerRate, int serverRequests, TextWriter log)
     {
         var started = DateTimeOffset.UtcNow;
         var images = RequestImages.Load(imageFolder, perClass: 16);
@@ -72,7 +80,8 @@ public static class Ceiling
                 return model.Prepare(bitmap).Pixels;
             }).ToArray();
             double runPredict = Rate(workers, secondsPerRate, i => model.Predict(prepared[i % prepared.Length], withGradCam: false));
-            double runGradCam = Rate(workers, secondsPerRate, i => model.Predict(prepared[i % prepared.Length], withGradCam: true, method: method));
+            double runGradCam = Rate(workers, secondsPerRate,
+                i => model.Predict(prepared[i % prepared.Length], withGradCam: true, method: method));
             // Decoded as the server decodes for this model: at the reduced JPEG scale that still covers its input.
             double decode = Rate(workers, secondsPerRate, i => ImageLoader.Decode(images.Bytes(i), atLeast: model.InputSize).Dispose());
             double ceiling = Rate(workers, secondsPerRate, i =>
@@ -103,22 +112,28 @@ public static class Ceiling
                     cpuMsPerRequest[scenario] = (server.CpuTime - cpuBefore).TotalMilliseconds / serverRequests;
                     if (throughput[scenario].Failed > 0)
                     {
-                        throw new LoadTestException($"{m.Model}: {throughput[scenario].Failed} of {serverRequests} {scenario} requests failed.");
+                        throw new LoadTestException(
+                            $"{m.Model}: {throughput[scenario].Failed} of {serverRequests} {scenario} requests failed.");
                     }
                 }
                 var row = new CeilingRow(m.Model, m.RunPredict, m.RunGradCam, m.Decode, m.Ceiling, throughput[Scenario.Predict].Throughput,
-                    throughput[Scenario.GradCam].Throughput, throughput.Values.Max(l => l.ServerPeakRssMb), cpuMsPerRequest[Scenario.Predict], workers);
-                log.WriteLine($"{m.Model}: server /predict {row.ServerPredict:F0}/s ({row.ShareOfCeiling:P0} of the ceiling, {row.CpuShareOfCeiling:P0} by CPU), /gradcam {row.ServerGradCam:F0}/s");
+                    throughput[Scenario.GradCam].Throughput, throughput.Values.Max(l => l.ServerPeakRssMb),
+                    cpuMsPerRequest[Scenario.Predict], workers);
+                log.WriteLine($"{m.Model}: server /predict {row.ServerPredict:F0}/s ({row.ShareOfCeiling:P0} of the ceiling, " +
+                              $"{row.CpuShareOfCeiling:P0} by CPU), /gradcam {row.ServerGradCam:F0}/s");
                 rows.Add(row);
             }
         }
 
-        var report = new CeilingReport(started, LoadTestReport.DescribeMachine(), Machine.Flags, workers, secondsPerRate, images.Count, serverRequests, rows);
+        var report = new CeilingReport(started, LoadTestReport.DescribeMachine(), Machine.Flags, workers, secondsPerRate, images.Count,
+            serverRequests, rows);
         LoadTestReport.SaveFolder(Path.Combine(resultsFolder, $"ceiling-{started:yyyyMMdd-HHmmss}"), report, report.Markdown(), log);
         return report;
     }
 
-    /// <summary>Iterations per second of <paramref name="work"/> run by <paramref name="workers"/> threads at once, after one untimed second.</summary>
+    /// <summary>
+    /// Iterations per second of <paramref name="work"/> run by <paramref name="workers"/> threads at once, after one untimed second.
+    /// </summary>
     private static double Rate(int workers, double seconds, Action<int> work)
     {
         double Measure(double duration)

@@ -20,7 +20,9 @@ public sealed record LevelResult(
 /// </summary>
 public sealed class LoadRunner(HttpClient client, RequestImages images, Scenario scenario, string? model)
 {
-    /// <summary>Requests sent by <paramref name="users"/> concurrent users and not counted, so the server is warm under concurrency too.</summary>
+    /// <summary>
+    /// Requests sent by <paramref name="users"/> concurrent users and not counted, so the server is warm under concurrency too.
+    /// </summary>
     public async Task WarmUpAsync(int requests, int users)
     {
         long issued = -1;

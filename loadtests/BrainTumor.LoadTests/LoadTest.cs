@@ -8,10 +8,14 @@ public static class LoadTest
         options.Validate();
         var images = RequestImages.Load(options.ImageFolder);
         await using var server = options.Url is null
-            ? await ServerProcess.StartAsync(options.RepositoryRoot, options.ModelsFolder ?? Path.Combine(options.RepositoryRoot, "models"), log)
+            ? await ServerProcess.StartAsync(options.RepositoryRoot,
+                options.ModelsFolder ?? Path.Combine(options.RepositoryRoot, "models"), log)
             : null;
         var target = options.Url ?? server!.Url;
-        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
+        using var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = int.MaxValue, PooledConnectionLifetime = TimeSpan.FromMinutes(10),
+        };
         using var client = new HttpClient(handler) { BaseAddress = target, Timeout = options.Timeout };
         var runner = new LoadRunner(client, images, options.Scenario, options.Model);
         var started = DateTimeOffset.UtcNow;
@@ -30,8 +34,9 @@ public static class LoadTest
             foreach (int users in options.Levels)
             {
                 var result = await runner.RunLevelAsync(pass, users, options.RequestsPerLevel, server);
-                log.WriteLine($"pass {pass}, {users} users: {result.Throughput:F1} req/s, mean {result.MeanMs:F0} ms, p99 {result.P99Ms:F0} ms, " +
-                              $"failures {result.FailurePercent}%{(result.ServerPeakRssMb is double rss ? $", server RSS peak {rss:F0} MB" : "")}");
+                log.WriteLine($"pass {pass}, {users} users: {result.Throughput:F1} req/s, mean {result.MeanMs:F0} ms, " +
+                              $"p99 {result.P99Ms:F0} ms, failures {result.FailurePercent}%" +
+                              $"{(result.ServerPeakRssMb is double rss ? $", server RSS peak {rss:F0} MB" : "")}");
                 results.Add(result);
             }
         }

@@ -22,14 +22,16 @@ public sealed record LoadTestReport(
         var text = new StringBuilder();
         text.AppendLine($"Scenario `{Scenario}` against {Target}; {Machine}; {ImagesUsed} images, {AverageUploadKb:F0} KB on average.");
         text.AppendLine();
-        text.AppendLine("| pass | users | requests | req/s | mean ms | p50 ms | p95 ms | p99 ms | max ms | failures | 503 | errors | server RSS peak MB |");
+        text.AppendLine("| pass | users | requests | req/s | mean ms | p50 ms | p95 ms | p99 ms | max ms | failures | 503 | errors | " +
+                        "server RSS peak MB |");
         text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var level in Levels)
         {
             string errors = level.Errors.Count == 0 ? "0" : string.Join(", ", level.Errors.Select(e => $"{e.Key}: {e.Value}"));
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {level.Pass} | {level.Users} | {level.Requests} | {level.Throughput:F2} | {level.MeanMs:F1} | {level.P50Ms:F1} | {level.P95Ms:F1} | " +
-                $"{level.P99Ms:F1} | {level.MaxMs:F1} | {level.FailurePercent:0.##}% | {level.Rejected} | {errors} | {level.ServerPeakRssMb?.ToString("F0", CultureInfo.InvariantCulture) ?? "n/a"} |"));
+                $"| {level.Pass} | {level.Users} | {level.Requests} | {level.Throughput:F2} | {level.MeanMs:F1} | {level.P50Ms:F1} | " +
+                $"{level.P95Ms:F1} | {level.P99Ms:F1} | {level.MaxMs:F1} | {level.FailurePercent:0.##}% | {level.Rejected} | {errors} | " +
+                $"{level.ServerPeakRssMb?.ToString("F0", CultureInfo.InvariantCulture) ?? "n/a"} |"));
         }
         return text.ToString();
     }
@@ -62,7 +64,8 @@ public sealed record LoadTestReport(
         throughput.Font.Set("DejaVu");
         var bars = throughput.Add.Bars(levels.Select(l => l.Throughput).ToArray());
         bars.ValueLabelStyle.FontName = "DejaVu";
-        throughput.Axes.Bottom.SetTicks(Enumerable.Range(0, levels.Count).Select(i => (double)i).ToArray(), levels.Select(l => $"{l.Users} users").ToArray());
+        throughput.Axes.Bottom.SetTicks(Enumerable.Range(0, levels.Count).Select(i => (double)i).ToArray(),
+            levels.Select(l => $"{l.Users} users").ToArray());
         throughput.Title($"{Scenario}: throughput");
         throughput.YLabel("requests / s");
         throughput.Axes.Margins(bottom: 0);

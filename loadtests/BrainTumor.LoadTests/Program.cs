@@ -1,14 +1,32 @@
 using System.CommandLine;
 using BrainTumor.LoadTests;
 
-var url = new Option<string?>("--url") { Description = "A running server; without it the server is started from this repository on a free loopback port." };
+var url = new Option<string?>("--url")
+{
+    Description = "A running server; without it the server is started from this repository on a free loopback port.",
+};
 var allowRemote = new Option<bool>("--allow-remote") { Description = "Allow a --url that is not a loopback address." };
-var scenario = new Option<Scenario>("--scenario") { Description = "predict, gradcam or mixed.", DefaultValueFactory = _ => Scenario.Predict };
-var levels = new Option<string>("--levels") { Description = "Concurrent users per level, comma-separated.", DefaultValueFactory = _ => "10,50,100" };
+var scenario = new Option<Scenario>("--scenario")
+{
+    Description = "predict, gradcam or mixed.", DefaultValueFactory = _ => Scenario.Predict,
+};
+var levels = new Option<string>("--levels")
+{
+    Description = "Concurrent users per level, comma-separated.", DefaultValueFactory = _ => "10,50,100",
+};
 var requests = new Option<int>("--requests") { Description = "Requests per level.", DefaultValueFactory = _ => 500 };
-var warmup = new Option<int>("--warmup") { Description = "Requests sent first (by up to 10 concurrent users) and not counted.", DefaultValueFactory = _ => 50 };
-var passes = new Option<int>("--passes") { Description = "Times to run all levels (a second pass shows whether memory grows).", DefaultValueFactory = _ => 1 };
-var images = new Option<string?>("--images") { Description = "Folder of images (one sub-folder per class); default: the shared Training split." };
+var warmup = new Option<int>("--warmup")
+{
+    Description = "Requests sent first (by up to 10 concurrent users) and not counted.", DefaultValueFactory = _ => 50,
+};
+var passes = new Option<int>("--passes")
+{
+    Description = "Times to run all levels (a second pass shows whether memory grows).", DefaultValueFactory = _ => 1,
+};
+var images = new Option<string?>("--images")
+{
+    Description = "Folder of images (one sub-folder per class); default: the shared Training split.",
+};
 var output = new Option<string?>("--out") { Description = "Results folder (default: loadtests/results)." };
 var model = new Option<string?>("--model") { Description = "Model to ask for (default: the server's default)." };
 var timeout = new Option<int>("--timeout") { Description = "Seconds before a request counts as timed out.", DefaultValueFactory = _ => 60 };
@@ -41,10 +59,20 @@ root.SetAction((parse, cancellation) => ReportingErrors(async () =>
     return 0;
 }));
 
-var ceilingModels = new Option<string[]>("--model") { Description = "Package names under models/ (repeat the option).", Arity = ArgumentArity.OneOrMore, Required = true };
-var seconds = new Option<double>("--seconds") { Description = "Seconds each in-process rate is measured for.", DefaultValueFactory = _ => 5 };
-var serverRequests = new Option<int>("--requests") { Description = "Requests per model and endpoint at 10 clients.", DefaultValueFactory = _ => 300 };
-var ceiling = new Command("ceiling", "Run alone, decode alone and decode + pipeline + Run per model (the ceiling), beside the server's throughput at 10 clients.")
+var ceilingModels = new Option<string[]>("--model")
+{
+    Description = "Package names under models/ (repeat the option).", Arity = ArgumentArity.OneOrMore, Required = true,
+};
+var seconds = new Option<double>("--seconds")
+{
+    Description = "Seconds each in-process rate is measured for.", DefaultValueFactory = _ => 5,
+};
+var serverRequests = new Option<int>("--requests")
+{
+    Description = "Requests per model and endpoint at 10 clients.", DefaultValueFactory = _ => 300,
+};
+var ceiling = new Command("ceiling",
+    "Run alone, decode alone and decode + pipeline + Run per model (the ceiling), beside the server's throughput at 10 clients.")
 {
     ceilingModels, seconds, serverRequests, images, output,
 };
@@ -57,14 +85,18 @@ ceiling.SetAction((parse, cancellation) => ReportingErrors(async () =>
     }
     var report = await Ceiling.RunAsync(parse.GetValue(ceilingModels)!,
         parse.GetValue(images) ?? DefaultImages(repository),
-        repository, parse.GetValue(output) ?? Path.Combine(repository, "loadtests", "results"), parse.GetValue(seconds), parse.GetValue(serverRequests), Console.Out);
+        repository, parse.GetValue(output) ?? Path.Combine(repository, "loadtests", "results"), parse.GetValue(seconds),
+        parse.GetValue(serverRequests), Console.Out);
     Console.WriteLine(report.Markdown());
     return 0;
 }));
 root.Subcommands.Add(ceiling);
 
 var stagesModel = new Option<string>("--model") { Description = "Package name under models/.", DefaultValueFactory = _ => "lite-cnn" };
-var rounds = new Option<int>("--rounds") { Description = "Times every image goes through the stages (after one round not counted).", DefaultValueFactory = _ => 5 };
+var rounds = new Option<int>("--rounds")
+{
+    Description = "Times every image goes through the stages (after one round not counted).", DefaultValueFactory = _ => 5,
+};
 var stages = new Command("stages", "Time each step of a /predict and a /gradcam request in process, on one core.")
 {
     stagesModel, rounds, images, output,
@@ -102,10 +134,12 @@ static Uri? ParseUrl(string? text) =>
 
 static IReadOnlyList<int> ParseLevels(string text) =>
     text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-        .Select(part => int.TryParse(part, out int users) ? users : throw new LoadTestException($"--levels: '{part}' is not a number of users."))
+        .Select(part => int.TryParse(part, out int users) ? users
+            : throw new LoadTestException($"--levels: '{part}' is not a number of users."))
         .ToList();
 
-static string DefaultImages(string repository) => Path.GetFullPath(Path.Combine(repository, "..", "shared", "datasets", "brain-tumor-mri", "Training"));
+static string DefaultImages(string repository) =>
+    Path.GetFullPath(Path.Combine(repository, "..", "shared", "datasets", "brain-tumor-mri", "Training"));
 
 /// <summary>Runs a command; a problem with the user's input becomes one line on stderr and exit code 1.</summary>
 static async Task<int> ReportingErrors(Func<Task<int>> run)

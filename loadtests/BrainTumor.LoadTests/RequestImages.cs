@@ -20,7 +20,8 @@ public sealed class RequestImages
     public static RequestImages Load(string folder, int perClass = 50)
     {
         List<string> Answerable(string directory) =>
-            Directory.EnumerateFiles(directory).Where(ImageLoader.IsImageFile).Order(StringComparer.Ordinal).Where(IsAnswered).Take(perClass).ToList();
+            Directory.EnumerateFiles(directory).Where(ImageLoader.IsImageFile).Order(StringComparer.Ordinal).Where(IsAnswered)
+                .Take(perClass).ToList();
         var classes = Directory.GetDirectories(folder).Order(StringComparer.Ordinal)
             .Select(Answerable)
             .Where(files => files.Count > 0)

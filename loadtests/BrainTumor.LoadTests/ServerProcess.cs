@@ -51,7 +51,8 @@ public sealed class ServerProcess : IAsyncDisposable
         {
             throw new LoadTestException($"Building src/BrainTumor.Api failed: {build.Output.Trim()}");
         }
-        return await LaunchAsync(Path.Combine(repositoryRoot, "src/BrainTumor.Api/bin/Release/net10.0/BrainTumor.Api.dll"), modelsFolder, log);
+        return await LaunchAsync(Path.Combine(repositoryRoot, "src/BrainTumor.Api/bin/Release/net10.0/BrainTumor.Api.dll"),
+            modelsFolder, log);
     }
 
     /// <summary>
@@ -70,7 +71,8 @@ public sealed class ServerProcess : IAsyncDisposable
             // As the Dockerfile and `dotnet run` start it (docs/operations.md#memory).
             Environment = { ["MALLOC_ARENA_MAX"] = "2" },
         };
-        foreach (var argument in new[] { Path.GetFullPath(serverDll), "--urls", url.ToString(), "--Inference:ModelsDirectory", Path.GetFullPath(modelsFolder) })
+        foreach (var argument in new[] { Path.GetFullPath(serverDll), "--urls", url.ToString(), "--Inference:ModelsDirectory",
+            Path.GetFullPath(modelsFolder) })
         {
             start.ArgumentList.Add(argument);
         }
@@ -147,7 +149,8 @@ public sealed class ServerProcess : IAsyncDisposable
             if (ReadRss(process.Id) is long rss)
             {
                 long seen;
-                while (rss > (seen = Interlocked.Read(ref peakRssBytes)) && Interlocked.CompareExchange(ref peakRssBytes, rss, seen) != seen)
+                while (rss > (seen = Interlocked.Read(ref peakRssBytes))
+                    && Interlocked.CompareExchange(ref peakRssBytes, rss, seen) != seen)
                 {
                 }
             }
@@ -177,7 +180,10 @@ public sealed class ServerProcess : IAsyncDisposable
 
     private static (int ExitCode, string Output) Run(string file, string directory, params string[] arguments)
     {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(file)
+        {
+            WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true,
+        };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);

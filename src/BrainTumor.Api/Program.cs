@@ -28,7 +28,8 @@ var app = builder.Build();
 
 // The request log sits outside the exception handler, so it records the status the caller got and no second stack trace.
 app.UseSerilogRequestLogging(options =>
-    options.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms (model {Model}, label {Label})");
+    options.MessageTemplate =
+        "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms (model {Model}, label {Label})");
 app.UseExceptionHandler();
 app.UseStatusCodePages();
 app.UseRequestLogDefaults();

@@ -17,6 +17,12 @@ public sealed record FilePrediction(string File, string Model, string ModelVersi
 /// <summary>Classifies files and folders with a shipped model; writes CSV or JSON, one row per file.</summary>
 public static class PredictCommand
 {
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
     public static Command Definition()
     {
         var paths = new Argument<string[]>("paths")
@@ -131,11 +137,7 @@ public static class PredictCommand
     }
 
     private static string Json(IReadOnlyList<FilePrediction> results) =>
-        JsonSerializer.Serialize(results, new JsonSerializerOptions(JsonSerializerDefaults.Web)
-        {
-            WriteIndented = true,
-            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        }) + "\n";
+        JsonSerializer.Serialize(results, JsonOptions) + "\n";
 
     private static string Csv(IReadOnlyList<FilePrediction> results, IReadOnlyList<string> labels)
     {

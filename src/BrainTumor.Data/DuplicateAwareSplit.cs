@@ -76,7 +76,8 @@ public static class DuplicateAwareSplit
         return assignment;
     }
 
-    /// <summary>The samples of <paramref name="fold"/> as <see cref="Split.Validation"/>, all others as <see cref="Split.Train"/>.</summary>
+    /// <summary>The samples of <paramref name="fold"/> as <see cref="Split.Validation"/>, all others as
+    /// <see cref="Split.Train"/>.</summary>
     public static Split Fold(IReadOnlyList<int> assignment, int fold) => new(
         Enumerable.Range(0, assignment.Count).Where(i => assignment[i] != fold).ToList(),
         Enumerable.Range(0, assignment.Count).Where(i => assignment[i] == fold).ToList());

@@ -68,7 +68,11 @@ public sealed class ImageFolderDataset
     /// </summary>
     public string? ManifestSha256()
     {
-        var candidates = new[] { Path.Combine(Root, "manifest.csv"), Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Root).TrimEnd('/'))!, "manifest.csv") };
+        var candidates = new[]
+        {
+            Path.Combine(Root, "manifest.csv"),
+            Path.Combine(Path.GetDirectoryName(Path.GetFullPath(Root).TrimEnd('/'))!, "manifest.csv"),
+        };
         var manifest = candidates.FirstOrDefault(File.Exists);
         return manifest is null ? null : Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(manifest)));
     }
@@ -91,7 +95,8 @@ public sealed class ImageFolderDataset
             string folder = Path.Combine(root, labels[label]);
             if (!Directory.Exists(folder))
             {
-                throw new DatasetException($"Class folder '{folder}' does not exist (expected one folder per label: {string.Join(", ", labels)}).");
+                throw new DatasetException(
+                    $"Class folder '{folder}' does not exist (expected one folder per label: {string.Join(", ", labels)}).");
             }
             var images = Directory.EnumerateFiles(folder)
                 .Where(ImageLoader.IsImageFile)

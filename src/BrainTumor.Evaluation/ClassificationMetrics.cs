@@ -13,7 +13,8 @@ public sealed record ClassificationMetrics(
 
     private int NoTumorIndex => PerClass.ToList().FindIndex(c => c.Label == NoTumorLabel);
 
-    /// <summary>Tumour images (any label but <see cref="NoTumorLabel"/>) that were called <see cref="NoTumorLabel"/>; null without that label.</summary>
+    /// <summary>Tumour images (any label but <see cref="NoTumorLabel"/>) that were called <see cref="NoTumorLabel"/>; null without that
+    /// label.</summary>
     public int? TumoursMissed => NoTumorIndex is int n and >= 0
         ? ConfusionMatrix.Where((_, t) => t != n).Sum(row => row[n])
         : null;

@@ -18,7 +18,9 @@ public enum PaperTable
 /// </summary>
 public static class CrossValidationComparison
 {
-    private sealed record Row(string Folder, string Architecture, long Parameters, int ImageSize, int FoldsDone, int Folds, Summary Accuracy, Summary MacroF1, Summary MacroAuc);
+    private sealed record Row(
+        string Folder, string Architecture, long Parameters, int ImageSize, int FoldsDone, int Folds, Summary Accuracy, Summary MacroF1,
+        Summary MacroAuc);
 
     public const string ChartFile = "comparison.png";
 
@@ -31,7 +33,8 @@ public static class CrossValidationComparison
         var rows = reportFolders.Select(Read).ToList();
         var paperRows = PaperRows(paperTable);
         Directory.CreateDirectory(outputFolder);
-        string markdown = Markdown(rows, paperRows, title, outputFolder) + $"{Environment.NewLine}![accuracy, macro-F1 and macro-AUC of every row]({ChartFile}){Environment.NewLine}";
+        string markdown = Markdown(rows, paperRows, title, outputFolder) +
+            $"{Environment.NewLine}![accuracy, macro-F1 and macro-AUC of every row]({ChartFile}){Environment.NewLine}";
         File.WriteAllText(Path.Combine(outputFolder, "report.md"), markdown);
         var bars = rows.Select(r => ($"ours: {r.Architecture}", Bar(r.Accuracy), Bar(r.MacroF1), Bar(r.MacroAuc)))
             .Concat(paperRows.Select(p => ($"paper: {p.Model}", Bar(p.Accuracy), Bar(p.MacroF1), Bar(p.MacroAuc))))
@@ -74,20 +77,25 @@ public static class CrossValidationComparison
                 ? label
                 : $"[{label}]({Path.GetRelativePath(linkFrom, Path.Combine(row.Folder, "report.md")).Replace('\\', '/')})";
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| ours: {name} | {row.ImageSize}x{row.ImageSize} | {row.Parameters:N0} | {folds} | {row.Accuracy} | {row.MacroF1} | {row.MacroAuc} |"));
+                $"| ours: {name} | {row.ImageSize}x{row.ImageSize} | {row.Parameters:N0} | {folds} | " +
+                $"{row.Accuracy} | {row.MacroF1} | {row.MacroAuc} |"));
         }
         foreach (var paper in paperRows)
         {
-            text.AppendLine($"| paper: {paper.Model} | 224x224 | {paper.Parameters ?? "-"} | 5 | {paper.Accuracy} | {paper.MacroF1} | {paper.MacroAuc} |");
+            text.AppendLine($"| paper: {paper.Model} | 224x224 | {paper.Parameters ?? "-"} | 5 | " +
+                            $"{paper.Accuracy} | {paper.MacroF1} | {paper.MacroAuc} |");
         }
         text.AppendLine();
-        text.AppendLine("Mean ± sample standard deviation over test folds. The paper's transfer-learning models start from ImageNet weights; ours train from " +
+        text.AppendLine("Mean ± sample standard deviation over test folds. " +
+                        "The paper's transfer-learning models start from ImageNet weights; ours train from " +
                         "scratch, except `resnet18`, which starts from ImageNet weights too.");
-        var paired = rows.Skip(1).Select(row => (row, PairedComparison.Of(rows[0].Folder, row.Folder))).Where(p => p.Item2 is not null).ToList();
+        var paired = rows.Skip(1).Select(row => (row, PairedComparison.Of(rows[0].Folder, row.Folder)))
+            .Where(p => p.Item2 is not null).ToList();
         if (paired.Count > 0)
         {
             text.AppendLine();
-            text.AppendLine($"Paired with the first row ({rows[0].Architecture}, `{rows[0].Folder}`) on the test images of the folds both have finished " +
+            text.AppendLine($"Paired with the first row ({rows[0].Architecture}, `{rows[0].Folder}`) " +
+                            "on the test images of the folds both have finished " +
                             "(exact McNemar test on the images only one of the two got right):");
             text.AppendLine();
             text.AppendLine("| model | folds | images | accuracy difference | only the first right | only this one right | p |");
@@ -95,7 +103,9 @@ public static class CrossValidationComparison
             foreach (var (row, comparison) in paired)
             {
                 text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {row.Architecture} (`{row.Folder}`) | {comparison!.Folds} | {comparison.Images} | {comparison.AccuracyDifference:+0.000;-0.000;0.000} | {comparison.OnlyFirstRight} | {comparison.OnlySecondRight} | {comparison.PValue:0.000} |"));
+                    $"| {row.Architecture} (`{row.Folder}`) | {comparison!.Folds} | {comparison.Images} | " +
+                    $"{comparison.AccuracyDifference:+0.000;-0.000;0.000} | {comparison.OnlyFirstRight} | " +
+                    $"{comparison.OnlySecondRight} | {comparison.PValue:0.000} |"));
             }
         }
         return text.ToString();

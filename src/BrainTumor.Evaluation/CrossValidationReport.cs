@@ -14,8 +14,8 @@ public sealed record FoldData(
 
 public sealed record CrossValidationSetup(
     string Architecture, long Parameters, int ImageSize, int Folds, int Seed, int MaxEpochs, int Patience, int BatchSize,
-    string Optimizer, double LearningRate, double InnerValidationFraction, string Augmentation, string Data, int Images, int UniqueImages, string Machine,
-    string? Preprocessing = null)
+    string Optimizer, double LearningRate, double InnerValidationFraction, string Augmentation, string Data, int Images, int UniqueImages,
+    string Machine, string? Preprocessing = null)
 {
     /// <summary>
     /// What differs from <paramref name="other"/> in how the folds are made and trained, as "name: this, other";
@@ -44,12 +44,14 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
 
     public bool Complete => Folds.Count == Setup.Folds;
 
-    public IReadOnlyList<ProbabilisticMetrics> FoldMetrics => Folds.Select(f => ProbabilisticMetrics.Compute(f.Probabilities, f.Truth, Labels)).ToList();
+    public IReadOnlyList<ProbabilisticMetrics> FoldMetrics =>
+        Folds.Select(f => ProbabilisticMetrics.Compute(f.Probabilities, f.Truth, Labels)).ToList();
 
     public IReadOnlyDictionary<string, Summary> Summaries()
     {
         var metrics = FoldMetrics;
-        var calibrated = Folds.Select(f => ProbabilisticMetrics.Compute(Calibration.Apply(f.Probabilities, f.Temperature), f.Truth, Labels)).ToList();
+        var calibrated = Folds
+            .Select(f => ProbabilisticMetrics.Compute(Calibration.Apply(f.Probabilities, f.Temperature), f.Truth, Labels)).ToList();
         return new Dictionary<string, Summary>
         {
             ["accuracy"] = Summary.Of(metrics.Select(m => m.Classification.Accuracy).ToList(), 0, 1),
@@ -65,7 +67,8 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
     }
 
     /// <summary>What a saved <c>report.json</c> says of the run as a whole.</summary>
-    public sealed record Saved(CrossValidationSetup Setup, int FoldsDone, IReadOnlyDictionary<string, Summary> Summaries, IReadOnlyList<string>? Labels = null);
+    public sealed record Saved(
+        CrossValidationSetup Setup, int FoldsDone, IReadOnlyDictionary<string, Summary> Summaries, IReadOnlyList<string>? Labels = null);
 
     /// <summary>The summary saved in <paramref name="folder"/>'s <c>report.json</c>, or null when there is none yet.</summary>
     public static Saved? Read(string folder)
@@ -85,7 +88,11 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
             Labels,
             FoldsDone = Folds.Count,
             Summaries = summaries,
-            Folds = Folds.Zip(FoldMetrics, (f, m) => new { f.Fold, f.TrainImages, f.ValidationImages, f.BestEpoch, f.EpochsRun, f.StoppedBy, f.TrainingSeconds, f.Temperature, Metrics = m }),
+            Folds = Folds.Zip(FoldMetrics, (f, m) => new
+            {
+                f.Fold, f.TrainImages, f.ValidationImages, f.BestEpoch, f.EpochsRun, f.StoppedBy, f.TrainingSeconds, f.Temperature,
+                Metrics = m
+            }),
         }, Json));
 
         var pooledTruth = Folds.SelectMany(f => f.Truth).ToList();
@@ -96,14 +103,17 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
         File.WriteAllBytes(Path.Combine(folder, "learning-curves-accuracy.png"), Plots.LearningCurves(
             Folds.SelectMany(f => new[]
             {
-                ($"fold {f.Fold} train", f.History.Select(h => (double)h.Epoch).ToArray(), f.History.Select(h => h.TrainAccuracy).ToArray()),
-                ($"fold {f.Fold} validation", f.History.Select(h => (double)h.Epoch).ToArray(), f.History.Select(h => h.ValidationAccuracy).ToArray()),
+                ($"fold {f.Fold} train", f.History.Select(h => (double)h.Epoch).ToArray(),
+                    f.History.Select(h => h.TrainAccuracy).ToArray()),
+                ($"fold {f.Fold} validation", f.History.Select(h => (double)h.Epoch).ToArray(),
+                    f.History.Select(h => h.ValidationAccuracy).ToArray()),
             }).ToList(), "accuracy", $"{name}: accuracy by epoch"));
         File.WriteAllBytes(Path.Combine(folder, "learning-curves-loss.png"), Plots.LearningCurves(
             Folds.SelectMany(f => new[]
             {
                 ($"fold {f.Fold} train", f.History.Select(h => (double)h.Epoch).ToArray(), f.History.Select(h => h.TrainLoss).ToArray()),
-                ($"fold {f.Fold} validation", f.History.Select(h => (double)h.Epoch).ToArray(), f.History.Select(h => h.ValidationLoss).ToArray()),
+                ($"fold {f.Fold} validation", f.History.Select(h => (double)h.Epoch).ToArray(),
+                    f.History.Select(h => h.ValidationLoss).ToArray()),
             }).ToList(), "cross-entropy loss", $"{name}: loss by epoch"));
     }
 
@@ -120,13 +130,21 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
         }
         text.AppendLine("## Set-up");
         text.AppendLine();
-        text.AppendLine($"- data: `{s.Data}`, {s.Images} images ({s.UniqueImages} unique by SHA-256); exact duplicates are kept in one fold");
-        text.AppendLine(F($"- {s.Folds} folds stratified by class, seed {s.Seed}; inside each training part {s.InnerValidationFraction * 100:0}% (stratified, duplicate-aware) is held out for early stopping and temperature fitting"));
-        text.AppendLine(F($"- {s.Architecture}, {s.Parameters:N0} parameters, input {s.ImageSize}x{s.ImageSize}{(s.ImageSize != 224 ? " (**not** the paper's 224x224)" : "")}"));
-        text.AppendLine(F($"- {s.Optimizer}, learning rate {s.LearningRate}, batch {s.BatchSize}, up to {s.MaxEpochs} epochs, early stopping after {s.Patience} epochs without a lower validation loss (best weights restored); augmentation: {s.Augmentation}"));
+        text.AppendLine(
+            $"- data: `{s.Data}`, {s.Images} images ({s.UniqueImages} unique by SHA-256); exact duplicates are kept in one fold");
+        text.AppendLine(F($"- {s.Folds} folds stratified by class, seed {s.Seed}; ") +
+            F($"inside each training part {s.InnerValidationFraction * 100:0}% (stratified, duplicate-aware) ") +
+            "is held out for early stopping and temperature fitting");
+        text.AppendLine(F($"- {s.Architecture}, {s.Parameters:N0} parameters, ") +
+            F($"input {s.ImageSize}x{s.ImageSize}{(s.ImageSize != 224 ? " (**not** the paper's 224x224)" : "")}"));
+        text.AppendLine(F($"- {s.Optimizer}, learning rate {s.LearningRate}, batch {s.BatchSize}, up to {s.MaxEpochs} epochs, ") +
+            F($"early stopping after {s.Patience} epochs without a lower validation loss (best weights restored); ") +
+            F($"augmentation: {s.Augmentation}"));
         text.AppendLine($"- input: {s.Preprocessing ?? "bilinear stretch of the whole image to the input size"}");
         // Folds of one run may be trained in different sessions, so only the latest one's machine is known.
-        text.AppendLine(F($"- training time: {Folds.Sum(f => f.TrainingSeconds) / 3600:F2} h (per fold: {string.Join(", ", Folds.Select(f => (f.TrainingSeconds / 3600).ToString("F2", CultureInfo.InvariantCulture)))} h); latest session on {s.Machine}; epochs run per fold: {string.Join(", ", Folds.Select(f => f.EpochsRun))}"));
+        text.AppendLine(F($"- training time: {Folds.Sum(f => f.TrainingSeconds) / 3600:F2} h (per fold: ") +
+            F($"{string.Join(", ", Folds.Select(f => (f.TrainingSeconds / 3600).ToString("F2", CultureInfo.InvariantCulture)))} h); ") +
+            F($"latest session on {s.Machine}; epochs run per fold: {string.Join(", ", Folds.Select(f => f.EpochsRun))}"));
         text.AppendLine();
         if (Folds.Count == 0)
         {
@@ -140,17 +158,21 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
         text.AppendLine($"| metric | ours | 95% CI | per fold | {string.Join(" | ", paper.Select(p => p.Heading))} |");
         text.AppendLine($"|---|---|---|---|{string.Concat(paper.Select(_ => "---|"))}");
         var perFold = FoldMetrics;
-        string Folded(Func<ProbabilisticMetrics, double> pick) => string.Join(", ", perFold.Select(m => pick(m).ToString("F3", CultureInfo.InvariantCulture)));
-        string Paper(Func<PaperResults.Row, PaperResults.Reported>? pick) => string.Join(" | ", paper.Select(p => pick is null ? "-" : pick(p.Row).ToString()));
+        string Folded(Func<ProbabilisticMetrics, double> pick) =>
+            string.Join(", ", perFold.Select(m => pick(m).ToString("F3", CultureInfo.InvariantCulture)));
+        string Paper(Func<PaperResults.Row, PaperResults.Reported>? pick) =>
+            string.Join(" | ", paper.Select(p => pick is null ? "-" : pick(p.Row).ToString()));
         text.AppendLine(Row("accuracy", summaries["accuracy"], Folded(m => m.Classification.Accuracy), Paper(r => r.Accuracy)));
         text.AppendLine(Row("macro-F1", summaries["macro-F1"], Folded(m => m.Classification.MacroF1), Paper(r => r.MacroF1)));
-        text.AppendLine(Row("tumour sensitivity", summaries["tumour sensitivity"], Folded(m => m.Classification.TumourSensitivity ?? double.NaN), Paper(null)));
+        text.AppendLine(Row("tumour sensitivity", summaries["tumour sensitivity"],
+            Folded(m => m.Classification.TumourSensitivity ?? double.NaN), Paper(null)));
         text.AppendLine(Row("macro-AUC", summaries["macro-AUC"], Folded(m => m.MacroAuc), Paper(r => r.MacroAuc)));
         text.AppendLine(Row("MCC", summaries["MCC"], Folded(m => m.Mcc), Paper(null)));
         text.AppendLine(Row("log-loss", summaries["log-loss"], Folded(m => m.LogLoss), Paper(null)));
         text.AppendLine(Row("ECE (15 bins)", summaries["ECE"], Folded(m => m.ExpectedCalibrationError), Paper(null)));
         text.AppendLine(Row("ECE after temperature scaling", summaries["ECE after temperature scaling"], "", Paper(null)));
-        text.AppendLine(Row("fitted temperature", summaries["temperature"], string.Join(", ", Folds.Select(f => f.Temperature.ToString("F3", CultureInfo.InvariantCulture))), Paper(null)));
+        text.AppendLine(Row("fitted temperature", summaries["temperature"],
+            string.Join(", ", Folds.Select(f => f.Temperature.ToString("F3", CultureInfo.InvariantCulture))), Paper(null)));
         text.AppendLine();
         text.AppendLine("## Per class (mean ± std over folds)");
         text.AppendLine();
@@ -161,7 +183,8 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
             var p = PaperResults.Table3PerClass.FirstOrDefault(r => r.Label == Labels[c]);
             text.AppendLine($"| {Labels[c]} | {Summary.Of(perFold.Select(m => m.Classification.PerClass[c].Precision).ToList())} | " +
                             $"{Summary.Of(perFold.Select(m => m.Classification.PerClass[c].Recall).ToList())} | " +
-                            $"{Summary.Of(perFold.Select(m => m.Classification.PerClass[c].F1).ToList())} | {p?.TableCells ?? "- | - | -"} |");
+                            $"{Summary.Of(perFold.Select(m => m.Classification.PerClass[c].F1).ToList())} | " +
+                            $"{p?.TableCells ?? "- | - | -"} |");
         }
         text.AppendLine();
         text.AppendLine("![confusion matrix](confusion-matrix.png) ![ROC](roc-curves.png) ![reliability](reliability.png)");
@@ -171,7 +194,8 @@ public sealed record CrossValidationReport(CrossValidationSetup Setup, IReadOnly
     }
 
     private static string Row(string name, Summary summary, string folds, string paperCells) =>
-        F($"| {name} | {summary} | {(double.IsNaN(summary.Lower) ? "-" : $"[{summary.Lower:F3}, {summary.Upper:F3}]")} | {folds} | {paperCells} |");
+        F($"| {name} | {summary} | {(double.IsNaN(summary.Lower) ? "-" : $"[{summary.Lower:F3}, {summary.Upper:F3}]")} | ") +
+        F($"{folds} | {paperCells} |");
 
     private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -50,12 +50,14 @@ public sealed record EvaluationReport(
         text.AppendLine(F($"| macro-F1 | {c.MacroF1:F3} | {paper.MacroF1} |"));
         if (c.TumourSensitivity is double sensitivity)
         {
-            text.AppendLine(F($"| tumour sensitivity (tumours not called {ClassificationMetrics.NoTumorLabel}) | {sensitivity:F3} ({c.TumoursMissed} missed) | not reported |"));
+            text.AppendLine(F($"| tumour sensitivity (tumours not called {ClassificationMetrics.NoTumorLabel}) | ") +
+                F($"{sensitivity:F3} ({c.TumoursMissed} missed) | not reported |"));
         }
         text.AppendLine(F($"| macro-AUC (one-vs-rest) | {Metrics.MacroAuc:F3} | {paper.MacroAuc} |"));
         text.AppendLine(F($"| MCC | {Metrics.Mcc:F3} | not reported for CV ({PaperResults.SingleSplit}) |"));
         text.AppendLine(F($"| log-loss | {Metrics.LogLoss:F3} | not reported |"));
-        text.AppendLine(F($"| ECE (15 bins) | {Metrics.ExpectedCalibrationError:F3} | not reported (their confidences are uncalibrated) |"));
+        text.AppendLine(
+            F($"| ECE (15 bins) | {Metrics.ExpectedCalibrationError:F3} | not reported (their confidences are uncalibrated) |"));
         text.AppendLine();
         text.AppendLine("## Per class");
         text.AppendLine();
@@ -65,7 +67,8 @@ public sealed record EvaluationReport(
         {
             var m = c.PerClass[i];
             var p = PaperResults.Table3PerClass.FirstOrDefault(r => r.Label == Labels[i]);
-            text.AppendLine(F($"| {Labels[i]} | {m.Precision:F3} | {m.Recall:F3} | {m.F1:F3} | {Metrics.ClassAuc[i]:F3} | {m.Support} | {p?.TableCells ?? "- | - | -"} |"));
+            text.AppendLine(F($"| {Labels[i]} | {m.Precision:F3} | {m.Recall:F3} | {m.F1:F3} | {Metrics.ClassAuc[i]:F3} | ") +
+                F($"{m.Support} | {p?.TableCells ?? "- | - | -"} |"));
         }
         text.AppendLine();
         text.AppendLine("## Confusion matrix (rows: true class, columns: predicted)");
@@ -83,13 +86,18 @@ public sealed record EvaluationReport(
             text.AppendLine();
             text.AppendLine("## Grad-CAM deletion check");
             text.AppendLine();
-            text.AppendLine(F($"Blanking the {d.Fraction * 100:F0}% of each input where Grad-CAM is highest, against blanking as many pixels chosen by the same map with its cells shuffled; {d.Images} images ({d.FlatMaps} left out for a flat map). Faithfulness to the model, not localisation of the lesion."));
+            text.AppendLine(F($"Blanking the {d.Fraction * 100:F0}% of each input where Grad-CAM is highest, ") +
+                "against blanking as many pixels chosen by the same map with its cells shuffled; " +
+                F($"{d.Images} images ({d.FlatMaps} left out for a flat map). ") +
+                "Faithfulness to the model, not localisation of the lesion.");
             text.AppendLine();
             text.AppendLine("| | Grad-CAM area blanked | shuffled map's area blanked |");
             text.AppendLine("|---|---|---|");
-            text.AppendLine(F($"| mean fall of the predicted class's probability (from {d.MeanConfidence:F3}) | {d.MeanDropGradCam:F3} | {d.MeanDropRandom:F3} |"));
+            text.AppendLine(F($"| mean fall of the predicted class's probability (from {d.MeanConfidence:F3}) | ") +
+                F($"{d.MeanDropGradCam:F3} | {d.MeanDropRandom:F3} |"));
             text.AppendLine(F($"| predicted class changes | {d.ChangedGradCam * 100:F1}% | {d.ChangedRandom * 100:F1}% |"));
-            text.AppendLine(F($"| images where this arm's fall is the larger | {d.GradCamLarger * 100:F1}% | {(1 - d.GradCamLarger) * 100:F1}% |"));
+            text.AppendLine(
+                F($"| images where this arm's fall is the larger | {d.GradCamLarger * 100:F1}% | {(1 - d.GradCamLarger) * 100:F1}% |"));
         }
         return text.ToString();
     }

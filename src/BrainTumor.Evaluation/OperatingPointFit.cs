@@ -16,16 +16,19 @@ public static class OperatingPointFit
         }
         OperatingPointScores At(double minimum)
         {
-            var metrics = ClassificationMetrics.Compute(truth, probabilities.Select(p => ClassProbabilities.Decide(p, noTumor, minimum)).ToArray(), labels);
-            return new OperatingPointScores(Math.Round(metrics.TumourSensitivity ?? double.NaN, 4), Math.Round(metrics.PerClass[noTumor].Recall, 4),
-                Math.Round(metrics.Accuracy, 4));
+            var metrics = ClassificationMetrics.Compute(
+                truth, probabilities.Select(p => ClassProbabilities.Decide(p, noTumor, minimum)).ToArray(), labels);
+            return new OperatingPointScores(Math.Round(metrics.TumourSensitivity ?? double.NaN, 4),
+                Math.Round(metrics.PerClass[noTumor].Recall, 4), Math.Round(metrics.Accuracy, 4));
         }
         // The smallest minimum that reaches the target, on a grid of 0.001: the least change from the argmax that does.
-        double chosen = Enumerable.Range(0, 1000).Select(i => i / 1000.0).FirstOrDefault(minimum => At(minimum).TumourSensitivity >= targetSensitivity, 0.999);
+        double chosen = Enumerable.Range(0, 1000).Select(i => i / 1000.0)
+            .FirstOrDefault(minimum => At(minimum).TumourSensitivity >= targetSensitivity, 0.999);
         return new NoTumorOperatingPoint(chosen, targetSensitivity, fittedOn, At(0), At(chosen));
     }
 
-    /// <summary>The held-out folds of a cv run (fold-N.json), with each fold's probabilities temperature-calibrated as the shipped package's are.</summary>
+    /// <summary>The held-out folds of a cv run (fold-N.json), with each fold's probabilities temperature-calibrated as the shipped
+    /// package's are.</summary>
     public static (List<float[]> Probabilities, List<int> Truth, int Folds) HeldOut(string reportFolder)
     {
         var probabilities = new List<float[]>();

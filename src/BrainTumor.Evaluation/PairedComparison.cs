@@ -50,7 +50,8 @@ public sealed record PairedComparison(int Folds, int Images, int OnlyFirstRight,
             }
             if (!first.Truth.SequenceEqual(second.Truth))
             {
-                throw new InvalidOperationException($"Fold {fold} of '{firstFolder}' and '{secondFolder}' holds other images; only runs on the same data and seed can be paired.");
+                throw new InvalidOperationException($"Fold {fold} of '{firstFolder}' and '{secondFolder}' holds other images; " +
+                    "only runs on the same data and seed can be paired.");
             }
             for (int i = 0; i < first.Truth.Length; i++)
             {

@@ -30,7 +30,8 @@ public static class Plots
             ProbabilisticMetrics.RocCurve(probabilities.Select(p => (double)p[c]).ToList(), truth.Select(t => t == c).ToList()),
             metrics.ClassAuc[c])).ToList();
         File.WriteAllBytes(Path.Combine(folder, "roc-curves.png"), RocCurves(curves, $"{title}: one-vs-rest ROC"));
-        File.WriteAllBytes(Path.Combine(folder, "reliability.png"), Reliability(metrics.Reliability, metrics.ExpectedCalibrationError, $"{title}: reliability"));
+        File.WriteAllBytes(Path.Combine(folder, "reliability.png"),
+            Reliability(metrics.Reliability, metrics.ExpectedCalibrationError, $"{title}: reliability"));
     }
 
     public static byte[] ConfusionMatrix(int[][] confusion, IReadOnlyList<string> labels, string title)
@@ -95,7 +96,8 @@ public static class Plots
             bar.Size = 1.0 / bins.Count * 0.9;
         }
         bars.LegendText = "accuracy";
-        var confidence = plot.Add.Scatter(used.Select(b => (b.Lower + b.Upper) / 2).ToArray(), used.Select(b => b.MeanConfidence).ToArray());
+        var confidence = plot.Add.Scatter(
+            used.Select(b => (b.Lower + b.Upper) / 2).ToArray(), used.Select(b => b.MeanConfidence).ToArray());
         confidence.LegendText = "mean confidence";
         return UnitSquare(plot, "confidence", "accuracy", Alignment.UpperLeft);
     }
@@ -133,8 +135,8 @@ public static class Plots
     /// Grouped horizontal bars, one group per row (top to bottom in the given order) and one bar per metric,
     /// with ± one standard deviation where known.
     /// </summary>
-    public static byte[] MetricBars(IReadOnlyList<(string Name, (double Mean, double Std) First, (double Mean, double Std) Second, (double Mean, double Std) Third)> rows,
-        IReadOnlyList<string> metricNames, string title)
+    public static byte[] MetricBars(IReadOnlyList<(string Name, (double Mean, double Std) First, (double Mean, double Std) Second,
+        (double Mean, double Std) Third)> rows, IReadOnlyList<string> metricNames, string title)
     {
         var plot = NewPlot(title);
         var palette = new ScottPlot.Palettes.Category10();
@@ -161,7 +163,8 @@ public static class Plots
         {
             plot.Legend.ManualItems.Add(new LegendItem { LabelText = metricNames[m], FillColor = palette.GetColor(m) });
         }
-        plot.Axes.Left.SetTicks(Enumerable.Range(0, rows.Count).Select(r => (double)(rows.Count - 1 - r)).ToArray(), rows.Select(r => r.Name).ToArray());
+        plot.Axes.Left.SetTicks(
+            Enumerable.Range(0, rows.Count).Select(r => (double)(rows.Count - 1 - r)).ToArray(), rows.Select(r => r.Name).ToArray());
         plot.Axes.Left.TickLabelStyle.FontName = FontName;
         plot.Axes.SetLimits(0, 1, -0.6, rows.Count - 0.4);
         plot.XLabel("mean over folds (whiskers: ± 1 std)");

@@ -39,7 +39,8 @@ public static class PointingGame
             }
         }
         double peakX = (peak % width + 0.5) / width, peakY = (peak / width + 0.5) / height;
-        bool hit = total > 0 && peakX >= box.X0 - Margin && peakX <= box.X1 + Margin && peakY >= box.Y0 - Margin && peakY <= box.Y1 + Margin;
+        bool hit = total > 0
+            && peakX >= box.X0 - Margin && peakX <= box.X1 + Margin && peakY >= box.Y0 - Margin && peakY <= box.Y1 + Margin;
         return (hit, total > 0 ? inside / total : 0);
     }
 
@@ -66,7 +67,8 @@ public static class PointingGame
                 continue;
             }
             double Number(int column) => double.Parse(fields[column], CultureInfo.InvariantCulture);
-            var box = new LesionBox(fields[file], fields[sha], fields[label], fields[plane], Number(x0), Number(y0), Number(x1), Number(y1));
+            var box = new LesionBox(fields[file], fields[sha], fields[label], fields[plane],
+                Number(x0), Number(y0), Number(x1), Number(y1));
             if (!(box.X0 >= 0 && box.X0 < box.X1 && box.X1 <= 1 && box.Y0 >= 0 && box.Y0 < box.Y1 && box.Y1 <= 1))
             {
                 throw new FormatException($"{path}: the box of {box.File} is not inside the image with x0 < x1 and y0 < y1.");

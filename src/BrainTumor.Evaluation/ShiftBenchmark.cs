@@ -23,6 +23,8 @@ public sealed record ShiftScore(
 /// </summary>
 public static class ShiftBenchmark
 {
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+
     public static IReadOnlyList<Corruption> Corruptions { get; } =
     [
         new(Unchanged, "-", (image, _) => image.Copy()),
@@ -87,8 +89,7 @@ public static class ShiftBenchmark
     public static void Save(string folder, IReadOnlyList<ClassifierModel> models, string data, int images, IReadOnlyList<ShiftScore> scores)
     {
         Directory.CreateDirectory(folder);
-        var json = new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true };
-        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(scores, json));
+        File.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(scores, Json));
         var text = new StringBuilder();
         text.AppendLine("# Shift benchmark");
         text.AppendLine();

@@ -19,7 +19,8 @@ public sealed record Summary(int N, double Mean, double Std, double Lower, doubl
     /// [<paramref name="minimum"/>, <paramref name="maximum"/>], since with few folds the t interval of, say, an
     /// accuracy near 1 would otherwise reach past 1.
     /// </summary>
-    public static Summary Of(IReadOnlyList<double> values, double minimum = double.NegativeInfinity, double maximum = double.PositiveInfinity)
+    public static Summary Of(IReadOnlyList<double> values, double minimum = double.NegativeInfinity,
+        double maximum = double.PositiveInfinity)
     {
         if (values.Count == 0)
         {

@@ -27,7 +27,8 @@ public static class WilsonInterval
     public static string Describe(int successes, int trials)
     {
         var (low, high) = Of(successes, trials);
-        return string.Create(CultureInfo.InvariantCulture, $"{(double)successes / trials:0.000} [{low:0.000}, {high:0.000}] ({successes} of {trials})");
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{(double)successes / trials:0.000} [{low:0.000}, {high:0.000}] ({successes} of {trials})");
     }
 
     /// <summary>
@@ -38,7 +39,10 @@ public static class WilsonInterval
     {
         var matrix = metrics.ConfusionMatrix;
         int total = matrix.Sum(row => row.Sum()), correct = matrix.Select((row, t) => row[t]).Sum();
-        var parts = new List<string> { $"accuracy {Describe(correct, total)}", string.Create(CultureInfo.InvariantCulture, $"macro-F1 {metrics.MacroF1:0.000}") };
+        var parts = new List<string>
+        {
+            $"accuracy {Describe(correct, total)}", string.Create(CultureInfo.InvariantCulture, $"macro-F1 {metrics.MacroF1:0.000}")
+        };
         int noTumor = metrics.PerClass.ToList().FindIndex(c => c.Label == ClassificationMetrics.NoTumorLabel);
         if (noTumor >= 0)
         {

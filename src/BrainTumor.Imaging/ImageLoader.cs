@@ -3,7 +3,8 @@ using SkiaSharp;
 namespace BrainTumor.Imaging;
 
 /// <summary>A decoded image and, for a DICOM file, what it says about itself.</summary>
-/// <param name="FullSize">The image's upright size as stored: larger than <paramref name="Bitmap"/>'s when a JPEG was decoded at a reduced scale.</param>
+/// <param name="FullSize">The image's upright size as stored: larger than <paramref name="Bitmap"/>'s when a JPEG was decoded at a reduced
+/// scale.</param>
 public sealed record DecodedImage(SKBitmap Bitmap, Dicom.DicomImageInfo? Dicom, SKSizeI FullSize);
 
 /// <summary>
@@ -50,14 +51,17 @@ public static class ImageLoader
         if (PngChunks.FindOversizedAncillary(encoded, limits.MaxPngAncillaryChunkBytes) is var (chunk, length))
         {
             throw new ImageDecodeException(ImageProblem.OversizedMetadata,
-                $"The PNG carries a '{chunk}' chunk of {length:N0} bytes; at most {limits.MaxPngAncillaryChunkBytes:N0} are accepted in a chunk that is not pixels.");
+                $"The PNG carries a '{chunk}' chunk of {length:N0} bytes; " +
+                $"at most {limits.MaxPngAncillaryChunkBytes:N0} are accepted in a chunk that is not pixels.");
         }
         using var data = SKData.CreateCopy(encoded);
         using var codec = SKCodec.Create(data)
-            ?? throw new ImageDecodeException(ImageProblem.UnsupportedFormat, "The bytes are not a JPEG, PNG, BMP or WebP image or a DICOM Part 10 file.");
+            ?? throw new ImageDecodeException(ImageProblem.UnsupportedFormat,
+                "The bytes are not a JPEG, PNG, BMP or WebP image or a DICOM Part 10 file.");
         if (!IsSupported(codec.EncodedFormat))
         {
-            throw new ImageDecodeException(ImageProblem.UnsupportedFormat, $"Images in {codec.EncodedFormat} format are not supported; send JPEG, PNG, BMP, WebP or DICOM.");
+            throw new ImageDecodeException(ImageProblem.UnsupportedFormat,
+                $"Images in {codec.EncodedFormat} format are not supported; send JPEG, PNG, BMP, WebP or DICOM.");
         }
         if (codec.FrameCount > 1)
         {
@@ -74,7 +78,8 @@ public static class ImageLoader
         if ((long)width * height > limits.MaxPixels)
         {
             throw new ImageDecodeException(ImageProblem.TooLarge,
-                $"The image declares {width}x{height} = {(long)width * height:N0} pixels; at most {limits.MaxPixels:N0} in all are accepted.");
+                $"The image declares {width}x{height} = {(long)width * height:N0} pixels; " +
+                $"at most {limits.MaxPixels:N0} in all are accepted.");
         }
         if (width < limits.MinSide || height < limits.MinSide)
         {
@@ -82,7 +87,9 @@ public static class ImageLoader
                 $"The image is {width}x{height} pixels; at least {limits.MinSide} per side are needed for a brain MRI slice.");
         }
 
-        var size = atLeast is { } needed && codec.EncodedFormat == SKEncodedImageFormat.Jpeg ? JpegDecodeSize(codec, needed) : codec.Info.Size;
+        var size = atLeast is { } needed && codec.EncodedFormat == SKEncodedImageFormat.Jpeg
+            ? JpegDecodeSize(codec, needed)
+            : codec.Info.Size;
         var info = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         var bitmap = new SKBitmap(info);
         var result = codec.GetPixels(info, bitmap.GetPixels());

@@ -13,7 +13,8 @@ public static class Machine
     public static string Description { get; } =
         $"{Environment.ProcessorCount} cores, {Cpu()}, {RuntimeInformation.OSDescription}";
 
-    /// <summary>The instruction-set flags that decide how fast ONNX Runtime's float and 8-bit kernels run, as /proc/cpuinfo names them.</summary>
+    /// <summary>The instruction-set flags that decide how fast ONNX Runtime's float and 8-bit kernels run, as /proc/cpuinfo names
+    /// them.</summary>
     public static IReadOnlyList<string> KernelFlags { get; } =
         ["avx2", "fma", "avx_vnni", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_int8"];
 
@@ -26,7 +27,8 @@ public static class Machine
         {
             return $"{RuntimeInformation.ProcessArchitecture} CPU";
         }
-        string model = File.ReadLines(CpuInfo).FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+        string model = File.ReadLines(CpuInfo).FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))
+            ?.Split(':', 2)[1].Trim() ?? "unknown CPU";
         var flags = CpuFlags();
         string vectors = flags.Contains("avx512f") ? "AVX-512" : flags.Contains("avx2") ? "AVX2, no AVX-512" : "no AVX2";
         return $"{model} ({vectors})";

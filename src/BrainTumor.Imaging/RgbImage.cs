@@ -7,7 +7,8 @@ public sealed class RgbImage
     {
         if (planes.Length != 3 * width * height)
         {
-            throw new ArgumentException($"Expected {3 * width * height} bytes for {width}x{height} RGB, got {planes.Length}.", nameof(planes));
+            throw new ArgumentException(
+                $"Expected {3 * width * height} bytes for {width}x{height} RGB, got {planes.Length}.", nameof(planes));
         }
         Width = width;
         Height = height;

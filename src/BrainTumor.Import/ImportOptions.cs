@@ -42,7 +42,8 @@ public sealed record ImportOptions(
                 case "scale": scale = Number(pair[1]); break;
                 case "mean": mean = Triple(pair[1]); break;
                 case "std": std = Triple(pair[1]); break;
-                default: throw new ImportException($"--normalisation: unknown key '{pair[0]}' (use scale, mean, std, or rescale, imagenet, raw).");
+                default: throw new ImportException(
+                    $"--normalisation: unknown key '{pair[0]}' (use scale, mean, std, or rescale, imagenet, raw).");
             }
         }
         var normalization = new Normalization(scale, mean, std);

@@ -19,7 +19,10 @@ internal static class ShapeProbe
         {
             probe.Graph.Output.Add(new ValueInfoProto { Name = output });
         }
-        using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL };
+        using var options = new SessionOptions
+        {
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, GraphOptimizationLevel = GraphOptimizationLevel.ORT_DISABLE_ALL,
+        };
         InferenceSession session;
         try
         {
@@ -37,7 +40,8 @@ internal static class ShapeProbe
             var names = session.OutputMetadata.Where(o => o.Value.ElementDataType == TensorElementType.Float).Select(o => o.Key).ToList();
             using var runOptions = new RunOptions();
             using var results = session.Run(runOptions, new Dictionary<string, OrtValue> { [inputName] = input }, names);
-            var shapes = names.Select((name, i) => (name, shape: results[i].GetTensorTypeAndShape().Shape)).ToDictionary(x => x.name, x => x.shape);
+            var shapes = names.Select((name, i) => (name, shape: results[i].GetTensorTypeAndShape().Shape))
+                .ToDictionary(x => x.name, x => x.shape);
             foreach (var initializer in model.Graph.Initializer)
             {
                 shapes.TryAdd(initializer.Name, initializer.Dims.ToArray());

@@ -6,10 +6,16 @@ public enum CamMethod
     /// <summary>Grad-CAM (Selvaraju et al. 2017): ReLU(Σ_c mean(G_c) A_c), computed inside the ONNX graph.</summary>
     GradCam,
 
-    /// <summary>HiResCAM (Draelos and Carin 2020): ReLU(Σ_c G_c ⊙ A_c), element-wise; faithful to the model when the head is a global average pool.</summary>
+    /// <summary>
+    /// HiResCAM (Draelos and Carin 2020): ReLU(Σ_c G_c ⊙ A_c), element-wise; faithful to the model when the head is a global average
+    /// pool.
+    /// </summary>
     HiResCam,
 
-    /// <summary>Grad-CAM++ (Chattopadhay et al. 2018) with the exponential trick, from first-order gradients only (as pytorch-grad-cam computes it).</summary>
+    /// <summary>
+    /// Grad-CAM++ (Chattopadhay et al. 2018) with the exponential trick, from first-order gradients only (as pytorch-grad-cam computes
+    /// it).
+    /// </summary>
     GradCamPlusPlus,
 }
 
@@ -33,7 +39,8 @@ public static class CamMethods
     /// The map, [H, W], from one image's gradient and activation, both [C, H, W] (channels first). Grad-CAM itself is not
     /// computed here: the ONNX graph's <c>cam</c> output is its one definition.
     /// </summary>
-    public static float[] Compute(CamMethod method, ReadOnlySpan<float> gradient, ReadOnlySpan<float> activation, int channels, int height, int width)
+    public static float[] Compute(CamMethod method, ReadOnlySpan<float> gradient, ReadOnlySpan<float> activation, int channels, int height,
+        int width)
     {
         int plane = height * width;
         if (gradient.Length != channels * plane || activation.Length != channels * plane)

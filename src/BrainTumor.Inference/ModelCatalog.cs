@@ -34,7 +34,8 @@ public sealed class ModelCatalog : IDisposable
             .ToList();
         if (directories.Count == 0)
         {
-            throw new ModelPackageException($"{root}: no model package (a folder with {ModelManifest.FileName} and {ModelManifest.OnnxFileName}) found.");
+            throw new ModelPackageException(
+                $"{root}: no model package (a folder with {ModelManifest.FileName} and {ModelManifest.OnnxFileName}) found.");
         }
         if (settings.Models.Length > 0)
         {
@@ -42,8 +43,8 @@ public sealed class ModelCatalog : IDisposable
             var unknown = settings.Models.Where(name => !available.Contains(name)).ToList();
             if (unknown.Count > 0)
             {
-                throw new ModelPackageException($"Inference:Models names {string.Join(", ", unknown.Select(n => $"'{n}'"))}, not a package folder in {root} " +
-                                                $"({string.Join(", ", available)}).");
+                throw new ModelPackageException($"Inference:Models names {string.Join(", ", unknown.Select(n => $"'{n}'"))}, " +
+                                                $"not a package folder in {root} ({string.Join(", ", available)}).");
             }
             directories = directories.Where(d => settings.Models.Contains(Path.GetFileName(d))).ToList();
         }
@@ -58,10 +59,12 @@ public sealed class ModelCatalog : IDisposable
                 if (!models.TryAdd(model.Name, model))
                 {
                     model.Dispose();
-                    throw new ModelPackageException($"{Path.Combine(directory, ModelManifest.FileName)}: the name '{model.Name}' is already used by {models[model.Name].Directory}.");
+                    throw new ModelPackageException($"{Path.Combine(directory, ModelManifest.FileName)}: the name '{model.Name}' " +
+                                                    $"is already used by {models[model.Name].Directory}.");
                 }
                 logger.LogInformation("Loaded model {Model} {Version} ({Architecture}) from {Directory} in {Milliseconds:0} ms",
-                    model.Name, model.Manifest.Version, model.Manifest.Architecture, directory, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    model.Name, model.Manifest.Version, model.Manifest.Architecture, directory,
+                    Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
         }
         catch
@@ -76,7 +79,8 @@ public sealed class ModelCatalog : IDisposable
         string defaultName = settings.DefaultModel ?? models.Keys.Order(StringComparer.Ordinal).First();
         Default = models.TryGetValue(defaultName, out var chosen)
             ? chosen
-            : throw new ModelPackageException($"Inference:DefaultModel names '{defaultName}', which is not among the loaded models ({string.Join(", ", models.Keys)}).");
+            : throw new ModelPackageException($"Inference:DefaultModel names '{defaultName}', which is not among the loaded models " +
+                                              $"({string.Join(", ", models.Keys)}).");
     }
 
     public ClassifierModel Default { get; }

@@ -27,8 +27,10 @@ public static class OperatingPoints
 
     /// <summary>Why the model cannot answer at <paramref name="point"/>; null when it can.</summary>
     public static string? Unavailable(ModelManifest manifest, OperatingPoint point) =>
-        point == OperatingPoint.Sensitive && (manifest.SensitiveOperatingPoint is null || !manifest.Labels.Contains(ClassProbabilities.NoTumorLabel))
-            ? $"Model '{manifest.Name}' has no fitted sensitive operating point; 'braintumor record-cv' fits one from a cross-validation run."
+        point == OperatingPoint.Sensitive
+            && (manifest.SensitiveOperatingPoint is null || !manifest.Labels.Contains(ClassProbabilities.NoTumorLabel))
+            ? $"Model '{manifest.Name}' has no fitted sensitive operating point; " +
+                "'braintumor record-cv' fits one from a cross-validation run."
             : null;
 
     /// <summary>The class the model answers at <paramref name="point"/>.</summary>
@@ -39,7 +41,8 @@ public static class OperatingPoints
             throw new InvalidOperationException(why);
         }
         return point == OperatingPoint.Sensitive
-            ? ClassProbabilities.Decide(probabilities, manifest.Labels.ToList().IndexOf(ClassProbabilities.NoTumorLabel), manifest.SensitiveOperatingPoint!.NoTumorMinimum)
+            ? ClassProbabilities.Decide(probabilities, manifest.Labels.ToList().IndexOf(ClassProbabilities.NoTumorLabel),
+                manifest.SensitiveOperatingPoint!.NoTumorMinimum)
             : ClassProbabilities.ArgMax(probabilities);
     }
 }

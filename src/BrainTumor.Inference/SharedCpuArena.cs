@@ -20,7 +20,9 @@ public static class SharedCpuArena
         return true;
     });
 
-    /// <summary>Makes a session built with <paramref name="options"/> use the shared arena, registering it first (once per process).</summary>
+    /// <summary>
+    /// Makes a session built with <paramref name="options"/> use the shared arena, registering it first (once per process).
+    /// </summary>
     public static void UseIn(SessionOptions options)
     {
         _ = Registered.Value;

@@ -135,7 +135,8 @@ public sealed class FeatureDistribution
     /// The Ledoit-Wolf shrinkage towards μI, μ = tr S / d: b² / δ², where δ² = ‖S − μI‖² and b² = min(δ², (1/n²) Σₖ ‖xₖxₖᵀ − S‖²),
     /// with ‖xₖxₖᵀ − S‖² = ‖xₖ‖⁴ − 2 xₖᵀSxₖ + ‖S‖² for the class-centred features xₖ (Frobenius norms).
     /// </summary>
-    private static double LedoitWolf(IReadOnlyList<float[]> features, IReadOnlyList<int> labels, double[,] means, double[,] covariance, double trace)
+    private static double LedoitWolf(IReadOnlyList<float[]> features, IReadOnlyList<int> labels, double[,] means, double[,] covariance,
+        double trace)
     {
         int n = features.Count, d = covariance.GetLength(0);
         double mu = trace / d;

@@ -24,7 +24,8 @@ public sealed record ModelManifest
     public long Parameters { get; init; }
     public TrainingProvenance? Training { get; init; }
 
-    /// <summary>An ensemble's packages (<see cref="EnsembleMember"/>); absent for a single network, which has <see cref="Training"/> instead.</summary>
+    /// <summary>An ensemble's packages (<see cref="EnsembleMember"/>); absent for a single network, which has <see cref="Training"/>
+    /// instead.</summary>
     public IReadOnlyList<EnsembleMember>? Members { get; init; }
 
     /// <summary>
@@ -32,25 +33,30 @@ public sealed record ModelManifest
     /// (all members share them; <c>braintumor ensemble</c> checks). Null for an imported package. Derived, never stored.
     /// </summary>
     [JsonIgnore]
-    public TrainingProvenance? TrainedOn => Training ?? Members?.FirstOrDefault()?.Training;
+    public TrainingProvenance? TrainedOn => Training ?? (Members is [var first, ..] ? first.Training : null);
 
     /// <summary>The augmentation the weights were trained with; an ensemble's members' joined. Derived, never stored.</summary>
     [JsonIgnore]
-    public string? TrainingAugmentation => Training?.Augmentation ?? (Members is { } members ? EnsembleMember.Recipe(members.Select(m => (m.Architecture, m.Training.Augmentation))) : null);
+    public string? TrainingAugmentation => Training?.Augmentation ?? (Members is { } members
+        ? EnsembleMember.Recipe(members.Select(m => (m.Architecture, m.Training.Augmentation)))
+        : null);
 
     public ProbabilityCalibration? Calibration { get; init; }
     public ValidationMetrics? Metrics { get; init; }
 
-    /// <summary>Scores on images from other sources than the training data; shown beside <see cref="Metrics"/> so that neither is read alone.</summary>
+    /// <summary>Scores on images from other sources than the training data; shown beside <see cref="Metrics"/> so that neither is read
+    /// alone.</summary>
     public ExternalValidation? External { get; init; }
 
     /// <summary>The k-fold cross-validation of the recipe that trained this package (other weights, the same recipe).</summary>
     public CrossValidationSummary? CrossValidation { get; init; }
 
-    /// <summary>The sensitive operating point (<c>?operatingPoint=sensitive</c>), fitted on the cross-validation's held-out folds.</summary>
+    /// <summary>The sensitive operating point (<c>?operatingPoint=sensitive</c>), fitted on the cross-validation's held-out
+    /// folds.</summary>
     public NoTumorOperatingPoint? SensitiveOperatingPoint { get; init; }
 
-    /// <summary>Sanity checks of the maps (<c>braintumor evaluate --gradcam-checks</c>), one per map method, with their thresholds and verdict.</summary>
+    /// <summary>Sanity checks of the maps (<c>braintumor evaluate --gradcam-checks</c>), one per map method, with their thresholds and
+    /// verdict.</summary>
     public IReadOnlyList<GradCamChecks>? GradCamChecks { get; init; }
 
     /// <summary>
@@ -79,13 +85,16 @@ public sealed record ModelManifest
     /// <summary>The out-of-distribution guard: how unlike the training images an input may be before it is flagged.</summary>
     public OutOfDistributionGuard? OutOfDistribution { get; init; }
 
-    /// <summary>The shift benchmark (<c>braintumor shift --record</c>): accuracy on the hold-out under fixed synthetic corruptions.</summary>
+    /// <summary>The shift benchmark (<c>braintumor shift --record</c>): accuracy on the hold-out under fixed synthetic
+    /// corruptions.</summary>
     public ShiftSummary? Shift { get; init; }
 
-    /// <summary>For an 8-bit package (<c>braintumor quantize</c>): the float package it came from and how closely it agrees with it.</summary>
+    /// <summary>For an 8-bit package (<c>braintumor quantize</c>): the float package it came from and how closely it agrees with
+    /// it.</summary>
     public QuantizationInfo? Quantization { get; init; }
 
-    /// <summary>A data folder as manifests record it: relative to the working directory (the repository), not this machine's root.</summary>
+    /// <summary>A data folder as manifests record it: relative to the working directory (the repository), not this machine's
+    /// root.</summary>
     public static string RecordedPath(string folder) => Path.GetRelativePath(Environment.CurrentDirectory, folder).Replace('\\', '/');
 
     public static JsonSerializerOptions JsonOptions { get; } = new(JsonSerializerDefaults.Web)
@@ -116,7 +125,8 @@ public sealed record ModelInput(
 /// absent in packages written before it existed (<c>braintumor upgrade</c> adds it).</param>
 /// <param name="CamGradient">The gradient of the explained logit at the Grad-CAM layer, [N, C, H, W], for maps other than Grad-CAM.</param>
 /// <param name="CamActivation">The Grad-CAM layer's activation, [N, C, H, W], beside it.</param>
-public sealed record ModelOutputs(string Logits, string Probabilities, string? Cam, string? CamClass, string? TargetClass, string? Features = null,
+public sealed record ModelOutputs(
+    string Logits, string Probabilities, string? Cam, string? CamClass, string? TargetClass, string? Features = null,
     string? CamGradient = null, string? CamActivation = null);
 
 /// <param name="Layer">The layer whose output Grad-CAM explains.</param>
@@ -145,7 +155,8 @@ public sealed record TrainingProvenance(
     string? InitialWeights = null);
 
 /// <summary>One package of an ensemble, as it was when joined: its provenance, calibration and hold-out metrics.</summary>
-public sealed record EnsembleMember(string Name, string Version, string Architecture, TrainingProvenance Training, ProbabilityCalibration? Calibration,
+public sealed record EnsembleMember(
+    string Name, string Version, string Architecture, TrainingProvenance Training, ProbabilityCalibration? Calibration,
     ValidationMetrics? Metrics, ExternalValidation? External)
 {
     /// <summary>
@@ -167,7 +178,8 @@ public sealed record ClassScores(string Label, double Precision, double Recall, 
 
 /// <summary>Metrics measured on the held-out validation images with the exported weights.</summary>
 public sealed record ValidationMetrics(
-    int Images, double Accuracy, double MacroF1, double Loss, IReadOnlyList<ClassScores> PerClass, int[][] ConfusionMatrix, string MeasuredWith);
+    int Images, double Accuracy, double MacroF1, double Loss, IReadOnlyList<ClassScores> PerClass, int[][] ConfusionMatrix,
+    string MeasuredWith);
 
 /// <summary>
 /// External validation: the model scored on a labelled set from other sources (scanners, sequences, sites) than
@@ -186,7 +198,8 @@ public sealed record ExternalValidation(
 /// <param name="Report">The cv run's report folder, relative to the repository.</param>
 /// <param name="Folds">Folds planned; <paramref name="FoldsDone"/> of them finished when this was recorded.</param>
 public sealed record CrossValidationSummary(
-    string Report, int Folds, int FoldsDone, double Accuracy, double AccuracyStd, double MacroF1, double? TumourSensitivity, DateTimeOffset RecordedAt);
+    string Report, int Folds, int FoldsDone, double Accuracy, double AccuracyStd, double MacroF1, double? TumourSensitivity,
+    DateTimeOffset RecordedAt);
 
 /// <summary>Tumour sensitivity, <c>no_tumor</c> recall and accuracy at one operating point.</summary>
 public sealed record OperatingPointScores(double TumourSensitivity, double NoTumorRecall, double Accuracy);
@@ -212,12 +225,13 @@ public sealed record NoTumorOperatingPoint(
 /// <param name="ThresholdSetOn">The images the threshold came from, never the ones above.</param>
 /// <param name="Evaluation">What the guard did on material it was not fitted on, when measured.</param>
 public sealed record OutOfDistributionGuard(
-    string Method, string StatisticsFile, double Threshold, double TargetAcceptance, double Shrinkage, string FittedOn, string ThresholdSetOn,
-    OutOfDistributionEvaluation? Evaluation = null);
+    string Method, string StatisticsFile, double Threshold, double TargetAcceptance, double Shrinkage, string FittedOn,
+    string ThresholdSetOn, OutOfDistributionEvaluation? Evaluation = null);
 
 /// <param name="Report">The report folder, relative to the repository.</param>
 /// <param name="ExternalAcceptance">Share of the external labelled images (for the shipped models, Testing-dev) accepted.</param>
-/// <param name="Groups">For each out-of-distribution group: images, AUROC against the in-distribution images, and the share flagged.</param>
+/// <param name="Groups">For each out-of-distribution group: images, AUROC against the in-distribution images, and the share
+/// flagged.</param>
 public sealed record OutOfDistributionEvaluation(
     string Report, double ExternalAcceptance, IReadOnlyList<OutOfDistributionGroupScore> Groups, DateTimeOffset MeasuredAt);
 
@@ -233,12 +247,14 @@ public sealed record OutOfDistributionGroupScore(string Group, int Images, doubl
 /// <param name="OutsideHead">Mean share of the map (min-max normalised and upsampled as drawn) on pixels outside the head mask.</param>
 /// <param name="Stability">Mean Spearman correlation between a map and the map of the same image made 15 grey levels brighter and 15%
 /// more contrasted, over the <paramref name="StableImages"/> images whose label that did not change.</param>
-/// <param name="Faithfulness">Insertion and deletion curves against the shuffled-map control (absent from checks recorded before they existed).</param>
+/// <param name="Faithfulness">Insertion and deletion curves against the shuffled-map control (absent from checks recorded before they
+/// existed).</param>
 /// <param name="Passed">Every threshold met.</param>
 /// <param name="Method">The map method checked (<c>gradcam</c>, <c>hirescam</c>, <c>gradcampp</c>).</param>
 public sealed record GradCamChecks(
-    string Method, string Data, int Images, IReadOnlyList<RandomisationStep> Randomisation, double ClassSensitivity, double OutsideHead, double Stability,
-    int StableImages, GradCamCheckThresholds Thresholds, bool Passed, IReadOnlyList<string> Failures, DateTimeOffset MeasuredAt, string MeasuredWith,
+    string Method, string Data, int Images, IReadOnlyList<RandomisationStep> Randomisation,
+    double ClassSensitivity, double OutsideHead, double Stability, int StableImages, GradCamCheckThresholds Thresholds,
+    bool Passed, IReadOnlyList<string> Failures, DateTimeOffset MeasuredAt, string MeasuredWith,
     MapFaithfulness? Faithfulness = null);
 
 /// <summary>
@@ -249,7 +265,8 @@ public sealed record GradCamChecks(
 /// <param name="Data">The evaluated images (the held-out split of the training data).</param>
 /// <param name="HitRate">Hits over images, with its 95% Wilson interval <paramref name="Low"/>-<paramref name="High"/>.</param>
 /// <param name="MassInside">Mean share of the min-max normalised map's sum that lies inside the box.</param>
-public sealed record LesionPointingResult(string Method, string Boxes, string Data, int Images, int Hits, double HitRate, double Low, double High,
+public sealed record LesionPointingResult(
+    string Method, string Boxes, string Data, int Images, int Hits, double HitRate, double Low, double High,
     double MassInside, double Margin, DateTimeOffset MeasuredAt);
 
 /// <summary>
@@ -260,7 +277,8 @@ public sealed record LesionPointingResult(string Method, string Boxes, string Da
 /// image), most salient first, averaged over the images; the control orders pixels by the same map with its cells shuffled.
 /// A faithful map makes insertion rise sooner and deletion fall sooner than the control.
 /// </summary>
-public sealed record MapFaithfulness(double InsertionArea, double InsertionAreaShuffled, double DeletionArea, double DeletionAreaShuffled, double BlurSigma)
+public sealed record MapFaithfulness(
+    double InsertionArea, double InsertionAreaShuffled, double DeletionArea, double DeletionAreaShuffled, double BlurSigma)
 {
     public double InsertionGain => Math.Round(InsertionArea - InsertionAreaShuffled, 4);
     public double DeletionGain => Math.Round(DeletionAreaShuffled - DeletionArea, 4);
@@ -274,7 +292,8 @@ public sealed record RandomisationStep(int LayersRandomised, string Layer, doubl
 /// <param name="OutsideHead">Largest mean share of the map outside the head.</param>
 /// <param name="FaithfulnessGain">Smallest margin by which the map's insertion area must exceed the control's, and its deletion area fall
 /// below it. 0.05 is "clearly better": 5 points of probability averaged over the whole curve.</param>
-public sealed record GradCamCheckThresholds(double RandomisedClassifier, double RandomisedTwoLayersDown, double ClassSensitivity, double OutsideHead,
+public sealed record GradCamCheckThresholds(
+    double RandomisedClassifier, double RandomisedTwoLayersDown, double ClassSensitivity, double OutsideHead,
     double FaithfulnessGain = 0)
 {
     /// <summary>The targets of issue 19.</summary>
@@ -289,21 +308,25 @@ public sealed record GradCamCheckThresholds(double RandomisedClassifier, double 
 /// <param name="Clean">Accuracy on the unchanged images.</param>
 /// <param name="MeanAccuracy">Mean accuracy over the corruptions (the unchanged images not counted).</param>
 /// <param name="Worst">The corruption and severity with the lowest accuracy, and that accuracy.</param>
-public sealed record ShiftSummary(string Report, int Images, double Clean, double MeanAccuracy, string Worst, double WorstAccuracy, DateTimeOffset MeasuredAt);
+public sealed record ShiftSummary(
+    string Report, int Images, double Clean, double MeanAccuracy, string Worst, double WorstAccuracy, DateTimeOffset MeasuredAt);
 
 /// <summary>
 /// How an 8-bit package was made from a float one (<c>braintumor quantize</c>): the same weights, rounded, in ONNX's QDQ form.
 /// </summary>
 /// <param name="From">The float package's name; <paramref name="FromOnnxSha256"/> is its model.onnx.</param>
-/// <param name="Calibration">How the activations' ranges were chosen, on <paramref name="CalibrationImages"/> images of the training split.</param>
+/// <param name="Calibration">How the activations' ranges were chosen, on <paramref name="CalibrationImages"/> images of the training
+/// split.</param>
 public sealed record QuantizationInfo(
     string From, string FromVersion, string FromOnnxSha256, string Weights, string Activations, string Calibration, int CalibrationImages,
     QuantizationAgreement Agreement);
 
 /// <summary>The 8-bit and the float package side by side on the float package's held-out validation split.</summary>
 /// <param name="ChangedPredictions">Images whose most probable class differs.</param>
-/// <param name="CamCorrelation">Mean Pearson correlation of the two maps of the float model's predicted class, made with <paramref name="CamMethod"/>.</param>
-/// <param name="GuardVerdictsChanged">Images the out-of-distribution guard (the float model's statistics, copied) judges otherwise; null without a guard.</param>
+/// <param name="CamCorrelation">Mean Pearson correlation of the two maps of the float model's predicted class, made with
+/// <paramref name="CamMethod"/>.</param>
+/// <param name="GuardVerdictsChanged">Images the out-of-distribution guard (the float model's statistics, copied) judges otherwise; null
+/// without a guard.</param>
 public sealed record QuantizationAgreement(
     int Images, double FloatAccuracy, double QuantizedAccuracy, double? FloatTumourSensitivity, double? QuantizedTumourSensitivity,
     int ChangedPredictions, double MaxProbabilityDifference, string CamMethod, double CamCorrelation, double LowestCamCorrelation,

@@ -27,8 +27,8 @@ public static class EnsembleGraph
     public static string Prefix(int index) => $"member{index + 1}/";
 
     /// <param name="channels">Each member's Grad-CAM channels, in order.</param>
-    public static ModelProto Join(IReadOnlyList<Member> members, IReadOnlyList<int> channels, int camHeight, int camWidth, int inputChannels,
-        int inputHeight, int inputWidth, int classCount)
+    public static ModelProto Join(IReadOnlyList<Member> members, IReadOnlyList<int> channels, int camHeight, int camWidth,
+        int inputChannels, int inputHeight, int inputWidth, int classCount)
     {
         if (members.Count < 2)
         {
@@ -37,7 +37,8 @@ public static class EnsembleGraph
         long[] opsets = members.Select(m => m.Model.OpsetImport.First(o => o.Domain is "" or "ai.onnx").Version).Distinct().ToArray();
         if (opsets.Length != 1 || members.Any(m => m.Model.OpsetImport.Any(o => o.Domain is not ("" or "ai.onnx"))))
         {
-            throw new InvalidOperationException("The members use different ONNX opsets or custom operator domains; export them alike first.");
+            throw new InvalidOperationException(
+                "The members use different ONNX opsets or custom operator domains; export them alike first.");
         }
         long opset = opsets[0];
         var graph = new GraphProto { Name = "braintumor_ensemble" };
@@ -59,7 +60,10 @@ public static class EnsembleGraph
             var member = members[index];
             string prefix = Prefix(index);
             string Rename(string name) =>
-                name.Length == 0 ? name : name == member.Input ? ModelTensorNames.Input : name == member.TargetClass ? explained : prefix + name;
+                name.Length == 0 ? name
+                : name == member.Input ? ModelTensorNames.Input
+                : name == member.TargetClass ? explained
+                : prefix + name;
             foreach (var node in member.Model.Graph.Node)
             {
                 if (node.Attribute.Any(a => a.G is not null || a.Graphs.Count > 0))
@@ -130,7 +134,8 @@ public static class EnsembleGraph
     /// </summary>
     private static void SortTopologically(GraphProto graph)
     {
-        var available = new HashSet<string>(graph.Input.Select(i => i.Name).Concat(graph.Initializer.Select(i => i.Name)).Append(""), StringComparer.Ordinal);
+        var available = new HashSet<string>(graph.Input.Select(i => i.Name).Concat(graph.Initializer.Select(i => i.Name)).Append(""),
+            StringComparer.Ordinal);
         var pending = graph.Node.ToList();
         var ordered = new List<NodeProto>(pending.Count);
         while (pending.Count > 0)
@@ -138,7 +143,8 @@ public static class EnsembleGraph
             var ready = pending.Where(node => node.Input.All(available.Contains)).ToList();
             if (ready.Count == 0)
             {
-                throw new InvalidOperationException($"The joined graph has a cycle or an input nothing computes (node '{pending[0].Name}').");
+                throw new InvalidOperationException(
+                    $"The joined graph has a cycle or an input nothing computes (node '{pending[0].Name}').");
             }
             foreach (var node in ready)
             {

@@ -4,10 +4,14 @@ using DataType = BrainTumor.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace BrainTumor.Onnx;
 
-/// <summary>The parts of the Grad-CAM graph that do not depend on the network: choosing the class, and combining gradient and activation.</summary>
+/// <summary>
+/// The parts of the Grad-CAM graph that do not depend on the network: choosing the class, and combining gradient and activation.
+/// </summary>
 public static class GradCamGraph
 {
-    /// <summary>Names of the class-selection tensors, <c>target_class</c> and <c>cam_class</c> unless the graph already used them.</summary>
+    /// <summary>
+    /// Names of the class-selection tensors, <c>target_class</c> and <c>cam_class</c> unless the graph already used them.
+    /// </summary>
     public sealed record ClassSelection(string OneHot, string TargetClass, string CamClass);
 
     /// <summary>
@@ -21,7 +25,8 @@ public static class GradCamGraph
         builder.Input(targetClass, DataType.Int64, "target_count");
         string predicted = builder.Single("ArgMax", [logits], Attribute("axis", 1L), Attribute("keepdims", 0L));
         string usePredicted = builder.Single("Less", targetClass, builder.Initializer("zero_index", [0L]));
-        string camClass = builder.Node("Where", [usePredicted, predicted, targetClass], outputs: [builder.FreshName(ModelTensorNames.CamClass)])[0];
+        string camClass = builder.Node("Where", [usePredicted, predicted, targetClass],
+            outputs: [builder.FreshName(ModelTensorNames.CamClass)])[0];
         string depth = builder.Initializer("class_count", [(long)classCount], 1);
         string oneHotValues = builder.Initializer("one_hot_values", [0f, 1f], 2);
         return new ClassSelection(builder.Single("OneHot", [camClass, depth, oneHotValues], Attribute("axis", -1L)), targetClass, camClass);
@@ -36,7 +41,8 @@ public static class GradCamGraph
     {
         string channelWeights = ReduceMean(builder, gradient, spatialAxes, keepDims: true, opset);
         string weighted = builder.Single("Mul", channelWeights, activation);
-        string summed = builder.Single("ReduceSum", [weighted, builder.Initializer("channel_axis", [channelAxis], 1)], Attribute("keepdims", 0L));
+        string summed = builder.Single("ReduceSum", [weighted, builder.Initializer("channel_axis", [channelAxis], 1)],
+            Attribute("keepdims", 0L));
         builder.Node("Relu", [summed], outputs: [camName]);
     }
 
@@ -52,10 +58,13 @@ public static class GradCamGraph
     /// ([N, C, H, W]; a channels-last pair is transposed), so that other maps than Grad-CAM (HiResCAM, Grad-CAM++) can be
     /// computed from the same run. Returns their names.
     /// </summary>
-    public static (string Gradient, string Activation) EmitCamInputs(OnnxGraphBuilder builder, string gradient, string activation, long channelAxis)
+    public static (string Gradient, string Activation) EmitCamInputs(OnnxGraphBuilder builder, string gradient, string activation,
+        long channelAxis)
     {
-        string ChannelsFirst(string tensor) => channelAxis == 1 ? tensor : builder.Single("Transpose", [tensor], Attribute("perm", 0L, 3L, 1L, 2L));
-        string gradientName = builder.FreshName(ModelTensorNames.CamGradient), activationName = builder.FreshName(ModelTensorNames.CamActivation);
+        string ChannelsFirst(string tensor) =>
+            channelAxis == 1 ? tensor : builder.Single("Transpose", [tensor], Attribute("perm", 0L, 3L, 1L, 2L));
+        string gradientName = builder.FreshName(ModelTensorNames.CamGradient),
+            activationName = builder.FreshName(ModelTensorNames.CamActivation);
         builder.Node("Identity", [ChannelsFirst(gradient)], outputs: [gradientName]);
         builder.Node("Identity", [ChannelsFirst(activation)], outputs: [activationName]);
         return (gradientName, activationName);
@@ -64,7 +73,8 @@ public static class GradCamGraph
     /// <summary>ReduceMean takes its axes as an attribute before opset 18 and as an input from 18 on.</summary>
     public static string ReduceMean(OnnxGraphBuilder builder, string input, long[] axes, bool keepDims, long opset) =>
         opset >= 18
-            ? builder.Single("ReduceMean", [input, builder.Initializer("reduce_axes", axes, axes.Length)], Attribute("keepdims", keepDims ? 1L : 0L))
+            ? builder.Single("ReduceMean", [input, builder.Initializer("reduce_axes", axes, axes.Length)],
+                Attribute("keepdims", keepDims ? 1L : 0L))
             : builder.Single("ReduceMean", [input], Attribute("axes", axes), Attribute("keepdims", keepDims ? 1L : 0L));
 
     /// <summary>
@@ -88,7 +98,11 @@ public static class GradCamGraph
             attributes: [new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = zero }])[0];
         string summed = builder.Single("ScatterElements",
             [zeros, builder.Single("Reshape", indices, flat), builder.Single("Reshape", outputGradient, flat)],
-            Attribute("axis", 0L), new AttributeProto { Name = "reduction", Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8("add") });
+            Attribute("axis", 0L),
+            new AttributeProto
+            {
+                Name = "reduction", Type = AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8("add"),
+            });
         return builder.Single("Reshape", summed, inputShape);
     }
 }

@@ -19,7 +19,7 @@ public sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDictio
     public static readonly IReadOnlySet<string> SupportedOperators = new HashSet<string>
     {
         "GlobalAveragePool", "ReduceMean", "AveragePool", "MaxPool", "Flatten", "Reshape", "Transpose", "Gemm", "MatMul",
-        "Add", "Mul", "Relu", "BatchNormalization", "Dropout", "Identity", "Softmax",
+        "Add", "Mul", "Relu", "Clip", "Conv", "BatchNormalization", "Dropout", "Identity", "Softmax",
     };
 
     private readonly Dictionary<string, string> gradients = new(StringComparer.Ordinal);
@@ -28,7 +28,8 @@ public sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDictio
     /// <param name="head">The head's nodes in graph order.</param>
     /// <param name="dependent">Tensors that depend on the feature map.</param>
     /// <returns>d(score)/d(feature map).</returns>
-    public string Differentiate(IReadOnlyList<NodeProto> head, IReadOnlySet<string> dependent, string logits, string logitsGradient, string featureMap)
+    public string Differentiate(IReadOnlyList<NodeProto> head, IReadOnlySet<string> dependent, string logits, string logitsGradient,
+        string featureMap)
     {
         dependents = dependent;
         gradients[logits] = logitsGradient;
@@ -63,7 +64,13 @@ public sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDictio
             case "Identity" or "Dropout":
                 return dY;
             case "Relu":
-                return builder.Single("Mul", dY, builder.Single("Cast", [builder.Single("Greater", y, Zero)], Attribute("to", (long)TensorProto.Types.DataType.Float)));
+                return builder.Single("Mul", dY, Mask(builder.Single("Greater", y, Zero)));
+            case "Clip":
+                RequireInput(node, input, 0, "only its data input may depend on the feature map");
+                return ClipGradient(node, dY, y);
+            case "Conv":
+                RequireInput(node, input, 0, "only its data input may depend on the feature map");
+                return ConvGradient(node, dY, x);
             case "Flatten" or "Reshape":
                 return builder.Single("Reshape", dY, builder.Single("Shape", x));
             case "Transpose":
@@ -105,7 +112,8 @@ public sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDictio
                 string factor = builder.Single("Div", node.Input[1],
                     builder.Single("Sqrt", builder.Single("Add", node.Input[4], builder.Initializer("bn_epsilon", [epsilon]))));
                 long[] perChannel = Enumerable.Range(0, Shape(x).Length).Select(i => i == 1 ? -1L : 1L).ToArray();
-                return builder.Single("Mul", dY, builder.Single("Reshape", factor, builder.Initializer("bn_shape", perChannel, perChannel.Length)));
+                string shape = builder.Initializer("bn_shape", perChannel, perChannel.Length);
+                return builder.Single("Mul", dY, builder.Single("Reshape", factor, shape));
             }
             case "GlobalAveragePool":
             {
@@ -130,8 +138,8 @@ public sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDictio
             case "MaxPool":
                 return MaxPoolGradient(node, dY, x);
             default:
-                throw new GradCamGraphException($"Operator {node.OpType} in node '{NodeName(node)}' is not supported in the Grad-CAM head " +
-                                          $"(supported: {string.Join(", ", SupportedOperators.Order())}).");
+                throw new GradCamGraphException($"Operator {node.OpType} in node '{NodeName(node)}' is not supported in the Grad-CAM " +
+                                                $"head (supported: {string.Join(", ", SupportedOperators.Order())}).");
         }
     }
 
@@ -142,7 +150,8 @@ public sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDictio
         long[] pads = Ints(node, "pads") ?? [0, 0, 0, 0];
         if (Int(node, "ceil_mode") == 1 || (pads.Any(p => p != 0) && Int(node, "count_include_pad") != 1))
         {
-            throw new GradCamGraphException($"AveragePool node '{NodeName(node)}' uses ceil_mode or padding that is not counted; its gradient is not supported.");
+            throw new GradCamGraphException(
+                $"AveragePool node '{NodeName(node)}' uses ceil_mode or padding that is not counted; its gradient is not supported.");
         }
         long[] inShape = Shape(x), outShape = Shape(node.Output[0]);
         long channels = inShape[1];
@@ -150,17 +159,67 @@ public sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDictio
         // a constant kernel; output_padding restores rows and columns that the pooling's floor dropped.
         var ones = Enumerable.Repeat(1f / (kernel[0] * kernel[1]), (int)(channels * kernel[0] * kernel[1])).ToArray();
         string weights = builder.Initializer("avgpool_grad_kernel", ones, channels, 1, kernel[0], kernel[1]);
-        long[] extra = new[] { 0, 1 }.Select(d => inShape[2 + d] - ((outShape[2 + d] - 1) * strides[d] - pads[d] - pads[d + 2] + kernel[d])).ToArray();
+        long[] extra = new[] { 0, 1 }
+            .Select(d => inShape[2 + d] - ((outShape[2 + d] - 1) * strides[d] - pads[d] - pads[d + 2] + kernel[d])).ToArray();
         return builder.Single("ConvTranspose", [dY, weights],
             Attribute("group", channels), Attribute("kernel_shape", kernel), Attribute("strides", strides),
             Attribute("pads", pads), Attribute("output_padding", extra));
     }
 
+    /// <summary>
+    /// A clip (ReLU6) passes the gradient where min &lt; x &lt; max. The output is compared rather than the input, as for Relu, so
+    /// that the gradient graph reads no tensor between a convolution and its clip and ONNX Runtime can still fuse the two.
+    /// Its bounds are inputs, absent when empty (opset 11 on; older models are refused before they get here).
+    /// </summary>
+    private string ClipGradient(NodeProto node, string dY, string y)
+    {
+        string gradient = dY;
+        if (node.Input.Count > 1 && node.Input[1].Length > 0)
+        {
+            gradient = builder.Single("Mul", gradient, Mask(builder.Single("Greater", y, node.Input[1])));
+        }
+        if (node.Input.Count > 2 && node.Input[2].Length > 0)
+        {
+            gradient = builder.Single("Mul", gradient, Mask(builder.Single("Less", y, node.Input[2])));
+        }
+        return gradient;
+    }
+
+    /// <summary>
+    /// The gradient of a convolution with respect to its input is the transposed convolution of dY with the same weights,
+    /// strides, pads, dilations and groups (ConvTranspose reads Conv's [M, C/group, k...] kernel as it is, depthwise included);
+    /// output_padding restores the rows and columns past the last window, which the forward floor dropped and get no gradient.
+    /// </summary>
+    private string ConvGradient(NodeProto node, string dY, string x)
+    {
+        if (Find(node, "auto_pad") is { } autoPad && autoPad.S.ToStringUtf8() is not ("NOTSET" or "VALID"))
+        {
+            throw new GradCamGraphException(
+                $"Conv node '{NodeName(node)}' pads with auto_pad {autoPad.S.ToStringUtf8()}; its gradient is not supported.");
+        }
+        long[] inShape = Shape(x), outShape = Shape(node.Output[0]);
+        int rank = inShape.Length - 2;
+        long[] kernel = Ints(node, "kernel_shape") ?? Shape(node.Input[1])[2..];
+        long[] strides = Ints(node, "strides") ?? Enumerable.Repeat(1L, rank).ToArray();
+        long[] dilations = Ints(node, "dilations") ?? Enumerable.Repeat(1L, rank).ToArray();
+        long[] pads = Ints(node, "pads") ?? new long[2 * rank];
+        long[] extra = Enumerable.Range(0, rank).Select(d =>
+        {
+            long covered = (outShape[2 + d] - 1) * strides[d] + (kernel[d] - 1) * dilations[d] + 1 - pads[d] - pads[rank + d];
+            return inShape[2 + d] - covered;
+        }).ToArray();
+        return builder.Single("ConvTranspose", [dY, node.Input[1]],
+            Attribute("group", Int(node, "group") ?? 1L), Attribute("kernel_shape", kernel), Attribute("strides", strides),
+            Attribute("dilations", dilations), Attribute("pads", pads), Attribute("output_padding", extra));
+    }
+
     private string MaxPoolGradient(NodeProto node, string dY, string x)
     {
-        if (Int(node, "ceil_mode") == 1 || (Ints(node, "dilations") ?? new long[] { 1, 1 }).Any(d => d != 1) || Int(node, "storage_order") == 1)
+        if (Int(node, "ceil_mode") == 1 || (Ints(node, "dilations") ?? new long[] { 1, 1 }).Any(d => d != 1)
+            || Int(node, "storage_order") == 1)
         {
-            throw new GradCamGraphException($"MaxPool node '{NodeName(node)}' uses ceil_mode, dilations or column-major indices; its gradient is not supported.");
+            throw new GradCamGraphException(
+                $"MaxPool node '{NodeName(node)}' uses ceil_mode, dilations or column-major indices; its gradient is not supported.");
         }
         if (node.Output.Count < 2 || string.IsNullOrEmpty(node.Output[1]))
         {
@@ -175,14 +234,16 @@ public sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDictio
         bool overlapping = kernel.Zip(strides).Any(p => p.First > p.Second);
         if (overlapping && opset < 16)
         {
-            throw new GradCamGraphException($"MaxPool node '{NodeName(node)}' has overlapping windows; its gradient needs opset 16 or newer (the model has {opset}).");
+            throw new GradCamGraphException(
+                $"MaxPool node '{NodeName(node)}' has overlapping windows; its gradient needs opset 16 or newer (the model has {opset}).");
         }
         return GradCamGraph.MaxPoolGradient(builder, dY, node.Output[1], x, attributes, overlapping);
     }
 
     /// <summary>A gradient of a mean: repeated over the input's shape and divided by the number of values averaged.</summary>
     private string Spread(string gradient, string x, long count) =>
-        builder.Single("Mul", builder.Single("Expand", gradient, builder.Single("Shape", x)), builder.Initializer("inverse_count", [1f / count]));
+        builder.Single("Mul", builder.Single("Expand", gradient, builder.Single("Shape", x)),
+            builder.Initializer("inverse_count", [1f / count]));
 
     /// <summary>Sums a gradient over the axes along which <paramref name="x"/> was broadcast to the output's shape.</summary>
     private string Unbroadcast(string gradient, string x, string y)
@@ -197,9 +258,13 @@ public sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDictio
             .Where(axis => axis < offset || (xShape[axis - offset] == 1 && yShape[axis] != 1))
             .Select(axis => (long)axis).ToArray();
         string reduced = axes.Length == 0 ? gradient
-            : builder.Single("ReduceSum", [gradient, builder.Initializer("unbroadcast_axes", axes, axes.Length)], Attribute("keepdims", 1L));
+            : builder.Single("ReduceSum", [gradient, builder.Initializer("unbroadcast_axes", axes, axes.Length)],
+                Attribute("keepdims", 1L));
         return builder.Single("Reshape", reduced, builder.Single("Shape", x));
     }
+
+    /// <summary>1 where a condition holds, 0 elsewhere, as floats to multiply a gradient by.</summary>
+    private string Mask(string condition) => builder.Single("Cast", [condition], Attribute("to", (long)TensorProto.Types.DataType.Float));
 
     private string Zero => zero ??= builder.Initializer("zero", [0f]);
     private string? zero;
@@ -212,7 +277,8 @@ public sealed class HeadDifferentiator(OnnxGraphBuilder builder, IReadOnlyDictio
     {
         if (dependents.Contains(other))
         {
-            throw new GradCamGraphException($"{node.OpType} node '{NodeName(node)}' multiplies two tensors that both depend on the feature map; not supported.");
+            throw new GradCamGraphException(
+                $"{node.OpType} node '{NodeName(node)}' multiplies two tensors that both depend on the feature map; not supported.");
         }
     }
 

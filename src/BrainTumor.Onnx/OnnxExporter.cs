@@ -18,10 +18,12 @@ public static class OnnxExporter
 
     /// <summary>Exports the network; <paramref name="includeGradCam"/> false gives the plain classifier.</summary>
     /// <param name="temperature">Probabilities are softmax(logits / temperature); 1 leaves them as trained.</param>
-    public static ModelProto Export(SequentialNetwork network, bool includeGradCam = true, string producerVersion = "1.0", double temperature = 1.0)
+    public static ModelProto Export(SequentialNetwork network, bool includeGradCam = true, string producerVersion = "1.0",
+        double temperature = 1.0)
     {
         var builder = new OnnxGraphBuilder("braintumor_classifier", ModelTensorNames.All);
-        builder.Input(ModelTensorNames.Input, DataType.Float, BatchDimension, network.InputChannels, network.InputHeight, network.InputWidth);
+        builder.Input(ModelTensorNames.Input, DataType.Float, BatchDimension, network.InputChannels, network.InputHeight,
+            network.InputWidth);
 
         var shapes = network.Shapes();
         var outputs = new string[network.Layers.Count];
@@ -81,7 +83,8 @@ public static class OnnxExporter
         switch (layer)
         {
             case Conv2dLayer conv:
-                string weight = builder.Initializer($"{conv.Name}.weight", conv.Weight, conv.OutChannels, conv.InChannels / conv.Groups, conv.Kernel, conv.Kernel);
+                string weight = builder.Initializer($"{conv.Name}.weight", conv.Weight, conv.OutChannels, conv.InChannels / conv.Groups,
+                    conv.Kernel, conv.Kernel);
                 string bias = builder.Initializer($"{conv.Name}.bias", conv.Bias, conv.OutChannels);
                 return builder.Node("Conv", [input, weight, bias], name: conv.Name, attributes:
                 [
@@ -95,7 +98,8 @@ public static class OnnxExporter
             case ReluLayer relu:
                 return builder.Node("Relu", [input], name: relu.Name)[0];
             case Relu6Layer relu6:
-                return builder.Node("Clip", [input, builder.Initializer($"{relu6.Name}.min", [0f]), builder.Initializer($"{relu6.Name}.max", [6f])],
+                return builder.Node("Clip",
+                    [input, builder.Initializer($"{relu6.Name}.min", [0f]), builder.Initializer($"{relu6.Name}.max", [6f])],
                     name: relu6.Name)[0];
             case SiluLayer silu:
                 return builder.Node("Mul", [input, builder.Node("Sigmoid", [input], name: $"{silu.Name}_sigmoid")[0]], name: silu.Name)[0];
@@ -134,7 +138,9 @@ public static class OnnxExporter
         }
     }
 
-    /// <summary>The layers one after another from <paramref name="input"/> (the identity when there are none); returns the last output.</summary>
+    /// <summary>
+    /// The layers one after another from <paramref name="input"/> (the identity when there are none); returns the last output.
+    /// </summary>
     private static string EmitChain(OnnxGraphBuilder builder, IEnumerable<NetworkLayer> layers, string input) =>
         layers.Aggregate(input, (current, layer) => EmitForward(builder, layer, current));
 
@@ -142,8 +148,8 @@ public static class OnnxExporter
     /// The head, the layers after the Grad-CAM layer, is differentiated by the same rules as an imported model's
     /// (<see cref="HeadDifferentiator"/>), fed with the shapes the network description gives.
     /// </summary>
-    private static void EmitGradCam(OnnxGraphBuilder builder, SequentialNetwork network, IReadOnlyList<FeatureShape> shapes, string[] outputs,
-        List<NodeProto> head, int classCount)
+    private static void EmitGradCam(OnnxGraphBuilder builder, SequentialNetwork network, IReadOnlyList<FeatureShape> shapes,
+        string[] outputs, List<NodeProto> head, int classCount)
     {
         var camShape = shapes[network.GradCamLayerIndex];
         var tensorShapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
@@ -160,7 +166,8 @@ public static class OnnxExporter
         string gradient;
         try
         {
-            gradient = new HeadDifferentiator(builder, tensorShapes, OpsetVersion).Differentiate(head, dependent, outputs[^1], oneHot, featureMap);
+            gradient = new HeadDifferentiator(builder, tensorShapes, OpsetVersion)
+                .Differentiate(head, dependent, outputs[^1], oneHot, featureMap);
         }
         catch (GradCamGraphException ex)
         {
@@ -181,14 +188,17 @@ public static class OnnxExporter
     /// before they existed, by following its <paramref name="cam"/> output back through the nodes <see cref="GradCamGraph.EmitCam"/>
     /// wrote: Relu(ReduceSum(Mul(ReduceMean(gradient), activation))). Returns their names.
     /// </summary>
-    public static (string Gradient, string Activation) AddCamInputsOutputs(ModelProto model, string cam, int channels, int height, int width)
+    public static (string Gradient, string Activation) AddCamInputsOutputs(ModelProto model, string cam, int channels, int height,
+        int width)
     {
         var graph = model.Graph;
-        var producers = graph.Node.SelectMany(node => node.Output.Select(output => (output, node))).ToDictionary(p => p.output, p => p.node);
+        var producers = graph.Node.SelectMany(node => node.Output.Select(output => (output, node)))
+            .ToDictionary(p => p.output, p => p.node);
         NodeProto Producer(string tensor, string opType) =>
             producers.TryGetValue(tensor, out var node) && node.OpType == opType
                 ? node
-                : throw new InvalidOperationException($"'{cam}' is not computed as Grad-CAM is here (no {opType} producing '{tensor}'); re-export or re-import the model.");
+                : throw new InvalidOperationException($"'{cam}' is not computed as Grad-CAM is here (no {opType} producing '{tensor}'); " +
+                    "re-export or re-import the model.");
         var relu = Producer(cam, "Relu");
         var sum = Producer(relu.Input[0], "ReduceSum");
         var product = Producer(sum.Input[0], "Mul");

@@ -81,7 +81,8 @@ public sealed class OnnxGraphBuilder
         AddInitializer(name, TensorProto.Types.DataType.Int64, dims, MemoryMarshalBytes(values));
 
     /// <summary>An initializer of another element type, given as its little-endian bytes.</summary>
-    public string Initializer(string name, TensorProto.Types.DataType type, byte[] raw, params long[] dims) => AddInitializer(name, type, dims, raw);
+    public string Initializer(string name, TensorProto.Types.DataType type, byte[] raw, params long[] dims) =>
+        AddInitializer(name, type, dims, raw);
 
     public void Input(string name, TensorProto.Types.DataType type, params object[] dims) =>
         _graph.Input.Add(ValueInfo(name, type, dims));

@@ -7,8 +7,8 @@ public abstract record NetworkLayer(string Name);
 /// 2-D convolution. <see cref="Weight"/> is [out, in / groups, kernel, kernel]; square kernel, symmetric
 /// padding; <see cref="Groups"/> equal to the channel count makes it depthwise.
 /// </summary>
-public sealed record Conv2dLayer(string Name, int InChannels, int OutChannels, int Kernel, int Stride, int Padding, float[] Weight, float[] Bias,
-    int Groups = 1) : NetworkLayer(Name);
+public sealed record Conv2dLayer(string Name, int InChannels, int OutChannels, int Kernel, int Stride, int Padding, float[] Weight,
+    float[] Bias, int Groups = 1) : NetworkLayer(Name);
 
 /// <summary>Mean over each channel's whole map: [N, C, H, W] to [N, C, 1, 1].</summary>
 public sealed record GlobalAveragePoolLayer(string Name) : NetworkLayer(Name);
@@ -44,7 +44,8 @@ public sealed record MaxPoolLayer(string Name, int Kernel, int Stride, int Paddi
 /// A residual block: <c>Main(x) + Shortcut(x)</c>, where an empty shortcut is the identity. Allowed before the
 /// Grad-CAM layer only (its gradient is not part of the head).
 /// </summary>
-public sealed record ResidualBlockLayer(string Name, IReadOnlyList<NetworkLayer> Main, IReadOnlyList<NetworkLayer> Shortcut) : NetworkLayer(Name);
+public sealed record ResidualBlockLayer(string Name, IReadOnlyList<NetworkLayer> Main, IReadOnlyList<NetworkLayer> Shortcut)
+    : NetworkLayer(Name);
 
 /// <summary>Flattens [N, C, H, W] to [N, C*H*W] in C-major order, as PyTorch does.</summary>
 public sealed record FlattenLayer(string Name) : NetworkLayer(Name);
@@ -89,7 +90,8 @@ public sealed record SequentialNetwork(
             var next = shape.After(layer);
             total += layer switch
             {
-                Conv2dLayer conv => (long)next.Height * next.Width * conv.OutChannels * (conv.InChannels / conv.Groups) * conv.Kernel * conv.Kernel,
+                Conv2dLayer conv =>
+                    (long)next.Height * next.Width * conv.OutChannels * (conv.InChannels / conv.Groups) * conv.Kernel * conv.Kernel,
                 DenseLayer dense => (long)dense.InFeatures * dense.OutFeatures,
                 ResidualBlockLayer block => MultiplyAdds(block.Main, shape) + MultiplyAdds(block.Shortcut, shape),
                 ChannelGateLayer gate => MultiplyAdds(gate.Gate, shape),
@@ -129,7 +131,8 @@ public sealed record FeatureShape(int Channels, int Height, int Width, int? Feat
         var shortcut = After(block.Shortcut);
         return main == shortcut
             ? main
-            : throw new InvalidOperationException($"Block '{block.Name}': the main path gives {main.Describe()} but the shortcut {shortcut.Describe()}.");
+            : throw new InvalidOperationException(
+                $"Block '{block.Name}': the main path gives {main.Describe()} but the shortcut {shortcut.Describe()}.");
     }
 
     /// <summary>The shape after the layers one after another.</summary>
@@ -140,7 +143,8 @@ public sealed record FeatureShape(int Channels, int Height, int Width, int? Feat
         var gate = After(layer.Gate);
         return gate == new FeatureShape(Channels, 1, 1) && Features is null
             ? this
-            : throw new InvalidOperationException($"Gate '{layer.Name}' gives {gate.Describe()} for {Describe()}; it must give one factor per channel.");
+            : throw new InvalidOperationException(
+                $"Gate '{layer.Name}' gives {gate.Describe()} for {Describe()}; it must give one factor per channel.");
     }
 
     private FeatureShape Concatenated(ConcatBlockLayer layer)
@@ -148,7 +152,8 @@ public sealed record FeatureShape(int Channels, int Height, int Width, int? Feat
         var main = After(layer.Main);
         return main.Features is null && Features is null && (main.Height, main.Width) == (Height, Width)
             ? main with { Channels = Channels + main.Channels }
-            : throw new InvalidOperationException($"Block '{layer.Name}': the main path gives {main.Describe()}, which cannot be stacked onto {Describe()}.");
+            : throw new InvalidOperationException(
+                $"Block '{layer.Name}': the main path gives {main.Describe()}, which cannot be stacked onto {Describe()}.");
     }
 
     private string Describe() => Features is int features ? $"{features} features" : $"a {Channels}x{Height}x{Width} map";

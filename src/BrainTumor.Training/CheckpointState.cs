@@ -4,7 +4,8 @@ using BrainTumor.Models;
 namespace BrainTumor.Training;
 
 public sealed record EpochRecord(
-    int Epoch, double TrainLoss, double TrainAccuracy, double ValidationLoss, double ValidationAccuracy, double ValidationMacroF1, double Seconds);
+    int Epoch, double TrainLoss, double TrainAccuracy, double ValidationLoss, double ValidationAccuracy, double ValidationMacroF1,
+    double Seconds);
 
 /// <summary>
 /// What a run has done so far, saved after every epoch beside the weights (<c>last.weights</c>,
@@ -63,7 +64,8 @@ public sealed record CheckpointState
         File.Move(temporary, path, overwrite: true);
     }
 
-    public static string InputRecipeOf(TrainingOptions options) => $"{options.Preprocessing.Describe()}; augmentation: {options.AugmentationDescription}" +
+    public static string InputRecipeOf(TrainingOptions options) =>
+        $"{options.Preprocessing.Describe()}; augmentation: {options.AugmentationDescription}" +
         (options.HeadGuidance > 0 || options.LesionGuidance > 0 ? $"; loss: {options.LossDescription}" : "") +
         (options.FineTuningDescription is { Length: > 0 } fineTuning ? $"; fine-tuning: {fineTuning.TrimStart(',', ' ')}" : "");
 
@@ -72,7 +74,8 @@ public sealed record CheckpointState
         Architecture != options.Architecture ? $"it trains '{Architecture}', not '{options.Architecture}'"
         : ImageSize != imageSize ? $"its image size is {ImageSize}, not {imageSize}"
         : Seed != options.Seed ? $"its seed is {Seed}, not {options.Seed}"
-        : ValidationFraction != options.ValidationFraction ? $"its validation fraction is {ValidationFraction}, not {options.ValidationFraction}"
+        : ValidationFraction != options.ValidationFraction
+            ? $"its validation fraction is {ValidationFraction}, not {options.ValidationFraction}"
         : BatchSize != options.BatchSize ? $"its batch size is {BatchSize}, not {options.BatchSize}"
         : LearningRate != options.LearningRate ? $"its learning rate is {LearningRate}, not {options.LearningRate}"
         : DatasetContentSha256 != datasetSha256 ? "it was trained on different data"

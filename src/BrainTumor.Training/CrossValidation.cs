@@ -11,8 +11,10 @@ namespace BrainTumor.Training;
 /// Duplicate-aware stratified k-fold cross-validation. Each finished fold is saved (<c>fold-N.json</c> in
 /// the report folder) and each epoch is checkpointed, so the same command continues an interrupted run.
 /// </summary>
-/// <param name="foldLimit">Stop once this many folds are done (an ablation on the first folds); the same command without it continues.</param>
-public sealed class CrossValidation(TrainingOptions options, int folds, string reportFolder, ProgressReporter progress, int? foldLimit = null)
+/// <param name="foldLimit">Stop once this many folds are done (an ablation on the first folds); the same command without it
+/// continues.</param>
+public sealed class CrossValidation(
+    TrainingOptions options, int folds, string reportFolder, ProgressReporter progress, int? foldLimit = null)
 {
     /// <returns>The report so far; complete when every fold has finished.</returns>
     public CrossValidationReport Run(CancellationToken cancellation = default)
@@ -46,11 +48,15 @@ public sealed class CrossValidation(TrainingOptions options, int folds, string r
             }
             var outer = DuplicateAwareSplit.Fold(assignment, fold - 1);
             var trainPart = outer.Train;
-            var inner = DuplicateAwareSplit.StratifiedHoldout(trainPart.Select(i => samples[i]).ToList(), options.ValidationFraction, options.Seed + fold);
-            var split = new DuplicateAwareSplit.Split(inner.Train.Select(i => trainPart[i]).ToList(), inner.Validation.Select(i => trainPart[i]).ToList());
-            progress.Line($"fold {fold}/{folds}: {split.Train.Count} training, {split.Validation.Count} validation, {outer.Validation.Count} test images");
+            var inner = DuplicateAwareSplit.StratifiedHoldout(
+                trainPart.Select(i => samples[i]).ToList(), options.ValidationFraction, options.Seed + fold);
+            var split = new DuplicateAwareSplit.Split(
+                inner.Train.Select(i => trainPart[i]).ToList(), inner.Validation.Select(i => trainPart[i]).ToList());
+            progress.Line($"fold {fold}/{folds}: {split.Train.Count} training, {split.Validation.Count} validation, " +
+                $"{outer.Validation.Count} test images");
 
-            var result = trainer.Train(dataset, split, Path.Combine(options.ResolvedCheckpointDirectory, $"fold-{fold}"), clock, cancellation);
+            var result = trainer.Train(dataset, split, Path.Combine(options.ResolvedCheckpointDirectory, $"fold-{fold}"), clock,
+                cancellation);
             if (result is null || result.State.StoppedBy == Trainer.StoppedByTimeBudget)
             {
                 result?.Network.Dispose();
@@ -62,14 +68,17 @@ public sealed class CrossValidation(TrainingOptions options, int folds, string r
                 var validation = Evaluator.Evaluate(result.Network, dataset, split.Validation, Trainer.InputNormalization);
                 double temperature = Calibration.FitTemperature(validation.Probabilities, validation.Truth);
                 var test = Evaluator.Evaluate(result.Network, dataset, outer.Validation, Trainer.InputNormalization);
-                var data = new FoldData(fold, split.Train.Count, split.Validation.Count, result.State.BestEpoch, result.State.EpochsCompleted,
-                    result.State.StoppedBy ?? Trainer.StoppedAtEpochLimit, result.State.TrainingSeconds, temperature,
-                    result.State.History.Select(h => new EpochPoint(h.Epoch, h.TrainLoss, h.TrainAccuracy, h.ValidationLoss, h.ValidationAccuracy)).ToList(),
+                var data = new FoldData(fold, split.Train.Count, split.Validation.Count, result.State.BestEpoch,
+                    result.State.EpochsCompleted, result.State.StoppedBy ?? Trainer.StoppedAtEpochLimit, result.State.TrainingSeconds,
+                    temperature,
+                    result.State.History.Select(h =>
+                        new EpochPoint(h.Epoch, h.TrainLoss, h.TrainAccuracy, h.ValidationLoss, h.ValidationAccuracy)).ToList(),
                     test.Truth, test.Probabilities);
                 File.WriteAllText(foldFile, JsonSerializer.Serialize(data, ModelManifest.JsonOptions));
                 done.Add(data);
                 setup = thisSession;
-                progress.Line($"fold {fold}: test accuracy {test.Metrics.Accuracy:F4}, macro-F1 {test.Metrics.MacroF1:F4} on {test.Truth.Length} images; temperature {temperature:F3}");
+                progress.Line($"fold {fold}: test accuracy {test.Metrics.Accuracy:F4}, macro-F1 {test.Metrics.MacroF1:F4} " +
+                    $"on {test.Truth.Length} images; temperature {temperature:F3}");
             }
             new CrossValidationReport(setup, dataset.Labels, done).Save(reportFolder);
         }
@@ -83,10 +92,12 @@ public sealed class CrossValidation(TrainingOptions options, int folds, string r
     private CrossValidationSetup Setup(ImageFolderDataset dataset)
     {
         using var network = ArchitectureRegistry.Get(options.Architecture).Create(dataset.ImageSize, dataset.Labels.Count);
-        return new CrossValidationSetup(options.Architecture, network.ParameterCount(), dataset.ImageSize, folds, options.Seed, options.Epochs,
+        return new CrossValidationSetup(options.Architecture, network.ParameterCount(), dataset.ImageSize, folds, options.Seed,
+            options.Epochs,
             options.Patience, options.BatchSize, options.LossDescription, options.LearningRate, options.ValidationFraction,
             options.AugmentationDescription,
-            ModelManifest.RecordedPath(dataset.Root) + (options.MaxImagesPerClass is int cap ? $" (only the first {cap} images of each class)" : ""),
+            ModelManifest.RecordedPath(dataset.Root) +
+                (options.MaxImagesPerClass is int cap ? $" (only the first {cap} images of each class)" : ""),
             dataset.Samples.Count, dataset.Samples.Select(s => s.Sha256).Distinct().Count(),
             options.Machine,
             // Runs made before preprocessing was a choice used the stretch and record none, so they continue unchanged.

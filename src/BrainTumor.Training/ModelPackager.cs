@@ -33,7 +33,8 @@ public static class ModelPackager
         if (maxDifference > ParityTolerance)
         {
             File.Delete(staging);
-            throw new TrainingException($"The exported model disagrees with TorchSharp by {maxDifference:E2} in a probability (tolerance {ParityTolerance:E0}); nothing was written.");
+            throw new TrainingException($"The exported model disagrees with TorchSharp by {maxDifference:E2} in a probability " +
+                $"(tolerance {ParityTolerance:E0}); nothing was written.");
         }
 
         // Temperature scaling, fitted on the validation split, goes into the exported graph.
@@ -42,15 +43,18 @@ public static class ModelPackager
         var calibratedProbabilities = OnnxProbabilities(staging, result);
         var before = ProbabilisticMetrics.Compute(onnxProbabilities, torchResult.Truth, result.Dataset.Labels);
         var after = ProbabilisticMetrics.Compute(calibratedProbabilities, torchResult.Truth, result.Dataset.Labels);
-        var calibration = new ProbabilityCalibration(Math.Round(temperature, 4), "the validation split (the same images as the metrics below, so the ECE after is optimistic)",
-            Math.Round(before.ExpectedCalibrationError, 4), Math.Round(after.ExpectedCalibrationError, 4), Math.Round(before.LogLoss, 4), Math.Round(after.LogLoss, 4));
+        var calibration = new ProbabilityCalibration(Math.Round(temperature, 4),
+            "the validation split (the same images as the metrics below, so the ECE after is optimistic)",
+            Math.Round(before.ExpectedCalibrationError, 4), Math.Round(after.ExpectedCalibrationError, 4),
+            Math.Round(before.LogLoss, 4), Math.Round(after.LogLoss, 4));
         var measured = EvaluationResult.FromProbabilities(calibratedProbabilities, torchResult.Truth, result.Dataset.Labels);
         File.Move(staging, onnxPath, overwrite: true);
 
         var manifest = BuildManifest(result, options, description, measured) with { Calibration = calibration };
         manifest.Write(Path.Combine(options.OutputDirectory, ModelManifest.FileName));
         progress.Line($"exported {onnxPath}: validation accuracy {measured.Metrics.Accuracy:F4}, macro-F1 {measured.Metrics.MacroF1:F4}, " +
-                      $"loss {measured.Loss:F4} on {measured.Truth.Length} images (ONNX Runtime); max |p_onnx - p_torch| = {maxDifference:E2}; " +
+                      $"loss {measured.Loss:F4} on {measured.Truth.Length} images (ONNX Runtime); " +
+                      $"max |p_onnx - p_torch| = {maxDifference:E2}; " +
                       $"temperature {temperature:F3}: ECE {before.ExpectedCalibrationError:F4} -> {after.ExpectedCalibrationError:F4}");
         return new PackageResult(manifest, maxDifference);
     }
@@ -66,11 +70,13 @@ public static class ModelPackager
             var buffer = new float[chunk.Length * 3 * size * size];
             for (int i = 0; i < chunk.Length; i++)
             {
-                result.Dataset.Samples[chunk[i]].Image.WriteTensor(Trainer.InputNormalization, buffer.AsSpan(i * 3 * size * size, 3 * size * size));
+                result.Dataset.Samples[chunk[i]].Image.WriteTensor(Trainer.InputNormalization,
+                    buffer.AsSpan(i * 3 * size * size, 3 * size * size));
             }
             using var input = OrtValue.CreateTensorValueFromMemory(buffer, [chunk.Length, 3, size, size]);
             using var runOptions = new RunOptions();
-            using var outputs = session.Run(runOptions, new Dictionary<string, OrtValue> { [ModelTensorNames.Input] = input }, [ModelTensorNames.Probabilities]);
+            using var outputs = session.Run(runOptions, new Dictionary<string, OrtValue> { [ModelTensorNames.Input] = input },
+                [ModelTensorNames.Probabilities]);
             var flat = outputs[0].GetTensorDataAsSpan<float>();
             int classes = flat.Length / chunk.Length;
             for (int i = 0; i < chunk.Length; i++)
@@ -81,7 +87,8 @@ public static class ModelPackager
         return probabilities.ToArray();
     }
 
-    private static ModelManifest BuildManifest(TrainingResult result, TrainingOptions options, SequentialNetwork description, EvaluationResult measured)
+    private static ModelManifest BuildManifest(TrainingResult result, TrainingOptions options, SequentialNetwork description,
+        EvaluationResult measured)
     {
         var network = result.Network;
         var state = result.State;

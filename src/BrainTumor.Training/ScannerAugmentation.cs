@@ -62,11 +62,13 @@ public static class ScannerAugmentation
         "; grey levels inside the head matched to the histogram of another image of the batch (p 0.5)";
 
     public const string GinDescription =
-        "; the head's grey levels, centred, remapped by a random 4-layer convolutional network (kernels 1 or 3, 2 channels, leaky ReLU 0.2, " +
+        "; the head's grey levels, centred, remapped by a random 4-layer convolutional network " +
+        "(kernels 1 or 3, 2 channels, leaky ReLU 0.2, " +
         "weights N(0, 1)), scaled to the input's norm, blended with it by a uniform weight and stretched to 0.05-1 over the head (p 0.5)";
 
     public const string RandConvDescription =
-        "; the head's grey levels, centred, through one random convolution (kernel 1, 3, 5 or 7, weights N(0, 1)), scaled to the input's norm, " +
+        "; the head's grey levels, centred, through one random convolution (kernel 1, 3, 5 or 7, weights N(0, 1)), " +
+        "scaled to the input's norm, " +
         "blended with it by a uniform weight and stretched to 0.05-1 over the head (p 0.5)";
 
     public static string Describe(AugmentationMode mode, double maxDegrees) =>
@@ -80,8 +82,8 @@ public static class ScannerAugmentation
         };
 
     /// <param name="masks">Head masks to move with the images (only the geometric changes apply to them), or null.</param>
-    public static (Tensor Images, Tensor? Masks) Apply(Tensor images, Random random, double maxDegrees, AugmentationMode mode = AugmentationMode.Scanner,
-        Tensor? masks = null)
+    public static (Tensor Images, Tensor? Masks) Apply(Tensor images, Random random, double maxDegrees,
+        AugmentationMode mode = AugmentationMode.Scanner, Tensor? masks = null)
     {
         long count = images.shape[0], height = images.shape[2], width = images.shape[3];
         var theta = new float[count * 6];
@@ -103,11 +105,14 @@ public static class ScannerAugmentation
         }
         using var affine = tensor(theta, [count, 2, 3]);
         using var grid = nn.functional.affine_grid(affine, images.shape, align_corners: false);
-        using var moved = nn.functional.grid_sample(images, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros, align_corners: false);
+        using var moved = nn.functional.grid_sample(images, grid, GridSampleMode.Bilinear, GridSamplePaddingMode.Zeros,
+            align_corners: false);
         var movedMasks = Batches.MoveMasks(masks, grid);
 
         var results = new Tensor[count];
-        var greys = mode == AugmentationMode.Histogram ? Enumerable.Range(0, (int)count).Select(i => moved[i].mean([0]).data<float>().ToArray()).ToArray() : null;
+        var greys = mode == AugmentationMode.Histogram
+            ? Enumerable.Range(0, (int)count).Select(i => moved[i].mean([0]).data<float>().ToArray()).ToArray()
+            : null;
         for (int i = 0; i < count; i++)
         {
             var image = moved[i].unsqueeze(0);

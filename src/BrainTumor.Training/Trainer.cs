@@ -9,7 +9,8 @@ namespace BrainTumor.Training;
 
 /// <summary>The outcome of a run: the network with its best weights loaded, and how it got there.</summary>
 public sealed record TrainingResult(
-    ClassifierNetwork Network, ImageFolderDataset Dataset, DuplicateAwareSplit.Split Split, CheckpointState State, string CheckpointDirectory);
+    ClassifierNetwork Network, ImageFolderDataset Dataset, DuplicateAwareSplit.Split Split, CheckpointState State,
+    string CheckpointDirectory);
 
 /// <summary>
 /// Trains with Adam and the paper's augmentation; after every epoch it measures the validation split,
@@ -76,7 +77,8 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
         bool finished = state.StoppedBy == StoppedEarly || state.EpochsCompleted >= options.Epochs;
         if (finished)
         {
-            progress.Line($"checkpoint in {directory} has already finished ({state.StoppedBy ?? StoppedAtEpochLimit}); using its best weights");
+            progress.Line(
+                $"checkpoint in {directory} has already finished ({state.StoppedBy ?? StoppedAtEpochLimit}); using its best weights");
         }
         string stoppedBy = state.StoppedBy ?? StoppedAtEpochLimit;
         for (int epoch = state.EpochsCompleted + 1; !finished && epoch <= options.Epochs; epoch++)
@@ -93,10 +95,12 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
             var groups = optimizer.ParamGroups.ToList();
             for (int g = 0; g < groups.Count; g++)
             {
-                groups[g].LearningRate = g != backboneGroup ? rate : epoch <= options.HeadOnlyEpochs ? 0 : rate * options.BackboneLearningRate;
+                groups[g].LearningRate = g != backboneGroup ? rate
+                    : epoch <= options.HeadOnlyEpochs ? 0
+                    : rate * options.BackboneLearningRate;
             }
-            var (trainLoss, trainAccuracy) = TrainEpoch(network, optimizer, dataset, split.Train, lesions, epoch, recipe.LabelSmoothing, runClock,
-                cancellation);
+            var (trainLoss, trainAccuracy) = TrainEpoch(network, optimizer, dataset, split.Train, lesions, epoch, recipe.LabelSmoothing,
+                runClock, cancellation);
             if (double.IsNaN(trainLoss))
             {
                 stoppedBy = StoppedByTimeBudget;
@@ -124,11 +128,13 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
             network.save(CheckpointState.LastWeights(directory));
             optimizer.save_state_dict(CheckpointState.LastOptimizer(directory));
             progress.Line($"epoch {epoch}: train loss {trainLoss:F4} acc {trainAccuracy:F3} | validation loss {validation.Loss:F4} " +
-                          $"acc {validation.Metrics.Accuracy:F3} macro-F1 {validation.Metrics.MacroF1:F3}{(improved ? " (best)" : "")} | {record.Seconds:F0} s");
+                          $"acc {validation.Metrics.Accuracy:F3} macro-F1 {validation.Metrics.MacroF1:F3}" +
+                          $"{(improved ? " (best)" : "")} | {record.Seconds:F0} s");
             if (state.EpochsWithoutImprovement >= options.Patience)
             {
                 stoppedBy = StoppedEarly;
-                progress.Line($"early stopping: no improvement of the validation loss for {options.Patience} epochs; best epoch {state.BestEpoch}");
+                progress.Line($"early stopping: no improvement of the validation loss for {options.Patience} epochs; " +
+                    $"best epoch {state.BestEpoch}");
                 finished = true;
             }
             state.Write(directory);
@@ -149,7 +155,8 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
     /// Adam or AdamW; a network with pretrained parameters gets them as their own group (index returned, else -1), so that
     /// the backbone can learn more slowly than the new head, or not at all in the first epochs.
     /// </summary>
-    private (TorchSharp.Modules.OptimizerHelper Optimizer, int BackboneGroup) CreateOptimizer(ClassifierNetwork network, TrainingRecipe recipe)
+    private (TorchSharp.Modules.OptimizerHelper Optimizer, int BackboneGroup) CreateOptimizer(ClassifierNetwork network,
+        TrainingRecipe recipe)
     {
         var named = network.named_parameters().ToList();
         var backbone = named.Where(p => network.IsPretrained(p.name)).Select(p => p.parameter).ToList();
@@ -165,7 +172,10 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
         }
         var head = named.Where(p => !network.IsPretrained(p.name)).Select(p => p.parameter).ToList();
         List<TorchSharp.Modules.AdamW.ParamGroup> groups =
-            [new(backbone, lr: options.LearningRate, weight_decay: recipe.WeightDecay), new(head, lr: options.LearningRate, weight_decay: recipe.WeightDecay)];
+            [
+                new(backbone, lr: options.LearningRate, weight_decay: recipe.WeightDecay),
+                new(head, lr: options.LearningRate, weight_decay: recipe.WeightDecay)
+            ];
         return (optim.AdamW(groups, options.LearningRate, weight_decay: recipe.WeightDecay), 0);
     }
 
@@ -180,12 +190,14 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
         return dataset;
     }
 
-    private CheckpointState StartOrResume(ClassifierNetwork network, TorchSharp.Modules.OptimizerHelper optimizer, string directory, int imageSize, string datasetSha)
+    private CheckpointState StartOrResume(ClassifierNetwork network, TorchSharp.Modules.OptimizerHelper optimizer, string directory,
+        int imageSize, string datasetSha)
     {
         var existing = CheckpointState.TryRead(directory);
         if (existing is not null && !options.Resume)
         {
-            throw new TrainingException($"'{directory}' already holds a checkpoint; pass --resume to continue it, or choose another --checkpoint-dir.");
+            throw new TrainingException(
+                $"'{directory}' already holds a checkpoint; pass --resume to continue it, or choose another --checkpoint-dir.");
         }
         if (existing is null)
         {
@@ -221,8 +233,8 @@ public sealed class Trainer(TrainingOptions options, ProgressReporter progress)
 
     /// <summary>Mean loss and accuracy over the epoch, or NaN when the time budget ran out during it.</summary>
     private (double Loss, double Accuracy) TrainEpoch(ClassifierNetwork network, optim.Optimizer optimizer,
-        ImageFolderDataset dataset, IReadOnlyList<int> trainIndices, LesionMasks? lesions, int epoch, double labelSmoothing, Stopwatch runClock,
-        CancellationToken cancellation)
+        ImageFolderDataset dataset, IReadOnlyList<int> trainIndices, LesionMasks? lesions, int epoch, double labelSmoothing,
+        Stopwatch runClock, CancellationToken cancellation)
     {
         network.TrainingMode(options.FrozenBatchNorm);
         // Shuffling and augmentation draw from a generator seeded by (seed, epoch), and dropout and stochastic depth from

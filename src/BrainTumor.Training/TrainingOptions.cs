@@ -24,7 +24,8 @@ public sealed record TrainingOptions
     public AugmentationMode Augmentation { get; init; } = AugmentationMode.Paper;
     /// <summary>Weight of the penalty on the true class's Grad-CAM mass outside the head (0: none).</summary>
     public double HeadGuidance { get; init; }
-    /// <summary>Weight of the penalty on the true class's Grad-CAM mass outside the hand-drawn lesion box, where a training image has one.</summary>
+    /// <summary>Weight of the penalty on the true class's Grad-CAM mass outside the hand-drawn lesion box, where a training image has
+    /// one.</summary>
     public double LesionGuidance { get; init; }
     /// <summary>Lesion-box CSV files (<c>data/lesion-boxes/</c>) for <see cref="LesionGuidance"/>.</summary>
     public IReadOnlyList<string> LesionBoxFiles { get; init; } = [];
@@ -49,7 +50,8 @@ public sealed record TrainingOptions
         : ScannerAugmentation.Describe(Augmentation, RotationDegrees);
 
     /// <summary>The optimiser and loss, as manifests and cross-validation reports record them.</summary>
-    public string LossDescription => Architectures.ArchitectureRegistry.Get(Architecture).TrainingRecipe.Description + FineTuningDescription +
+    public string LossDescription =>
+        Architectures.ArchitectureRegistry.Get(Architecture).TrainingRecipe.Description + FineTuningDescription +
         (HeadGuidance > 0 ? Invariant($", plus {HeadGuidance} x the share of the true class's Grad-CAM outside the head") : "") +
         (LesionGuidance > 0
             ? Invariant($", plus {LesionGuidance} x the share of the true class's Grad-CAM outside the hand-drawn lesion box") +
@@ -80,7 +82,8 @@ public sealed record TrainingOptions
         Require(Threads is null or > 0, $"--threads must be positive, not {Threads}.");
         Require(MaxImagesPerClass is null or > 0, $"--max-per-class must be positive, not {MaxImagesPerClass}.");
         Require(BackboneLearningRate is >= 0 and <= 10, $"--backbone-lr must be between 0 and 10, not {BackboneLearningRate}.");
-        Require(HeadOnlyEpochs >= 0 && HeadOnlyEpochs < Epochs, $"--head-only-epochs must be at least 0 and below --epochs, not {HeadOnlyEpochs}.");
+        Require(HeadOnlyEpochs >= 0 && HeadOnlyEpochs < Epochs,
+            $"--head-only-epochs must be at least 0 and below --epochs, not {HeadOnlyEpochs}.");
         Require(HeadGuidance is >= 0 and <= 100, $"--head-guidance must be between 0 and 100, not {HeadGuidance}.");
         Require(LesionGuidance is >= 0 and <= 100, $"--lesion-guidance must be between 0 and 100, not {LesionGuidance}.");
         Require(LesionGuidance == 0 || LesionBoxFiles.Count > 0, "--lesion-guidance needs --lesion-boxes.");

@@ -10,12 +10,13 @@ namespace BrainTumor.Api.Tests;
 /// parameters, responses or schemas fails here until the file is regenerated with
 /// <c>BRAINTUMOR_UPDATE_OPENAPI=1 dotnet test --filter ApiContract</c> and the diff is committed.
 /// </summary>
-public sealed class ApiContractTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>
+[Collection(DefaultServerCollection.Name)]
+public sealed class ApiContractTests(BrainTumorApiFactory factory)
 {
     private static readonly string CommittedPath = Path.Combine(RepositoryPaths.Root, "openapi.json");
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    private async Task<JsonNode> DocumentAsync(HttpClient client) =>
+    private static async Task<JsonNode> DocumentAsync(HttpClient client) =>
         JsonNode.Parse(await client.GetStringAsync("/swagger/v1/swagger.json"))!;
 
     [Fact]
@@ -28,7 +29,8 @@ public sealed class ApiContractTests(BrainTumorApiFactory factory) : IClassFixtu
         }
         string committed = File.Exists(CommittedPath) ? File.ReadAllText(CommittedPath).ReplaceLineEndings("\n") : "";
         Assert.True(committed == actual,
-            "The API contract changed: regenerate openapi.json with BRAINTUMOR_UPDATE_OPENAPI=1 dotnet test --filter ApiContract, and review the diff.");
+            "The API contract changed: regenerate openapi.json with BRAINTUMOR_UPDATE_OPENAPI=1 dotnet test --filter ApiContract, " +
+            "and review the diff.");
     }
 
     [Fact]
@@ -37,9 +39,11 @@ public sealed class ApiContractTests(BrainTumorApiFactory factory) : IClassFixtu
         var document = await DocumentAsync(factory.CreateClient());
 
         string[] Enum(string path, string parameter) => document["paths"]![path]!["post"]!["parameters"]!.AsArray()
-            .Single(p => p!["name"]!.GetValue<string>() == parameter)!["schema"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()).ToArray();
+            .Single(p => p!["name"]!.GetValue<string>() == parameter)!["schema"]!["enum"]!.AsArray()
+            .Select(v => v!.GetValue<string>()).ToArray();
 
-        string[] models = Directory.GetDirectories(BrainTumorApiFactory.ModelsDirectory).Select(d => Path.GetFileName(d)!).Order(StringComparer.Ordinal).ToArray();
+        string[] models = Directory.GetDirectories(BrainTumorApiFactory.ModelsDirectory).Select(d => Path.GetFileName(d)!)
+            .Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(models, Enum("/predict", "model"));
         Assert.Equal(models, Enum("/gradcam", "model"));
         Assert.Equal(["glioma_tumor", "meningioma_tumor", "no_tumor", "pituitary_tumor"], Enum("/gradcam", "class"));
@@ -67,14 +71,16 @@ public sealed class ApiContractTests(BrainTumorApiFactory factory) : IClassFixtu
     {
         var document = await DocumentAsync(factory.CreateClient());
 
-        Assert.Equal(["Prediction", "Grad-CAM", "Models", "Operations"], document["tags"]!.AsArray().Select(t => t!["name"]!.GetValue<string>()));
+        Assert.Equal(["Prediction", "Grad-CAM", "Models", "Operations"],
+            document["tags"]!.AsArray().Select(t => t!["name"]!.GetValue<string>()));
     }
 
     [Fact]
     public async Task TheApiKeyAppearsInTheContractOnlyWhenOneIsConfigured()
     {
         var open = await DocumentAsync(factory.CreateClient());
-        var secured = await DocumentAsync(factory.ClientWith(("Security:ApiKey", "secret")));
+        using var securedClient = factory.ClientWith(("Security:ApiKey", "secret"));
+        var secured = await DocumentAsync(securedClient);
 
         Assert.Null(open["components"]?["securitySchemes"]);
         Assert.Null(open["paths"]!["/predict"]!["post"]!["responses"]!["401"]);

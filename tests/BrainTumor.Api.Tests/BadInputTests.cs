@@ -7,7 +7,8 @@ using Microsoft.Extensions.DependencyInjection;
 namespace BrainTumor.Api.Tests;
 
 /// <summary>Every bad request gets RFC 9457 problem+json with a specific title, and the server keeps serving.</summary>
-public sealed class BadInputTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>
+[Collection(DefaultServerCollection.Name)]
+public sealed class BadInputTests(BrainTumorApiFactory factory)
 {
     private readonly HttpClient client = factory.CreateClient();
 
@@ -54,7 +55,8 @@ public sealed class BadInputTests(BrainTumorApiFactory factory) : IClassFixture<
     {
         byte[] jpeg = Uploads.PublicJpeg();
 
-        await AssertProblem(await client.PostAsync("/predict", Uploads.Form(jpeg[..(jpeg.Length / 3)])), HttpStatusCode.BadRequest, "Corrupt image");
+        await AssertProblem(await client.PostAsync("/predict", Uploads.Form(jpeg[..(jpeg.Length / 3)])), HttpStatusCode.BadRequest,
+            "Corrupt image");
     }
 
     [Fact]
@@ -82,10 +84,12 @@ public sealed class BadInputTests(BrainTumorApiFactory factory) : IClassFixture<
     [InlineData("alpha=half", "Invalid alpha")]
     [InlineData("output=video", "Invalid output")]
     public async Task BadGradCamOptionsAreRefused(string query, string title) =>
-        await AssertProblem(await client.PostAsync($"/gradcam?{query}", Uploads.Form(Uploads.PublicJpeg())), HttpStatusCode.BadRequest, title);
+        await AssertProblem(await client.PostAsync($"/gradcam?{query}", Uploads.Form(Uploads.PublicJpeg())), HttpStatusCode.BadRequest,
+            title);
 
     [Theory]
-    [InlineData("/predict?operatingPoint=cautious", "Invalid operatingPoint", "operatingPoint must be one of argmax, sensitive, not 'cautious'.")]
+    [InlineData("/predict?operatingPoint=cautious", "Invalid operatingPoint",
+        "operatingPoint must be one of argmax, sensitive, not 'cautious'.")]
     [InlineData("/predict?format=gif", "Invalid format", "format must be one of json, png, not 'gif'.")]
     [InlineData("/gradcam?output=video", "Invalid output", "output must be one of overlay, heatmap, mask, json, not 'video'.")]
     [InlineData("/gradcam?method=scorecam", "Invalid method", "method must be one of gradcam, hirescam, gradcampp, not 'scorecam'.")]
@@ -112,7 +116,8 @@ public sealed class BadInputTests(BrainTumorApiFactory factory) : IClassFixture<
 
     [Fact]
     public async Task ABadFormatIsRefused() =>
-        await AssertProblem(await client.PostAsync("/predict?format=gif", Uploads.Form(Uploads.PublicJpeg())), HttpStatusCode.BadRequest, "Invalid format");
+        await AssertProblem(await client.PostAsync("/predict?format=gif", Uploads.Form(Uploads.PublicJpeg())), HttpStatusCode.BadRequest,
+            "Invalid format");
 
     [Fact]
     public async Task AnUnknownModelManifestIsNotFound() =>

@@ -40,6 +40,38 @@ public sealed class BrainTumorApiFactory : WebApplicationFactory<Program>
         }
     }
 
-    /// <summary>A client for a server started with some settings changed.</summary>
-    public HttpClient ClientWith(params (string Key, string Value)[] settings) => With(settings).CreateClient();
+    /// <summary>A client for a server started with some settings changed; disposing the client stops that server.</summary>
+    public HttpClient ClientWith(params (string Key, string Value)[] settings)
+    {
+        var server = With(settings);
+        return server.CreateDefaultClient(new StopsServerWithClient(server));
+    }
+
+    /// <summary>
+    /// Without it, a server made for one client would run until this factory is disposed, holding every model and, for a slow
+    /// warm-up, still warming up while other tests run.
+    /// </summary>
+    private sealed class StopsServerWithClient(WebApplicationFactory<Program> server) : DelegatingHandler
+    {
+        protected override void Dispose(bool disposing)
+        {
+            base.Dispose(disposing);
+            if (disposing)
+            {
+                server.Dispose();
+            }
+        }
+    }
+}
+
+/// <summary>
+/// The test classes that use the server as shipped share one, since each start loads, checks and warms up every model package:
+/// with a training job sharing the 2 cores, that saved more than running these classes one after another instead of side by side
+/// cost (docs/development.md). A test that needs other settings starts a server of its own (<see cref="BrainTumorApiFactory.With"/>,
+/// <see cref="BrainTumorApiFactory.ClientWith"/>), so nothing a test configures reaches the shared one.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class DefaultServerCollection : ICollectionFixture<BrainTumorApiFactory>
+{
+    public const string Name = "The server as shipped";
 }

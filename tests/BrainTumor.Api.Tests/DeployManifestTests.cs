@@ -10,9 +10,11 @@ namespace BrainTumor.Api.Tests;
 /// The Kubernetes manifests in <c>deploy/kubernetes</c> are not applied anywhere here, so they are checked against
 /// the app: their probes hit real routes, their port is the image's, and their settings are real options.
 /// </summary>
-public sealed partial class DeployManifestTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>
+[Collection(DefaultServerCollection.Name)]
+public sealed partial class DeployManifestTests(BrainTumorApiFactory factory)
 {
-    private static readonly string Deployment = File.ReadAllText(Path.Combine(RepositoryPaths.Root, "deploy", "kubernetes", "deployment.yaml"));
+    private static readonly string Deployment =
+        File.ReadAllText(Path.Combine(RepositoryPaths.Root, "deploy", "kubernetes", "deployment.yaml"));
 
     [Fact]
     public async Task EveryProbePathIsAHealthRouteOfTheApp()
@@ -53,8 +55,10 @@ public sealed partial class DeployManifestTests(BrainTumorApiFactory factory) : 
         Assert.NotEmpty(settings);
         Assert.All(settings, setting =>
         {
-            Assert.True(sections.TryGetValue(setting.Section, out var options), $"{setting.Section} is not a configuration section of the app.");
-            Assert.True(options!.GetProperty(setting.Key) is { CanWrite: true }, $"{setting.Section}:{setting.Key} is not a setting of {options.Name}.");
+            Assert.True(sections.TryGetValue(setting.Section, out var options),
+                $"{setting.Section} is not a configuration section of the app.");
+            Assert.True(options!.GetProperty(setting.Key) is { CanWrite: true },
+                $"{setting.Section}:{setting.Key} is not a setting of {options.Name}.");
         });
     }
 

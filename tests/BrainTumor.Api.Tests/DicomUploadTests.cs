@@ -10,7 +10,8 @@ namespace BrainTumor.Api.Tests;
 /// encodings), made here in a temporary folder, never committed: each must get the answer the JPEG itself gets.
 /// </summary>
 [Trait("Category", "Slow")]
-public sealed class DicomUploadTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>, IDisposable
+[Collection(DefaultServerCollection.Name)]
+public sealed class DicomUploadTests(BrainTumorApiFactory factory) : IDisposable
 {
     private readonly HttpClient client = factory.CreateClient();
     private readonly string folder = Directory.CreateTempSubdirectory("braintumor-dicom-").FullName;
@@ -76,7 +77,8 @@ public sealed class DicomUploadTests(BrainTumorApiFactory factory) : IClassFixtu
         var response = await client.PostAsync("/predict", Uploads.Form(jpeg2000, fileName: "slice.dcm", contentType: "application/dicom"));
 
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
-        Assert.Contains("1.2.840.10008.1.2.4.90", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        Assert.Contains("1.2.840.10008.1.2.4.90",
+            (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
     }
 
     [Fact]
@@ -91,8 +93,12 @@ public sealed class DicomUploadTests(BrainTumorApiFactory factory) : IClassFixtu
     }
 }
 
-/// <summary>What a DICOM answer says beside the label: how the image was rendered and how to link the answer back, and nothing about the patient.</summary>
-public sealed class DicomAnswerTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>, IDisposable
+/// <summary>
+/// What a DICOM answer says beside the label: how the image was rendered and how to link the answer back, and nothing about the
+/// patient.
+/// </summary>
+[Collection(DefaultServerCollection.Name)]
+public sealed class DicomAnswerTests(BrainTumorApiFactory factory) : IDisposable
 {
     private static readonly string MrSmall = RepositoryPaths.PydicomFile("MR_small.dcm");
     private readonly HttpClient client = factory.CreateClient();
@@ -156,14 +162,16 @@ public sealed class DicomAnswerTests(BrainTumorApiFactory factory) : IClassFixtu
         string sagittal = Path.Combine(folder, "sagittal.dcm");
         File.Copy(MrSmall, sagittal);
         // Rows along the patient's y axis, columns along -z: a sagittal plane.
-        var modify = await DotnetProcess.RunProgramAsync("/usr/bin/dcmodify", folder, null, "-nb", "-m", @"(0020,0037)=0\1\0\0\0\-1", sagittal);
+        var modify = await DotnetProcess.RunProgramAsync("/usr/bin/dcmodify", folder, null, "-nb", "-m", @"(0020,0037)=0\1\0\0\0\-1",
+            sagittal);
         Assert.True(modify.ExitCode == 0, modify.Error);
 
         var (status, body, _) = await PredictAsync(File.ReadAllBytes(sagittal));
 
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("sagittal", body.GetProperty("dicom").GetProperty("warning").GetString());
-        Assert.Equal(JsonValueKind.Null, (await PredictAsync(File.ReadAllBytes(MrSmall))).Body.GetProperty("dicom").GetProperty("warning").ValueKind);
+        Assert.Equal(JsonValueKind.Null,
+            (await PredictAsync(File.ReadAllBytes(MrSmall))).Body.GetProperty("dicom").GetProperty("warning").ValueKind);
     }
 
     [Fact]
@@ -179,7 +187,8 @@ public sealed class DicomAnswerTests(BrainTumorApiFactory factory) : IClassFixtu
         Assert.Equal("application/dicom", response.Content.Headers.ContentType?.MediaType);
         string output = Path.Combine(folder, "explanation.dcm");
         await File.WriteAllBytesAsync(output, await response.Content.ReadAsByteArrayAsync());
-        var read = await DotnetProcess.RunProgramAsync("/usr/bin/python3", null, null, Path.Combine(AppContext.BaseDirectory, "read_secondary_capture.py"), output);
+        var read = await DotnetProcess.RunProgramAsync("/usr/bin/python3", null, null,
+            Path.Combine(AppContext.BaseDirectory, "read_secondary_capture.py"), output);
         Assert.True(read.ExitCode == 0, read.Error);
         var sc = JsonDocument.Parse(read.Output).RootElement;
 
@@ -191,12 +200,13 @@ public sealed class DicomAnswerTests(BrainTumorApiFactory factory) : IClassFixtu
         Assert.Equal(source.String(0x00080016), sc.GetProperty("sourceSopClass").GetString());
         Assert.Contains("NOT FOR DIAGNOSTIC USE", sc.GetProperty("seriesDescription").GetString());
         Assert.Equal("YES", sc.GetProperty("burnedIn").GetString());
-        string label = (await (await client.PostAsync("/predict", Uploads.Raw(input, "application/dicom"))).Content.ReadFromJsonAsync<JsonElement>())
-            .GetProperty("label").GetString()!;
+        string label = (await (await client.PostAsync("/predict", Uploads.Raw(input, "application/dicom")))
+            .Content.ReadFromJsonAsync<JsonElement>()).GetProperty("label").GetString()!;
         Assert.Contains(label, sc.GetProperty("comments").GetString());
         Assert.Equal(source.String(0x00100010), sc.GetProperty("patientName").GetString());
         // Only the Patient module's name, ID, birth date and sex are copied, whatever else the input carries about the patient.
-        Assert.All(sc.GetProperty("patientTags").EnumerateArray(), tag => Assert.Contains(tag.GetString(), new[] { "0010,0010", "0010,0020", "0010,0030", "0010,0040" }));
+        Assert.All(sc.GetProperty("patientTags").EnumerateArray(),
+            tag => Assert.Contains(tag.GetString(), new[] { "0010,0010", "0010,0020", "0010,0030", "0010,0040" }));
         Assert.Equal(3, sc.GetProperty("shape")[2].GetInt32());
     }
 
@@ -209,6 +219,7 @@ public sealed class DicomAnswerTests(BrainTumorApiFactory factory) : IClassFixtu
         var response = await client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("DICOM output needs a DICOM input", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
+        Assert.Equal("DICOM output needs a DICOM input",
+            (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
     }
 }

@@ -22,7 +22,9 @@ public static class Stow
         return content;
     }
 
-    /// <summary>The SOP Instance UIDs of a sequence of the answer (0008,1199 or 0008,1198) with their failure reasons (null when accepted).</summary>
+    /// <summary>
+    /// The SOP Instance UIDs of a sequence of the answer (0008,1199 or 0008,1198) with their failure reasons (null when accepted).
+    /// </summary>
     public static List<(string? SopInstance, int? Reason)> Items(JsonElement answer, string tag) =>
         answer.TryGetProperty(tag, out var sequence) && sequence.TryGetProperty("Value", out var items)
             ? items.EnumerateArray().Select(item => (
@@ -32,7 +34,8 @@ public static class Stow
 }
 
 /// <summary>The STOW-RS endpoint in process: what it accepts, what it refuses and how it answers.</summary>
-public sealed class DicomWebTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>
+[Collection(DefaultServerCollection.Name)]
+public sealed class DicomWebTests(BrainTumorApiFactory factory)
 {
     private readonly HttpClient client = factory.CreateClient();
     private static readonly byte[] MrSmall = File.ReadAllBytes(RepositoryPaths.PydicomFile("MR_small.dcm"));
@@ -86,7 +89,8 @@ public sealed class DicomWebTests(BrainTumorApiFactory factory) : IClassFixture<
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, raw.StatusCode);
         Assert.Equal("application/problem+json", raw.Content.Headers.ContentType?.MediaType);
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, notDicom.StatusCode);
-        Assert.Equal("Not a STOW-RS request", JsonDocument.Parse(await notDicom.Content.ReadAsStringAsync()).RootElement.GetProperty("title").GetString());
+        Assert.Equal("Not a STOW-RS request",
+            JsonDocument.Parse(await notDicom.Content.ReadAsStringAsync()).RootElement.GetProperty("title").GetString());
     }
 
     [Fact]

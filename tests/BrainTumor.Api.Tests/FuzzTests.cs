@@ -9,12 +9,14 @@ namespace BrainTumor.Api.Tests;
 /// arrives, the answer is a 2xx or 4xx, never a 5xx, within <see cref="Deadline"/>, and the server keeps serving.
 /// </summary>
 [Trait("Category", "Slow")]
-public sealed class FuzzTests(BrainTumorApiFactory factory, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<BrainTumorApiFactory>
+[Collection(DefaultServerCollection.Name)]
+public sealed class FuzzTests(BrainTumorApiFactory factory, Xunit.Abstractions.ITestOutputHelper output)
 {
     private TimeSpan slowest;
 
     /// <summary>600 of each in the suite; <c>BRAINTUMOR_FUZZ_CASES</c> asks for a larger run.</summary>
-    private static readonly int Cases = int.TryParse(Environment.GetEnvironmentVariable("BRAINTUMOR_FUZZ_CASES"), out int cases) ? cases : 600;
+    private static readonly int Cases =
+        int.TryParse(Environment.GetEnvironmentVariable("BRAINTUMOR_FUZZ_CASES"), out int cases) ? cases : 600;
 
     /// <summary>
     /// A hang guard, not a speed target: a valid slice is answered in about 10 ms here, so 2 s catches a decoder that
@@ -32,12 +34,13 @@ public sealed class FuzzTests(BrainTumorApiFactory factory, Xunit.Abstractions.I
         for (int i = 0; i < Cases; i++)
         {
             byte[] image = Mutate(seeds[i % seeds.Length], random);
-            var response = await PostWithinDeadlineAsync(client, Uploads.Form(image, contentType: i % 2 == 0 ? "image/jpeg" : "image/png"), i);
+            var response = await PostWithinDeadlineAsync(client,
+                Uploads.Form(image, contentType: i % 2 == 0 ? "image/jpeg" : "image/png"), i);
             statuses[response.StatusCode] = statuses.GetValueOrDefault(response.StatusCode) + 1;
         }
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/predict", Uploads.Form(Uploads.PublicJpeg()))).StatusCode);
         Assert.True(statuses.Count > 1, "The mutations should produce more than one kind of answer.");
-        output.WriteLine($"{Cases} mutated images: {string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{(int)s.Key} x {s.Value}"))}; slowest {slowest.TotalMilliseconds:0} ms");
+        output.WriteLine($"{Cases} mutated images: {Counts(statuses)}; slowest {slowest.TotalMilliseconds:0} ms");
     }
 
     /// <summary>Files no one here wrote (Debian's python3-pydicom corpus) in every encoding the reader accepts, then mutated.</summary>
@@ -61,10 +64,12 @@ public sealed class FuzzTests(BrainTumorApiFactory factory, Xunit.Abstractions.I
             byte[] file = random.Next(2) == 0 ? Mutate(seed, random) : DamageDicomHeader(seed, random);
             var response = await PostWithinDeadlineAsync(client, Uploads.Raw(file, "application/dicom"), i);
             statuses[response.StatusCode] = statuses.GetValueOrDefault(response.StatusCode) + 1;
-            Assert.Contains(response.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.BadRequest, HttpStatusCode.UnsupportedMediaType, HttpStatusCode.UnprocessableEntity });
+            Assert.Contains(response.StatusCode,
+                new[] { HttpStatusCode.OK, HttpStatusCode.BadRequest, HttpStatusCode.UnsupportedMediaType,
+                    HttpStatusCode.UnprocessableEntity });
         }
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/predict", Uploads.Raw(seeds[0], "application/dicom"))).StatusCode);
-        output.WriteLine($"{Cases} mutated DICOM files: {string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{(int)s.Key} x {s.Value}"))}; slowest {slowest.TotalMilliseconds:0} ms");
+        output.WriteLine($"{Cases} mutated DICOM files: {Counts(statuses)}; slowest {slowest.TotalMilliseconds:0} ms");
     }
 
     private static byte[] DamageDicomHeader(byte[] seed, Random random)
@@ -89,7 +94,8 @@ public sealed class FuzzTests(BrainTumorApiFactory factory, Xunit.Abstractions.I
         {
             byte[] envelope = Envelope(jpeg, random, out string boundary);
             var content = new ByteArrayContent(envelope);
-            content.Headers.TryAddWithoutValidation("Content-Type", random.Next(10) == 0 ? "multipart/form-data" : $"multipart/form-data; boundary={boundary}");
+            content.Headers.TryAddWithoutValidation("Content-Type",
+                random.Next(10) == 0 ? "multipart/form-data" : $"multipart/form-data; boundary={boundary}");
             var response = await PostWithinDeadlineAsync(client, content, i);
             statuses[response.StatusCode] = statuses.GetValueOrDefault(response.StatusCode) + 1;
             if (response.StatusCode == HttpStatusCode.RequestEntityTooLarge)
@@ -97,7 +103,7 @@ public sealed class FuzzTests(BrainTumorApiFactory factory, Xunit.Abstractions.I
                 Assert.True(envelope.Length > 20 * 1024 * 1024, $"case {i}: 413 for a {envelope.Length}-byte body");
             }
         }
-        output.WriteLine($"{Cases} mutated envelopes: {string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{(int)s.Key} x {s.Value}"))}; slowest {slowest.TotalMilliseconds:0} ms");
+        output.WriteLine($"{Cases} mutated envelopes: {Counts(statuses)}; slowest {slowest.TotalMilliseconds:0} ms");
     }
 
     /// <summary>A client whose server has answered once, so that start-up and warm-up are not charged to the first case.</summary>
@@ -116,14 +122,21 @@ public sealed class FuzzTests(BrainTumorApiFactory factory, Xunit.Abstractions.I
             // A stall of the whole machine (CI runs test projects side by side; a case that takes 0.2 s alone took 3.8 s there)
             // passes on a second try; a decoder that spins on these bytes is slow both times.
             (response, var retried) = await TimedPostAsync(client, content, caseNumber);
-            Assert.True(retried < Deadline, $"case {caseNumber}: answered {response.StatusCode} after {elapsed.TotalSeconds:0.00} s, and again after {retried.TotalSeconds:0.00} s");
+            Assert.True(retried < Deadline,
+                $"case {caseNumber}: answered {response.StatusCode} after {elapsed.TotalSeconds:0.00} s, " +
+                $"and again after {retried.TotalSeconds:0.00} s");
             elapsed = retried;
         }
         slowest = elapsed > slowest ? elapsed : slowest;
         return response;
     }
 
-    private static async Task<(HttpResponseMessage Response, TimeSpan Elapsed)> TimedPostAsync(HttpClient client, HttpContent content, int caseNumber)
+    /// <summary>Each status answered and how often, for the log.</summary>
+    private static string Counts(Dictionary<HttpStatusCode, int> statuses) =>
+        string.Join(", ", statuses.OrderBy(s => s.Key).Select(s => $"{(int)s.Key} x {s.Value}"));
+
+    private static async Task<(HttpResponseMessage Response, TimeSpan Elapsed)> TimedPostAsync(HttpClient client, HttpContent content,
+        int caseNumber)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var response = await client.PostAsync("/predict", content);
@@ -182,7 +195,8 @@ public sealed class FuzzTests(BrainTumorApiFactory factory, Xunit.Abstractions.I
         {
             text.Append($"--{boundary}{newline}Content-Disposition: form-data; name=\"f{part}\"{newline}{newline}v{newline}");
         }
-        text.Append($"--{boundary}{newline}Content-Disposition: form-data; name=\"{(random.Next(8) == 0 ? "other" : "image")}\"; filename=\"{fileName}\"{newline}");
+        text.Append($"--{boundary}{newline}Content-Disposition: form-data; name=\"{(random.Next(8) == 0 ? "other" : "image")}\"; " +
+                    $"filename=\"{fileName}\"{newline}");
         text.Append($"Content-Type: image/jpeg{newline}{newline}");
         var head = Encoding.UTF8.GetBytes(text.ToString());
         var tail = Encoding.UTF8.GetBytes(random.Next(4) == 0 ? "" : $"{newline}--{boundary}--{(random.Next(3) == 0 ? "" : newline)}");

@@ -5,7 +5,8 @@ using SkiaSharp;
 
 namespace BrainTumor.Api.Tests;
 
-public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>
+[Collection(DefaultServerCollection.Name)]
+public sealed class GradCamTests(BrainTumorApiFactory factory)
 {
     private readonly HttpClient client = factory.CreateClient();
 
@@ -60,8 +61,10 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
 
         async Task<float[]> Map(string method)
         {
-            var body = await (await client.PostAsync($"/gradcam?output=json&method={method}", Uploads.Form(jpeg))).Content.ReadFromJsonAsync<JsonElement>();
-            return body.GetProperty("gradCam").GetProperty("matrix").EnumerateArray().SelectMany(row => row.EnumerateArray().Select(v => v.GetSingle())).ToArray();
+            var body = await (await client.PostAsync($"/gradcam?output=json&method={method}", Uploads.Form(jpeg)))
+                .Content.ReadFromJsonAsync<JsonElement>();
+            return body.GetProperty("gradCam").GetProperty("matrix").EnumerateArray()
+                .SelectMany(row => row.EnumerateArray().Select(v => v.GetSingle())).ToArray();
         }
 
         float[] gradCam = await Map("gradcam"), hiResCam = await Map("hirescam"), plusPlus = await Map("gradcampp");
@@ -79,8 +82,8 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
     {
         byte[] jpeg = Uploads.PublicJpeg();
         async Task<JsonElement> Map(string query) =>
-            (await (await client.PostAsync($"/gradcam?model={model}&output=json{query}", Uploads.Form(jpeg))).Content.ReadFromJsonAsync<JsonElement>())
-            .GetProperty("gradCam");
+            (await (await client.PostAsync($"/gradcam?model={model}&output=json{query}", Uploads.Form(jpeg)))
+                .Content.ReadFromJsonAsync<JsonElement>()).GetProperty("gradCam");
         var manifest = await client.GetFromJsonAsync<JsonElement>($"/models/{model}");
 
         var byDefault = await Map("");
@@ -115,7 +118,8 @@ public sealed class GradCamTests(BrainTumorApiFactory factory) : IClassFixture<B
     {
         byte[] png = EncodeTwoTonePng(96, 72, new SKColor(90, 90, 90), new SKColor(200, 200, 200));
 
-        var response = await client.PostAsync("/gradcam?alpha=0&annotate=false", Uploads.Form(png, contentType: "image/png", fileName: "two-tone.png"));
+        var response = await client.PostAsync("/gradcam?alpha=0&annotate=false",
+            Uploads.Form(png, contentType: "image/png", fileName: "two-tone.png"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         using var overlay = SKBitmap.Decode(await response.Content.ReadAsByteArrayAsync());

@@ -32,11 +32,13 @@ public sealed class MetricsTests(BrainTumorApiFactory factory) : IClassFixture<B
 
         string metrics = await client.GetStringAsync("/metrics");
 
-        Assert.True(PrometheusText.Sum(metrics, "http_server_request_duration_seconds_count", ("http_route", "/predict"), ("http_response_status_code", "200")) >= 1);
+        Assert.True(PrometheusText.Sum(metrics, "http_server_request_duration_seconds_count", ("http_route", "/predict"),
+            ("http_response_status_code", "200")) >= 1);
         Assert.True(PrometheusText.Sum(metrics, "braintumor_inference_duration_seconds_count", ("model", "lite-cnn")) >= 1);
         Assert.True(PrometheusText.Sum(metrics, "dotnet_process_memory_working_set_bytes") > 1_000_000);
         Assert.True(PrometheusText.Sum(metrics, "dotnet_process_cpu_time_seconds_total") > 0);
-        Assert.Contains(PrometheusText.Samples(metrics, "dotnet_gc_collections_total"), sample => sample.Labels["gc_heap_generation"] == "gen2");
+        Assert.Contains(PrometheusText.Samples(metrics, "dotnet_gc_collections_total"),
+            sample => sample.Labels["gc_heap_generation"] == "gen2");
         Assert.NotEmpty(PrometheusText.Samples(metrics, "braintumor_queue_length"));
         Assert.NotEmpty(PrometheusText.Samples(metrics, "braintumor_rejections_total"));
     }
@@ -56,9 +58,12 @@ public sealed class MetricsTests(BrainTumorApiFactory factory) : IClassFixture<B
         Assert.Equal("Internal error", JsonDocument.Parse(body).RootElement.GetProperty("title").GetString());
         Assert.DoesNotContain(nameof(FailingOnceAnswered), body);
         string metrics = await faultyClient.GetStringAsync("/metrics");
-        Assert.Equal(1, PrometheusText.Sum(metrics, "http_server_request_duration_seconds_count", ("http_route", "/predict"), ("http_response_status_code", "500")));
-        Assert.Equal(0, PrometheusText.Sum(metrics, "http_server_request_duration_seconds_count", ("http_route", "/predict"), ("http_response_status_code", "200")));
-        Assert.Equal(1, PrometheusText.Sum(metrics, "aspnetcore_diagnostics_exceptions_total", ("error_type", typeof(InvalidOperationException).FullName!)));
+        Assert.Equal(1, PrometheusText.Sum(metrics, "http_server_request_duration_seconds_count", ("http_route", "/predict"),
+            ("http_response_status_code", "500")));
+        Assert.Equal(0, PrometheusText.Sum(metrics, "http_server_request_duration_seconds_count", ("http_route", "/predict"),
+            ("http_response_status_code", "200")));
+        Assert.Equal(1, PrometheusText.Sum(metrics, "aspnetcore_diagnostics_exceptions_total",
+            ("error_type", typeof(InvalidOperationException).FullName!)));
     }
 
     [Fact]

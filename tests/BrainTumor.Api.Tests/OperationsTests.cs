@@ -8,12 +8,15 @@ using BrainTumor.Inference;
 using BrainTumor.Models;
 using BrainTumor.Onnx;
 using BrainTumor.Tests;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.ML.OnnxRuntime;
 
 namespace BrainTumor.Api.Tests;
 
-public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>
+[Collection(DefaultServerCollection.Name)]
+public sealed class OperationsTests(BrainTumorApiFactory factory)
 {
     private readonly HttpClient client = factory.CreateClient();
 
@@ -29,6 +32,21 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
         Assert.All(models.EnumerateArray(), m => Assert.True(m.GetProperty("metrics").GetProperty("accuracy").GetDouble() > 0));
         Assert.Equal(4, single.GetProperty("labels").GetArrayLength());
         Assert.Equal("relu3", single.GetProperty("gradCam").GetProperty("layer").GetString());
+    }
+
+    /// <summary>
+    /// The answer is a type of the API's own; this keeps it the manifest's fields, in their order, until a change is meant.
+    /// </summary>
+    [Fact]
+    public async Task EachModelIsAnsweredWithEveryFieldOfItsManifestInItsOrder()
+    {
+        var catalog = factory.Services.GetRequiredService<ModelCatalog>();
+        var served = factory.Services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+
+        foreach (var model in catalog.All)
+        {
+            Assert.Equal(JsonSerializer.Serialize(model.Manifest, served), await client.GetStringAsync($"/models/{model.Name}"));
+        }
     }
 
     [Fact]
@@ -66,7 +84,8 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
         var upload = paths.GetProperty("/gradcam").GetProperty("post").GetProperty("requestBody").GetProperty("content");
         Assert.True(upload.TryGetProperty("multipart/form-data", out var form));
         Assert.True(form.GetProperty("schema").GetProperty("properties").TryGetProperty("image", out _));
-        var parameters = paths.GetProperty("/gradcam").GetProperty("post").GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString());
+        var parameters = paths.GetProperty("/gradcam").GetProperty("post").GetProperty("parameters").EnumerateArray()
+            .Select(p => p.GetProperty("name").GetString());
         Assert.Equal(["model", "class", "output", "alpha", "window", "frame", "method", "annotate"], parameters);
     }
 
@@ -127,7 +146,8 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
     {
         var logEvent = new Serilog.Events.LogEvent(DateTimeOffset.UtcNow, Serilog.Events.LogEventLevel.Information, null,
             new Serilog.Parsing.MessageTemplateParser().Parse("HTTP GET {RequestPath}"),
-            [new Serilog.Events.LogEventProperty("RequestPath", new Serilog.Events.ScalarValue("/models/a\r\n[05:00:00 ERR] FAKE\u001b[31m"))]);
+            [new Serilog.Events.LogEventProperty("RequestPath",
+                new Serilog.Events.ScalarValue("/models/a\r\n[05:00:00 ERR] FAKE\u001b[31m"))]);
 
         new BrainTumor.Api.Infrastructure.ControlCharacterEscaper().Enrich(logEvent, null!);
 
@@ -155,18 +175,20 @@ public sealed class OperationsTests(BrainTumorApiFactory factory) : IClassFixtur
                 Directory.CreateDirectory(Path.Combine(folder, label));
                 File.Copy(BrainTumor.Tests.RepositoryPaths.DatasetImage(label, 7), Path.Combine(folder, label, "slice.jpg"));
             }
-            var dataset = ImageFolderDataset.Load(folder, DatasetLabels.BrainTumor, manifest.Input.Width, preprocessing: manifest.Input.Steps,
-                scaledDecoding: scaledDecoding);
+            var dataset = ImageFolderDataset.Load(folder, DatasetLabels.BrainTumor, manifest.Input.Width,
+                preprocessing: manifest.Input.Steps, scaledDecoding: scaledDecoding);
             using var session = new InferenceSession(Path.Combine(BrainTumorApiFactory.ModelsDirectory, model, ModelManifest.OnnxFileName));
 
             foreach (var sample in dataset.Samples)
             {
                 float[] tensor = sample.Image.ToTensor(manifest.Input.Normalization);
                 using var input = OrtValue.CreateTensorValueFromMemory(tensor, [1, 3, manifest.Input.Height, manifest.Input.Width]);
-                using var outputs = session.Run(new RunOptions(), new Dictionary<string, OrtValue> { [ModelTensorNames.Input] = input }, [ModelTensorNames.Probabilities]);
+                using var outputs = session.Run(new RunOptions(), new Dictionary<string, OrtValue> { [ModelTensorNames.Input] = input },
+                    [ModelTensorNames.Probabilities]);
                 float[] expected = outputs[0].GetTensorDataAsSpan<float>().ToArray();
 
-                var response = await server.PostAsync($"/predict?model={model}", Uploads.Form(File.ReadAllBytes(Path.Combine(folder, sample.RelativePath))));
+                var response = await server.PostAsync($"/predict?model={model}",
+                    Uploads.Form(File.ReadAllBytes(Path.Combine(folder, sample.RelativePath))));
                 var body = await response.Content.ReadFromJsonAsync<JsonElement>();
                 float[] served = manifest.Labels.Select(l => body.GetProperty("probabilities").GetProperty(l).GetSingle()).ToArray();
 

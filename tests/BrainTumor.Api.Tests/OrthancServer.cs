@@ -69,9 +69,13 @@ public sealed class OrthancServer : IAsyncDisposable
     /// <summary>Starts the process (again, on the same ports and storage) and waits for <c>GET /system</c>.</summary>
     public async Task RunAsync()
     {
-        var start = new ProcessStartInfo(Executable) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(Executable)
+        {
+            WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true
+        };
         start.ArgumentList.Add(ConfigPath);
-        process = Process.Start(start) ?? throw new InvalidOperationException("Orthanc did not start (install Debian's orthanc and orthanc-dicomweb).");
+        process = Process.Start(start)
+            ?? throw new InvalidOperationException("Orthanc did not start (install Debian's orthanc and orthanc-dicomweb).");
         // Orthanc logs to stderr; the pipes are drained so that it never blocks on them, and its errors kept for failure messages.
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, line) =>
@@ -99,7 +103,8 @@ public sealed class OrthancServer : IAsyncDisposable
             }
             if (process.HasExited || clock.Elapsed > StartDeadline)
             {
-                throw new TimeoutException($"Orthanc did not answer GET /system within {StartDeadline.TotalSeconds} s (exited: {process.HasExited}).");
+                throw new TimeoutException(
+                    $"Orthanc did not answer GET /system within {StartDeadline.TotalSeconds} s (exited: {process.HasExited}).");
             }
             await Task.Delay(100);
         }
@@ -126,9 +131,11 @@ public sealed class OrthancServer : IAsyncDisposable
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ID").GetString()!;
     }
 
-    /// <summary>Has Orthanc push instances to the service by STOW-RS and waits for its job; the answer tells whether the job succeeded.</summary>
+    /// <summary>Has Orthanc push instances to the service by STOW-RS and waits for its job; the answer tells whether the job
+    /// succeeded.</summary>
     public Task<HttpResponseMessage> PushAsync(params string[] ids) =>
-        Client.PostAsJsonAsync($"dicom-web/servers/{ServiceName}/stow", new Dictionary<string, object> { ["Resources"] = ids, ["Synchronous"] = true });
+        Client.PostAsJsonAsync($"dicom-web/servers/{ServiceName}/stow",
+            new Dictionary<string, object> { ["Resources"] = ids, ["Synchronous"] = true });
 
     /// <summary>QIDO-RS: the instances of a study as DICOM JSON (none when Orthanc has no such study).</summary>
     public async Task<List<JsonElement>> StudyInstancesAsync(string studyUid)

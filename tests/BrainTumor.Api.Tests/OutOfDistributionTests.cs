@@ -6,8 +6,12 @@ using SkiaSharp;
 
 namespace BrainTumor.Api.Tests;
 
-/// <summary>Images that are not brain MRI slices: refused before the model when they cannot be slices, flagged (or refused) by the guard otherwise.</summary>
-public sealed class OutOfDistributionTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>
+/// <summary>
+/// Images that are not brain MRI slices: refused before the model when they cannot be slices, flagged (or refused) by the guard
+/// otherwise.
+/// </summary>
+[Collection(DefaultServerCollection.Name)]
+public sealed class OutOfDistributionTests(BrainTumorApiFactory factory)
 {
     private readonly HttpClient client = factory.CreateClient();
 
@@ -60,18 +64,22 @@ public sealed class OutOfDistributionTests(BrainTumorApiFactory factory) : IClas
     [Fact]
     public async Task AGreyPhotographIsAnsweredButFlaggedWithItsReasonUnderTheDefaultPolicy()
     {
-        var response = await client.PostAsync("/predict", Uploads.Form(File.ReadAllBytes(Camera), contentType: "image/png", fileName: "photo.png"));
+        var response = await client.PostAsync("/predict",
+            Uploads.Form(File.ReadAllBytes(Camera), contentType: "image/png", fileName: "photo.png"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         var guard = body.GetProperty("inDistribution");
         Assert.False(guard.GetProperty("ok").GetBoolean());
-        Assert.Equal($"Its features are unlike those of the training slices: out-of-distribution score {guard.GetProperty("score").GetDouble():0}, " +
-                     $"above the limit of {guard.GetProperty("threshold").GetDouble():0} that 99% of held-out training-source slices stay under.",
+        Assert.Equal("Its features are unlike those of the training slices: " +
+                     $"out-of-distribution score {guard.GetProperty("score").GetDouble():0}, " +
+                     $"above the limit of {guard.GetProperty("threshold").GetDouble():0} " +
+                     "that 99% of held-out training-source slices stay under.",
             guard.GetProperty("reason").GetString());
         Assert.Equal("false", response.Headers.GetValues("X-In-Distribution").Single());
-        Assert.True(double.Parse(response.Headers.GetValues("X-In-Distribution-Score").Single(), System.Globalization.CultureInfo.InvariantCulture)
-                    > body.GetProperty("inDistribution").GetProperty("threshold").GetDouble());
+        Assert.True(
+            double.Parse(response.Headers.GetValues("X-In-Distribution-Score").Single(), System.Globalization.CultureInfo.InvariantCulture)
+            > body.GetProperty("inDistribution").GetProperty("threshold").GetDouble());
     }
 
     [DatasetFact]
@@ -79,7 +87,8 @@ public sealed class OutOfDistributionTests(BrainTumorApiFactory factory) : IClas
     {
         using var refusing = factory.ClientWith(("OutOfDistribution:Policy", "Refuse"));
 
-        var problem = await Problem(await refusing.PostAsync("/predict", Uploads.Form(Noise(1), contentType: "image/png", fileName: "noise.png")),
+        var problem = await Problem(
+            await refusing.PostAsync("/predict", Uploads.Form(Noise(1), contentType: "image/png", fileName: "noise.png")),
             HttpStatusCode.UnprocessableEntity, "Unlike the training images");
         var gradCam = await refusing.PostAsync("/gradcam", Uploads.Form(Noise(2), contentType: "image/png", fileName: "noise.png"));
         var slice = await refusing.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg("pituitary_tumor", 4)));
@@ -92,7 +101,8 @@ public sealed class OutOfDistributionTests(BrainTumorApiFactory factory) : IClas
     [Fact]
     public async Task AColourPhotographIsRefusedBeforeTheModel()
     {
-        var problem = await Problem(await client.PostAsync("/gradcam", Uploads.Form(File.ReadAllBytes(Astronaut), contentType: "image/png", fileName: "photo.png")),
+        var problem = await Problem(
+            await client.PostAsync("/gradcam", Uploads.Form(File.ReadAllBytes(Astronaut), contentType: "image/png", fileName: "photo.png")),
             HttpStatusCode.UnprocessableEntity, "Not a greyscale MRI slice");
 
         Assert.Contains("coloured", problem.GetProperty("detail").GetString());
@@ -109,7 +119,9 @@ public sealed class OutOfDistributionTests(BrainTumorApiFactory factory) : IClas
         Assert.Contains("Modality is CT", problem.GetProperty("detail").GetString());
     }
 
-    /// <summary>A head CT of the Training data (data/modality/training-ct.csv) sent as JPEG: no DICOM Modality, the skull gives it away.</summary>
+    /// <summary>
+    /// A head CT of the Training data (data/modality/training-ct.csv) sent as JPEG: no DICOM Modality, the skull gives it away.
+    /// </summary>
     [DatasetFact]
     public async Task AHeadCtJpegIsRefusedAsCtBeforeTheModel()
     {
@@ -127,7 +139,8 @@ public sealed class OutOfDistributionTests(BrainTumorApiFactory factory) : IClas
     {
         byte[] blank = Png(300, 300, bitmap => bitmap.Erase(new SKColor(40, 40, 40)));
 
-        var problem = await Problem(await client.PostAsync("/predict", Uploads.Form(blank, contentType: "image/png", fileName: "blank.png")),
+        var problem = await Problem(
+            await client.PostAsync("/predict", Uploads.Form(blank, contentType: "image/png", fileName: "blank.png")),
             HttpStatusCode.UnprocessableEntity, "Not an MRI slice");
 
         Assert.Contains("uniform", problem.GetProperty("detail").GetString());
@@ -138,7 +151,8 @@ public sealed class OutOfDistributionTests(BrainTumorApiFactory factory) : IClas
     {
         byte[] strip = Png(1200, 300, bitmap => new Random(5).NextBytes(bitmap.GetPixelSpan()));
 
-        var problem = await Problem(await client.PostAsync("/gradcam", Uploads.Form(strip, contentType: "image/png", fileName: "strip.png")),
+        var problem = await Problem(
+            await client.PostAsync("/gradcam", Uploads.Form(strip, contentType: "image/png", fileName: "strip.png")),
             HttpStatusCode.UnprocessableEntity, "Not an MRI slice");
 
         Assert.Contains("1200x300", problem.GetProperty("detail").GetString());

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
@@ -15,6 +16,8 @@ namespace BrainTumor.Api.Tests;
 /// The service listening on a real loopback port (Kestrel), its results going to a real Orthanc, and Orthanc pushing to it: one of each
 /// for the whole class, whose tests run one after the other (one stops and restarts Orthanc).
 /// </summary>
+[SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
+    Justification = "xunit disposes a fixture through IAsyncLifetime.DisposeAsync, which disposes the factory.")]
 public sealed class PacsLoop : IAsyncLifetime
 {
     private WebApplicationFactory<Program>? service;
@@ -30,8 +33,9 @@ public sealed class PacsLoop : IAsyncLifetime
         int port = ServerProcess.FreePort();
         Orthanc = await OrthancServer.StartAsync(new Uri($"http://127.0.0.1:{port}/dicomweb/"));
         // Short delays, so that an outage of a second or two is bridged within the test's deadline.
-        service = factory.With(("Urls", $"http://127.0.0.1:{port}"), ("DicomWeb:ResultsUrl", Orthanc.DicomWebUrl), ("DicomWeb:FirstRetryDelaySeconds", "0.2"),
-            ("DicomWeb:MaxRetryAttempts", "2"), ("DicomWeb:RetryRoundDelaySeconds", "0.5"), ("DicomWeb:AttemptTimeoutSeconds", "5"));
+        service = factory.With(("Urls", $"http://127.0.0.1:{port}"), ("DicomWeb:ResultsUrl", Orthanc.DicomWebUrl),
+            ("DicomWeb:FirstRetryDelaySeconds", "0.2"), ("DicomWeb:MaxRetryAttempts", "2"), ("DicomWeb:RetryRoundDelaySeconds", "0.5"),
+            ("DicomWeb:AttemptTimeoutSeconds", "5"));
         service.UseKestrel();
         service.StartServer();
         Service = service.CreateClient();
@@ -79,13 +83,16 @@ public sealed class PacsLoopTests(PacsLoop loop, ITestOutputHelper output) : ICl
         while (true)
         {
             var classes = (await loop.Orthanc.StudyInstancesAsync(studyUid))
-                .Select(i => (Class: i.GetProperty("00080016").GetProperty("Value")[0].GetString(), Uid: i.GetProperty("00080018").GetProperty("Value")[0].GetString()))
+                .Select(i => (Class: i.GetProperty("00080016").GetProperty("Value")[0].GetString(),
+                    Uid: i.GetProperty("00080018").GetProperty("Value")[0].GetString()))
                 .ToList();
-            if (classes.Any(i => i.Class == SecondaryCapture.SopClassUid) && classes.FirstOrDefault(i => i.Class == StructuredReport.SopClassUid).Uid is { } sr)
+            if (classes.Any(i => i.Class == SecondaryCapture.SopClassUid)
+                && classes.FirstOrDefault(i => i.Class == StructuredReport.SopClassUid).Uid is { } sr)
             {
                 return sr;
             }
-            Assert.True(deadline.Elapsed < ResultDeadline, $"No SR and Secondary Capture in study {studyUid} after {ResultDeadline.TotalSeconds} s.");
+            Assert.True(deadline.Elapsed < ResultDeadline,
+                $"No SR and Secondary Capture in study {studyUid} after {ResultDeadline.TotalSeconds} s.");
             await Task.Delay(200);
         }
     }
@@ -95,17 +102,20 @@ public sealed class PacsLoopTests(PacsLoop loop, ITestOutputHelper output) : ICl
     {
         string srPath = Path.Combine(loop.Folder, $"{srUid}.dcm");
         await File.WriteAllBytesAsync(srPath, await loop.Orthanc.FileAsync(srUid));
-        var read = await DotnetProcess.RunProgramAsync("/usr/bin/python3", null, null, Path.Combine(AppContext.BaseDirectory, "read_structured_report.py"), srPath);
+        var read = await DotnetProcess.RunProgramAsync("/usr/bin/python3", null, null,
+            Path.Combine(AppContext.BaseDirectory, "read_structured_report.py"), srPath);
         Assert.True(read.ExitCode == 0, read.Error);
         var sr = JsonDocument.Parse(read.Output).RootElement;
         var predict = await loop.Service.PostAsync("/predict", Uploads.Raw(source, "application/dicom"));
         var expected = JsonDocument.Parse(await predict.Content.ReadAsStringAsync()).RootElement;
 
-        Assert.Equal(StructuredReport.FindingCode(expected.GetProperty("label").GetString()!).Value, sr.GetProperty("finding").GetProperty("code").GetString());
+        Assert.Equal(StructuredReport.FindingCode(expected.GetProperty("label").GetString()!).Value,
+            sr.GetProperty("finding").GetProperty("code").GetString());
         foreach (var probability in expected.GetProperty("probabilities").EnumerateObject())
         {
             double written = sr.GetProperty("probabilities").GetProperty(StructuredReport.FindingCode(probability.Name).Value).GetDouble();
-            Assert.True(Math.Abs(written - probability.Value.GetDouble()) < 1e-4, $"{probability.Name}: SR {written}, /predict {probability.Value.GetDouble()}");
+            Assert.True(Math.Abs(written - probability.Value.GetDouble()) < 1e-4,
+                $"{probability.Name}: SR {written}, /predict {probability.Value.GetDouble()}");
         }
         Assert.Equal(DicomDataset.Parse(source).String(0x00080018), sr.GetProperty("sourceSopInstance").GetString());
         var dump = await DotnetProcess.RunProgramAsync("/usr/bin/dsrdump", null, null, srPath);

@@ -8,7 +8,8 @@ using SkiaSharp;
 
 namespace BrainTumor.Api.Tests;
 
-public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>
+[Collection(DefaultServerCollection.Name)]
+public sealed class PredictionTests(BrainTumorApiFactory factory)
 {
     private readonly HttpClient client = factory.CreateClient();
 
@@ -89,9 +90,11 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
     [InlineData("glioma_tumor", 2)]
     public async Task TheSensitiveOperatingPointAnswersATumourUnlessNoTumorReachesTheFittedMinimum(string label, int index)
     {
-        double minimum = factory.Services.GetRequiredService<BrainTumor.Inference.ModelCatalog>().Find("lite-cnn")!.Manifest.SensitiveOperatingPoint!.NoTumorMinimum;
+        double minimum = factory.Services.GetRequiredService<BrainTumor.Inference.ModelCatalog>().Find("lite-cnn")!
+            .Manifest.SensitiveOperatingPoint!.NoTumorMinimum;
 
-        var plain = await (await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg(label, index)))).Content.ReadFromJsonAsync<JsonElement>();
+        var plain = await (await client.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg(label, index))))
+            .Content.ReadFromJsonAsync<JsonElement>();
         var sensitive = await (await client.PostAsync("/predict?operatingPoint=sensitive", Uploads.Form(Uploads.DatasetJpeg(label, index))))
             .Content.ReadFromJsonAsync<JsonElement>();
 
@@ -102,7 +105,8 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
             ? plain.GetProperty("label").GetString()!
             : plain.GetProperty("probabilities").EnumerateObject().Where(p => p.Name != "no_tumor").MaxBy(p => p.Value.GetDouble()).Name;
         Assert.Equal(expected, sensitive.GetProperty("label").GetString());
-        Assert.Equal(sensitive.GetProperty("probabilities").GetProperty(expected).GetDouble(), sensitive.GetProperty("confidence").GetDouble(), 6);
+        Assert.Equal(sensitive.GetProperty("probabilities").GetProperty(expected).GetDouble(),
+            sensitive.GetProperty("confidence").GetDouble(), 6);
     }
 
     [DatasetFact]
@@ -116,10 +120,11 @@ public sealed class PredictionTests(BrainTumorApiFactory factory) : IClassFixtur
 
         foreach (var (label, index) in new[] { ("no_tumor", 0), ("no_tumor", 3), ("glioma_tumor", 2) })
         {
-            var plain = await (await recordedClient.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg(label, index)))).Content.ReadFromJsonAsync<JsonElement>();
-            Assert.Equal(plain.GetProperty("label").GetString(), recorded.Label);
-            var sensitive = await (await recordedClient.PostAsync("/predict?operatingPoint=sensitive", Uploads.Form(Uploads.DatasetJpeg(label, index))))
+            var plain = await (await recordedClient.PostAsync("/predict", Uploads.Form(Uploads.DatasetJpeg(label, index))))
                 .Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(plain.GetProperty("label").GetString(), recorded.Label);
+            var sensitive = await (await recordedClient.PostAsync("/predict?operatingPoint=sensitive",
+                Uploads.Form(Uploads.DatasetJpeg(label, index)))).Content.ReadFromJsonAsync<JsonElement>();
 
             Assert.Equal(sensitive.GetProperty("label").GetString(), recorded.Label);
             labelsThatMoved += plain.GetProperty("label").GetString() != sensitive.GetProperty("label").GetString() ? 1 : 0;

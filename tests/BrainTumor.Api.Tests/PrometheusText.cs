@@ -8,7 +8,8 @@ public static partial class PrometheusText
 {
     /// <summary>The sum of every sample of <paramref name="name"/> carrying all the given labels; 0 when there is none.</summary>
     public static double Sum(string text, string name, params (string Label, string Value)[] labels) =>
-        Samples(text, name).Where(sample => labels.All(l => sample.Labels.GetValueOrDefault(l.Label) == l.Value)).Sum(sample => sample.Value);
+        Samples(text, name).Where(sample => labels.All(l => sample.Labels.GetValueOrDefault(l.Label) == l.Value))
+            .Sum(sample => sample.Value);
 
     /// <summary>The label sets and values of every sample of <paramref name="name"/>.</summary>
     public static IEnumerable<(Dictionary<string, string> Labels, double Value)> Samples(string text, string name) =>

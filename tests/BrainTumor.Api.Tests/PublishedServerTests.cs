@@ -19,13 +19,15 @@ public sealed class PublishedServerTests : IDisposable
     [Fact]
     public async Task ThePublishedServerFolderStaysSmallAndTheServerStartsAndAnswers()
     {
-        var publish = await DotnetProcess.RunAsync(RepositoryPaths.Root, "publish", "src/BrainTumor.Api", "-c", "Release", "-r", "linux-x64",
-            "--self-contained", "false", "-o", output);
+        var publish = await DotnetProcess.RunAsync(RepositoryPaths.Root, "publish", "src/BrainTumor.Api", "-c", "Release",
+            "-r", "linux-x64", "--self-contained", "false", "-o", output);
         Assert.True(publish.ExitCode == 0, publish.Output + publish.Error);
         long bytes = new DirectoryInfo(output).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
-        Assert.True(bytes < 150_000_000, $"the published folder holds {bytes / 1_000_000} MB; only linux-x64's native libraries belong in it");
+        Assert.True(bytes < 150_000_000,
+            $"the published folder holds {bytes / 1_000_000} MB; only linux-x64's native libraries belong in it");
 
-        await using var server = await ServerProcess.LaunchAsync(Path.Combine(output, "BrainTumor.Api.dll"), BrainTumorApiFactory.ModelsDirectory, TextWriter.Null);
+        await using var server = await ServerProcess.LaunchAsync(Path.Combine(output, "BrainTumor.Api.dll"),
+            BrainTumorApiFactory.ModelsDirectory, TextWriter.Null);
         using var client = new HttpClient { BaseAddress = server.Url, Timeout = TimeSpan.FromSeconds(30) };
         var response = await client.PostAsync("/predict", Uploads.Form(Uploads.PublicJpeg()));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -52,7 +54,8 @@ public sealed class PublishedServerTests : IDisposable
             "--Inference:ModelsDirectory", BrainTumorApiFactory.ModelsDirectory);
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Equal($"error: Failed to bind to address http://127.0.0.1:{port}: address already in use. Choose another port with --urls http://localhost:<port>.",
+        Assert.Equal($"error: Failed to bind to address http://127.0.0.1:{port}: address already in use. " +
+            "Choose another port with --urls http://localhost:<port>.",
             result.Error.Trim());
         Assert.DoesNotContain("   at ", result.Output);
     }

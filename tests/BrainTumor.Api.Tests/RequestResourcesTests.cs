@@ -5,7 +5,8 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace BrainTumor.Api.Tests;
 
-public sealed class RequestResourcesTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>
+[Collection(DefaultServerCollection.Name)]
+public sealed class RequestResourcesTests(BrainTumorApiFactory factory)
 {
     [Fact]
     public async Task EveryRequestGivesBackItsMemoryReservationAndQueueSlotWhetherAnsweredOrRefused()

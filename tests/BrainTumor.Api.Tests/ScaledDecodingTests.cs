@@ -9,7 +9,8 @@ namespace BrainTumor.Api.Tests;
 /// A JPEG at least twice the model's input is decoded smaller for the model (ServerLimits:ScaledJpegDecoding), and drawn on at its
 /// own size. PNG is never decoded smaller, so a PNG of a given decode shows what the model read.
 /// </summary>
-public sealed class ScaledDecodingTests(BrainTumorApiFactory factory) : IClassFixture<BrainTumorApiFactory>
+[Collection(DefaultServerCollection.Name)]
+public sealed class ScaledDecodingTests(BrainTumorApiFactory factory)
 {
     private readonly HttpClient client = factory.CreateClient();
 
@@ -44,7 +45,8 @@ public sealed class ScaledDecodingTests(BrainTumorApiFactory factory) : IClassFi
     /// <summary><c>lite-cnn</c>'s probabilities for the JPEG and for <paramref name="decoded"/> sent as a lossless PNG.</summary>
     private static async Task<(float[] Jpeg, float[] Png)> AsJpegAndAsPngAsync(HttpClient client, byte[] jpeg, SKBitmap decoded) =>
         (await ProbabilitiesAsync(await client.PostAsync("/predict?model=lite-cnn", Uploads.Form(jpeg))),
-         await ProbabilitiesAsync(await client.PostAsync("/predict?model=lite-cnn", Uploads.Form(Png(decoded), contentType: "image/png", fileName: "decoded.png"))));
+         await ProbabilitiesAsync(await client.PostAsync("/predict?model=lite-cnn",
+             Uploads.Form(Png(decoded), contentType: "image/png", fileName: "decoded.png"))));
 
     private static float[] Probabilities(JsonElement body) =>
         body.GetProperty("probabilities").EnumerateObject().Select(p => p.Value.GetSingle()).ToArray();

@@ -18,7 +18,8 @@ public sealed class SlowClientTests : IDisposable
     public SlowClientTests()
     {
         // Kestrel's default is 240 bytes/s after 5 s; a shorter grace keeps the test short.
-        factory.UseKestrel(kestrel => kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1000, gracePeriod: TimeSpan.FromSeconds(2)));
+        factory.UseKestrel(kestrel =>
+            kestrel.Limits.MinRequestBodyDataRate = new MinDataRate(bytesPerSecond: 1000, gracePeriod: TimeSpan.FromSeconds(2)));
         factory.StartServer();
     }
 
@@ -31,7 +32,8 @@ public sealed class SlowClientTests : IDisposable
         await socket.ConnectAsync(BaseAddress.Host, BaseAddress.Port);
         var stream = socket.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes(
-            $"POST /predict HTTP/1.1\r\nHost: {BaseAddress.Authority}\r\nContent-Type: image/jpeg\r\nContent-Length: {declaredLength}\r\n\r\n"));
+            $"POST /predict HTTP/1.1\r\nHost: {BaseAddress.Authority}\r\n" +
+            $"Content-Type: image/jpeg\r\nContent-Length: {declaredLength}\r\n\r\n"));
         return stream;
     }
 

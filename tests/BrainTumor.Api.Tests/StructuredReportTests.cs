@@ -4,7 +4,8 @@ using BrainTumor.Tests;
 
 namespace BrainTumor.Api.Tests;
 
-/// <summary>The Comprehensive SR as two independent readers see it: dcmtk's dsrdump (which checks the SR's structure) and pydicom.</summary>
+/// <summary>The Comprehensive SR as two independent readers see it: dcmtk's dsrdump (which checks the SR's structure) and
+/// pydicom.</summary>
 public sealed class StructuredReportTests : IDisposable
 {
     private static readonly string MrSmall = RepositoryPaths.PydicomFile("MR_small.dcm");
@@ -13,7 +14,8 @@ public sealed class StructuredReportTests : IDisposable
     public void Dispose() => Directory.Delete(folder, recursive: true);
 
     private static readonly ClassificationFindings Findings = new("lite-cnn", "2026.12.01-e26", "meningioma_tumor",
-        [new("glioma_tumor", 0.1234567f), new("meningioma_tumor", 0.75f), new("no_tumor", 0.0000123f), new("pituitary_tumor", 0.1265310f)], InDistribution: true);
+        [new("glioma_tumor", 0.1234567f), new("meningioma_tumor", 0.75f), new("no_tumor", 0.0000123f), new("pituitary_tumor", 0.1265310f)],
+        InDistribution: true);
 
     private string Write(ClassificationFindings findings)
     {
@@ -65,14 +67,16 @@ public sealed class StructuredReportTests : IDisposable
             Assert.True(Math.Abs(written - probability) < 1e-7, $"{label}: {written} written for {probability}");
         }
         Assert.Equal(source.String(0x00100010), sr.GetProperty("patientName").GetString());
-        Assert.All(sr.GetProperty("patientTags").EnumerateArray(), tag => Assert.Contains(tag.GetString(), new[] { "0010,0010", "0010,0020", "0010,0030", "0010,0040" }));
+        Assert.All(sr.GetProperty("patientTags").EnumerateArray(),
+            tag => Assert.Contains(tag.GetString(), new[] { "0010,0010", "0010,0020", "0010,0030", "0010,0040" }));
     }
 
     [Fact]
     public async Task AModelWithoutAGuardWritesNoInDistributionItem()
     {
         var read = await DotnetProcess.RunProgramAsync("/usr/bin/python3", null, null,
-            Path.Combine(AppContext.BaseDirectory, "read_structured_report.py"), Write(Findings with { InDistribution = null, Label = "glioma_tumor" }));
+            Path.Combine(AppContext.BaseDirectory, "read_structured_report.py"),
+            Write(Findings with { InDistribution = null, Label = "glioma_tumor" }));
 
         Assert.True(read.ExitCode == 0, read.Error);
         var sr = JsonDocument.Parse(read.Output).RootElement;

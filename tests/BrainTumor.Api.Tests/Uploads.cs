@@ -6,12 +6,14 @@ namespace BrainTumor.Api.Tests;
 /// <summary>Requests as clients send them.</summary>
 internal static class Uploads
 {
-    public static byte[] DatasetJpeg(string label = "glioma_tumor", int index = 0) => File.ReadAllBytes(RepositoryPaths.DatasetImage(label, index));
+    public static byte[] DatasetJpeg(string label = "glioma_tumor", int index = 0) =>
+        File.ReadAllBytes(RepositoryPaths.DatasetImage(label, index));
 
     /// <summary>The committed public slice (<see cref="PublicSlice"/>): for requests that need some slice the service answers.</summary>
     public static byte[] PublicJpeg() => File.ReadAllBytes(PublicSlice.Jpeg);
 
-    public static MultipartFormDataContent Form(byte[] bytes, string field = "image", string fileName = "slice.jpg", string contentType = "image/jpeg")
+    public static MultipartFormDataContent Form(byte[] bytes, string field = "image", string fileName = "slice.jpg",
+        string contentType = "image/jpeg")
     {
         var file = new ByteArrayContent(bytes);
         file.Headers.ContentType = new MediaTypeHeaderValue(contentType);

@@ -3,7 +3,8 @@ using BrainTumor.Tests;
 
 namespace BrainTumor.Cli.Tests;
 
-/// <summary>Committed manifests and reports name data and models relative to the repository, so that they read the same on any machine.</summary>
+/// <summary>Committed manifests and reports name data and models relative to the repository, so that they read the same on any
+/// machine.</summary>
 public sealed partial class CommittedArtefactsTests
 {
     [GeneratedRegex(@"(?<![\w.<>-])(/(home|root|work|tmp|Users|mnt|srv|opt|var)/|[A-Za-z]:\\)")]

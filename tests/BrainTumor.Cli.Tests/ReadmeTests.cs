@@ -65,7 +65,8 @@ public sealed partial class ReadmeTests : IDisposable
     public void TheReadmeAndTheDocsHaveCheckedBlocks() => Assert.NotEmpty(CheckedBlocks());
 
     [Fact]
-    public void TheDocsFolderHasPagesBesideTheReadme() => Assert.Contains(Documents, document => document.StartsWith("docs/", StringComparison.Ordinal));
+    public void TheDocsFolderHasPagesBesideTheReadme() =>
+        Assert.Contains(Documents, document => document.StartsWith("docs/", StringComparison.Ordinal));
 
     [Fact]
     public async Task EveryDotnetRunInTheReadmeAndTheDocsNamesAProjectAndASubCommandThatExist()
@@ -78,7 +79,8 @@ public sealed partial class ReadmeTests : IDisposable
         Assert.NotEmpty(uses);
         foreach (var use in uses.DistinctBy(u => u.Project))
         {
-            Assert.True(Directory.Exists(Path.Combine(RepositoryPaths.Root, use.Project)), $"{use.Document} runs {use.Project}, which does not exist.");
+            Assert.True(Directory.Exists(Path.Combine(RepositoryPaths.Root, use.Project)),
+                $"{use.Document} runs {use.Project}, which does not exist.");
         }
         // Only programs with sub-commands are asked for --help: the server would start instead.
         var subCommands = uses.Where(u => u.Command.Length > 0 && !u.Command.StartsWith('-')).ToList();
@@ -112,12 +114,15 @@ public sealed partial class ReadmeTests : IDisposable
                 int hash = target.IndexOf('#');
                 string path = hash < 0 ? target : target[..hash];
                 string? heading = hash < 0 ? null : target[(hash + 1)..];
-                string file = path.Length == 0 ? Path.Combine(RepositoryPaths.Root, document) : Path.GetFullPath(Path.Combine(folder, path));
+                string file = path.Length == 0
+                    ? Path.Combine(RepositoryPaths.Root, document)
+                    : Path.GetFullPath(Path.Combine(folder, path));
                 if (!File.Exists(file) && !Directory.Exists(file))
                 {
                     broken.Add($"{document}: {target} (no such file)");
                 }
-                else if (heading is not null && file.EndsWith(".md", StringComparison.Ordinal) && !HeadingSlugs(File.ReadAllText(file)).Contains(heading))
+                else if (heading is not null && file.EndsWith(".md", StringComparison.Ordinal)
+                    && !HeadingSlugs(File.ReadAllText(file)).Contains(heading))
                 {
                     broken.Add($"{document}: {target} (no such heading)");
                 }

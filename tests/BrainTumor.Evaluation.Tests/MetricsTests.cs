@@ -247,7 +247,8 @@ public sealed class CrossValidationReportTests : IDisposable
     }
 
     private static void WriteFold(string folder, FoldData fold) =>
-        File.WriteAllText(Path.Combine(folder, $"fold-{fold.Fold}.json"), System.Text.Json.JsonSerializer.Serialize(fold, BrainTumor.Models.ModelManifest.JsonOptions));
+        File.WriteAllText(Path.Combine(folder, $"fold-{fold.Fold}.json"),
+            System.Text.Json.JsonSerializer.Serialize(fold, BrainTumor.Models.ModelManifest.JsonOptions));
 
     [Fact]
     public void FoldsAreSummarisedAndComparedBesideThePaper()

@@ -74,7 +74,8 @@ public sealed class DicomTests
                 for (int channel = 0; channel < 3; channel++)
                 {
                     double difference = Math.Abs(rgba[4 * p + channel] - expected[3 * p + channel]);
-                    Assert.True(difference <= tolerance, $"{name}: pixel {p} channel {channel} is {rgba[4 * p + channel]}, pydicom says {expected[3 * p + channel]}");
+                    Assert.True(difference <= tolerance,
+                        $"{name}: pixel {p} channel {channel} is {rgba[4 * p + channel]}, pydicom says {expected[3 * p + channel]}");
                 }
             }
         }
@@ -119,8 +120,10 @@ public sealed class DicomTests
         var table = new System.Text.StringBuilder();
         table.AppendLine("# DICOM conformance on pydicom's test files");
         table.AppendLine();
-        table.AppendLine("Every `.dcm` file shipped with Debian 12's `python3-pydicom` (2.3.1), read by `DicomImage.Decode` with the default");
-        table.AppendLine("limits. Written by `DicomTests` (`BRAINTUMOR_UPDATE_CONFORMANCE=1 dotnet test tests/BrainTumor.Imaging.Tests --filter Conformance`),");
+        table.AppendLine(
+            "Every `.dcm` file shipped with Debian 12's `python3-pydicom` (2.3.1), read by `DicomImage.Decode` with the default");
+        table.AppendLine("limits. Written by `DicomTests` " +
+            "(`BRAINTUMOR_UPDATE_CONFORMANCE=1 dotnet test tests/BrainTumor.Imaging.Tests --filter Conformance`),");
         table.AppendLine("which fails when the reader's behaviour and this table differ.");
         table.AppendLine();
         table.AppendLine("| file | transfer syntax | result |");
@@ -175,14 +178,15 @@ public sealed class DicomTests
         }
     }
 
-    /// <summary>Seeded mutations of the corpus: the reader answers with an image or an <see cref="ImageDecodeException"/>, nothing else.</summary>
+    /// <summary>Seeded mutations of the corpus: the reader answers with an image or an <see cref="ImageDecodeException"/>, nothing
+    /// else.</summary>
     // Runs pydicom or dcmtk, or thousands of cases: kept out of the fast loop.
     [Trait("Category", "Slow")]
     [Fact]
     public void MutatedFilesGiveAnImageOrADecodeErrorAndNothingElse()
     {
-        string[] seeds = ["MR_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm", "MR_small_RLE.dcm", "CT_small.dcm", "image_dfl.dcm",
-            "SC_rgb_rle_2frame.dcm", "SC_rgb_jpeg_dcmtk.dcm", "SC_ybr_full_422_uncompressed.dcm", "ExplVR_BigEnd.dcm"];
+        string[] seeds = ["MR_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm", "MR_small_RLE.dcm", "CT_small.dcm",
+            "image_dfl.dcm", "SC_rgb_rle_2frame.dcm", "SC_rgb_jpeg_dcmtk.dcm", "SC_ybr_full_422_uncompressed.dcm", "ExplVR_BigEnd.dcm"];
         var files = seeds.Select(name => System.IO.File.ReadAllBytes(File(name))).ToArray();
         var random = new Random(2026);
         for (int i = 0; i < 3000; i++)
@@ -210,7 +214,8 @@ public sealed class DicomTests
         }
     }
 
-    /// <summary>Our VOI windowing against dcmtk's dcm2pnm rendering the same file with the same window (+Wi: the file's, +Ww: given).</summary>
+    /// <summary>Our VOI windowing against dcmtk's dcm2pnm rendering the same file with the same window (+Wi: the file's, +Ww:
+    /// given).</summary>
     // Runs pydicom or dcmtk, or thousands of cases: kept out of the fast loop.
     [Trait("Category", "Slow")]
     [Theory]
@@ -225,7 +230,8 @@ public sealed class DicomTests
         try
         {
             string[] windowArguments = window is null ? ["+Wi", "1"] : ["+Ww", .. window.Split(',')];
-            var rendered = await DotnetProcess.RunProgramAsync("/usr/bin/dcm2pnm", null, null, [.. windowArguments, "+on", File(name), png]);
+            var rendered = await DotnetProcess.RunProgramAsync("/usr/bin/dcm2pnm", null, null,
+                [.. windowArguments, "+on", File(name), png]);
             Assert.True(rendered.ExitCode == 0, $"dcm2pnm: {rendered.Error} (install Debian's dcmtk)");
             (double, double)? requested = window is null ? null
                 : (double.Parse(window.Split(',')[0], System.Globalization.CultureInfo.InvariantCulture),

@@ -176,7 +176,8 @@ public class ImageLoaderTests
         return ~crc;
     }
 
-    /// <summary>Two frames of a still WebP wrapped in the animated container (RIFF: VP8X with the animation flag, ANIM, two ANMF).</summary>
+    /// <summary>Two frames of a still WebP wrapped in the animated container (RIFF: VP8X with the animation flag, ANIM, two
+    /// ANMF).</summary>
     private static byte[] AnimatedWebp()
     {
         byte[] still = EncodedTwoHalves("webp", 64, 64);
@@ -338,7 +339,8 @@ public class ImageLoaderTests
     {
         byte[] jpeg = EncodedTwoHalves("jpeg", 512, 512);
 
-        var error = Assert.Throws<ImageDecodeException>(() => ImageLoader.Decode(jpeg.AsSpan(0, jpeg.Length / 2), atLeast: new SKSizeI(64, 64)));
+        var error = Assert.Throws<ImageDecodeException>(() =>
+            ImageLoader.Decode(jpeg.AsSpan(0, jpeg.Length / 2), atLeast: new SKSizeI(64, 64)));
 
         Assert.Equal(ImageProblem.Corrupt, error.Problem);
     }

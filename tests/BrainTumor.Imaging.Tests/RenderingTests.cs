@@ -91,7 +91,8 @@ public class RenderingTests
         Assert.Equal(SKColors.Black, captioned.GetPixel(128, 200));
     }
 
-    private static readonly GradCamLegend Legend = new("Glioma tumor", "Meningioma tumor", 0.873f, "lite-cnn", "2026.12.01-e26", "HiResCAM");
+    private static readonly GradCamLegend Legend =
+        new("Glioma tumor", "Meningioma tumor", 0.873f, "lite-cnn", "2026.12.01-e26", "HiResCAM");
 
     [Fact]
     public void TheLegendGoesBelowThePictureWithAColourBarFromLowToHigh()
@@ -149,7 +150,8 @@ public class RenderingTests
     [InlineData(SKColorType.Rgba8888, SKAlphaType.Unpremul, 4)]
     [InlineData(SKColorType.Gray8, SKAlphaType.Opaque, 1)]
     [InlineData(SKColorType.Bgra8888, SKAlphaType.Premul, 4)]
-    public void PngEncodingGivesBackEveryPixelAndStoresOnlyTheChannelsTheBitmapNeeds(SKColorType colorType, SKAlphaType alphaType, int channels)
+    public void PngEncodingGivesBackEveryPixelAndStoresOnlyTheChannelsTheBitmapNeeds(SKColorType colorType, SKAlphaType alphaType,
+        int channels)
     {
         // An odd width and noise-like content, so that rows end off the vector width and the Up filter wraps around.
         using var image = new SKBitmap(new SKImageInfo(37, 23, colorType, alphaType));
@@ -158,7 +160,8 @@ public class RenderingTests
         for (int x = 0; x < image.Width; x++)
         {
             byte level = (byte)random.Next(256);
-            image.SetPixel(x, y, new SKColor(level, (byte)(255 - level), (byte)random.Next(256), alphaType == SKAlphaType.Unpremul ? (byte)(x * 7) : (byte)255));
+            image.SetPixel(x, y, new SKColor(level, (byte)(255 - level), (byte)random.Next(256),
+                alphaType == SKAlphaType.Unpremul ? (byte)(x * 7) : (byte)255));
         }
 
         byte[] png = ImageEncoder.Png(image);

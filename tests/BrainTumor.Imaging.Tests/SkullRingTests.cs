@@ -102,7 +102,8 @@ public sealed class SkullRingTests
         }
     }
 
-    /// <summary>The rule against the hand-labelled Training data (data/modality/training-ct.csv), at full size and as the server decodes.</summary>
+    /// <summary>The rule against the hand-labelled Training data (data/modality/training-ct.csv), at full size and as the server
+    /// decodes.</summary>
     [DatasetFact]
     [Trait("Category", "Slow")]
     public void EveryTrainingMriSlicePassesAndAllButThreeOfItsCtSlicesAreRefusedAsCt()

@@ -99,7 +99,8 @@ public sealed class SlicePlausibilityTests
     {
         foreach (var window in new (double, double)?[] { null, (40, 400), (40, 80), (300, 1500), (-600, 1500) })
         {
-            var (bitmap, info) = Dicom.DicomImage.Decode(File.ReadAllBytes(RepositoryPaths.PydicomFile("CT_small.dcm")), new Dicom.DicomReadOptions(Window: window));
+            var (bitmap, info) = Dicom.DicomImage.Decode(File.ReadAllBytes(RepositoryPaths.PydicomFile("CT_small.dcm")),
+                new Dicom.DicomReadOptions(Window: window));
             using var _ = bitmap;
 
             Assert.Equal("CT", info.Modality);

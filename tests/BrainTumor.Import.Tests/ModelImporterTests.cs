@@ -15,17 +15,22 @@ public sealed class ModelImporterTests : IDisposable
 
     public void Dispose() => Directory.Delete(root, recursive: true);
 
-    private (ModelManifest Manifest, ModelProto Model) Import(ModelProto source, InputLayout layout = InputLayout.Auto, string? target = null, int side = Side,
-        IReadOnlyList<string>? labels = null)
+    private (ModelManifest Manifest, ModelProto Model) Import(ModelProto source, InputLayout layout = InputLayout.Auto,
+        string? target = null, int side = Side, IReadOnlyList<string>? labels = null)
     {
         string path = Path.Combine(root, $"source-{Guid.NewGuid():N}.onnx");
         File.WriteAllBytes(path, source.ToByteArray());
         string output = Path.Combine(root, $"package-{Guid.NewGuid():N}");
-        var manifest = ModelImporter.Import(new ImportOptions(path, labels ?? Labels, side, side, ImportOptions.ParseNormalization("rescale"), layout, target, output));
+        var normalization = ImportOptions.ParseNormalization("rescale");
+        var manifest = ModelImporter.Import(new ImportOptions(path, labels ?? Labels, side, side, normalization, layout, target, output));
         return (manifest, ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(output, ModelManifest.OnnxFileName))));
     }
 
-    public static TheoryData<string> Heads => new() { "maxpool-gemm", "overlapping-maxpool", "gap-matmul", "batchnorm-avgpool-reducemean", "transpose-nhwc" };
+    public static TheoryData<string> Heads => new()
+    {
+        "maxpool-gemm", "overlapping-maxpool", "gap-matmul", "batchnorm-avgpool-reducemean", "transpose-nhwc", "conv-relu6-gap",
+        "strided-conv-gap",
+    };
 
     private static Head HeadNamed(string name) => name switch
     {
@@ -34,13 +39,15 @@ public sealed class ModelImporterTests : IDisposable
         {
             var (pooled, _) = (b.Single("MaxPool", [f], Attribute("kernel_shape", 2L, 2L), Attribute("strides", 2L, 2L)), 0);
             string flat = b.Single("Flatten", [pooled], Attribute("axis", 1L));
-            string hidden = b.Single("Relu", b.Single("Gemm", [flat, b.Initializer("w1", Uniform(r, 6 * 64, -0.3, 0.3), 6, 64), b.Initializer("b1", Uniform(r, 6, 0.1, 0.3), 6)], Attribute("transB", 1L)));
+            string w1 = b.Initializer("w1", Uniform(r, 6 * 64, -0.3, 0.3), 6, 64), b1 = b.Initializer("b1", Uniform(r, 6, 0.1, 0.3), 6);
+            string hidden = b.Single("Relu", b.Single("Gemm", [flat, w1, b1], Attribute("transB", 1L)));
             return b.Single("Gemm", [hidden, b.Initializer("w2", Uniform(r, 6 * Classes, -1, 1), 6, Classes)], Attribute("alpha", 0.5f));
         },
         // MaxPool with overlapping, padded windows (a maximum can serve two windows), Flatten, Gemm
         "overlapping-maxpool" => (b, f, r) =>
         {
-            string pooled = b.Single("MaxPool", [f], Attribute("kernel_shape", 3L, 3L), Attribute("strides", 2L, 2L), Attribute("pads", 1L, 1L, 1L, 1L));
+            string pooled = b.Single("MaxPool", [f], Attribute("kernel_shape", 3L, 3L), Attribute("strides", 2L, 2L),
+                Attribute("pads", 1L, 1L, 1L, 1L));
             string flat = b.Single("Flatten", [pooled], Attribute("axis", 1L));
             return b.Single("Gemm", [flat, b.Initializer("w", Uniform(r, Classes * 64, -1, 1), Classes, 64)], Attribute("transB", 1L));
         },
@@ -57,12 +64,16 @@ public sealed class ModelImporterTests : IDisposable
         "batchnorm-avgpool-reducemean" => (b, f, r) =>
         {
             string normed = b.Single("BatchNormalization", [f,
-                b.Initializer("bn_scale", Uniform(r, Channels, 0.5, 1.5), Channels), b.Initializer("bn_bias", Uniform(r, Channels, 0.1, 0.3), Channels),
-                b.Initializer("bn_mean", Uniform(r, Channels, 0, 0.1), Channels), b.Initializer("bn_var", Uniform(r, Channels, 0.5, 2), Channels)]);
-            string pooled = b.Single("AveragePool", [b.Single("Relu", normed)], Attribute("kernel_shape", 2L, 2L), Attribute("strides", 2L, 2L));
+                b.Initializer("bn_scale", Uniform(r, Channels, 0.5, 1.5), Channels),
+                b.Initializer("bn_bias", Uniform(r, Channels, 0.1, 0.3), Channels),
+                b.Initializer("bn_mean", Uniform(r, Channels, 0, 0.1), Channels),
+                b.Initializer("bn_var", Uniform(r, Channels, 0.5, 2), Channels)]);
+            string pooled = b.Single("AveragePool", [b.Single("Relu", normed)], Attribute("kernel_shape", 2L, 2L),
+                Attribute("strides", 2L, 2L));
             string mean = b.Single("ReduceMean", [pooled], Attribute("axes", 2L, 3L), Attribute("keepdims", 0L));
             string scaled = b.Single("Mul", mean, b.Initializer("scale", Uniform(r, Channels, 0.5, 2), Channels));
-            return b.Single("Gemm", [scaled, b.Initializer("w", Uniform(r, Classes * Channels, -1, 1), Classes, Channels)], Attribute("transB", 1L));
+            string w = b.Initializer("w", Uniform(r, Classes * Channels, -1, 1), Classes, Channels);
+            return b.Single("Gemm", [scaled, w], Attribute("transB", 1L));
         },
         // Transpose to channels-last, ReduceMean over H and W, MatMul
         "transpose-nhwc" => (b, f, r) =>
@@ -70,6 +81,23 @@ public sealed class ModelImporterTests : IDisposable
             string nhwc = b.Single("Transpose", [f], Attribute("perm", 0L, 2L, 3L, 1L));
             string mean = b.Single("ReduceMean", [nhwc], Attribute("axes", 1L, 2L), Attribute("keepdims", 0L));
             return b.Single("MatMul", mean, b.Initializer("w", Uniform(r, Channels * Classes, -1, 1), Channels, Classes));
+        },
+        // A finer layer's head: Conv (pads 1), Clip as ReLU6, GlobalAveragePool, Flatten, Gemm
+        "conv-relu6-gap" => (b, f, r) =>
+        {
+            string conv = b.Single("Conv", [f, b.Initializer("w", Uniform(r, 6 * Channels * 9, -0.5, 0.5), 6, Channels, 3, 3)],
+                Attribute("kernel_shape", 3L, 3L), Attribute("pads", 1L, 1L, 1L, 1L));
+            string clipped = b.Single("Clip", conv, b.Initializer("min", [0f]), b.Initializer("max", [6f]));
+            string flat = b.Single("Flatten", [b.Single("GlobalAveragePool", clipped)], Attribute("axis", 1L));
+            return b.Single("Gemm", [flat, b.Initializer("dense", Uniform(r, Classes * 6, -1, 1), Classes, 6)], Attribute("transB", 1L));
+        },
+        // Conv with stride 2 and no padding (the last row and column fall out of every window), GlobalAveragePool, Flatten, Gemm
+        "strided-conv-gap" => (b, f, r) =>
+        {
+            string conv = b.Single("Conv", [f, b.Initializer("w", Uniform(r, 5 * Channels * 9, -0.5, 0.5), 5, Channels, 3, 3)],
+                Attribute("kernel_shape", 3L, 3L), Attribute("strides", 2L, 2L));
+            string flat = b.Single("Flatten", [b.Single("GlobalAveragePool", conv)], Attribute("axis", 1L));
+            return b.Single("Gemm", [flat, b.Initializer("dense", Uniform(r, Classes * 5, -1, 1), Classes, 5)], Attribute("transB", 1L));
         },
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
@@ -97,7 +125,8 @@ public sealed class ModelImporterTests : IDisposable
             for (int p = 0; p < cam.Length; p++)
             {
                 // Float32 central differences; a wrong rule is off by far more than this.
-                Assert.True(Math.Abs(expected[p] / scale - cam[p] / scale) < 2e-2, $"{headName}, class {c}, pixel {p}: {cam[p]} vs {expected[p]}");
+                Assert.True(Math.Abs(expected[p] / scale - cam[p] / scale) < 2e-2,
+                    $"{headName}, class {c}, pixel {p}: {cam[p]} vs {expected[p]}");
             }
         }
         Assert.InRange(informative, 1, Classes);
@@ -108,6 +137,8 @@ public sealed class ModelImporterTests : IDisposable
     [InlineData("gap-matmul", "features")]
     [InlineData("transpose-nhwc", "features")]
     [InlineData("batchnorm-avgpool-reducemean", "Relu_3_4")]
+    [InlineData("conv-relu6-gap", "Clip_4")]
+    [InlineData("strided-conv-gap", "Conv_2_3")]
     public void TheFeatureMapIsTheLastActivationBeforeTheSpatialCollapse(string headName, string expected)
     {
         var (manifest, _) = Import(Classifier(HeadNamed(headName)));
@@ -210,14 +241,57 @@ public sealed class ModelImporterTests : IDisposable
 
         Assert.StartsWith("imported (pytorch", manifest.Architecture);
         Assert.Equal(camShape, new[] { manifest.GradCam!.Height, manifest.GradCam.Width });
-        var cams = reference.GetProperty("cams").EnumerateArray().Select(c => c.EnumerateArray().Select(v => v.GetSingle()).ToArray()).ToArray();
+        var cams = reference.GetProperty("cams").EnumerateArray()
+            .Select(c => c.EnumerateArray().Select(v => v.GetSingle()).ToArray()).ToArray();
         Assert.True(cams.Count(c => c.Any(v => v > 0)) >= 2, "the reference should explain at least two classes with a non-zero map");
         float scale = cams.Max(c => c.Max());
         for (int target = 0; target < labels.Length; target++)
         {
-            var outputs = Run(imported, manifest.Input.Name, image, [1, 3, side, side], [manifest.Outputs.Logits, manifest.Outputs.Cam!], [target]);
+            var outputs = Run(imported, manifest.Input.Name, image, [1, 3, side, side], [manifest.Outputs.Logits, manifest.Outputs.Cam!],
+                [target]);
             Assert.Equal(expectedLogits, outputs[0], new Tolerance(1e-4f));
             Assert.Equal(cams[target], outputs[1], new Tolerance(1e-4f * scale));
+        }
+    }
+
+    [Fact]
+    public void MovingTheGradCamToAnEarlierLayerKeepsTheClassificationBitForBitAndExplainsThatLayer()
+    {
+        var head = HeadNamed("conv-relu6-gap");
+        var (manifest, imported) = Import(Classifier(head));
+        string packaged = Path.Combine(root, "packaged.onnx"), moved = Path.Combine(root, "moved.onnx");
+        File.WriteAllBytes(packaged, imported.ToByteArray());
+
+        var (outputs, gradCam) = ModelImporter.Retarget(packaged, manifest, "features", moved);
+
+        var retargeted = ModelProto.Parser.ParseFrom(File.ReadAllBytes(moved));
+        Assert.Equal(new GradCamInfo("features", Channels, Side, Side), gradCam);
+        Assert.NotEqual(manifest.GradCam.Layer, gradCam.Layer);
+        // The old Grad-CAM graph is gone: one target_class input, one set of outputs.
+        Assert.Equal([manifest.Input.Name, outputs.TargetClass], retargeted.Graph.Input.Select(i => i.Name));
+        string?[] expectedOutputs =
+        [
+            outputs.Logits, outputs.Probabilities, outputs.Cam, outputs.CamClass, outputs.Features, outputs.CamGradient,
+            outputs.CamActivation,
+        ];
+        Assert.Equal(expectedOutputs, retargeted.Graph.Output.Select(o => o.Name));
+        float[] images = Uniform(new Random(8), 2 * 3 * Side * Side, 0, 1);
+        string[] classifier = [manifest.Outputs.Logits, manifest.Outputs.Probabilities];
+        var before = Run(imported, manifest.Input.Name, images, [2, 3, Side, Side], classifier);
+        var after = Run(retargeted, manifest.Input.Name, images, [2, 3, Side, Side], [outputs.Logits, outputs.Probabilities]);
+        Assert.Equal(before[0], after[0]);
+        Assert.Equal(before[1], after[1]);
+
+        var withFeatures = Classifier(head);
+        withFeatures.Graph.Output.Add(new ValueInfoProto { Name = "features" });
+        float[] image = images[..(3 * Side * Side)];
+        float[] features = Run(withFeatures, "image", image, [1, 3, Side, Side], ["features"])[0];
+        for (int c = 0; c < Classes; c++)
+        {
+            float[] cam = Run(retargeted, manifest.Input.Name, image, [1, 3, Side, Side], [outputs.Cam!], [c])[0];
+            double[] expected = FiniteDifferenceCam(HeadOnly(head), features, c);
+            double scale = Math.Max(expected.Max(), 1e-6);
+            Assert.Equal(expected.Select(v => v / scale), cam.Select(v => v / scale), new DoubleTolerance(2e-2));
         }
     }
 
@@ -229,7 +303,8 @@ public sealed class ModelImporterTests : IDisposable
             string mean = b.Single("ReduceMean", [f], Attribute("axes", 1L, 2L), Attribute("keepdims", 0L));
             return b.Single("MatMul", mean, b.Initializer("w", Uniform(r, Channels * Classes, -1, 1), Channels, Classes));
         };
-        Head transposeFirst = (b, f, r) => meanThenProject(b, b.Node("Transpose", [f], attributes: [Attribute("perm", 0L, 2L, 3L, 1L)], outputs: ["nhwc"])[0], r);
+        Head transposeFirst = (b, f, r) =>
+            meanThenProject(b, b.Node("Transpose", [f], attributes: [Attribute("perm", 0L, 2L, 3L, 1L)], outputs: ["nhwc"])[0], r);
         var source = Classifier(transposeFirst);
         var (manifest, imported) = Import(source, target: "nhwc");
         float[] image = Uniform(new Random(6), 3 * Side * Side, 0, 1);
@@ -285,7 +360,8 @@ public sealed class ModelImporterTests : IDisposable
         File.WriteAllBytes(path, Classifier(HeadNamed("gap-matmul")).ToByteArray());
 
         var error = Assert.Throws<ImportException>(() => ModelImporter.Import(
-            new ImportOptions(path, ["x", "y"], Side, Side, ImportOptions.ParseNormalization("imagenet"), InputLayout.Auto, null, Path.Combine(root, "out"))));
+            new ImportOptions(path, ["x", "y"], Side, Side, ImportOptions.ParseNormalization("imagenet"), InputLayout.Auto, null,
+                Path.Combine(root, "out"))));
 
         Assert.Contains("2 labels", error.Message);
     }

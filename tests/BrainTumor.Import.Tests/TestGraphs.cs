@@ -76,7 +76,8 @@ internal static class TestGraphs
         return model;
     }
 
-    public static float[][] Run(ModelProto model, string inputName, float[] input, long[] shape, IReadOnlyList<string> outputs, long[]? target = null)
+    public static float[][] Run(ModelProto model, string inputName, float[] input, long[] shape, IReadOnlyList<string> outputs,
+        long[]? target = null)
     {
         using var options = new SessionOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         using var session = new InferenceSession(model.ToByteArray(), options);
@@ -93,7 +94,8 @@ internal static class TestGraphs
 
     /// <summary>Grad-CAM of one image from central differences of the head-only model's logit.</summary>
     /// <param name="channelsLast">The feature map is [H, W, C] rather than [C, H, W].</param>
-    public static double[] FiniteDifferenceCam(ModelProto headOnly, float[] features, int targetClass, float step = 1e-3f, bool channelsLast = false)
+    public static double[] FiniteDifferenceCam(ModelProto headOnly, float[] features, int targetClass, float step = 1e-3f,
+        bool channelsLast = false)
     {
         int count = features.Length;
         var batch = new float[2 * count * count];

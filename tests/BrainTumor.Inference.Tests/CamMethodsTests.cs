@@ -57,10 +57,11 @@ public sealed class CamMethodsTests
 public sealed class DefaultCamMethodTests
 {
     private static GradCamChecks Checked(string method, int failures) =>
-        new(method, "data", 40, [], 0, 0, 1, 40, GradCamCheckThresholds.Default, failures == 0, Enumerable.Repeat("failed", failures).ToList(),
-            DateTimeOffset.UnixEpoch, "test");
+        new(method, "data", 40, [], 0, 0, 1, 40, GradCamCheckThresholds.Default, failures == 0,
+            Enumerable.Repeat("failed", failures).ToList(), DateTimeOffset.UnixEpoch, "test");
 
-    private static readonly ModelManifest Shipped = ModelManifest.Read(Path.Combine(RepositoryPaths.Root, "models", "lite-cnn", ModelManifest.FileName));
+    private static readonly ModelManifest Shipped =
+        ModelManifest.Read(Path.Combine(RepositoryPaths.Root, "models", "lite-cnn", ModelManifest.FileName));
 
     private static ModelManifest With(params GradCamChecks[] checks) =>
         Shipped with { GradCamChecks = checks.Length == 0 ? null : checks, PointingGame = null };
@@ -81,7 +82,8 @@ public sealed class DefaultCamMethodTests
 
     [Fact]
     public void FailuresAddUpOverEveryCheckedDataSet() =>
-        Assert.Equal("gradcam", With(Checked("gradcam", 1), Checked("hirescam", 0), Checked("gradcam", 0), Checked("hirescam", 2)).DefaultCamMethod);
+        Assert.Equal("gradcam",
+            With(Checked("gradcam", 1), Checked("hirescam", 0), Checked("gradcam", 0), Checked("hirescam", 2)).DefaultCamMethod);
 
     [Fact]
     public void AmongMethodsWithEqualFailuresTheOneThatPointsAtTheLesionMostOftenIsTheDefault() =>

@@ -19,13 +19,16 @@ public sealed class FeatureDistributionTests : IDisposable
         {
             int label = i % 3;
             double a = Normal(), b = Normal();
-            features.Add([(float)(label * 2 + a), (float)(a + 0.3 * b + 0.5 * Normal()), (float)(label - b), (float)(0.5 * Normal()), (float)(3 + Normal())]);
+            features.Add([(float)(label * 2 + a), (float)(a + 0.3 * b + 0.5 * Normal()), (float)(label - b), (float)(0.5 * Normal()),
+                (float)(3 + Normal())]);
             labels.Add(label);
         }
         return (features, labels);
     }
 
-    /// <summary>The same quantity written out directly: class means, pooled covariance, shrinkage, inverse by Gauss-Jordan elimination.</summary>
+    /// <summary>
+    /// The same quantity written out directly: class means, pooled covariance, shrinkage, inverse by Gauss-Jordan elimination.
+    /// </summary>
     private static double DirectScore(List<float[]> features, List<int> labels, double shrinkage, float[] x)
     {
         int d = x.Length;
@@ -139,7 +142,8 @@ public sealed class FeatureDistributionTests : IDisposable
         var few = Sample(24, seed: 8);
         var many = Sample(3000, seed: 8);
 
-        Assert.True(FeatureDistribution.Fit(few.Features, few.Labels, 3, null).Shrinkage > FeatureDistribution.Fit(many.Features, many.Labels, 3, null).Shrinkage);
+        Assert.True(FeatureDistribution.Fit(few.Features, few.Labels, 3, null).Shrinkage
+            > FeatureDistribution.Fit(many.Features, many.Labels, 3, null).Shrinkage);
     }
 
     [Fact]

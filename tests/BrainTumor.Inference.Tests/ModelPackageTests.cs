@@ -213,7 +213,8 @@ public sealed class ModelPackageTests : IDisposable
     {
         CopyShipped();
 
-        var error = Assert.Throws<ModelPackageException>(() => Catalog(new InferenceOptions { ModelsDirectory = root, DefaultModel = "resnet50" }));
+        var error = Assert.Throws<ModelPackageException>(
+            () => Catalog(new InferenceOptions { ModelsDirectory = root, DefaultModel = "resnet50" }));
 
         Assert.Contains("resnet50", error.Message);
     }
@@ -242,7 +243,8 @@ public sealed class ModelPackageTests : IDisposable
     {
         CopyShipped();
 
-        var error = Assert.Throws<ModelPackageException>(() => Catalog(new InferenceOptions { ModelsDirectory = root, Models = ["resnet99"] }));
+        var error = Assert.Throws<ModelPackageException>(
+            () => Catalog(new InferenceOptions { ModelsDirectory = root, Models = ["resnet99"] }));
 
         Assert.Contains("'resnet99'", error.Message);
         Assert.Contains("custom-cnn", error.Message);
@@ -285,8 +287,10 @@ public sealed class ModelPackageTests : IDisposable
         string directory = CopyShipped();
         var guard = ModelManifest.Read(Path.Combine(directory, ModelManifest.FileName)).OutOfDistribution!;
         var random = new Random(1);
-        var features = Enumerable.Range(0, 40).Select(_ => Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble()).ToArray()).ToList();
-        FeatureDistribution.Fit(features, features.Select((_, i) => i % 4).ToList(), 4, shrinkage: null).Save(Path.Combine(directory, guard.StatisticsFile));
+        var features = Enumerable.Range(0, 40)
+            .Select(_ => Enumerable.Range(0, 8).Select(_ => (float)random.NextDouble()).ToArray()).ToList();
+        FeatureDistribution.Fit(features, features.Select((_, i) => i % 4).ToList(), 4, shrinkage: null)
+            .Save(Path.Combine(directory, guard.StatisticsFile));
 
         var error = Assert.Throws<ModelPackageException>(() => Catalog());
 
@@ -300,7 +304,8 @@ public sealed class ModelPackageTests : IDisposable
         using var catalog = Catalog();
         var model = catalog.Default;
         using var slice = Imaging.ImageLoader.Decode(File.ReadAllBytes(RepositoryPaths.DatasetImage("glioma_tumor", 0)));
-        using var noise = new SkiaSharp.SKBitmap(new SkiaSharp.SKImageInfo(256, 256, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Unpremul));
+        using var noise = new SkiaSharp.SKBitmap(
+            new SkiaSharp.SKImageInfo(256, 256, SkiaSharp.SKColorType.Rgba8888, SkiaSharp.SKAlphaType.Unpremul));
         var random = new Random(3);
         random.NextBytes(noise.GetPixelSpan());
 

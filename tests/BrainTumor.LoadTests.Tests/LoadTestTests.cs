@@ -25,8 +25,8 @@ public sealed class LoadTestTests : IDisposable
     [Trait("Category", "Slow")]
     public async Task TheCeilingReportPutsTheServerBesideTheInProcessRatesAndNamesTheCpu()
     {
-        var report = await Ceiling.RunAsync(["lite-cnn"], RepositoryPaths.Dataset, RepositoryPaths.Root, results, secondsPerRate: 0.5, serverRequests: 20,
-            TextWriter.Null);
+        var report = await Ceiling.RunAsync(["lite-cnn"], RepositoryPaths.Dataset, RepositoryPaths.Root, results, secondsPerRate: 0.5,
+            serverRequests: 20, TextWriter.Null);
 
         var row = Assert.Single(report.Rows);
         Assert.Equal("lite-cnn", row.Model);
@@ -81,7 +81,8 @@ public sealed class LoadTestTests : IDisposable
     [Fact]
     public async Task ARemoteTargetNeedsAllowRemote()
     {
-        var error = await Assert.ThrowsAsync<LoadTestException>(() => LoadTest.RunAsync(Options(Scenario.Predict, new Uri("http://203.0.113.7:8080")), TextWriter.Null));
+        var error = await Assert.ThrowsAsync<LoadTestException>(() =>
+            LoadTest.RunAsync(Options(Scenario.Predict, new Uri("http://203.0.113.7:8080")), TextWriter.Null));
 
         Assert.Contains("--allow-remote", error.Message);
     }
@@ -104,7 +105,8 @@ public sealed class LoadTestTests : IDisposable
     [Fact]
     public async Task AServerThatDoesNotAnswerIsReportedClearly()
     {
-        var error = await Assert.ThrowsAsync<LoadTestException>(() => LoadTest.RunAsync(Options(Scenario.Predict, new Uri("http://127.0.0.1:9")), TextWriter.Null));
+        var error = await Assert.ThrowsAsync<LoadTestException>(() =>
+            LoadTest.RunAsync(Options(Scenario.Predict, new Uri("http://127.0.0.1:9")), TextWriter.Null));
 
         Assert.Contains("does not answer", error.Message);
     }

@@ -22,7 +22,8 @@ public sealed class EnsembleGraphTests
 
     private static ModelProto Joined() => EnsembleGraph.Join(
         Members.Select(m => new EnsembleGraph.Member(m, ModelTensorNames.Input, ModelTensorNames.Probabilities, ModelTensorNames.Logits,
-            ModelTensorNames.TargetClass, ModelTensorNames.CamGradient, ModelTensorNames.CamActivation, ModelTensorNames.Features)).ToList(),
+            ModelTensorNames.TargetClass, ModelTensorNames.CamGradient, ModelTensorNames.CamActivation,
+            ModelTensorNames.Features)).ToList(),
         [Channels, Channels], CamSide, CamSide, inputChannels: 2, inputHeight: Size, inputWidth: Size, Classes);
 
     [Fact]
@@ -80,8 +81,10 @@ public sealed class EnsembleGraphTests
                 {
                     var features = members[member][ModelTensorNames.Features].Skip(n * Channels).Take(Channels);
                     Assert.Equal(features, ensemble[ModelTensorNames.Features].Skip(n * 2 * Channels + member * Channels).Take(Channels));
-                    var gradient = members[member][ModelTensorNames.CamGradient].Skip(n * Channels * cells).Take(Channels * cells).Select(g => g / 2);
-                    Assert.Equal(gradient, ensemble[ModelTensorNames.CamGradient].Skip((n * 2 + member) * Channels * cells).Take(Channels * cells));
+                    var gradient = members[member][ModelTensorNames.CamGradient].Skip(n * Channels * cells).Take(Channels * cells)
+                        .Select(g => g / 2);
+                    Assert.Equal(gradient,
+                        ensemble[ModelTensorNames.CamGradient].Skip((n * 2 + member) * Channels * cells).Take(Channels * cells));
                 }
             }
         }

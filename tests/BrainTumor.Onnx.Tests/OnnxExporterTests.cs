@@ -360,14 +360,37 @@ public class OnnxExporterTests
     }
 
     [Fact]
-    public void AConvolutionInTheHeadIsRefusedByName()
+    public void CamOfALayerBeforeTheLastConvolutionMatchesFiniteDifferenceGradCam()
+    {
+        // A finer Grad-CAM layer: the head differentiated holds a pointwise convolution and a ReLU6.
+        var network = DepthwiseNetwork();
+        var layers = network.Layers.ToList();
+        layers[3] = new Relu6Layer("relu2");
+        network = network with { Layers = layers, GradCamLayerIndex = 1 };
+        float[] inputs = Inputs(2, 8, seed: 8);
+        var model = OnnxExporter.Export(network);
+
+        for (long target = 0; target < Classes; target++)
+        {
+            var cam = Run(model, inputs, 2, 8, [target, target], ModelTensorNames.Cam)[ModelTensorNames.Cam];
+            for (int n = 0; n < 2; n++)
+            {
+                double[] expected = ReferenceNetwork.GradCam(network, Sample(inputs, n, 8), (int)target);
+                double scale = Math.Max(expected.Max(), 1e-6);
+                Assert.Equal(expected.Select(v => v / scale), cam.Skip(n * 16).Take(16).Select(v => v / scale), new DoubleTolerance(1e-3));
+            }
+        }
+    }
+
+    [Fact]
+    public void AnOperatorWithoutAGradientRuleInTheHeadIsRefusedByName()
     {
         var network = Network(8, 1);
         var layers = network.Layers.ToList();
-        layers.Insert(2, new Conv2dLayer("late_conv", 3, 3, 1, 1, 0, new float[9], new float[3]));
+        layers.Insert(2, new SigmoidLayer("late_sigmoid"));
 
         var error = Assert.Throws<NotSupportedException>(() => OnnxExporter.Export(network with { Layers = layers }));
-        Assert.Contains("late_conv", error.Message);
+        Assert.Contains("late_sigmoid", error.Message);
     }
 
     [Fact]

@@ -17,10 +17,12 @@ internal static class ReferenceNetwork
             {
                 Conv2dLayer conv => Convolve(conv, x),
                 ReluLayer => x with { Values = x.Values.Select(v => Math.Max(v, 0)).ToArray() },
+                Relu6Layer => x with { Values = x.Values.Select(v => Math.Clamp(v, 0, 6)).ToArray() },
                 MaxPoolLayer pool => MaxPool(pool, x),
                 ResidualBlockLayer block => Add(Run(network, block.Main, x), Run(network, block.Shortcut, x)),
                 GlobalAveragePoolLayer => new Activation(
-                    Enumerable.Range(0, x.Channels).Select(c => x.Values.Skip(c * x.Height * x.Width).Take(x.Height * x.Width).Average()).ToArray(),
+                    Enumerable.Range(0, x.Channels)
+                        .Select(c => x.Values.Skip(c * x.Height * x.Width).Take(x.Height * x.Width).Average()).ToArray(),
                     x.Channels, 1, 1),
                 FlattenLayer => new Activation(x.Values, x.Values.Length, 1, 1),
                 DenseLayer dense => Dense(dense, x),
@@ -80,7 +82,8 @@ internal static class ReferenceNetwork
                 int iy = y * conv.Stride + ky - conv.Padding, ix = xo * conv.Stride + kx - conv.Padding;
                 if (iy >= 0 && iy < x.Height && ix >= 0 && ix < x.Width)
                 {
-                    sum += conv.Weight[((o * inPerGroup + local) * conv.Kernel + ky) * conv.Kernel + kx] * x.Values[(c * x.Height + iy) * x.Width + ix];
+                    sum += conv.Weight[((o * inPerGroup + local) * conv.Kernel + ky) * conv.Kernel + kx]
+                        * x.Values[(c * x.Height + iy) * x.Width + ix];
                 }
             }
             output[(o * outHeight + y) * outWidth + xo] = sum;
@@ -90,7 +93,8 @@ internal static class ReferenceNetwork
 
     private static Activation MaxPool(MaxPoolLayer pool, Activation x)
     {
-        int outHeight = (x.Height + 2 * pool.Padding - pool.Kernel) / pool.Stride + 1, outWidth = (x.Width + 2 * pool.Padding - pool.Kernel) / pool.Stride + 1;
+        int outHeight = (x.Height + 2 * pool.Padding - pool.Kernel) / pool.Stride + 1;
+        int outWidth = (x.Width + 2 * pool.Padding - pool.Kernel) / pool.Stride + 1;
         var output = new double[x.Channels * outHeight * outWidth];
         for (int c = 0; c < x.Channels; c++)
         for (int y = 0; y < outHeight; y++)

@@ -26,7 +26,7 @@ public sealed class CrossValidationTests : IDisposable
         return (new CrossValidation(options, 3, Path.Combine(root, "report"), new ProgressReporter(log, interactive: false)), log);
     }
 
-    [Fact]
+    [DatasetFact]
     public void EveryImageIsTestedOnceAndTheReportIsWritten()
     {
         var report = Create().Run.Run();
@@ -35,14 +35,15 @@ public sealed class CrossValidationTests : IDisposable
         Assert.Equal(48, report.Folds.Sum(f => f.Truth.Length));
         Assert.All(report.Folds, f => Assert.Equal(f.Truth.Length, f.Probabilities.Length));
         Assert.Equal(3, report.Summaries()["accuracy"].N);
-        foreach (var file in new[] { "report.md", "report.json", "fold-1.json", "fold-3.json", "confusion-matrix.png", "learning-curves-loss.png" })
+        string[] files = ["report.md", "report.json", "fold-1.json", "fold-3.json", "confusion-matrix.png", "learning-curves-loss.png"];
+        foreach (var file in files)
         {
             Assert.True(File.Exists(Path.Combine(root, "report", file)), file);
         }
         Assert.Contains("not** the paper's 224x224", File.ReadAllText(Path.Combine(root, "report", "report.md")));
     }
 
-    [Fact]
+    [DatasetFact]
     public void ARepeatedCommandOnlyRunsTheFoldsThatAreMissing()
     {
         var first = Create().Run.Run();
@@ -59,7 +60,7 @@ public sealed class CrossValidationTests : IDisposable
         Assert.Equal(first.Folds[0].Probabilities, report.Folds[0].Probabilities);
     }
 
-    [Fact]
+    [DatasetFact]
     public void ContinuingARunWithOtherOptionsIsRefusedAndKeepsItsReport()
     {
         Create().Run.Run();
@@ -72,7 +73,7 @@ public sealed class CrossValidationTests : IDisposable
         Assert.Equal(before, File.ReadAllText(reportFile));
     }
 
-    [Fact]
+    [DatasetFact]
     public void RewritingTheReportOfAFinishedRunKeepsTheMachineThatTrainedIt()
     {
         Create().Run.Run();

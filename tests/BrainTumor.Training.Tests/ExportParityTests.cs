@@ -66,7 +66,8 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
         for (int i = 0; i < Images; i++)
         {
             // Spread over the classes: the samples are ordered by label.
-            samples[i * samples.Count / Images].Image.WriteTensor(Trainer.InputNormalization, buffer.AsSpan(i * 3 * Size * Size, 3 * Size * Size));
+            samples[i * samples.Count / Images].Image.WriteTensor(Trainer.InputNormalization,
+                buffer.AsSpan(i * 3 * Size * Size, 3 * Size * Size));
         }
         return buffer;
     }
@@ -82,22 +83,26 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
         {
             feeds[ModelTensorNames.TargetClass] = target;
         }
-        string[] outputs = [ModelTensorNames.Probabilities, ModelTensorNames.Cam, ModelTensorNames.CamGradient, ModelTensorNames.CamActivation];
+        string[] outputs =
+            [ModelTensorNames.Probabilities, ModelTensorNames.Cam, ModelTensorNames.CamGradient, ModelTensorNames.CamActivation];
         using var results = session.Run(new RunOptions(), feeds, outputs);
         return outputs.Select((name, i) => (name, results[i].GetTensorDataAsSpan<float>().ToArray())).ToDictionary();
     }
 
-    /// <summary>HiResCAM and Grad-CAM++ maps of every image from the ONNX run's gradient and activation outputs, as the server computes them.</summary>
+    /// <summary>HiResCAM and Grad-CAM++ maps of every image from the ONNX run's gradient and activation outputs, as the server computes
+    /// them.</summary>
     private float[] OnnxMaps(Dictionary<string, float[]> onnx, CamMethod method)
     {
         var (height, width) = (trained.ExpectedGradCam.Height, trained.ExpectedGradCam.Width);
         int size = onnx[ModelTensorNames.CamGradient].Length / Images, channels = size / (height * width);
-        return Enumerable.Range(0, Images).SelectMany(i => CamMethods.Compute(method, onnx[ModelTensorNames.CamGradient].AsSpan(i * size, size),
-            onnx[ModelTensorNames.CamActivation].AsSpan(i * size, size), channels, height, width)).ToArray();
+        return Enumerable.Range(0, Images).SelectMany(i => CamMethods.Compute(method,
+            onnx[ModelTensorNames.CamGradient].AsSpan(i * size, size), onnx[ModelTensorNames.CamActivation].AsSpan(i * size, size),
+            channels, height, width)).ToArray();
     }
 
     /// <summary>Grad-CAM by TorchSharp's autograd: the reference the analytic ONNX gradient must match.</summary>
-    private (float[] Probabilities, float[] Cam, long[] Predicted, float[] HiResCam, float[] GradCamPlusPlus) AutogradGradCam(float[] inputs, long[]? targets)
+    private (float[] Probabilities, float[] Cam, long[] Predicted, float[] HiResCam, float[] GradCamPlusPlus) AutogradGradCam(
+        float[] inputs, long[]? targets)
     {
         var network = trained.Result.Network;
         network.eval();
@@ -114,11 +119,13 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
         // alpha = g^2 / (2 g^2 + sum(A) g^3), weights = sum over positions of alpha ReLU(g).
         var squared = gradient.pow(2);
         var denominator = 2 * squared + activation.sum([2, 3], keepdim: true) * squared * gradient;
-        var alpha = where(denominator.ne(0), squared / where(denominator.ne(0), denominator, ones_like(denominator)), zeros_like(denominator));
+        var alpha = where(denominator.ne(0), squared / where(denominator.ne(0), denominator, ones_like(denominator)),
+            zeros_like(denominator));
         var plusPlusWeights = (alpha * nn.functional.relu(gradient)).sum([2, 3], keepdim: true);
         var plusPlus = nn.functional.relu((plusPlusWeights * activation).sum(1));
         // The exported probabilities carry the temperature fitted at export.
-        double temperature = ModelManifest.Read(Path.Combine(trained.Options.OutputDirectory, ModelManifest.FileName)).Calibration?.Temperature ?? 1.0;
+        double temperature = ModelManifest.Read(Path.Combine(trained.Options.OutputDirectory, ModelManifest.FileName))
+            .Calibration?.Temperature ?? 1.0;
         return (nn.functional.softmax(logits / temperature, 1).detach().data<float>().ToArray(), cam.detach().data<float>().ToArray(),
             predicted.data<long>().ToArray(), hiResCam.detach().data<float>().ToArray(), plusPlus.detach().data<float>().ToArray());
     }
@@ -181,8 +188,11 @@ public abstract class ExportParityTests(BrieflyTrainedNetwork trained, ITestOutp
         Assert.Equal(Images, AssertCamsAgree(torch.Cam, onnx[ModelTensorNames.Cam]));
     }
 
-    /// <summary>Runs ONNX and autograd with every class requested for the whole batch, and sums what <paramref name="compare"/> returns.</summary>
-    private int ForEveryClass(Func<Dictionary<string, float[]>, (float[] Probabilities, float[] Cam, long[] Predicted, float[] HiResCam, float[] GradCamPlusPlus), int> compare)
+    /// <summary>Runs ONNX and autograd with every class requested for the whole batch, and sums what <paramref name="compare"/>
+    /// returns.</summary>
+    private int ForEveryClass(
+        Func<Dictionary<string, float[]>, (float[] Probabilities, float[] Cam, long[] Predicted, float[] HiResCam,
+            float[] GradCamPlusPlus), int> compare)
     {
         float[] inputs = InputBatch();
         int total = 0;

@@ -5,12 +5,19 @@ using Xunit.Sdk;
 namespace BrainTumor.Training.Tests;
 
 /// <summary>
-/// A fact of an export parity class, skipped where LibTorch cannot train that class's network (<see cref="LibTorchCpu"/>):
-/// the facts are declared once on the base class, so only the discoverer sees which network's class runs them.
+/// A fact of an export parity class, skipped without the dataset (<see cref="DatasetAbsence"/>), which the class's network is
+/// trained on, and where LibTorch cannot train that network (<see cref="LibTorchCpu"/>): the facts are declared once on the
+/// base class, so only the discoverer sees which network's class runs them.
 /// </summary>
 [XunitTestCaseDiscoverer("BrainTumor.Training.Tests.ParityFactDiscoverer", "BrainTumor.Training.Tests")]
 [AttributeUsage(AttributeTargets.Method)]
-public sealed class ParityFactAttribute : FactAttribute;
+public sealed class ParityFactAttribute : FactAttribute
+{
+    public ParityFactAttribute()
+    {
+        Skip = DatasetAbsence.Reason;
+    }
+}
 
 public sealed class ParityFactDiscoverer(IMessageSink diagnostics) : IXunitTestCaseDiscoverer
 {
@@ -20,7 +27,8 @@ public sealed class ParityFactDiscoverer(IMessageSink diagnostics) : IXunitTestC
         [nameof(DenseNet121ExportParityTests)] = "densenet121",
     };
 
-    public IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions options, ITestMethod testMethod, IAttributeInfo factAttribute)
+    public IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions options, ITestMethod testMethod,
+        IAttributeInfo factAttribute)
     {
         var display = options.MethodDisplayOrDefault();
         var displayOptions = options.MethodDisplayOptionsOrDefault();

@@ -43,19 +43,21 @@ public sealed class PretrainedResNet18Tests(ITestOutputHelper log)
     /// The TorchSharp network, loaded from the package's initialisers, computes the same pooled features as ONNX Runtime
     /// running the package's own file, on real slices: the mapping of every weight, the padding and the channel order.
     /// </summary>
-    [Fact]
+    [DatasetFact]
     public void TorchSharpFeaturesEqualOnnxRuntimesOnRealSlices()
     {
         var imageNet = ImageNetResNet18.Load();
         using var network = new ResNet18(Size, 4, imageNet);
         network.eval();
         var labels = DatasetLabels.BrainTumor;
-        var images = labels.Select((label, i) => ImageLoader.Decode(File.ReadAllBytes(RepositoryPaths.DatasetImage(label, 10 * i + 3)))).ToList();
+        var images = labels.Select((label, i) => ImageLoader.Decode(File.ReadAllBytes(RepositoryPaths.DatasetImage(label, 10 * i + 3))))
+            .ToList();
         int plane = Size * Size;
         var rgb = new float[images.Count * 3 * plane];
         for (int i = 0; i < images.Count; i++)
         {
-            Preprocessing.HeadStandardised.Prepare(images[i], Size, Size).Pixels.WriteTensor(Trainer.InputNormalization, rgb.AsSpan(i * 3 * plane, 3 * plane));
+            Preprocessing.HeadStandardised.Prepare(images[i], Size, Size).Pixels
+                .WriteTensor(Trainer.InputNormalization, rgb.AsSpan(i * 3 * plane, 3 * plane));
         }
         // What the network's first step computes, in the ImageNet file's BGR order: 0-255 pixels minus the channel means.
         var bgr = new float[rgb.Length];
@@ -85,7 +87,8 @@ public sealed class PretrainedResNet18Tests(ITestOutputHelper log)
         {
             // The CNTK export's batch dimension is fixed at 1.
             using var input = OrtValue.CreateTensorValueFromMemory(bgr[(i * 3 * plane)..((i + 1) * 3 * plane)], [1, 3, Size, Size]);
-            using var outputs = session.Run(new RunOptions(), new Dictionary<string, OrtValue> { [ImageNetResNet18.InputName] = input }, [ImageNetResNet18.FeaturesName]);
+            using var outputs = session.Run(new RunOptions(), new Dictionary<string, OrtValue> { [ImageNetResNet18.InputName] = input },
+                [ImageNetResNet18.FeaturesName]);
             onnxFeatures.AddRange(outputs[0].GetTensorDataAsSpan<float>().ToArray());
         }
 

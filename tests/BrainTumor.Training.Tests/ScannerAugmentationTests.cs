@@ -99,7 +99,9 @@ public sealed class ScannerAugmentationTests
         var random = new Random(7);
         for (int draw = 0; draw < 20; draw++)
         {
-            using var remapped = randConv ? ScannerAugmentation.RandomFilter(image, random) : ScannerAugmentation.RandomNetwork(image, random);
+            using var remapped = randConv
+                ? ScannerAugmentation.RandomFilter(image, random)
+                : ScannerAugmentation.RandomNetwork(image, random);
             float[] output = remapped.data<float>().ToArray();
 
             Assert.Equal(pixels.Length, output.Length);
@@ -108,7 +110,8 @@ public sealed class ScannerAugmentationTests
             {
                 Assert.InRange(output[p], pixels[p] > 0 ? 0.0499f : 0f, pixels[p] > 0 ? 1f : 0f);
             }
-            var inside = Enumerable.Range(0, size * size).Where(p => (p % size - 24) * (p % size - 24) + (p / size - 24) * (p / size - 24) < 10 * 10).ToList();
+            var inside = Enumerable.Range(0, size * size)
+                .Where(p => (p % size - 24) * (p % size - 24) + (p / size - 24) * (p / size - 24) < 10 * 10).ToList();
             correlations.Add(Correlation(inside.Select(p => (double)pixels[p]).ToArray(), inside.Select(p => (double)output[p]).ToArray()));
         }
         Assert.Contains(correlations, r => r > 0.5);

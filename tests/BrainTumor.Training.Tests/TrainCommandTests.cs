@@ -28,7 +28,7 @@ public sealed class TrainCommandTests : IDisposable
         "--image-size", imageSize.ToString(), "--max-per-class", "10", "--epochs", epochs.ToString(), "--val-fraction", "0.2", .. extra,
     ];
 
-    [Fact]
+    [DatasetFact]
     public async Task TrainingWritesAModelPackageAndResumesWhereItStopped()
     {
         string output = Path.Combine(root, "models", "tiny");
@@ -50,7 +50,7 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Equal([1, 2], ReadCheckpoint(output).History.Select(h => h.Epoch));
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task AResumedRunTrainsExactlyAsAnUninterruptedOne()
     {
         // lite-cnn (64 px at the least) has dropout and the scanner augmentation draws noise: both must repeat after a resume.
@@ -69,7 +69,7 @@ public sealed class TrainCommandTests : IDisposable
             ReadCheckpoint(resumed).History.Select(h => (h.Epoch, h.TrainLoss, h.ValidationLoss)));
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task APackageTrainedWithTheHeadPipelineRecordsItAndIsFedTheSameWayWhenServed()
     {
         string output = Path.Combine(root, "models", "head");
@@ -82,17 +82,23 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("random grey-level curve", manifest.Training!.Augmentation);
         // The server prepares an upload from the manifest; it must give the model exactly what training gave it.
         using var model = Inference.ClassifierModel.Load(output, new Inference.InferenceOptions());
-        var dataset = Data.ImageFolderDataset.Load(RepositoryPaths.Dataset, manifest.Labels, 48, maxPerClass: 3, preprocessing: Imaging.Preprocessing.HeadStandardised);
+        var dataset = Data.ImageFolderDataset.Load(RepositoryPaths.Dataset, manifest.Labels, 48, maxPerClass: 3,
+            preprocessing: Imaging.Preprocessing.HeadStandardised);
         int stretchDiffers = 0;
         foreach (var sample in dataset.Samples)
         {
             using var decoded = Imaging.ImageLoader.Decode(File.ReadAllBytes(Path.Combine(RepositoryPaths.Dataset, sample.RelativePath)));
             var served = model.Prepare(decoded).Pixels;
             Assert.Equal(sample.Image.Planes, served.Planes);
-            Assert.Equal(model.Predict(sample.Image, withGradCam: false).Probabilities, model.Predict(served, withGradCam: false).Probabilities);
-            if (!Imaging.Preprocessing.Stretch.Prepare(decoded, 48, 48).Pixels.Planes.AsSpan().SequenceEqual(sample.Image.Planes)) stretchDiffers++;
+            Assert.Equal(model.Predict(sample.Image, withGradCam: false).Probabilities,
+                model.Predict(served, withGradCam: false).Probabilities);
+            if (!Imaging.Preprocessing.Stretch.Prepare(decoded, 48, 48).Pixels.Planes.AsSpan().SequenceEqual(sample.Image.Planes))
+            {
+                stretchDiffers++;
+            }
         }
-        Assert.True(stretchDiffers > dataset.Samples.Count / 2, "the stretch gives the same input, so this test would not notice a wrong pipeline");
+        Assert.True(stretchDiffers > dataset.Samples.Count / 2,
+            "the stretch gives the same input, so this test would not notice a wrong pipeline");
     }
 
     [Fact]
@@ -105,7 +111,7 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("sharpen", run.Error);
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task AnExistingCheckpointIsNotOverwrittenWithoutResume()
     {
         string output = Path.Combine(root, "models", "tiny");
@@ -149,7 +155,7 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("--val-fraction", result.Error);
     }
 
-    [Fact]
+    [DatasetFact]
     public async Task ATimeBudgetTooShortForOneEpochSaysSo()
     {
         var result = await Train(SmallRun(Path.Combine(root, "models", "tiny"), 3, "--time-budget", "00:00:00.001"));

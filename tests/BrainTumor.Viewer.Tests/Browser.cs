@@ -19,17 +19,20 @@ public sealed class Browser : IAsyncLifetime
     {
         if (!File.Exists(ExecutablePath))
         {
-            throw new FileNotFoundException($"No Chromium at {ExecutablePath}: install Debian's chromium package or set BRAINTUMOR_CHROMIUM.");
+            throw new FileNotFoundException(
+                $"No Chromium at {ExecutablePath}: install Debian's chromium package or set BRAINTUMOR_CHROMIUM.");
         }
         playwright = await Playwright.CreateAsync();
         // --no-sandbox: CI runs as root in a container, where Chromium's sandbox cannot start.
-        browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = ExecutablePath, Headless = true, Args = ["--no-sandbox"] });
+        browser = await playwright.Chromium.LaunchAsync(
+            new() { ExecutablePath = ExecutablePath, Headless = true, Args = ["--no-sandbox"] });
     }
 
     /// <summary>A fresh page (its own cookies and storage) with every wait bounded.</summary>
     public async Task<IPage> NewPageAsync(Uri baseAddress)
     {
-        var context = await browser!.NewContextAsync(new() { BaseURL = baseAddress.ToString(), ViewportSize = new() { Width = 1280, Height = 1000 } });
+        var context = await browser!.NewContextAsync(
+            new() { BaseURL = baseAddress.ToString(), ViewportSize = new() { Width = 1280, Height = 1000 } });
         context.SetDefaultTimeout(30_000);
         return await context.NewPageAsync();
     }

@@ -65,9 +65,11 @@ public sealed class ViewerPageTests(Browser browser, ViewerServer server) : ICla
         await Assertions.Expect(page.Locator("#model-trust")).ToContainTextAsync("other sources");
         // The default model's pointing game, from its manifest: how often its maps land on a hand-boxed lesion.
         await Assertions.Expect(page.Locator("#model-trust"))
-            .ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"maps peak on the lesion in \d+% of \d+ hand-boxed held-out slices"));
+            .ToContainTextAsync(new System.Text.RegularExpressions.Regex(
+                @"maps peak on the lesion in \d+% of \d+ hand-boxed held-out slices"));
         await Assertions.Expect(page.Locator("#model-trust"))
-            .ToContainTextAsync(new System.Text.RegularExpressions.Regex(@"^On images from other sources it found only \d+ of \d+ gliomas\. "));
+            .ToContainTextAsync(new System.Text.RegularExpressions.Regex(
+                @"^On images from other sources it found only \d+ of \d+ gliomas\. "));
     }
 
     [Fact]
@@ -171,7 +173,8 @@ public sealed class ViewerPageTests(Browser browser, ViewerServer server) : ICla
 
         Assert.Equal("POST", request.Method);
         await Assertions.Expect(page.Locator("#map")).ToHaveAttributeAsync("data-class", otherClass);
-        await Assertions.Expect(page.Locator("#map-caption")).ToContainTextAsync(await page.EvaluateAsync<string>("l => labelText(l)", otherClass));
+        await Assertions.Expect(page.Locator("#map-caption"))
+            .ToContainTextAsync(await page.EvaluateAsync<string>("l => labelText(l)", otherClass));
     }
 
     [Fact]
@@ -273,7 +276,8 @@ public sealed class ViewerPageTests(Browser browser, ViewerServer server) : ICla
         var result = await page.RunAxe();
 
         var serious = result.Violations.Where(v => v.Impact is "serious" or "critical").ToList();
-        Assert.True(serious.Count == 0, string.Join("\n", serious.Select(v => $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(", ", v.Nodes.Select(n => n.Target))}")));
+        Assert.True(serious.Count == 0, string.Join("\n",
+            serious.Select(v => $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(", ", v.Nodes.Select(n => n.Target))}")));
     }
 
     [Fact]
@@ -282,7 +286,8 @@ public sealed class ViewerPageTests(Browser browser, ViewerServer server) : ICla
         var page = await browser.NewPageAsync(server.BaseAddress);
         var origins = new HashSet<string>();
         // blob: URLs are the page's own copies of the images it was given.
-        page.Request += (_, request) => origins.Add(request.Url.StartsWith("blob:") ? "blob:" : new Uri(request.Url).GetLeftPart(UriPartial.Authority));
+        page.Request += (_, request) =>
+            origins.Add(request.Url.StartsWith("blob:") ? "blob:" : new Uri(request.Url).GetLeftPart(UriPartial.Authority));
         var response = await page.GotoAsync("/");
         await page.Locator("#file").SetInputFilesAsync(Slice());
         await Assertions.Expect(page.Locator("#map")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("^blob:"));
@@ -317,7 +322,8 @@ public sealed class ViewerApiKeyTests(Browser browser) : IClassFixture<Browser>
         await Assertions.Expect(page.Locator("#model")).ToBeDisabledAsync();
 
         await page.Locator("#api-key").FillAsync("viewer-test-key");
-        var request = await page.RunAndWaitForRequestAsync(() => page.Locator("#api-key").PressAsync("Enter"), r => r.Url.EndsWith("/models"));
+        var request = await page.RunAndWaitForRequestAsync(() => page.Locator("#api-key").PressAsync("Enter"),
+            r => r.Url.EndsWith("/models"));
 
         Assert.Equal("viewer-test-key", await request.HeaderValueAsync("x-api-key"));
         await Assertions.Expect(page.Locator("#model")).ToBeEnabledAsync();

@@ -12,7 +12,8 @@ public sealed class DatasetFactAttribute : FactAttribute
     }
 }
 
-/// <summary>A theory that reads the dataset's images, skipped with the reason when they are not there (<see cref="DatasetFactAttribute"/>).</summary>
+/// <summary>A theory that reads the dataset's images, skipped with the reason when they are not there
+/// (<see cref="DatasetFactAttribute"/>).</summary>
 public sealed class DatasetTheoryAttribute : TheoryAttribute
 {
     public DatasetTheoryAttribute()

@@ -7,7 +7,8 @@ public static class DotnetProcess
 {
     public sealed record Result(int ExitCode, string Output, string Error);
 
-    /// <summary>Long enough for a first build of the solution on 2 busy cores; a hung process fails the test instead of hanging it.</summary>
+    /// <summary>Long enough for a first build of the solution on 2 busy cores; a hung process fails the test instead of hanging
+    /// it.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(10);
 
     public static Task<Result> RunAsync(string? workingDirectory, params string[] arguments) =>
@@ -17,8 +18,8 @@ public static class DotnetProcess
     public static Task<Result> RunBuiltAsync(string assembly, params string[] arguments) =>
         RunAsync(null, [Path.Combine(AppContext.BaseDirectory, assembly), .. arguments]);
 
-    public static async Task<Result> RunProgramAsync(string program, string? workingDirectory, IReadOnlyDictionary<string, string>? environment,
-        params string[] arguments)
+    public static async Task<Result> RunProgramAsync(string program, string? workingDirectory,
+        IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {
         var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
         if (workingDirectory is not null)

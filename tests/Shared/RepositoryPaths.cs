@@ -27,7 +27,8 @@ public static class RepositoryPaths
         return Path.GetFullPath(Path.Combine(Root, "..", relative));
     }
 
-    /// <summary>The Training images that are head CT, not MRI, as paths relative to <see cref="Dataset"/> (data/modality/training-ct.csv).</summary>
+    /// <summary>The Training images that are head CT, not MRI, as paths relative to <see cref="Dataset"/>
+    /// (data/modality/training-ct.csv).</summary>
     public static IReadOnlySet<string> TrainingCtSlices { get; } = File.ReadLines(Path.Combine(Root, "data", "modality", "training-ct.csv"))
         .Skip(1)
         .Select(line => line.Split(',')[0].Trim('"').Replace('/', Path.DirectorySeparatorChar))

@@ -25,8 +25,10 @@ public sealed record DicomJsonUShort([property: JsonPropertyName("Value")] IRead
 /// <param name="FailureReason">Failure Reason (0008,1197): 0xA700 (42752) out of resources, 0x0122 (290) not an MR image,
 /// 0xC122 (49442) transfer syntax not supported, 0xC000 (49152) cannot understand, 0x0110 (272) refused before or by the model.</param>
 public sealed record StowInstance(
-    [property: JsonPropertyName("00081150"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DicomJsonUid? ReferencedSopClassUid,
-    [property: JsonPropertyName("00081155"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DicomJsonUid? ReferencedSopInstanceUid,
+    [property: JsonPropertyName("00081150"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    DicomJsonUid? ReferencedSopClassUid,
+    [property: JsonPropertyName("00081155"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    DicomJsonUid? ReferencedSopInstanceUid,
     [property: JsonPropertyName("00081197"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DicomJsonUShort? FailureReason);
 
 /// <summary>A DICOM JSON SQ attribute; without <c>Value</c> when empty.</summary>
@@ -39,10 +41,12 @@ public sealed record DicomJsonSequence(
 
 /// <summary>The STOW-RS answer (PS3.18 10.5.3), <c>application/dicom+json</c>.</summary>
 /// <param name="ReferencedSopSequence">Referenced SOP Sequence (0008,1199): the instances classified; always present.</param>
-/// <param name="FailedSopSequence">Failed SOP Sequence (0008,1198): the instances refused, each with its reason; absent when none was.</param>
+/// <param name="FailedSopSequence">Failed SOP Sequence (0008,1198): the instances refused, each with its reason; absent when none
+/// was.</param>
 public sealed record StowResponse(
     [property: JsonPropertyName("00081199")] DicomJsonSequence ReferencedSopSequence,
-    [property: JsonPropertyName("00081198"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DicomJsonSequence? FailedSopSequence);
+    [property: JsonPropertyName("00081198"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    DicomJsonSequence? FailedSopSequence);
 
 public static class DicomWebEndpoints
 {
@@ -56,11 +60,12 @@ public static class DicomWebEndpoints
             .MapPost("/dicomweb/studies", StoreInstances)
             .WithName("StoreInstances")
             .WithSummary("STOW-RS: classify DICOM MR instances sent by a PACS, and file the results in their studies")
-            .WithDescription("A standard STOW-RS request (multipart/related; type=\"application/dicom\", one Part 10 instance per part). Each MR image " +
-                             "is classified before the answer, which lists it in the Referenced SOP Sequence; anything else is in the Failed SOP " +
-                             "Sequence with its reason, and the request still succeeds (200 when nothing failed, 202 otherwise). With " +
-                             "DicomWeb:ResultsUrl set, an SR and the Grad-CAM Secondary Capture of each classified instance are then stored in " +
-                             "its study by STOW-RS, in the background, with retries (docs/pacs.md).")
+            .WithDescription("A standard STOW-RS request (multipart/related; type=\"application/dicom\", one Part 10 instance per part). " +
+                             "Each MR image is classified before the answer, which lists it in the Referenced SOP Sequence; " +
+                             "anything else is in the Failed SOP Sequence with its reason, and the request still succeeds " +
+                             "(200 when nothing failed, 202 otherwise). With DicomWeb:ResultsUrl set, an SR and the Grad-CAM " +
+                             "Secondary Capture of each classified instance are then stored in its study by STOW-RS, " +
+                             "in the background, with retries (docs/pacs.md).")
             .Accepts<byte[]>("multipart/related")
             .Produces<StowResponse>(StatusCodes.Status200OK, DicomJsonMediaType)
             .Produces<StowResponse>(StatusCodes.Status202Accepted, DicomJsonMediaType)
@@ -91,7 +96,8 @@ public static class DicomWebEndpoints
         }
         var accepted = stored.Value!.Where(i => i.FailureReason is null).Select(Item).ToList();
         var failed = stored.Value!.Where(i => i.FailureReason is not null).Select(Item).ToList();
-        var response = new StowResponse(new DicomJsonSequence(accepted.Count > 0 ? accepted : null), failed.Count > 0 ? new DicomJsonSequence(failed) : null);
+        var response = new StowResponse(new DicomJsonSequence(accepted.Count > 0 ? accepted : null),
+            failed.Count > 0 ? new DicomJsonSequence(failed) : null);
         return TypedResults.Json(response, contentType: DicomJsonMediaType,
             statusCode: failed.Count > 0 ? StatusCodes.Status202Accepted : StatusCodes.Status200OK);
     }

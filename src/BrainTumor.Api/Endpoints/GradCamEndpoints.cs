@@ -18,7 +18,8 @@ public static class GradCamEndpoints
             .MapPost("/gradcam", GradCam)
             .WithName("GradCam")
             .WithSummary("Show what the classification rests on")
-            .WithDescription("Upload an image as for /predict. Returns a PNG at the image's size: the Grad-CAM heatmap (JET, min-max normalised, " +
+            .WithDescription("Upload an image as for /predict. Returns a PNG at the image's size: " +
+                             "the Grad-CAM heatmap (JET, min-max normalised, " +
                              "upsampled bilinearly) blended over the image (output=overlay, the default), the heatmap alone (heatmap), " +
                              "the 8-bit map (mask), or JSON with the prediction, the raw low-resolution map and a base64 mask PNG (json).")
             .AcceptsImageUpload<GradCamResponse>();
@@ -57,10 +58,11 @@ public static class GradCamEndpoints
         {
             using var mask = GradCamRenderer.Mask(map, width, height);
             var matrix = Enumerable.Range(0, cam.Height).Select(row => cam.Values.AsSpan(row * cam.Width, cam.Width).ToArray()).ToArray();
-            var payload = new GradCamPayload(cam.Label, request.Method.Name(), cam.Width, cam.Height, matrix, Convert.ToBase64String(ImageEncoder.Png(mask)));
+            var payload = new GradCamPayload(cam.Label, request.Method.Name(), cam.Width, cam.Height, matrix,
+                Convert.ToBase64String(ImageEncoder.Png(mask)));
             return TypedResults.Ok(new GradCamResponse(result.Model.Name, result.Model.Manifest.Version, result.Prediction.Label,
-                result.Prediction.Confidence, result.ProbabilitiesByLabel, new ImageSize(width, height), payload, result.Timings, result.Dicom,
-                result.Prediction.InDistribution));
+                result.Prediction.Confidence, result.ProbabilitiesByLabel, new ImageSize(width, height), payload, result.Timings,
+                result.Dicom, result.Prediction.InDistribution));
         }
         context.Response.Headers["X-GradCam-Class"] = cam.Label;
         context.Response.Headers["X-GradCam-Method"] = request.Method.Name();
@@ -75,7 +77,8 @@ public static class GradCamEndpoints
         using var annotated = request.Annotate ? LegendFor(result, cam.Label, request.Method).DrawBelow(picture) : null;
         if (PredictionEndpoints.Accepts(context.Request, DicomImage.MediaType))
         {
-            return SecondaryCaptureOf(result, cam.Label, request.Method, annotated ?? picture, request.Output, burnedIn: annotated is not null);
+            return SecondaryCaptureOf(result, cam.Label, request.Method, annotated ?? picture, request.Output,
+                burnedIn: annotated is not null);
         }
         return TypedResults.File(ImageEncoder.Png(annotated ?? picture), "image/png");
     }
@@ -90,7 +93,8 @@ public static class GradCamEndpoints
         if (result.Dicom is null)
         {
             return Problems.BadParameter("DICOM output needs a DICOM input",
-                "Accept: application/dicom files the picture in the input's study, so the input must be a DICOM file; ask for image/png otherwise.");
+                "Accept: application/dicom files the picture in the input's study, so the input must be a DICOM file; " +
+                "ask for image/png otherwise.");
         }
         return TypedResults.File(Capture(result, explained, method, picture, output, burnedIn), DicomImage.MediaType);
     }
@@ -102,22 +106,26 @@ public static class GradCamEndpoints
     public static byte[] OverlayCapture(ClassifiedImage result, CamMethod method)
     {
         var cam = result.Prediction.GradCam!;
-        float[] map = GradCamRenderer.NormaliseAndUpsample(cam.Values, cam.Width, cam.Height, result.Image.Width, result.Image.Height, result.Region);
+        float[] map = GradCamRenderer.NormaliseAndUpsample(cam.Values, cam.Width, cam.Height, result.Image.Width, result.Image.Height,
+            result.Region);
         using var picture = GradCamRenderer.Overlay(result.Image, map, GradCamRenderer.DefaultAlpha);
         using var annotated = LegendFor(result, cam.Label, method).DrawBelow(picture);
         return Capture(result, cam.Label, method, annotated, GradCamOutput.Overlay, burnedIn: true);
     }
 
-    private static byte[] Capture(ClassifiedImage result, string explained, CamMethod method, SKBitmap picture, GradCamOutput output, bool burnedIn)
+    private static byte[] Capture(ClassifiedImage result, string explained, CamMethod method, SKBitmap picture, GradCamOutput output,
+        bool burnedIn)
     {
         string comments = $"BrainTumor {result.Model.Name} {result.Model.Manifest.Version}: {result.Prediction.Label} " +
-                          $"{result.Prediction.Confidence.ToString("0.000", CultureInfo.InvariantCulture)}; {method.DisplayName()} {output.Name()} for {explained}. " +
+                          $"{result.Prediction.Confidence.ToString("0.000", CultureInfo.InvariantCulture)}; " +
+                          $"{method.DisplayName()} {output.Name()} for {explained}. " +
                           "Research software, not for diagnostic use.";
-        string derivation = $"{method.DisplayName()} {output.Name()} of the source image for class {explained}, computed by model {result.Model.Name}";
+        string derivation = $"{method.DisplayName()} {output.Name()} of the source image for class {explained}, " +
+            $"computed by model {result.Model.Name}";
         return SecondaryCapture.Create(result.Upload, picture, comments, derivation, burnedIn);
     }
 
     private static GradCamLegend LegendFor(ClassifiedImage result, string explained, CamMethod method) =>
-        new(PredictionEndpoints.DisplayLabel(explained), PredictionEndpoints.DisplayLabel(result.Prediction.Label), result.Prediction.Confidence,
-            result.Model.Name, result.Model.Manifest.Version, method.DisplayName());
+        new(PredictionEndpoints.DisplayLabel(explained), PredictionEndpoints.DisplayLabel(result.Prediction.Label),
+            result.Prediction.Confidence, result.Model.Name, result.Model.Manifest.Version, method.DisplayName());
 }

@@ -42,7 +42,8 @@ public static class GradCamOutputs
 /// <param name="Window">DICOM only: <c>center,width</c> to use instead of the file's window.</param>
 /// <param name="Frame">DICOM only: the frame of a multi-frame image, from 1 (default: the middle one).</param>
 /// <param name="Method"><c>gradcam</c>, <c>hirescam</c> (element-wise gradient x activation) or <c>gradcampp</c> (Grad-CAM++), all from
-/// the same ONNX Runtime run; by default the model's <c>defaultCamMethod</c> (GET /models), the one that failed fewest of its sanity checks.</param>
+/// the same ONNX Runtime run; by default the model's <c>defaultCamMethod</c> (GET /models), the one that failed fewest of its sanity
+/// checks.</param>
 /// <param name="Annotate">Overlay, heatmap and DICOM output: <c>true</c> (default) adds a panel below the picture with the colour
 /// scale, the explained class, the answer and its confidence, the model and a research-use line; <c>false</c> gives the picture
 /// alone, at the image's size, for viewers that draw their own.</param>
@@ -56,7 +57,8 @@ public sealed record GradCamQuery(
     [FromQuery(Name = "method")] string? Method,
     [FromQuery(Name = "annotate")] bool? Annotate)
 {
-    /// <summary>The request in typed values, or the problem with the first parameter that is wrong, checked in the order the API always has.</summary>
+    /// <summary>The request in typed values, or the problem with the first parameter that is wrong, checked in the order the API always
+    /// has.</summary>
     /// <param name="pipeline">Resolves the model, whose graph and labels the method and class are checked against.</param>
     public Attempt<GradCamRequest> Parse(ClassificationPipeline pipeline)
     {
@@ -75,7 +77,8 @@ public sealed record GradCamQuery(
             return Problems.NotOneOf("output", GradCamOutputs.Names, Output);
         }
         float alpha = GradCamRenderer.DefaultAlpha;
-        if (Alpha is not null && (!float.TryParse(Alpha, NumberStyles.Float, CultureInfo.InvariantCulture, out alpha) || !(alpha >= 0 && alpha <= 1)))
+        if (Alpha is not null
+            && (!float.TryParse(Alpha, NumberStyles.Float, CultureInfo.InvariantCulture, out alpha) || !(alpha >= 0 && alpha <= 1)))
         {
             return Problems.BadParameter("Invalid alpha", $"alpha must be a number from 0 to 1, not '{Alpha}'.");
         }
@@ -101,7 +104,8 @@ public sealed record GradCamQuery(
             int index = model.Manifest.Labels.ToList().IndexOf(Class);
             if (index < 0)
             {
-                return Problems.BadParameter("Unknown class", $"Model '{model.Name}' has no class '{Class}'; its classes are {string.Join(", ", model.Manifest.Labels)}.");
+                return Problems.BadParameter("Unknown class",
+                    $"Model '{model.Name}' has no class '{Class}'; its classes are {string.Join(", ", model.Manifest.Labels)}.");
             }
             target = index;
         }
@@ -110,6 +114,7 @@ public sealed record GradCamQuery(
     }
 }
 
-/// <summary>A checked <see cref="GradCamQuery"/>: <c>TargetClass</c> is the index of the class to explain, null for the predicted class.</summary>
-public sealed record GradCamRequest(ClassifierModel Model, int? TargetClass, GradCamOutput Output, float Alpha, bool Annotate, DicomReadOptions Dicom,
-    CamMethod Method);
+/// <summary>A checked <see cref="GradCamQuery"/>: <c>TargetClass</c> is the index of the class to explain, null for the predicted
+/// class.</summary>
+public sealed record GradCamRequest(
+    ClassifierModel Model, int? TargetClass, GradCamOutput Output, float Alpha, bool Annotate, DicomReadOptions Dicom, CamMethod Method);

@@ -1,6 +1,5 @@
 using BrainTumor.Api.Infrastructure;
 using BrainTumor.Inference;
-using BrainTumor.Models;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace BrainTumor.Api.Endpoints;
@@ -21,13 +20,13 @@ public static class ModelEndpoints
         return app;
     }
 
-    public static Ok<ModelManifest[]> ListModels(ModelCatalog catalog) =>
-        TypedResults.Ok(catalog.All.OrderByDescending(m => m == catalog.Default).Select(m => m.Manifest).ToArray());
+    public static Ok<ModelResponse[]> ListModels(ModelCatalog catalog) =>
+        TypedResults.Ok(catalog.All.OrderByDescending(m => m == catalog.Default).Select(m => ModelResponse.From(m.Manifest)).ToArray());
 
     /// <param name="model">Model name, as listed by GET /models.</param>
     /// <param name="catalog">The served models.</param>
-    public static Results<Ok<ModelManifest>, ProblemHttpResult> GetModel(string model, ModelCatalog catalog) =>
+    public static Results<Ok<ModelResponse>, ProblemHttpResult> GetModel(string model, ModelCatalog catalog) =>
         catalog.Find(model) is ClassifierModel found
-            ? TypedResults.Ok(found.Manifest)
+            ? TypedResults.Ok(ModelResponse.From(found.Manifest))
             : Problems.UnknownModel(model, catalog.All.Select(m => m.Name));
 }

@@ -38,7 +38,8 @@ public sealed record PredictQuery(
     [FromQuery(Name = "frame")] string? Frame,
     [FromQuery(Name = "operatingPoint")] string? OperatingPoint)
 {
-    /// <summary>The request in typed values, or the problem with the first parameter that is wrong, checked in the order the API always has.</summary>
+    /// <summary>The request in typed values, or the problem with the first parameter that is wrong, checked in the order the API always
+    /// has.</summary>
     /// <param name="request">Its Accept header chooses the format when <c>format</c> is absent.</param>
     /// <param name="pipeline">Resolves the model.</param>
     public Attempt<PredictRequest> Parse(HttpRequest request, ClassificationPipeline pipeline)
@@ -53,7 +54,9 @@ public sealed record PredictQuery(
             return badDicomOption;
         }
         PredictFormat? format = Format is null
-            ? PredictionEndpoints.Accepts(request, "image/png") && !PredictionEndpoints.Accepts(request, "application/json") ? PredictFormat.Png : PredictFormat.Json
+            ? PredictionEndpoints.Accepts(request, "image/png") && !PredictionEndpoints.Accepts(request, "application/json")
+                ? PredictFormat.Png
+                : PredictFormat.Json
             : PredictFormats.Parse(Format);
         if (format is null)
         {
@@ -73,6 +76,7 @@ public sealed record PredictQuery(
 }
 
 /// <summary>
-/// A checked <see cref="PredictQuery"/>. The pipeline decides the label at <c>Point</c> once, and both the answer and the request log take that label.
+/// A checked <see cref="PredictQuery"/>. The pipeline decides the label at <c>Point</c> once, and both the answer and the request log take
+/// that label.
 /// </summary>
 public sealed record PredictRequest(ClassifierModel Model, PredictFormat Format, DicomReadOptions Dicom, OperatingPoint Point);

@@ -15,7 +15,8 @@ public static class PredictionEndpoints
             .MapPost("/predict", Predict)
             .WithName("Predict")
             .WithSummary("Classify one MRI slice")
-            .WithDescription("Upload a JPEG, PNG, BMP, WebP or DICOM image (multipart field 'image', or the raw body with an image/* or application/dicom content type). " +
+            .WithDescription("Upload a JPEG, PNG, BMP, WebP or DICOM image " +
+                             "(multipart field 'image', or the raw body with an image/* or application/dicom content type). " +
                              "Returns JSON, or with Accept: image/png or ?format=png the image with the label and confidence drawn on it.")
             .AcceptsImageUpload<PredictionResponse>();
         return app;
@@ -43,7 +44,8 @@ public static class PredictionEndpoints
         return Answer(request, result);
     }
 
-    private static Results<Ok<PredictionResponse>, FileContentHttpResult, ProblemHttpResult> Answer(PredictRequest request, ClassifiedImage result)
+    private static Results<Ok<PredictionResponse>, FileContentHttpResult, ProblemHttpResult> Answer(
+        PredictRequest request, ClassifiedImage result)
     {
         var answer = result.Prediction;
         if (request.Format == PredictFormat.Png)

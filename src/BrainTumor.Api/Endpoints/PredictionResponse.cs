@@ -19,5 +19,5 @@ namespace BrainTumor.Api.Endpoints;
 /// <param name="InDistribution">The model's out-of-distribution guard: <c>ok</c> false means the image is unlike anything the model was
 /// trained on, and the answer should not be trusted. Absent for a model without a guard.</param>
 public sealed record PredictionResponse(
-    string Model, string ModelVersion, string Label, float Confidence, IReadOnlyDictionary<string, float> Probabilities, ImageSize Image, Timings Timings,
-    DicomImageInfo? Dicom, string OperatingPoint, InDistribution? InDistribution);
+    string Model, string ModelVersion, string Label, float Confidence, IReadOnlyDictionary<string, float> Probabilities, ImageSize Image,
+    Timings Timings, DicomImageInfo? Dicom, string OperatingPoint, InDistribution? InDistribution);

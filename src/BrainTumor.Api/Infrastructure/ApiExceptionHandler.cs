@@ -28,7 +28,8 @@ internal sealed class ApiExceptionHandler(IProblemDetailsService problemDetails,
         }
         else
         {
-            (status, title, detail) = (StatusCodes.Status500InternalServerError, "Internal error", "The server failed to answer; the fault is in its log.");
+            (status, title, detail) =
+                (StatusCodes.Status500InternalServerError, "Internal error", "The server failed to answer; the fault is in its log.");
             logger.LogError(exception, "Unhandled exception while answering {Method} {Path}", context.Request.Method, context.Request.Path);
         }
         context.Response.StatusCode = status;

@@ -15,21 +15,25 @@ public sealed record Timings(double DecodeMs, double InferenceMs, double TotalMs
 
 /// <summary>
 /// An upload's size, the part of it the model saw (in the upload's pixels), and what the model made of it; for a DICOM upload also
-/// the window used, the frame, the UIDs and any orientation warning, and its bytes (<c>Upload</c>), which DICOM output copies its study from.
+/// the window used, the frame, the UIDs and any orientation warning, and its bytes (<c>Upload</c>), which DICOM output copies its study
+/// from.
 /// <c>FullSizeImage</c> is the decoded upload at its own size when the answer draws on it (see <see cref="Image"/>).
 /// Disposing it gives back what the request holds (<see cref="Held"/>): its queue slot, its memory reservation and its bitmaps.
 /// </summary>
-public sealed record ClassifiedImage(ClassifierModel Model, ImageSize Size, SKBitmap? FullSizeImage, InputRegion Region, Prediction Prediction,
+public sealed record ClassifiedImage(
+    ClassifierModel Model, ImageSize Size, SKBitmap? FullSizeImage, InputRegion Region, Prediction Prediction,
     DicomImageInfo? Dicom, ReadOnlyMemory<byte> Upload) : IDisposable
 {
     /// <summary>
     /// The decoded upload at its own size. The model may have read a JPEG decoded smaller, so only a request that draws on the upload
     /// (<c>drawsOnImage</c>) pays for a full-size decode.
     /// </summary>
-    public SKBitmap Image => FullSizeImage ?? throw new InvalidOperationException("The answer draws on the upload but did not ask for it (drawsOnImage).");
+    public SKBitmap Image =>
+        FullSizeImage ?? throw new InvalidOperationException("The answer draws on the upload but did not ask for it (drawsOnImage).");
 
     /// <summary>The probability of every class, by label, as the answers give them.</summary>
-    public IReadOnlyDictionary<string, float> ProbabilitiesByLabel => ClassProbabilities.ByLabel(Model.Manifest.Labels, Prediction.Probabilities);
+    public IReadOnlyDictionary<string, float> ProbabilitiesByLabel =>
+        ClassProbabilities.ByLabel(Model.Manifest.Labels, Prediction.Probabilities);
 
     public Timings Timings { get; init; } = new(0, 0, 0);
 
@@ -56,11 +60,13 @@ public sealed class ClassificationPipeline(
     /// <param name="targetClass">The class Grad-CAM explains; null for the predicted class.</param>
     /// <param name="dicom">How to render a DICOM upload (window, frame).</param>
     /// <param name="method">How the map is made, when <paramref name="withGradCam"/>.</param>
-    /// <param name="point">How the probabilities become the answer: the label is decided here, once, for both the answer and the request log.</param>
+    /// <param name="point">How the probabilities become the answer: the label is decided here, once, for both the answer and the request
+    /// log.</param>
     /// <param name="drawsOnImage">The answer draws on the upload, so it needs <see cref="ClassifiedImage.Image"/> at full size.</param>
     /// <returns>The classified upload, to be disposed once the answer is rendered; or why there is none.</returns>
-    public async Task<Attempt<ClassifiedImage>> ClassifyAsync(HttpContext context, ClassifierModel model, bool withGradCam, int? targetClass,
-        DicomReadOptions dicom, CamMethod method = CamMethod.GradCam, OperatingPoint point = OperatingPoint.Argmax, bool drawsOnImage = false)
+    public async Task<Attempt<ClassifiedImage>> ClassifyAsync(HttpContext context, ClassifierModel model, bool withGradCam,
+        int? targetClass, DicomReadOptions dicom, CamMethod method = CamMethod.GradCam, OperatingPoint point = OperatingPoint.Argmax,
+        bool drawsOnImage = false)
     {
         var clock = Stopwatch.StartNew();
         diagnostics.Set("Model", model.Name);
@@ -114,7 +120,9 @@ public sealed class ClassificationPipeline(
             }
             fullSizeImage = upload.Held.Add(again.Value!.Bitmap);
         }
-        var region = scaled ? input.Region.Scaled((float)fullSize.Width / image.Width, (float)fullSize.Height / image.Height) : input.Region;
+        var region = scaled
+            ? input.Region.Scaled((float)fullSize.Width / image.Width, (float)fullSize.Height / image.Height)
+            : input.Region;
         double decodeMs = decodeClock.Elapsed.TotalMilliseconds;
 
         var prediction = model.Predict(input.Pixels, withGradCam, targetClass, method, point);
@@ -133,7 +141,8 @@ public sealed class ClassificationPipeline(
         return new ClassifiedImage(model, new ImageSize(fullSize.Width, fullSize.Height), fullSizeImage, region, prediction,
             decoded.Value.Dicom, upload.Body)
         {
-            Timings = new Timings(Math.Round(decodeMs, 2), Math.Round(prediction.InferenceMilliseconds, 2), Math.Round(clock.Elapsed.TotalMilliseconds, 2)),
+            Timings = new Timings(Math.Round(decodeMs, 2), Math.Round(prediction.InferenceMilliseconds, 2),
+                Math.Round(clock.Elapsed.TotalMilliseconds, 2)),
             Held = upload,
         };
     }

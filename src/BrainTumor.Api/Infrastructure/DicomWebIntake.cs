@@ -62,14 +62,16 @@ public sealed class DicomWebIntake(
         }
         catch (ImageDecodeException ex)
         {
-            return Failed(null, null, null, ex.Problem == ImageProblem.UnsupportedFormat ? FailureReasons.TransferSyntaxNotSupported : FailureReasons.CannotUnderstand,
+            return Failed(null, null, null,
+                ex.Problem == ImageProblem.UnsupportedFormat ? FailureReasons.TransferSyntaxNotSupported : FailureReasons.CannotUnderstand,
                 "unreadable");
         }
         string? sopClass = dataset.String(DicomWriter.SopClassUidTag), sopInstance = dataset.String(DicomWriter.SopInstanceUidTag);
         string? study = dataset.String(DicomWriter.StudyInstanceUidTag), modality = dataset.String(DicomWriter.ModalityTag);
         if (sopClass is null || sopInstance is null || study is null)
         {
-            return Failed(sopClass, sopInstance, study, FailureReasons.CannotUnderstand, "no SOP Class, SOP Instance or Study Instance UID");
+            return Failed(sopClass, sopInstance, study, FailureReasons.CannotUnderstand,
+                "no SOP Class, SOP Instance or Study Instance UID");
         }
         if (modality != "MR" || !dataset.Contains(DicomDataset.PixelDataTag))
         {
@@ -98,7 +100,8 @@ public sealed class DicomWebIntake(
         }
         if (results.Enabled)
         {
-            var result = new ClassifiedImage(model, new ImageSize(image.Width, image.Height), image, input.Region, prediction, decoded.Value.Dicom, part.Bytes);
+            var result = new ClassifiedImage(model, new ImageSize(image.Width, image.Height), image, input.Region, prediction,
+                decoded.Value.Dicom, part.Bytes);
             var findings = new ClassificationFindings(model.Name, model.Manifest.Version, prediction.Label,
                 ClassProbabilities.ByLabel(model.Manifest.Labels, prediction.Probabilities).ToList(), prediction.InDistribution?.Ok);
             List<byte[]> instances = [StructuredReport.Create(part.Bytes, findings, DateTime.Now)];
@@ -117,7 +120,8 @@ public sealed class DicomWebIntake(
 
     private StoredInstance Failed(string? sopClass, string? sopInstance, string? study, ushort reason, string? why)
     {
-        logger.LogInformation("STOW-RS instance of study {StudyInstanceUid} failed with 0x{FailureReason:X4}: {Why}", study ?? "-", reason, why);
+        logger.LogInformation("STOW-RS instance of study {StudyInstanceUid} failed with 0x{FailureReason:X4}: {Why}",
+            study ?? "-", reason, why);
         return new StoredInstance(sopClass, sopInstance, reason);
     }
 }

@@ -2,7 +2,8 @@ using System.ComponentModel.DataAnnotations;
 
 namespace BrainTumor.Api.Infrastructure;
 
-/// <summary>Where and how the results of <c>POST /dicomweb/studies</c> go back to the PACS. Bound from the <c>DicomWeb</c> section.</summary>
+/// <summary>Where and how the results of <c>POST /dicomweb/studies</c> go back to the PACS. Bound from the <c>DicomWeb</c>
+/// section.</summary>
 public sealed class DicomWebOptions
 {
     public const string Section = "DicomWeb";
@@ -13,7 +14,8 @@ public sealed class DicomWebOptions
     /// </summary>
     public string? ResultsUrl { get; set; }
 
-    /// <summary>Retries of one store after its first attempt, with exponential backoff and jitter from <see cref="FirstRetryDelaySeconds"/>.</summary>
+    /// <summary>Retries of one store after its first attempt, with exponential backoff and jitter from
+    /// <see cref="FirstRetryDelaySeconds"/>.</summary>
     [Range(0, 100)]
     public int MaxRetryAttempts { get; set; } = 6;
 
@@ -21,7 +23,8 @@ public sealed class DicomWebOptions
     [Range(0.01, 60)]
     public double FirstRetryDelaySeconds { get; set; } = 1;
 
-    /// <summary>Wait before a result whose retries all failed is tried again (it is kept, and retried until stored or the server stops).</summary>
+    /// <summary>Wait before a result whose retries all failed is tried again (it is kept, and retried until stored or the server
+    /// stops).</summary>
     [Range(0.01, 3600)]
     public double RetryRoundDelaySeconds { get; set; } = 30;
 

@@ -29,7 +29,8 @@ public sealed class DicomWebResults : BackgroundService
     private readonly ILogger<DicomWebResults> logger;
     private readonly DicomWebOptions options;
 
-    public DicomWebResults(IOptions<DicomWebOptions> options, IHttpClientFactory clients, ServerMetrics metrics, ILogger<DicomWebResults> logger)
+    public DicomWebResults(IOptions<DicomWebOptions> options, IHttpClientFactory clients, ServerMetrics metrics,
+        ILogger<DicomWebResults> logger)
     {
         this.options = options.Value;
         this.clients = clients;
@@ -90,7 +91,8 @@ public sealed class DicomWebResults : BackgroundService
                 if (status == HttpStatusCode.OK)
                 {
                     metrics.RecordResultStored();
-                    logger.LogInformation("Stored {Count} result instances in study {StudyInstanceUid}", result.Instances.Count, result.StudyInstanceUid);
+                    logger.LogInformation("Stored {Count} result instances in study {StudyInstanceUid}",
+                        result.Instances.Count, result.StudyInstanceUid);
                     return;
                 }
             }
@@ -106,8 +108,8 @@ public sealed class DicomWebResults : BackgroundService
                 Abandon(result, $"the PACS answered {(int)refused} {refused}");
                 return;
             }
-            logger.LogWarning("Results for study {StudyInstanceUid} not stored yet{Status}; trying again in {Delay} s", result.StudyInstanceUid,
-                status is null ? "" : $" (the PACS answered {(int)status})", options.RetryRoundDelaySeconds);
+            logger.LogWarning("Results for study {StudyInstanceUid} not stored yet{Status}; trying again in {Delay} s",
+                result.StudyInstanceUid, status is null ? "" : $" (the PACS answered {(int)status})", options.RetryRoundDelaySeconds);
             await Task.Delay(TimeSpan.FromSeconds(options.RetryRoundDelaySeconds), stopping);
         }
     }
@@ -122,7 +124,10 @@ public sealed class DicomWebResults : BackgroundService
             part.Headers.ContentType = new MediaTypeHeaderValue(DicomImage.MediaType);
             content.Add(part);
         }
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(options.ResultsUri!, $"studies/{result.StudyInstanceUid}")) { Content = content };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(options.ResultsUri!, $"studies/{result.StudyInstanceUid}"))
+        {
+            Content = content
+        };
         request.Headers.Accept.ParseAdd(Endpoints.DicomWebEndpoints.DicomJsonMediaType);
         request.Options.Set(StudyKey, result.StudyInstanceUid);
         return await clients.CreateClient(ClientName).SendAsync(request, cancellation);

@@ -6,7 +6,8 @@ public sealed class ImageUploadMetadata;
 public static class ImageEndpointConventions
 {
     /// <summary>What every image-taking endpoint shares: the upload's documentation, a PNG answer, its problem responses.</summary>
-    /// <typeparam name="TJson">The JSON answer; the PNG one is documented beside it by <see cref="ImageUploadOperationFilter"/>.</typeparam>
+    /// <typeparam name="TJson">The JSON answer; the PNG one is documented beside it by
+    /// <see cref="ImageUploadOperationFilter"/>.</typeparam>
     public static RouteHandlerBuilder AcceptsImageUpload<TJson>(this RouteHandlerBuilder endpoint) => endpoint
         .WithMetadata(new ImageUploadMetadata())
         .Produces<TJson>(StatusCodes.Status200OK, "application/json")

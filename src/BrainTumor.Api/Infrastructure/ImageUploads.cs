@@ -20,7 +20,8 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
 
     public long MaxBytes => limits.Value.MaxUploadBytes;
 
-    public Task<Attempt<byte[]>> ReadAsync(HttpRequest request, CancellationToken cancellation) => ReadGuardedAsync<byte[]>(request, async () =>
+    public Task<Attempt<byte[]>> ReadAsync(HttpRequest request, CancellationToken cancellation) =>
+        ReadGuardedAsync<byte[]>(request, async () =>
     {
         if (request.HasFormContentType)
         {
@@ -34,11 +35,13 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
             if (files.Count == 0)
             {
                 return Problems.BadParameter("No image",
-                    $"The form has no file field named '{FieldName}'" + (form.Files.Count > 0 ? $" (it has: {string.Join(", ", form.Files.Select(f => f.Name))})." : "."));
+                    $"The form has no file field named '{FieldName}'" +
+                    (form.Files.Count > 0 ? $" (it has: {string.Join(", ", form.Files.Select(f => f.Name))})." : "."));
             }
             if (files.Count > 1)
             {
-                return Problems.BadParameter("Several images", $"The form has {files.Count} files named '{FieldName}'; send one image per request.");
+                return Problems.BadParameter("Several images",
+                    $"The form has {files.Count} files named '{FieldName}'; send one image per request.");
             }
             var file = files[0];
             if (file.Length > MaxBytes)
@@ -56,7 +59,8 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
             return await ReadBoundedAsync(request.Body, cancellation);
         }
         return Problems.BadParameter("No image",
-            $"Send the image as multipart/form-data in a field named '{FieldName}', or as the whole body with an image/* or application/dicom content type" +
+            $"Send the image as multipart/form-data in a field named '{FieldName}', " +
+            "or as the whole body with an image/* or application/dicom content type" +
             (request.ContentType is { Length: > 0 } type ? $" (the request's content type is '{type}')." : "."));
     }, cancellation);
 
@@ -64,9 +68,11 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
     /// Reads a STOW-RS request (PS3.18 10.5): <c>multipart/related; type="application/dicom"</c>, one DICOM Part 10 instance per part,
     /// each at most the upload limit and all of them together at most the request limit.
     /// </summary>
-    public Task<Attempt<IReadOnlyList<DicomPart>>> ReadInstancesAsync(HttpRequest request, CancellationToken cancellation) => ReadGuardedAsync<IReadOnlyList<DicomPart>>(request, async () =>
+    public Task<Attempt<IReadOnlyList<DicomPart>>> ReadInstancesAsync(HttpRequest request, CancellationToken cancellation) =>
+        ReadGuardedAsync<IReadOnlyList<DicomPart>>(request, async () =>
     {
-        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || !type.MediaType.Equals("multipart/related", StringComparison.OrdinalIgnoreCase)
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
+            || !type.MediaType.Equals("multipart/related", StringComparison.OrdinalIgnoreCase)
             || HeaderUtilities.RemoveQuotes(type.Boundary) is not { Length: > 0 } boundary
             || type.Parameters.FirstOrDefault(p => p.Name.Equals("type", StringComparison.OrdinalIgnoreCase)) is { } root
                && !HeaderUtilities.RemoveQuotes(root.Value).Equals(DicomImage.MediaType, StringComparison.OrdinalIgnoreCase))
@@ -92,7 +98,8 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
     }, cancellation);
 
     /// <summary>Runs a body reader, mapping what Kestrel and the multipart readers throw to the problems a caller can act on.</summary>
-    private async Task<Attempt<T>> ReadGuardedAsync<T>(HttpRequest request, Func<Task<Attempt<T>>> read, CancellationToken cancellation) where T : class
+    private async Task<Attempt<T>> ReadGuardedAsync<T>(HttpRequest request, Func<Task<Attempt<T>>> read, CancellationToken cancellation)
+        where T : class
     {
         if (request.ContentLength > limits.Value.MaxRequestBytes)
         {
@@ -114,7 +121,8 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
         catch (BadHttpRequestException ex) when (!cancellation.IsCancellationRequested)
         {
             // Kestrel's verdict on the body itself: 400 when it ended early, 408 when it arrived too slowly.
-            return Problems.Create(ex.StatusCode, ex.StatusCode == StatusCodes.Status408RequestTimeout ? "Upload too slow" : "Incomplete body", ex.Message);
+            return Problems.Create(ex.StatusCode,
+                ex.StatusCode == StatusCodes.Status408RequestTimeout ? "Upload too slow" : "Incomplete body", ex.Message);
         }
         catch (Exception ex) when (ex is InvalidDataException or IOException && !cancellation.IsCancellationRequested)
         {
@@ -133,10 +141,13 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
         {
             var parts = window.Split(',');
             if (parts.Length != 2
-                || !double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double center) || !double.IsFinite(center)
-                || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double width) || !(width >= 1 && double.IsFinite(width)))
+                || !double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double center)
+                || !double.IsFinite(center)
+                || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double width)
+                || !(width >= 1 && double.IsFinite(width)))
             {
-                return Problems.BadParameter("Invalid window", $"window must be 'center,width' with a width of at least 1, not '{window}'.");
+                return Problems.BadParameter("Invalid window",
+                    $"window must be 'center,width' with a width of at least 1, not '{window}'.");
             }
             chosenWindow = (center, width);
         }
@@ -154,7 +165,8 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
 
     /// <summary>
     /// Decodes after the size checks (a DICOM file with <paramref name="dicom"/>); maps decoding problems to 400 or 415. With
-    /// <see cref="ServerLimitsOptions.ScaledJpegDecoding"/>, a large JPEG is decoded smaller, but no smaller than <paramref name="atLeast"/>
+    /// <see cref="ServerLimitsOptions.ScaledJpegDecoding"/>, a large JPEG is decoded smaller, but no smaller than
+    /// <paramref name="atLeast"/>
     /// (a model's input size; <see cref="ImageLoader.Decode"/>); null decodes at full size.
     /// </summary>
     public Attempt<DecodedUpload> Decode(byte[] bytes, DicomReadOptions dicom, SKSizeI? atLeast = null)
@@ -166,7 +178,8 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
                 var (bitmap, info) = DicomImage.Decode(bytes, dicom, limits.Value.ImageLimits);
                 return new DecodedUpload(bitmap, info, new SKSizeI(bitmap.Width, bitmap.Height));
             }
-            var decoded = ImageLoader.DecodeWithDicomInfo(bytes, limits.Value.ImageLimits, limits.Value.ScaledJpegDecoding ? atLeast : null);
+            var decoded = ImageLoader.DecodeWithDicomInfo(bytes, limits.Value.ImageLimits,
+                limits.Value.ScaledJpegDecoding ? atLeast : null);
             return new DecodedUpload(decoded.Bitmap, null, decoded.FullSize);
         }
         catch (ImageDecodeException ex)
@@ -174,7 +187,8 @@ public sealed class ImageUploads(IOptions<ServerLimitsOptions> limits)
             return ex.Problem switch
             {
                 ImageProblem.Empty => Problems.BadParameter("Empty image", ex.Message),
-                ImageProblem.UnsupportedFormat => Problems.Create(StatusCodes.Status415UnsupportedMediaType, "Unsupported image format", ex.Message),
+                ImageProblem.UnsupportedFormat =>
+                    Problems.Create(StatusCodes.Status415UnsupportedMediaType, "Unsupported image format", ex.Message),
                 ImageProblem.TooLarge => Problems.BadParameter("Image dimensions too large", ex.Message),
                 ImageProblem.TooSmall => Problems.BadParameter("Image too small", ex.Message),
                 ImageProblem.OversizedMetadata => Problems.BadParameter("Image metadata too large", ex.Message),

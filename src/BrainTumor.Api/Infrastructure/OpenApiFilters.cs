@@ -31,7 +31,8 @@ public sealed class ImageUploadOperationFilter(IOptions<ServerLimitsOptions> lim
         if (operation.Responses?.TryGetValue("200", out var ok) == true && ok is OpenApiResponse { Content: { } content })
         {
             content["image/png"] = new OpenApiMediaType { Schema = binary };
-            if (context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<IEndpointNameMetadata>().Any(name => name.EndpointName == "GradCam"))
+            if (context.ApiDescription.ActionDescriptor.EndpointMetadata.OfType<IEndpointNameMetadata>()
+                .Any(name => name.EndpointName == "GradCam"))
             {
                 // A DICOM input can be answered as a Secondary Capture in its own study (Accept: application/dicom).
                 content[DicomImage.MediaType] = new OpenApiMediaType { Schema = binary };
@@ -47,7 +48,8 @@ public sealed class ImageUploadOperationFilter(IOptions<ServerLimitsOptions> lim
                 {
                     Type = JsonSchemaType.String,
                     Format = "binary",
-                    Description = $"Axial brain MRI slice: JPEG, PNG, BMP, WebP or DICOM, at most {limits.Value.MaxUploadText} and {limits.Value.MaxImageSide} pixels per side.",
+                    Description = $"Axial brain MRI slice: JPEG, PNG, BMP, WebP or DICOM, " +
+                        $"at most {limits.Value.MaxUploadText} and {limits.Value.MaxImageSide} pixels per side.",
                 },
             },
         };
@@ -97,7 +99,10 @@ public sealed class ApiKeyOperationFilter(IOptions<SecurityOptions> security) : 
             Description = $"Missing or wrong {SecurityOptions.ApiKeyHeader}.",
             Content = new Dictionary<string, IOpenApiMediaType>
             {
-                ["application/problem+json"] = new OpenApiMediaType { Schema = new OpenApiSchemaReference("ProblemDetails", context.Document) },
+                ["application/problem+json"] = new OpenApiMediaType
+                {
+                    Schema = new OpenApiSchemaReference("ProblemDetails", context.Document)
+                },
             },
         };
         operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeyScheme, context.Document)] = [] }];
@@ -141,7 +146,8 @@ public sealed class ApiDocumentFilter(IOptions<SecurityOptions> security) : IDoc
             [HttpMethod.Get] = new()
             {
                 OperationId = "Metrics",
-                Summary = "Prometheus metrics: request latency by route and status, queue length, rejections, inference time by model, process and GC",
+                Summary = "Prometheus metrics: request latency by route and status, queue length, rejections, " +
+                    "inference time by model, process and GC",
                 Tags = new HashSet<OpenApiTagReference> { new("Operations") },
                 Responses = new OpenApiResponses
                 {

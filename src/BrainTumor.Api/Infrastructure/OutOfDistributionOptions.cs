@@ -1,6 +1,7 @@
 namespace BrainTumor.Api.Infrastructure;
 
-/// <summary>What the server does with an image its model's out-of-distribution guard flags. Bound from the <c>OutOfDistribution</c> section.</summary>
+/// <summary>What the server does with an image its model's out-of-distribution guard flags. Bound from the <c>OutOfDistribution</c>
+/// section.</summary>
 public sealed class OutOfDistributionOptions
 {
     public const string Section = "OutOfDistribution";

@@ -27,7 +27,8 @@ public static class Problems
     /// <summary>422 under the <c>Refuse</c> policy: the model's out-of-distribution guard flagged the image.</summary>
     public static ProblemHttpResult OutOfDistribution(string model, double score, double threshold) =>
         Create(StatusCodes.Status422UnprocessableEntity, "Unlike the training images",
-            $"Model '{model}' saw nothing like this image in training (out-of-distribution score {score:0.#}, above its threshold {threshold:0.#}), " +
+            $"Model '{model}' saw nothing like this image in training " +
+            $"(out-of-distribution score {score:0.#}, above its threshold {threshold:0.#}), " +
             "so its answer would not mean anything. Send an axial brain MRI slice.");
 
     public static ProblemHttpResult ServerBusy() => Create(StatusCodes.Status503ServiceUnavailable, "Server busy",

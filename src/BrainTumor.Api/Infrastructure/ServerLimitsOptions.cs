@@ -32,7 +32,8 @@ public sealed class ServerLimitsOptions
     public bool ScaledJpegDecoding { get; set; } = true;
 
     /// <summary>The decoder's limits as configured.</summary>
-    public ImageLimits ImageLimits => ImageLimits.Classification with { MaxSide = MaxImageSide, MaxPixels = MaxImagePixels, MinSide = MinImageSide };
+    public ImageLimits ImageLimits =>
+        ImageLimits.Classification with { MaxSide = MaxImageSide, MaxPixels = MaxImagePixels, MinSide = MinImageSide };
 
     /// <summary>
     /// Memory that request bodies may hold at once, reserved before a body is read (twice its declared length, as a
@@ -75,7 +76,8 @@ public sealed class SecurityOptions
 
     /// <summary>Routes that never ask for the key: probes, scrapers and the API's own documentation.</summary>
     public static bool IsOpen(PathString path) =>
-        path.StartsWithSegments("/health") || path.StartsWithSegments("/swagger") || path.StartsWithSegments(Endpoints.HealthEndpoints.MetricsPath);
+        path.StartsWithSegments("/health") || path.StartsWithSegments("/swagger")
+        || path.StartsWithSegments(Endpoints.HealthEndpoints.MetricsPath);
 
     /// <summary>Origins allowed by CORS; none (the default) means no cross-origin access.</summary>
     public string[] CorsOrigins { get; set; } = [];

@@ -34,18 +34,22 @@ public sealed class ServerMetrics
         var meter = meters.Create(MeterName);
         inference = meter.CreateHistogram("braintumor.inference.duration", "s", "ONNX Runtime time per request, by model.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = InferenceBuckets });
-        meter.CreateObservableUpDownCounter("braintumor.queue.length", () => admission.Waiting, "{request}", "Requests waiting for a slot.");
-        meter.CreateObservableUpDownCounter("braintumor.requests.in_progress", () => admission.Running, "{request}", "Requests holding a slot.");
+        meter.CreateObservableUpDownCounter("braintumor.queue.length", () => admission.Waiting, "{request}",
+            "Requests waiting for a slot.");
+        meter.CreateObservableUpDownCounter("braintumor.requests.in_progress", () => admission.Running, "{request}",
+            "Requests holding a slot.");
         meter.CreateObservableCounter("braintumor.rejections", () => admission.Rejected, "{request}",
             "Requests refused with 503 because the queue was full.");
         meter.CreateObservableUpDownCounter("braintumor.upload.reserved", () => uploads.ReservedBytes, "By",
             "Memory reserved by request bodies being read or held until answered.");
-        resultsStored = meter.CreateCounter<long>("braintumor.results.stored", "{result}", "DICOMweb results (SR and Secondary Capture) stored in the PACS.");
+        resultsStored = meter.CreateCounter<long>("braintumor.results.stored", "{result}",
+            "DICOMweb results (SR and Secondary Capture) stored in the PACS.");
         storeFailures = meter.CreateCounter<long>("braintumor.results.store_failures", "{attempt}",
             "Attempts to store a result in the PACS that failed (each is retried, or the result abandoned and logged).");
         resultsAbandoned = meter.CreateCounter<long>("braintumor.results.abandoned", "{result}",
             "Results never stored: refused by the PACS, or still waiting when the server stopped (each logged with its study's UID).");
-        resultsPending = meter.CreateUpDownCounter<long>("braintumor.results.pending", "{result}", "Results waiting to be stored in the PACS.");
+        resultsPending = meter.CreateUpDownCounter<long>("braintumor.results.pending", "{result}",
+            "Results waiting to be stored in the PACS.");
     }
 
     public void RecordResultQueued() => resultsPending.Add(1);

@@ -14,10 +14,12 @@ public static class ServerServiceCollectionExtensions
 {
     public const string CorsPolicy = "configured-origins";
 
-    /// <summary>Everything the HTTP API needs beside the inference engine: options, upload handling, metrics, problems, CORS, Swagger.</summary>
+    /// <summary>Everything the HTTP API needs beside the inference engine: options, upload handling, metrics, problems, CORS,
+    /// Swagger.</summary>
     public static IServiceCollection AddBrainTumorApi(this IServiceCollection services)
     {
-        services.AddOptions<ServerLimitsOptions>().BindConfiguration(ServerLimitsOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ServerLimitsOptions>().BindConfiguration(ServerLimitsOptions.Section).ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section)
             .PostConfigure(security =>
             {
@@ -30,7 +32,8 @@ public static class ServerServiceCollectionExtensions
                 "Security:ApiKeyFile names a file that does not exist or is empty.")
             .ValidateOnStart();
         services.AddOptions<OutOfDistributionOptions>().BindConfiguration(OutOfDistributionOptions.Section).ValidateOnStart();
-        services.AddOptions<ServerLoggingOptions>().BindConfiguration(ServerLoggingOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ServerLoggingOptions>().BindConfiguration(ServerLoggingOptions.Section).ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddSingleton<ImageUploads>();
         services.AddSingleton<UploadBudget>();
         services.AddSingleton<ServerMetrics>();
@@ -53,7 +56,8 @@ public static class ServerServiceCollectionExtensions
 
         services.AddCors();
         services.AddOptions<Microsoft.AspNetCore.Cors.Infrastructure.CorsOptions>().Configure<IOptions<SecurityOptions>>((cors, security) =>
-            cors.AddPolicy(CorsPolicy, policy => policy.WithOrigins(security.Value.CorsOrigins).AllowAnyHeader().WithMethods("GET", "POST")));
+            cors.AddPolicy(CorsPolicy, policy =>
+                policy.WithOrigins(security.Value.CorsOrigins).AllowAnyHeader().WithMethods("GET", "POST")));
 
         services.AddEndpointsApiExplorer();
         services.AddSwaggerGen(swagger =>
@@ -62,7 +66,8 @@ public static class ServerServiceCollectionExtensions
             {
                 Title = "BrainTumor API",
                 Version = "v1",
-                Description = "Classifies axial brain MRI slices (glioma, meningioma, pituitary tumour, no tumour) and explains the answer with Grad-CAM. " +
+                Description = "Classifies axial brain MRI slices (glioma, meningioma, pituitary tumour, no tumour) " +
+                              "and explains the answer with Grad-CAM. " +
                               "Errors are RFC 9457 problem+json.",
             });
             swagger.OperationFilter<ImageUploadOperationFilter>();
@@ -81,7 +86,8 @@ public static class ServerServiceCollectionExtensions
     private static void AddDicomWebResults(this IServiceCollection services)
     {
         services.AddOptions<DicomWebOptions>().BindConfiguration(DicomWebOptions.Section).ValidateDataAnnotations()
-            .Validate(dicomWeb => DicomWebOptions.IsValidUrl(dicomWeb.ResultsUrl), "DicomWeb:ResultsUrl must be an absolute http or https URL.")
+            .Validate(dicomWeb => DicomWebOptions.IsValidUrl(dicomWeb.ResultsUrl),
+                "DicomWeb:ResultsUrl must be an absolute http or https URL.")
             .ValidateOnStart();
         services.AddScoped<DicomWebIntake>();
         services.AddSingleton<DicomWebResults>();
@@ -105,7 +111,8 @@ public static class ServerServiceCollectionExtensions
                         string? study = null;
                         retry.Context.GetRequestMessage()?.Options.TryGetValue(DicomWebResults.StudyKey, out study);
                         logger.LogWarning("Storing results in study {StudyInstanceUid} failed ({Error}); retry {Attempt} in {Delay:0.0} s",
-                            study ?? "-", retry.Outcome.Exception?.Message ?? $"HTTP {(int?)retry.Outcome.Result?.StatusCode}", retry.AttemptNumber + 1,
+                            study ?? "-", retry.Outcome.Exception?.Message ?? $"HTTP {(int?)retry.Outcome.Result?.StatusCode}",
+                            retry.AttemptNumber + 1,
                             retry.RetryDelay.TotalSeconds);
                         return ValueTask.CompletedTask;
                     },

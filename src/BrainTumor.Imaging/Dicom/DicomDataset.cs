@@ -73,7 +73,8 @@ public sealed class DicomDataset
             {
                 if (output.Length + read > MaxInflatedBytes)
                 {
-                    throw new ImageDecodeException(ImageProblem.TooLarge, $"The deflated DICOM data set inflates to more than {MaxInflatedBytes:N0} bytes.");
+                    throw new ImageDecodeException(ImageProblem.TooLarge,
+                        $"The deflated DICOM data set inflates to more than {MaxInflatedBytes:N0} bytes.");
                 }
                 output.Write(buffer, 0, read);
             }
@@ -85,12 +86,14 @@ public sealed class DicomDataset
         return output.ToArray();
     }
 
-    private ushort U16(ReadOnlySpan<byte> bytes) => Syntax.BigEndian ? BinaryPrimitives.ReadUInt16BigEndian(bytes) : BinaryPrimitives.ReadUInt16LittleEndian(bytes);
+    private ushort U16(ReadOnlySpan<byte> bytes) =>
+        Syntax.BigEndian ? BinaryPrimitives.ReadUInt16BigEndian(bytes) : BinaryPrimitives.ReadUInt16LittleEndian(bytes);
 
     /// <summary>The (group, element) tag at <paramref name="position"/> as one number, group in the high half.</summary>
     private uint ReadTag(ReadOnlySpan<byte> span, int position) => ((uint)U16(span[position..]) << 16) | U16(span[(position + 2)..]);
 
-    private uint U32(ReadOnlySpan<byte> bytes) => Syntax.BigEndian ? BinaryPrimitives.ReadUInt32BigEndian(bytes) : BinaryPrimitives.ReadUInt32LittleEndian(bytes);
+    private uint U32(ReadOnlySpan<byte> bytes) =>
+        Syntax.BigEndian ? BinaryPrimitives.ReadUInt32BigEndian(bytes) : BinaryPrimitives.ReadUInt32LittleEndian(bytes);
 
     /// <summary>Reads the element at <paramref name="position"/> and returns the position after it.</summary>
     private int ReadElement(ReadOnlyMemory<byte> data, int position, int depth, bool keep, bool implicitVr = false)
@@ -142,7 +145,8 @@ public sealed class DicomDataset
         }
         if ((long)valueStart + length > data.Length)
         {
-            throw Corrupt($"element {Tag(tag)} declares {length:N0} bytes but only {Math.Max(0, data.Length - valueStart):N0} remain (the file is truncated)");
+            throw Corrupt($"element {Tag(tag)} declares {length:N0} bytes but only {Math.Max(0, data.Length - valueStart):N0} remain " +
+                "(the file is truncated)");
         }
         if (keep && depth == 0)
         {
@@ -215,7 +219,8 @@ public sealed class DicomDataset
             }
             if ((long)position + length > data.Length)
             {
-                throw Corrupt($"a pixel data fragment declares {length:N0} bytes but only {data.Length - position:N0} remain (the file is truncated)");
+                throw Corrupt($"a pixel data fragment declares {length:N0} bytes but only {data.Length - position:N0} remain " +
+                    "(the file is truncated)");
             }
             items.Add(data.Slice(position, (int)length));
             position += (int)length;
@@ -260,7 +265,8 @@ public sealed class DicomDataset
     }
 
     /// <summary>An unsigned 16-bit value (US), or null when absent.</summary>
-    public ushort? UShort(uint tag) => elements.TryGetValue(tag, out var element) && element.Value.Length >= 2 ? U16(element.Value.Span) : null;
+    public ushort? UShort(uint tag) =>
+        elements.TryGetValue(tag, out var element) && element.Value.Length >= 2 ? U16(element.Value.Span) : null;
 
     /// <summary>The numbers of a DS or IS value (backslash-separated decimal strings); empty when absent.</summary>
     public double[] Numbers(uint tag)
@@ -272,7 +278,8 @@ public sealed class DicomDataset
         var values = new List<double>();
         foreach (string part in text.Split('\\'))
         {
-            if (!double.TryParse(part.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
+            if (!double.TryParse(part.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
+                || !double.IsFinite(value))
             {
                 throw Corrupt($"element {Tag(tag)} holds '{part.Trim()}', which is not a number");
             }

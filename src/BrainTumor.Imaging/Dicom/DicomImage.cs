@@ -31,7 +31,8 @@ public static class DicomImage
 
     public const string MediaType = "application/dicom";
 
-    public static (SKBitmap Bitmap, DicomImageInfo Info) Decode(ReadOnlyMemory<byte> file, DicomReadOptions? options = null, ImageLimits? limits = null)
+    public static (SKBitmap Bitmap, DicomImageInfo Info) Decode(ReadOnlyMemory<byte> file, DicomReadOptions? options = null,
+        ImageLimits? limits = null)
     {
         options ??= new DicomReadOptions();
         var dataset = DicomDataset.Parse(file);
@@ -39,7 +40,8 @@ public static class DicomImage
         int frame = options.Frame ?? (pixels.Frames + 1) / 2;
         if (frame < 1 || frame > pixels.Frames)
         {
-            throw new ImageDecodeException(ImageProblem.NoSuchFrame, $"Frame {frame} was asked for; the image has frames 1 to {pixels.Frames}.");
+            throw new ImageDecodeException(ImageProblem.NoSuchFrame,
+                $"Frame {frame} was asked for; the image has frames 1 to {pixels.Frames}.");
         }
         DicomWindow? window = null;
         SKBitmap bitmap;
@@ -54,8 +56,8 @@ public static class DicomImage
             bitmap = Colour(dataset, pixels, frame);
         }
         var info = new DicomImageInfo(dataset.Syntax.Uid, dataset.Syntax.Name, frame, pixels.Frames, pixels.Photometric, window,
-            dataset.String(StudyInstanceUid), dataset.String(SeriesInstanceUid), dataset.String(SopInstanceUid), OrientationWarning(dataset),
-            dataset.String(ModalityTag) is { Length: > 0 } modality ? modality.Trim() : null);
+            dataset.String(StudyInstanceUid), dataset.String(SeriesInstanceUid), dataset.String(SopInstanceUid),
+            OrientationWarning(dataset), dataset.String(ModalityTag) is { Length: > 0 } modality ? modality.Trim() : null);
         return (bitmap, info);
     }
 
@@ -70,7 +72,8 @@ public static class DicomImage
     {
         if (pixels.SamplesPerPixel != 1)
         {
-            throw new ImageDecodeException(ImageProblem.UnsupportedFormat, $"Modality values are defined for monochrome images, not {pixels.Photometric}.");
+            throw new ImageDecodeException(ImageProblem.UnsupportedFormat,
+                $"Modality values are defined for monochrome images, not {pixels.Photometric}.");
         }
         double slope = dataset.Numbers(RescaleSlope) is [var s, ..] ? s : 1;
         double intercept = dataset.Numbers(RescaleIntercept) is [var i, ..] ? i : 0;
@@ -82,7 +85,8 @@ public static class DicomImage
         for (int p = 0; p < count; p++)
         {
             uint raw = pixels.BitsAllocated == 8 ? bytes[p]
-                : bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(bytes[(2 * p)..]) : BinaryPrimitives.ReadUInt16LittleEndian(bytes[(2 * p)..]);
+                : bigEndian ? BinaryPrimitives.ReadUInt16BigEndian(bytes[(2 * p)..])
+                : BinaryPrimitives.ReadUInt16LittleEndian(bytes[(2 * p)..]);
             uint stored = (raw >> shift) & mask;
             long value = pixels.Signed && (stored & (1u << (pixels.BitsStored - 1))) != 0 ? stored - (1L << pixels.BitsStored) : stored;
             values[p] = value * slope + intercept;
@@ -141,7 +145,8 @@ public static class DicomImage
         if (bitmap.Width != pixels.Columns || bitmap.Height != pixels.Rows)
         {
             throw new ImageDecodeException(ImageProblem.Corrupt,
-                $"Not a readable DICOM file: the JPEG frame is {bitmap.Width}x{bitmap.Height}; the header says {pixels.Columns}x{pixels.Rows}.");
+                $"Not a readable DICOM file: the JPEG frame is {bitmap.Width}x{bitmap.Height}; " +
+                $"the header says {pixels.Columns}x{pixels.Rows}.");
         }
         int count = pixels.Rows * pixels.Columns;
         var samples = new byte[count * pixels.SamplesPerPixel];
@@ -164,7 +169,8 @@ public static class DicomImage
     private static ReadOnlyMemory<byte> FrameFragments(DicomDataset dataset, PixelModule pixels, int frame)
     {
         var (offsetTable, fragments) = dataset.Encapsulated
-            ?? throw new ImageDecodeException(ImageProblem.Corrupt, $"Not a readable DICOM file: {dataset.Syntax.Name} needs encapsulated pixel data.");
+            ?? throw new ImageDecodeException(ImageProblem.Corrupt,
+                $"Not a readable DICOM file: {dataset.Syntax.Name} needs encapsulated pixel data.");
         if (fragments.Count == pixels.Frames)
         {
             return fragments[frame - 1];
@@ -175,7 +181,8 @@ public static class DicomImage
         }
         if (offsetTable.Length == 4 * pixels.Frames)
         {
-            var offsets = Enumerable.Range(0, pixels.Frames).Select(i => BinaryPrimitives.ReadUInt32LittleEndian(offsetTable.Span[(4 * i)..])).ToArray();
+            var offsets = Enumerable.Range(0, pixels.Frames)
+                .Select(i => BinaryPrimitives.ReadUInt32LittleEndian(offsetTable.Span[(4 * i)..])).ToArray();
             var joined = new List<byte>();
             long position = 0;
             foreach (var fragment in fragments)
@@ -203,7 +210,8 @@ public static class DicomImage
         {
             return new DicomWindow(c, w, function is "LINEAR_EXACT" or "SIGMOID" ? function : "LINEAR", "file");
         }
-        bool rescaled = dataset.Numbers(RescaleSlope) is [var slope, ..] && slope != 1 || dataset.Numbers(RescaleIntercept) is [var intercept, ..] && intercept != 0;
+        bool rescaled = dataset.Numbers(RescaleSlope) is [var slope, ..] && slope != 1
+            || dataset.Numbers(RescaleIntercept) is [var intercept, ..] && intercept != 0;
         if (pixels.BitsStored <= 8 && !pixels.Signed && !rescaled)
         {
             // Unsigned 8-bit grey levels are already display values (a JPEG or PNG slice wrapped as DICOM): kept as they are,
@@ -258,11 +266,13 @@ public static class DicomImage
     {
         if (pixels.BitsAllocated != 8)
         {
-            throw new ImageDecodeException(ImageProblem.UnsupportedFormat, $"{pixels.Photometric} images with {pixels.BitsAllocated} bits allocated are not supported; 8 are.");
+            throw new ImageDecodeException(ImageProblem.UnsupportedFormat,
+                $"{pixels.Photometric} images with {pixels.BitsAllocated} bits allocated are not supported; 8 are.");
         }
         var bytes = FrameBytes(dataset, pixels, frame, out _).Span;
         // RLE frames come out as colour planes (PS3.5 G.2), whatever the planar configuration says.
-        bool planar = dataset.Syntax.Pixels == PixelEncoding.Rle || pixels.PlanarConfiguration == 1 && dataset.Syntax.Pixels == PixelEncoding.Native;
+        bool planar = dataset.Syntax.Pixels == PixelEncoding.Rle
+            || pixels.PlanarConfiguration == 1 && dataset.Syntax.Pixels == PixelEncoding.Native;
         // The JPEG decoder has already turned YCbCr into RGB.
         bool ybr = pixels.Photometric.StartsWith("YBR_FULL", StringComparison.Ordinal) && dataset.Syntax.Pixels != PixelEncoding.Jpeg;
         int count = pixels.Rows * pixels.Columns;
@@ -279,7 +289,9 @@ public static class DicomImage
             }
             else
             {
-                (a, b, c) = planar ? (bytes[p], bytes[count + p], bytes[2 * count + p]) : (bytes[3 * p], bytes[3 * p + 1], bytes[3 * p + 2]);
+                (a, b, c) = planar
+                    ? (bytes[p], bytes[count + p], bytes[2 * count + p])
+                    : (bytes[3 * p], bytes[3 * p + 1], bytes[3 * p + 2]);
             }
             if (ybr)
             {
@@ -309,7 +321,8 @@ public static class DicomImage
             return null;
         }
         string plane = nx >= ny ? "sagittal" : "coronal";
-        return $"Image Orientation (Patient) shows a {plane} slice; the models were trained on axial slices, so the answer may not mean anything.";
+        return $"Image Orientation (Patient) shows a {plane} slice; " +
+            "the models were trained on axial slices, so the answer may not mean anything.";
     }
 
     /// <summary>The Image Pixel module's attributes, checked before any pixel is decoded.</summary>
@@ -321,17 +334,20 @@ public static class DicomImage
         {
             if (!dataset.Contains(DicomDataset.PixelDataTag))
             {
-                throw new ImageDecodeException(ImageProblem.UnsupportedFormat, "The DICOM file has no pixel data (7FE0,0010); it is not an image.");
+                throw new ImageDecodeException(ImageProblem.UnsupportedFormat,
+                    "The DICOM file has no pixel data (7FE0,0010); it is not an image.");
             }
             int rows = dataset.UShort(RowsTag) ?? 0, columns = dataset.UShort(ColumnsTag) ?? 0;
             if (rows == 0 || columns == 0)
             {
-                throw new ImageDecodeException(ImageProblem.Corrupt, "Not a readable DICOM file: Rows (0028,0010) or Columns (0028,0011) is missing or 0.");
+                throw new ImageDecodeException(ImageProblem.Corrupt,
+                    "Not a readable DICOM file: Rows (0028,0010) or Columns (0028,0011) is missing or 0.");
             }
             if (rows > limits.MaxSide || columns > limits.MaxSide || (long)rows * columns > limits.MaxPixels)
             {
                 throw new ImageDecodeException(ImageProblem.TooLarge,
-                    $"The DICOM image declares {columns}x{rows} pixels; at most {limits.MaxSide} per side and {limits.MaxPixels:N0} in all are accepted.");
+                    $"The DICOM image declares {columns}x{rows} pixels; " +
+                    $"at most {limits.MaxSide} per side and {limits.MaxPixels:N0} in all are accepted.");
             }
             if (rows < limits.MinSide || columns < limits.MinSide)
             {
@@ -345,12 +361,14 @@ public static class DicomImage
             if (!supported)
             {
                 throw new ImageDecodeException(ImageProblem.UnsupportedFormat,
-                    $"Photometric interpretation {photometric} with {samples} samples per pixel is not supported; MONOCHROME1, MONOCHROME2, RGB and YBR_FULL are.");
+                    $"Photometric interpretation {photometric} with {samples} samples per pixel is not supported; " +
+                    "MONOCHROME1, MONOCHROME2, RGB and YBR_FULL are.");
             }
             int allocated = dataset.UShort(BitsAllocatedTag) ?? 0;
             if (allocated is not (8 or 16))
             {
-                throw new ImageDecodeException(ImageProblem.UnsupportedFormat, $"Images with {allocated} bits allocated per sample are not supported; 8 and 16 are.");
+                throw new ImageDecodeException(ImageProblem.UnsupportedFormat,
+                    $"Images with {allocated} bits allocated per sample are not supported; 8 and 16 are.");
             }
             int stored = dataset.UShort(BitsStoredTag) ?? allocated;
             int highBit = dataset.UShort(HighBitTag) ?? stored - 1;
@@ -365,8 +383,8 @@ public static class DicomImage
             {
                 throw new ImageDecodeException(ImageProblem.Corrupt, $"Not a readable DICOM file: Number of Frames is {frameCount}.");
             }
-            return new PixelModule(rows, columns, samples, photometric, allocated, stored, highBit, dataset.UShort(PixelRepresentationTag) == 1,
-                dataset.UShort(PlanarConfigurationTag) ?? 0, frameCount);
+            return new PixelModule(rows, columns, samples, photometric, allocated, stored, highBit,
+                dataset.UShort(PixelRepresentationTag) == 1, dataset.UShort(PlanarConfigurationTag) ?? 0, frameCount);
         }
     }
 }

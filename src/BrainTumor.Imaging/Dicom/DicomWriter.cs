@@ -68,7 +68,8 @@ public sealed class DicomWriter
 
     /// <summary>The date and time (DA, TM) of <paramref name="moment"/> in two elements.</summary>
     public DicomWriter DateAndTime(uint dateTag, uint timeTag, DateTime moment) =>
-        Text(dateTag, "DA", moment.ToString("yyyyMMdd", CultureInfo.InvariantCulture)).Text(timeTag, "TM", moment.ToString("HHmmss", CultureInfo.InvariantCulture));
+        Text(dateTag, "DA", moment.ToString("yyyyMMdd", CultureInfo.InvariantCulture))
+            .Text(timeTag, "TM", moment.ToString("HHmmss", CultureInfo.InvariantCulture));
 
     /// <summary>A sequence of defined-length items (possibly none: an empty type 2 sequence).</summary>
     public DicomWriter Sequence(uint tag, params IEnumerable<DicomWriter> items)

@@ -39,7 +39,8 @@ internal static class Rle
         return output;
     }
 
-    /// <summary>PackBits: n in 0..127 copies the next n+1 bytes, n in -127..-1 repeats the next byte 1-n times, -128 does nothing.</summary>
+    /// <summary>PackBits: n in 0..127 copies the next n+1 bytes, n in -127..-1 repeats the next byte 1-n times, -128 does
+    /// nothing.</summary>
     private static void Unpack(ReadOnlySpan<byte> segment, int count, Action<int, byte> write)
     {
         int written = 0, at = 0;

@@ -22,7 +22,8 @@ public static class SecondaryCapture
             .Text(0x00080070, "LO", "BrainTumor")
             .Text(0x0008103E, "LO", "BrainTumor Grad-CAM - NOT FOR DIAGNOSTIC USE")
             .Text(0x00082111, "ST", derivation)
-            .Sequence(0x00082112, DicomWriter.Reference(source.String(DicomWriter.SopClassUidTag) ?? "", source.String(DicomWriter.SopInstanceUidTag) ?? ""))
+            .Sequence(0x00082112, DicomWriter.Reference(
+                source.String(DicomWriter.SopClassUidTag) ?? "", source.String(DicomWriter.SopInstanceUidTag) ?? ""))
             .Uid(DicomWriter.SeriesInstanceUidTag, DicomWriter.NewUid())
             .Text(0x00200011, "IS", "9901")
             .Text(0x00200013, "IS", "1")

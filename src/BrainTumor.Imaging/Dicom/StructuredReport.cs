@@ -35,13 +35,15 @@ public static class StructuredReport
     public static readonly CodedConcept Yes = new("373066001", "SCT", "Yes");
     public static readonly CodedConcept No = new("373067005", "SCT", "No");
     public static readonly CodedConcept Probability = new("CLASS-PROB", PrivateScheme, "Class probability");
-    public static readonly CodedConcept InDistribution = new("IN-DISTRIBUTION", PrivateScheme, "Image resembles the model's training images");
+    public static readonly CodedConcept InDistribution =
+        new("IN-DISTRIBUTION", PrivateScheme, "Image resembles the model's training images");
 
     /// <summary>
     /// The dataset's classes as coded concepts: SNOMED CT where a code could be checked against a published mapping (see
     /// docs/pacs.md), the private scheme otherwise.
     /// </summary>
-    public static readonly IReadOnlyDictionary<string, CodedConcept> FindingCodes = new Dictionary<string, CodedConcept>(StringComparer.Ordinal)
+    public static readonly IReadOnlyDictionary<string, CodedConcept> FindingCodes =
+        new Dictionary<string, CodedConcept>(StringComparer.Ordinal)
     {
         ["glioma_tumor"] = new("GLIOMA", PrivateScheme, "Glioma"),
         ["meningioma_tumor"] = new("1373614004", "SCT", "Meningioma"),
@@ -49,17 +51,20 @@ public static class StructuredReport
         ["no_tumor"] = new("NO-TUMOR", PrivateScheme, "No tumor of the four classes"),
     };
 
-    /// <summary>A label's concept: its entry in <see cref="FindingCodes"/>, or the label itself in the private scheme (an imported model's class).</summary>
+    /// <summary>A label's concept: its entry in <see cref="FindingCodes"/>, or the label itself in the private scheme (an imported model's
+    /// class).</summary>
     public static CodedConcept FindingCode(string label) =>
         FindingCodes.TryGetValue(label, out var code) ? code : new(label.Length <= 16 ? label : label[..16], PrivateScheme, label);
 
     public static byte[] Create(ReadOnlyMemory<byte> input, ClassificationFindings findings, DateTime created)
     {
         var source = DicomDataset.Parse(input);
-        string sourceClass = source.String(DicomWriter.SopClassUidTag) ?? "", sourceInstance = source.String(DicomWriter.SopInstanceUidTag) ?? "";
+        string sourceClass = source.String(DicomWriter.SopClassUidTag) ?? "",
+            sourceInstance = source.String(DicomWriter.SopInstanceUidTag) ?? "";
 
         var finding = Item("CONTAINS", "CODE", Finding).Sequence(0x0040A168, Code(FindingCode(findings.Label)))
-            .Sequence(0x0040A730, Item("INFERRED FROM", "IMAGE", SourceOfMeasurement).Sequence(0x00081199, DicomWriter.Reference(sourceClass, sourceInstance)));
+            .Sequence(0x0040A730, Item("INFERRED FROM", "IMAGE", SourceOfMeasurement)
+                .Sequence(0x00081199, DicomWriter.Reference(sourceClass, sourceInstance)));
         var content = new List<DicomWriter>
         {
             Item("HAS OBS CONTEXT", "TEXT", AlgorithmName).Text(0x0040A160, "UT", $"BrainTumor {findings.ModelName}"),

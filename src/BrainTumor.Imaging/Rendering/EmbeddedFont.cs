@@ -22,7 +22,8 @@ public static class EmbeddedFont
     // One file for every process of this build, named by the assembly's version id: a file per process filled /tmp.
     private static readonly Lazy<string> LazyFile = new(() =>
     {
-        string path = Path.Combine(Path.GetTempPath(), $"braintumor-dejavu-sans-bold-{typeof(EmbeddedFont).Assembly.ManifestModule.ModuleVersionId:N}.ttf");
+        string path = Path.Combine(Path.GetTempPath(),
+            $"braintumor-dejavu-sans-bold-{typeof(EmbeddedFont).Assembly.ManifestModule.ModuleVersionId:N}.ttf");
         if (!File.Exists(path))
         {
             // Written aside and moved into place, so that a process never reads another's half-written copy.

@@ -14,11 +14,13 @@ public static class GradCamRenderer
     /// </summary>
     /// <param name="region">Where in the picture the model's input came from (a crop around the head); the map
     /// covers that region and is zero outside it. Null for the whole picture.</param>
-    public static float[] NormaliseAndUpsample(ReadOnlySpan<float> cam, int camWidth, int camHeight, int width, int height, InputRegion? region = null)
+    public static float[] NormaliseAndUpsample(ReadOnlySpan<float> cam, int camWidth, int camHeight, int width, int height,
+        InputRegion? region = null)
     {
         if (cam.Length != camWidth * camHeight)
         {
-            throw new ArgumentException($"A {camWidth}x{camHeight} map needs {camWidth * camHeight} values, not {cam.Length}.", nameof(cam));
+            throw new ArgumentException(
+                $"A {camWidth}x{camHeight} map needs {camWidth * camHeight} values, not {cam.Length}.", nameof(cam));
         }
         float min = float.PositiveInfinity, max = float.NegativeInfinity;
         foreach (float v in cam)
@@ -79,7 +81,8 @@ public static class GradCamRenderer
         return result;
     }
 
-    /// <summary>target = top * keepTop + bottom * keepBottom, element by element, with the same rounding as the scalar expression.</summary>
+    /// <summary>target = top * keepTop + bottom * keepBottom, element by element, with the same rounding as the scalar
+    /// expression.</summary>
     private static void Lerp(ReadOnlySpan<float> top, ReadOnlySpan<float> bottom, float keepTop, float keepBottom, Span<float> target)
     {
         int i = 0;

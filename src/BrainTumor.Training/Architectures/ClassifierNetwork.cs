@@ -55,7 +55,8 @@ public abstract class ClassifierNetwork(string name) : nn.Module<Tensor, Tensor>
         int gradCamIndex = layers.Count - 1;
         layers.Add(new GlobalAveragePoolLayer("gap"));
         layers.Add(new FlattenLayer("flatten"));
-        layers.Add(new DenseLayer("classifier", (int)classifier.in_features, (int)classifier.out_features, Values(classifier.weight!), Values(classifier.bias!)));
+        layers.Add(new DenseLayer("classifier", (int)classifier.in_features, (int)classifier.out_features,
+            Values(classifier.weight!), Values(classifier.bias!)));
         return new SequentialNetwork(3, imageSize, imageSize, layers, gradCamIndex);
     }
 
@@ -108,6 +109,7 @@ public abstract class ClassifierNetwork(string name) : nn.Module<Tensor, Tensor>
     {
         var shape = conv.weight!.shape;
         var bias = conv.bias is null ? new float[shape[0]] : Values(conv.bias);
-        return new Conv2dLayer(name, (int)shape[1] * groups, (int)shape[0], (int)shape[2], stride, padding, Values(conv.weight!), bias, groups);
+        return new Conv2dLayer(name, (int)shape[1] * groups, (int)shape[0], (int)shape[2], stride, padding, Values(conv.weight!), bias,
+            groups);
     }
 }

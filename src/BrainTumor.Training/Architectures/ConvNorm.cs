@@ -27,13 +27,15 @@ internal sealed class ConvNorm : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input) => norm.call(conv.call(input));
 
-    /// <summary>Copies pretrained weights and batch-norm statistics in; <paramref name="reverseInputChannels"/> turns a BGR stem into an RGB one.</summary>
+    /// <summary>Copies pretrained weights and batch-norm statistics in; <paramref name="reverseInputChannels"/> turns a BGR stem into an
+    /// RGB one.</summary>
     public void Load(Pretrained.PretrainedConvNorm pretrained, bool reverseInputChannels = false)
     {
         var shape = conv.weight!.shape;
         if (!shape.SequenceEqual(pretrained.WeightShape))
         {
-            throw new TrainingException($"Pretrained weights [{string.Join("x", pretrained.WeightShape)}] do not fit {GetName()} [{string.Join("x", shape)}].");
+            throw new TrainingException(
+                $"Pretrained weights [{string.Join("x", pretrained.WeightShape)}] do not fit {GetName()} [{string.Join("x", shape)}].");
         }
         using var noGrad = no_grad();
         using var weight = tensor(pretrained.Weight, shape);

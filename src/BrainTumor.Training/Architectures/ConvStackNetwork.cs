@@ -22,7 +22,8 @@ public sealed class ConvStackNetwork : ClassifierNetwork
     private readonly int padding;
 
     /// <param name="samePadding">Pad each convolution by one pixel so that it keeps the map's size.</param>
-    public ConvStackNetwork(string architecture, int imageSize, IReadOnlyList<int> channels, int hiddenUnits, int classes, bool samePadding = false)
+    public ConvStackNetwork(string architecture, int imageSize, IReadOnlyList<int> channels, int hiddenUnits, int classes,
+        bool samePadding = false)
         : base(architecture)
     {
         this.imageSize = imageSize;
@@ -72,7 +73,8 @@ public sealed class ConvStackNetwork : ClassifierNetwork
         {
             var conv = convolutions[i];
             var shape = conv.weight!.shape;
-            layers.Add(new Conv2dLayer($"conv{i + 1}", (int)shape[1], (int)shape[0], Kernel, 1, padding, Values(conv.weight), Values(conv.bias!)));
+            layers.Add(new Conv2dLayer($"conv{i + 1}", (int)shape[1], (int)shape[0], Kernel, 1, padding, Values(conv.weight),
+                Values(conv.bias!)));
             layers.Add(new ReluLayer($"relu{i + 1}"));
             layers.Add(new MaxPoolLayer($"pool{i + 1}", Pool, Pool));
         }

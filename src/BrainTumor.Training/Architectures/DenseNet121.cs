@@ -70,7 +70,11 @@ public sealed class DenseNet121 : ClassifierNetwork
         public override IEnumerable<NetworkLayer> Describe()
         {
             string name = GetName();
-            return [BatchNormAsConv($"{name}_norm", norm), new ReluLayer($"{name}_relu"), DescribeConv($"{name}_conv", conv, 1, 0), new AveragePoolLayer($"{name}_pool", 2, 2)];
+            return
+            [
+                BatchNormAsConv($"{name}_norm", norm), new ReluLayer($"{name}_relu"), DescribeConv($"{name}_conv", conv, 1, 0),
+                new AveragePoolLayer($"{name}_pool", 2, 2)
+            ];
         }
     }
 

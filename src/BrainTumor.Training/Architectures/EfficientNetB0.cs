@@ -14,7 +14,8 @@ namespace BrainTumor.Training.Architectures;
 /// Batch norm is folded on export; stochastic depth and dropout act in training only.
 /// </summary>
 public sealed class EfficientNetB0(int imageSize, int classes)
-    : InvertedResidualNetwork("efficientnetb0", imageSize, classes, Blocks(), Stages[^1].Channels, x => F.silu(x), name => new SiluLayer(name), "silu")
+    : InvertedResidualNetwork("efficientnetb0", imageSize, classes, Blocks(), Stages[^1].Channels, x => F.silu(x),
+        name => new SiluLayer(name), "silu")
 {
     /// <summary>Table 1 of the paper: expansion, kernel, first stride, output channels, repeats.</summary>
     private static readonly (int Expansion, int Kernel, int Stride, int Channels, int Repeats)[] Stages =
@@ -45,7 +46,8 @@ public sealed class EfficientNetB0(int imageSize, int classes)
         private readonly bool residual;
         private readonly double dropProbability;
 
-        public MBConv(string name, int inChannels, int outChannels, int expansion, int kernel, int stride, double dropProbability) : base(name)
+        public MBConv(string name, int inChannels, int outChannels, int expansion, int kernel, int stride, double dropProbability)
+            : base(name)
         {
             int hidden = inChannels * expansion;
             if (expansion != 1)
@@ -91,8 +93,9 @@ public sealed class EfficientNetB0(int imageSize, int classes)
             }
             main.AddRange([depthwise.Describe($"{name}_depthwise"), new SiluLayer($"{name}_depthwise_silu")]);
             main.Add(new ChannelGateLayer($"{name}_se",
-                [new GlobalAveragePoolLayer($"{name}_se_pool"), DescribeConv($"{name}_se_squeeze", squeeze, 1, 0), new SiluLayer($"{name}_se_silu"),
-                 DescribeConv($"{name}_se_excite", excite, 1, 0), new SigmoidLayer($"{name}_se_sigmoid")]));
+                [new GlobalAveragePoolLayer($"{name}_se_pool"), DescribeConv($"{name}_se_squeeze", squeeze, 1, 0),
+                 new SiluLayer($"{name}_se_silu"), DescribeConv($"{name}_se_excite", excite, 1, 0),
+                 new SigmoidLayer($"{name}_se_sigmoid")]));
             main.Add(project.Describe($"{name}_project"));
             return residual ? [new ResidualBlockLayer(name, main, [])] : main;
         }

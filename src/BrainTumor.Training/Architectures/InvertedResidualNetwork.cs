@@ -30,7 +30,8 @@ public abstract class InvertedResidualNetwork : ClassifierNetwork
     private readonly Func<string, NetworkLayer> activationLayer;
     private readonly string activationName;
 
-    /// <param name="blocks">The blocks in order, from <see cref="StemChannels"/> input channels to <paramref name="blockChannels"/>.</param>
+    /// <param name="blocks">The blocks in order, from <see cref="StemChannels"/> input channels to
+    /// <paramref name="blockChannels"/>.</param>
     /// <param name="activationName">Suffix of the activation layers' names (<c>relu6</c>, <c>silu</c>).</param>
     protected InvertedResidualNetwork(string name, int imageSize, int classes, IEnumerable<InvertedResidualBlock> blocks, int blockChannels,
         Func<Tensor, Tensor> activation, Func<string, NetworkLayer> activationLayer, string activationName) : base(name)

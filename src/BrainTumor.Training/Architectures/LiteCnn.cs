@@ -71,7 +71,8 @@ public sealed class LiteCnn : ClassifierNetwork
         {
             var (weight, bias) = FoldBatchNorm(unit.Conv, unit.Norm);
             var shape = unit.Conv.weight!.shape;
-            layers.Add(new Conv2dLayer(unit.Name, (int)shape[1] * unit.Groups, (int)shape[0], (int)shape[2], unit.Stride, unit.Padding, weight, bias, unit.Groups));
+            layers.Add(new Conv2dLayer(unit.Name, (int)shape[1] * unit.Groups, (int)shape[0], (int)shape[2], unit.Stride, unit.Padding,
+                weight, bias, unit.Groups));
             layers.Add(new ReluLayer($"{unit.Name}_relu"));
             if (unit.PoolAfter)
             {

@@ -11,7 +11,8 @@ namespace BrainTumor.Training.Architectures;
 /// Grad-CAM explains the last convolution's output. Batch norm is folded on export.
 /// </summary>
 public sealed class MobileNetV2(int imageSize, int classes)
-    : InvertedResidualNetwork("mobilenetv2", imageSize, classes, Blocks(), Stages[^1].Channels, x => F.relu6(x), name => new Relu6Layer(name), "relu6")
+    : InvertedResidualNetwork("mobilenetv2", imageSize, classes, Blocks(), Stages[^1].Channels, x => F.relu6(x),
+        name => new Relu6Layer(name), "relu6")
 {
     /// <summary>Table 2 of the paper: expansion factor t, output channels c, repeats n, first stride s.</summary>
     private static readonly (int Expansion, int Channels, int Repeats, int Stride)[] Stages =
@@ -63,7 +64,8 @@ public sealed class MobileNetV2(int imageSize, int classes)
             {
                 main.AddRange([expand.Describe($"{name}_expand"), new Relu6Layer($"{name}_expand_relu6")]);
             }
-            main.AddRange([depthwise.Describe($"{name}_depthwise"), new Relu6Layer($"{name}_depthwise_relu6"), project.Describe($"{name}_project")]);
+            main.AddRange(
+                [depthwise.Describe($"{name}_depthwise"), new Relu6Layer($"{name}_depthwise_relu6"), project.Describe($"{name}_project")]);
             return residual ? [new ResidualBlockLayer(name, main, [])] : main;
         }
     }

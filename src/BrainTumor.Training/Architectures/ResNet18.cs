@@ -133,7 +133,10 @@ public sealed class ResNet18 : ClassifierNetwork
     public override SequentialNetwork Describe()
     {
         var standardise = new Conv2dLayer("standardise", 3, 3, 1, 1, 0, [255f, 255f, 255f], [.. meanRgb.Select(m => -m)], Groups: 3);
-        var layers = new List<NetworkLayer> { standardise, stem.Describe("stem"), new ReluLayer("stem_relu"), new MaxPoolLayer("stem_pool", 3, 2, 1) };
+        var layers = new List<NetworkLayer>
+        {
+            standardise, stem.Describe("stem"), new ReluLayer("stem_relu"), new MaxPoolLayer("stem_pool", 3, 2, 1)
+        };
         for (int i = 0; i < blocks.Count; i++)
         {
             layers.AddRange(blocks[i].Describe($"block{i + 1}"));

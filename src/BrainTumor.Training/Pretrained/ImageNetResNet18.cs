@@ -8,7 +8,8 @@ public sealed record PretrainedConvNorm(long[] WeightShape, float[] Weight, floa
 
 /// <summary>
 /// The ImageNet ResNet-18 of the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18 (MIT), a CNTK export at opset 8 that
-/// ends in the pooled 512 features. Its last stage has three basic blocks, not torchvision's two. The build downloads the package (<c>PackageDownload</c>) and copies its two ONNX files
+/// ends in the pooled 512 features. Its last stage has three basic blocks, not torchvision's two. The build downloads the package
+/// (<c>PackageDownload</c>) and copies its two ONNX files
 /// beside the assembly; they are never committed. CNTK pads asymmetrically (the stem 3,3 before and 2,2 after; the
 /// stride-2 3x3 convolutions and the max pool 1 before, 0 after), which on even input sizes reads exactly the windows
 /// of PyTorch's symmetric padding: the extra padding after is never reached.
@@ -77,12 +78,14 @@ public sealed class ImageNetResNet18
         }
         if (convolutions.Count != 19 || projections.Count != 3)
         {
-            throw new TrainingException($"{networkPath} is not the expected ResNet-18: {convolutions.Count} 3x3 or 7x7 and {projections.Count} 1x1 convolutions, not 19 and 3.");
+            throw new TrainingException($"{networkPath} is not the expected ResNet-18: {convolutions.Count} 3x3 or 7x7 " +
+                $"and {projections.Count} 1x1 convolutions, not 19 and 3.");
         }
         var mean = ModelProto.Parser.ParseFrom(File.ReadAllBytes(preprocessingPath)).Graph.Initializer.Single(t => t.Name == "MeanImage");
         float[] meanImage = Floats(mean);
         int plane = meanImage.Length / 3;
-        var meanBgr = Enumerable.Range(0, 3).Select(c => (float)meanImage.AsSpan(c * plane, plane).ToArray().Average(v => (double)v)).ToArray();
+        var meanBgr = Enumerable.Range(0, 3)
+            .Select(c => (float)meanImage.AsSpan(c * plane, plane).ToArray().Average(v => (double)v)).ToArray();
         return new ImageNetResNet18
         {
             Convolutions = convolutions,
@@ -98,6 +101,8 @@ public sealed class ImageNetResNet18
         {
             throw new TrainingException($"Initialiser {tensor.Name} is not float.");
         }
-        return tensor.RawData.IsEmpty ? [.. tensor.FloatData] : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray();
+        return tensor.RawData.IsEmpty
+            ? [.. tensor.FloatData]
+            : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray();
     }
 }
