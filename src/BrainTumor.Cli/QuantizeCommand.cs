@@ -89,13 +89,13 @@ public static class QuantizeCommand
         var split = EvaluateCommand.TrainingSplit(manifest, dataset, dataDirectory);
         var random = new Random(training.Split.Seed);
         var calibration = split.Train.OrderBy(_ => random.Next()).Take(images).ToList();
-        var tensors = QdqQuantizer.ActivationTensors(graph.Graph, manifest.GradCam.Layer);
+        var tensors = QdqQuantizer.ActivationTensors(graph.Graph, manifest.GradCam.Layer, manifest.Outputs.Logits);
         log.WriteLine($"calibrating {tensors.Count} activations of '{manifest.Name}' on {calibration.Count} training-split images " +
                       $"({Describe(method, percentile)})");
         var ranges = Calibrate(graph, tensors, manifest, calibration.Select(i => dataset.Samples[i]).ToList(), method, percentile);
 
         Directory.CreateDirectory(outputDirectory);
-        OnnxExporter.Save(QdqQuantizer.Quantize(graph, manifest.GradCam.Layer, ranges),
+        OnnxExporter.Save(QdqQuantizer.Quantize(graph, manifest.GradCam.Layer, manifest.Outputs.Logits, ranges),
             Path.Combine(outputDirectory, ModelManifest.OnnxFileName));
         if (manifest.OutOfDistribution is { } guard)
         {
@@ -121,7 +121,8 @@ public static class QuantizeCommand
             Metrics = metrics,
             Quantization = new QuantizationInfo(manifest.Name, manifest.Version,
                 Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(onnxPath))), "int8, symmetric, one scale per output channel",
-                "uint8, one scale and zero point per tensor; convolutions and additions of the layers up to the Grad-CAM layer",
+                "uint8, one scale and zero point per tensor; convolutions and additions of the layers up to the Grad-CAM layer, " +
+                "and the input of each of the head's dense layers but the last",
                 Describe(method, percentile), calibration.Count, agreement),
         };
         final.Write(Path.Combine(outputDirectory, ModelManifest.FileName));

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 using BrainTumor.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -54,7 +55,7 @@ public sealed class ModelCatalog : IDisposable
             foreach (var directory in directories)
             {
                 long started = Stopwatch.GetTimestamp();
-                var model = ClassifierModel.Load(directory, settings);
+                var model = ClassifierModel.Load(directory, settings, logger);
                 if (!models.TryAdd(model.Name, model))
                 {
                     model.Dispose();
@@ -71,6 +72,9 @@ public sealed class ModelCatalog : IDisposable
             Dispose();
             throw;
         }
+        // Loading parsed each graph and serialised its parts, as large as the models; hand that memory back to the OS now.
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
         string defaultName = settings.DefaultModel ?? models.Keys.Order(StringComparer.Ordinal).First();
         Default = models.TryGetValue(defaultName, out var chosen)

@@ -3,11 +3,16 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace BrainTumor.Inference;
 
-/// <summary>Checks that a manifest tells the truth about its ONNX graph, so that a bad package fails at start-up, not per request.</summary>
+/// <summary>
+/// Checks that a manifest tells the truth about its ONNX graph, so that a bad package fails at start-up, not per request.
+/// </summary>
 internal static class ModelValidation
 {
-    public static void Check(ModelManifest manifest, InferenceSession session, string manifestPath)
+    /// <param name="explainer">The second part of a graph cut for maps, whose outputs count as the graph's too.</param>
+    public static void Check(ModelManifest manifest, InferenceSession predictor, InferenceSession? explainer, string manifestPath)
     {
+        InferenceSession[] sessions = explainer is null ? [predictor] : [predictor, explainer];
+        var outputs = sessions.SelectMany(s => s.OutputMetadata).DistinctBy(o => o.Key).ToDictionary();
         void Fail(string problem) => throw new ModelPackageException($"{manifestPath}: {problem}");
 
         if (manifest.Labels.Count < 2 || manifest.Labels.Distinct().Count() != manifest.Labels.Count)
@@ -23,12 +28,12 @@ internal static class ModelValidation
             Fail($"only 3-channel NCHW input is served, not {manifest.Input.Channels}-channel {manifest.Input.Layout}.");
         }
 
-        ExpectShape(session.InputMetadata, manifest.Input.Name, "input", [-1, 3, manifest.Input.Height, manifest.Input.Width], Fail);
-        ExpectShape(session.OutputMetadata, manifest.Outputs.Probabilities, "output", [-1, manifest.Labels.Count], Fail);
-        ExpectShape(session.OutputMetadata, manifest.Outputs.Logits, "output", [-1, manifest.Labels.Count], Fail);
+        ExpectShape(predictor.InputMetadata, manifest.Input.Name, "input", [-1, 3, manifest.Input.Height, manifest.Input.Width], Fail);
+        ExpectShape(outputs, manifest.Outputs.Probabilities, "output", [-1, manifest.Labels.Count], Fail);
+        ExpectShape(outputs, manifest.Outputs.Logits, "output", [-1, manifest.Labels.Count], Fail);
         if (manifest.Outputs.Features is string features)
         {
-            ExpectShape(session.OutputMetadata, features, "output", [-1, manifest.GradCam.Channels], Fail);
+            ExpectShape(outputs, features, "output", [-1, manifest.GradCam.Channels], Fail);
         }
         else if (manifest.OutOfDistribution is not null)
         {
@@ -38,27 +43,31 @@ internal static class ModelValidation
         {
             if (camInput is not null)
             {
-                ExpectShape(session.OutputMetadata, camInput, "output", [-1, manifest.GradCam.Channels, manifest.GradCam.Height, manifest.GradCam.Width], Fail);
+                var layer = manifest.GradCam;
+                ExpectShape(outputs, camInput, "output", [-1, layer.Channels, layer.Height, layer.Width], Fail);
             }
         }
         if (manifest.Outputs.Cam is string cam)
         {
-            ExpectShape(session.OutputMetadata, cam, "output", [-1, manifest.GradCam.Height, manifest.GradCam.Width], Fail);
-            if (manifest.Outputs.CamClass is not string camClass || !session.OutputMetadata.ContainsKey(camClass))
+            ExpectShape(outputs, cam, "output", [-1, manifest.GradCam.Height, manifest.GradCam.Width], Fail);
+            if (manifest.Outputs.CamClass is not string camClass || !outputs.ContainsKey(camClass))
             {
                 Fail($"the ONNX graph has no '{manifest.Outputs.CamClass}' output, which Grad-CAM needs.");
             }
             // An input with a default value is reported as an overridable initializer, not as an input.
             if (manifest.Outputs.TargetClass is not string target
-                || !(session.InputMetadata.ContainsKey(target) || session.OverridableInitializerMetadata.ContainsKey(target)))
+                || !sessions.Any(s => s.InputMetadata.ContainsKey(target) || s.OverridableInitializerMetadata.ContainsKey(target)))
             {
                 Fail($"the ONNX graph has no '{manifest.Outputs.TargetClass}' input, which Grad-CAM needs.");
             }
         }
     }
 
-    /// <summary>-1 in <paramref name="expected"/> stands for the batch dimension: dynamic, or fixed at 1 (the server runs one image at a time).</summary>
-    private static void ExpectShape(IReadOnlyDictionary<string, NodeMetadata> metadata, string name, string kind, int[] expected, Action<string> fail)
+    /// <summary>
+    /// -1 in <paramref name="expected"/> stands for the batch dimension: dynamic, or fixed at 1 (the server runs one image at a time).
+    /// </summary>
+    private static void ExpectShape(IReadOnlyDictionary<string, NodeMetadata> metadata, string name, string kind, int[] expected,
+        Action<string> fail)
     {
         if (!metadata.TryGetValue(name, out var node))
         {
@@ -69,7 +78,8 @@ internal static class ModelValidation
             && node.Dimensions.Zip(expected).All(pair => pair.Second == -1 ? pair.First is -1 or 1 : pair.First == pair.Second);
         if (!matches)
         {
-            fail($"{kind} '{name}' has shape [{string.Join(", ", node.Dimensions)}] in the ONNX graph, but the manifest implies [{string.Join(", ", expected)}].");
+            fail($"{kind} '{name}' has shape [{string.Join(", ", node.Dimensions)}] in the ONNX graph, " +
+                 $"but the manifest implies [{string.Join(", ", expected)}].");
         }
     }
 }

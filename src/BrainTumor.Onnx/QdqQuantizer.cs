@@ -10,9 +10,10 @@ public readonly record struct ActivationRange(float Min, float Max);
 
 /// <summary>
 /// Rewrites a float model in ONNX's QDQ form (QuantizeLinear / DequantizeLinear pairs) so that ONNX Runtime runs its
-/// convolutions and residual additions with 8-bit kernels: weights int8, symmetric, one scale per output channel;
-/// activations uint8, one scale and zero point per tensor, from calibrated ranges; biases int32 at the product scale.
-/// Everything else (Grad-CAM's graph, the head, gates) stays in float and reads the dequantised activations.
+/// convolutions, residual additions and the head's dense layers but the last with 8-bit kernels: weights int8, symmetric, one
+/// scale per output channel; activations uint8, one scale and zero point per tensor, from calibrated ranges; biases int32 at
+/// the product scale. Everything else (Grad-CAM's graph, the rest of the head, gates) stays in float and reads the dequantised
+/// activations.
 /// </summary>
 public static class QdqQuantizer
 {
@@ -23,23 +24,38 @@ public static class QdqQuantizer
 
     /// <summary>
     /// The activation tensors that get a Q/DQ pair, in graph order: in the layers that compute <paramref name="trunkEnd"/> (the
-    /// Grad-CAM layer; the head and the gradient graph after it stay float), the inputs of every Conv and Add, and their
-    /// outputs (after a Relu or Clip that only they feed). A MaxPool fed by one of them passes it on: its output shares the
-    /// input's scale, so that it runs on the 8-bit values directly.
+    /// Grad-CAM layer), the inputs of every Conv and Add, and their outputs (after a Relu or Clip that only they feed); after
+    /// it, the input of each of the head's dense layers (<see cref="DenseLayers"/>), whose output stays float. A MaxPool fed by
+    /// one of the trunk's passes it on: its output shares the input's scale, so that it runs on the 8-bit values directly.
     /// </summary>
-    public static IReadOnlyList<string> ActivationTensors(GraphProto graph, string trunkEnd)
+    public static IReadOnlyList<string> ActivationTensors(GraphProto graph, string trunkEnd, string logits)
+    {
+        var (trunk, denseLayers) = QuantizedLayers(graph, trunkEnd, logits);
+        return ActivationTensors(graph, trunk, denseLayers);
+    }
+
+    /// <summary>The nodes that compute <paramref name="trunkEnd"/>, and the head's <see cref="DenseLayers"/> after them.</summary>
+    private static (HashSet<NodeProto> Trunk, Dictionary<NodeProto, int> DenseLayers) QuantizedLayers(GraphProto graph,
+        string trunkEnd, string logits)
+    {
+        var trunk = GraphPruning.Ancestors(graph, trunkEnd);
+        return (trunk, DenseLayers(graph, trunk, logits));
+    }
+
+    private static IReadOnlyList<string> ActivationTensors(GraphProto graph, HashSet<NodeProto> trunk,
+        Dictionary<NodeProto, int> denseLayers)
     {
         var initializers = graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
         var consumers = Consumers(graph);
         var outputs = graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
-        var trunk = Ancestors(graph, trunkEnd);
         var chosen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var node in graph.Node.Where(n => QuantizedOps.Contains(n.OpType) && trunk.Contains(n)))
         {
             var activations = node.OpType == "Conv" ? node.Input.Take(1) : node.Input;
             chosen.UnionWith(activations.Where(input => !initializers.Contains(input)));
             string output = node.Output[0];
-            while (!outputs.Contains(output) && consumers.TryGetValue(output, out var next) && next.Count == 1 && FoldedActivations.Contains(next[0].OpType))
+            while (!outputs.Contains(output) && consumers.TryGetValue(output, out var next) && next.Count == 1
+                   && FoldedActivations.Contains(next[0].OpType))
             {
                 output = next[0].Output[0];
             }
@@ -49,6 +65,7 @@ public static class QdqQuantizer
         {
             chosen.Add(pool.Output[0]);
         }
+        chosen.UnionWith(denseLayers.Keys.Select(dense => dense.Input[0]));
         var order = graph.Input.Select(i => i.Name).Concat(graph.Node.SelectMany(n => n.Output)).ToList();
         return order.Where(chosen.Contains).ToList();
     }
@@ -73,27 +90,40 @@ public static class QdqQuantizer
     /// The QDQ model. <paramref name="ranges"/> holds a range for every tensor of <see cref="ActivationTensors"/> (a MaxPool's
     /// output is given its input's range whatever is passed).
     /// </summary>
-    public static ModelProto Quantize(ModelProto model, string trunkEnd, IReadOnlyDictionary<string, ActivationRange> ranges)
+    public static ModelProto Quantize(ModelProto model, string trunkEnd, string logits, IReadOnlyDictionary<string, ActivationRange> ranges)
     {
         var quantized = model.Clone();
         var graph = quantized.Graph;
-        var tensors = ActivationTensors(graph, trunkEnd);
+        var (trunk, layers) = QuantizedLayers(graph, trunkEnd, logits);
+        var tensors = ActivationTensors(graph, trunk, layers);
         var producers = graph.Node.SelectMany(n => n.Output.Select(o => (o, n))).ToDictionary(p => p.o, p => p.n, StringComparer.Ordinal);
         var parameters = new Dictionary<string, (float Scale, byte ZeroPoint)>(StringComparer.Ordinal);
         foreach (string tensor in tensors)
         {
-            parameters[tensor] = producers.TryGetValue(tensor, out var producer) && producer.OpType == "MaxPool" && parameters.TryGetValue(producer.Input[0], out var shared)
+            parameters[tensor] = producers.TryGetValue(tensor, out var producer) && producer.OpType == "MaxPool"
+                                 && parameters.TryGetValue(producer.Input[0], out var shared)
                 ? shared
                 : Uint8Parameters(ranges.TryGetValue(tensor, out var range)
                     ? range
                     : throw new ArgumentException($"No calibrated range for the activation '{tensor}'.", nameof(ranges)));
         }
 
+        foreach (var conv in graph.Node.Where(n => n.OpType == "Conv" && trunk.Contains(n)))
+        {
+            layers[conv] = 0;
+        }
         var initializers = graph.Initializer.ToDictionary(i => i.Name, StringComparer.Ordinal);
         var nodes = graph.Node.ToList();
         var readBefore = nodes.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
-        graph.Node.Clear();
+        // Made before the nodes are taken out, so that it knows their names and new nodes do not reuse them.
         var builder = new OnnxGraphBuilder(graph, ModelTensorNames.All);
+        graph.Node.Clear();
+        var weights = new Dictionary<string, Int8Weight>(StringComparer.Ordinal);
+        foreach (var (layer, axis) in layers)
+        {
+            weights.TryAdd(layer.Input[1], EmitWeight(builder, initializers[layer.Input[1]], axis));
+        }
+        var folded = new Dictionary<string, string>(StringComparer.Ordinal);
         var dequantised = new Dictionary<string, (string Name, float Scale)>(StringComparer.Ordinal);
         foreach (var input in graph.Input.Where(i => parameters.ContainsKey(i.Name)))
         {
@@ -101,14 +131,14 @@ public static class QdqQuantizer
         }
         foreach (var node in nodes)
         {
-            if (node.OpType == "Conv" && dequantised.TryGetValue(node.Input[0], out var convInput))
+            if (layers.ContainsKey(node))
             {
-                float inputScale = convInput.Scale;
-                node.Input[1] = EmitWeights(builder, initializers[node.Input[1]], node.Input.Count > 2 ? initializers[node.Input[2]] : null,
-                    inputScale, out string? bias);
-                if (bias is not null)
+                var weight = weights[node.Input[1]];
+                node.Input[1] = builder.Single("DequantizeLinear", [weight.Values, weight.Scale, weight.ZeroPoint],
+                    Attribute("axis", (long)weight.Axis));
+                if (node.Input.Count > 2 && node.Input[2].Length > 0)
                 {
-                    node.Input[2] = bias;
+                    node.Input[2] = EmitBias(builder, initializers[node.Input[2]], weight.Scales, dequantised[node.Input[0]].Scale);
                 }
             }
             for (int i = 0; i < node.Input.Count; i++)
@@ -117,6 +147,13 @@ public static class QdqQuantizer
                 {
                     node.Input[i] = replacement.Name;
                 }
+                else if (weights.TryGetValue(node.Input[i], out var weight))
+                {
+                    // Another reader of a layer's weight (the Grad-CAM graph's MatMul) gets the dequantised int8 weight.
+                    node.Input[i] = folded.TryGetValue(node.Input[i], out var constant)
+                        ? constant
+                        : folded[node.Input[i]] = EmitConstant(builder, weight);
+                }
             }
             graph.Node.Add(node);
             foreach (string output in node.Output.Where(parameters.ContainsKey))
@@ -124,7 +161,7 @@ public static class QdqQuantizer
                 dequantised[output] = EmitQdq(builder, output, parameters[output]);
             }
         }
-        // The float weights the int8 ones replace are dropped unless something else (a gradient graph) still reads them.
+        // The float weights the int8 ones replace are no longer read.
         var read = graph.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
         foreach (var unused in graph.Initializer.Where(i => !read.Contains(i.Name) && readBefore.Contains(i.Name)).ToList())
         {
@@ -150,46 +187,115 @@ public static class QdqQuantizer
         return (builder.Node("DequantizeLinear", [quantized, scale, zeroPoint], name: $"{tensor}_dequantize")[0], parameters.Scale);
     }
 
-    /// <summary>int8 weights with one symmetric scale per output channel, and the int32 bias at scale input x weight.</summary>
-    private static string EmitWeights(OnnxGraphBuilder builder, TensorProto weight, TensorProto? bias, float inputScale, out string? dequantisedBias)
+    /// <summary>
+    /// The head's dense layers that get int8 weights, each with its weight's axis of output columns: the Gemm and MatMul nodes
+    /// after <paramref name="trunk"/> that the logits depend on, multiplying an activation by a constant matrix (a Gemm with a
+    /// bias of one value per column, alpha and beta 1, as ONNX Runtime's QGemm takes it), but not the last. The Grad-CAM
+    /// graph's MatMuls read the same weights but compute no logit, so they are not among them.
+    /// </summary>
+    private static Dictionary<NodeProto, int> DenseLayers(GraphProto graph, HashSet<NodeProto> trunk, string logits)
+    {
+        var initializers = graph.Initializer.ToDictionary(i => i.Name, StringComparer.Ordinal);
+        var layers = new Dictionary<NodeProto, int>(ReferenceEqualityComparer.Instance);
+        foreach (var node in GraphPruning.Ancestors(graph, logits).Where(n => !trunk.Contains(n) && n.OpType is "Gemm" or "MatMul"))
+        {
+            if (initializers.ContainsKey(node.Input[0]) || !initializers.TryGetValue(node.Input[1], out var weight)
+                || weight.Dims.Count != 2)
+            {
+                continue;
+            }
+            if (node.OpType == "MatMul")
+            {
+                layers[node] = 1;
+                continue;
+            }
+            int columns = (IntAttribute(node, "transB") ?? 0) == 1 ? 0 : 1;
+            // A bias Gemm broadcasts (one value for every column, say) has no scale per column to be quantised with.
+            bool plainBias = node.Input.Count < 3 || node.Input[2].Length == 0
+                || (initializers.TryGetValue(node.Input[2], out var bias) && bias.Dims.Count == 1 && bias.Dims[0] == weight.Dims[columns]);
+            if (plainBias && (IntAttribute(node, "transA") ?? 0) == 0 && (FloatAttribute(node, "alpha") ?? 1f) == 1f
+                && (FloatAttribute(node, "beta") ?? 1f) == 1f)
+            {
+                layers[node] = columns;
+            }
+        }
+        // The layers whose output no other dense layer reads compute the logits: they stay float, being small, and an 8-bit
+        // input to them cost custom-cnn answers on the hold-out (docs/operations.md#8-bit-packages).
+        var feeding = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
+        foreach (var layer in layers.Keys)
+        {
+            feeding.UnionWith(GraphPruning.Ancestors(graph, layer.Output[0]).Where(node => node != layer));
+        }
+        return layers.Where(layer => feeding.Contains(layer.Key)).ToDictionary(ReferenceEqualityComparer.Instance);
+    }
+
+    private static long? IntAttribute(NodeProto node, string name) => node.Attribute.FirstOrDefault(a => a.Name == name)?.I;
+    private static float? FloatAttribute(NodeProto node, string name) => node.Attribute.FirstOrDefault(a => a.Name == name)?.F;
+
+    /// <summary>A layer's weight stored as int8 (<see cref="Values"/>), with one scale per index of <see cref="Axis"/>.</summary>
+    private sealed record Int8Weight(string Values, string Scale, string ZeroPoint, float[] Scales, int Axis, int Rank);
+
+    /// <summary>
+    /// int8 weights with one symmetric scale per index of <paramref name="outputAxis"/> (a convolution's output channel, a dense
+    /// layer's output column).
+    /// </summary>
+    private static Int8Weight EmitWeight(OnnxGraphBuilder builder, TensorProto weight, int outputAxis)
     {
         float[] values = FloatValues(weight);
-        int channels = (int)weight.Dims[0];
-        int perChannel = values.Length / channels;
+        int channels = (int)weight.Dims[outputAxis];
+        int inner = (int)weight.Dims.Skip(outputAxis + 1).Aggregate(1L, (a, b) => a * b);
+        int outer = values.Length / (channels * inner);
+        int Index(int o, int c, int i) => (o * channels + c) * inner + i;
         var scales = new float[channels];
         var quantized = new byte[values.Length];
         for (int c = 0; c < channels; c++)
         {
-            var span = values.AsSpan(c * perChannel, perChannel);
             float largest = 0;
-            foreach (float v in span)
+            for (int o = 0; o < outer; o++)
             {
-                largest = Math.Max(largest, Math.Abs(v));
+                foreach (float v in values.AsSpan(Index(o, c, 0), inner))
+                {
+                    largest = Math.Max(largest, Math.Abs(v));
+                }
             }
             scales[c] = largest > 0 ? largest / 127f : 1f;
-            for (int i = 0; i < perChannel; i++)
+            for (int o = 0; o < outer; o++)
             {
-                quantized[c * perChannel + i] = (byte)(sbyte)Math.Clamp(MathF.Round(span[i] / scales[c]), -127, 127);
+                for (int i = 0; i < inner; i++)
+                {
+                    quantized[Index(o, c, i)] = (byte)(sbyte)Math.Clamp(MathF.Round(values[Index(o, c, i)] / scales[c]), -127, 127);
+                }
             }
         }
-        var axis = Attribute("axis", 0L);
-        string weightScale = builder.Initializer($"{weight.Name}_scale", scales, channels);
-        string weightZero = builder.Initializer($"{weight.Name}_zero_point", DataType.Int8, new byte[channels], channels);
-        string weightInt8 = builder.Initializer($"{weight.Name}_int8", DataType.Int8, quantized, [.. weight.Dims]);
-        string dequantisedWeight = builder.Single("DequantizeLinear", [weightInt8, weightScale, weightZero], axis);
-        dequantisedBias = null;
-        if (bias is not null)
-        {
-            float[] biasValues = FloatValues(bias);
-            var biasScales = scales.Select(s => s * inputScale).ToArray();
-            var biasInt32 = biasValues.Select((b, c) => (int)Math.Clamp(Math.Round(b / (double)biasScales[c]), int.MinValue, int.MaxValue)).ToArray();
-            string biasScale = builder.Initializer($"{bias.Name}_scale", biasScales, channels);
-            string biasZero = builder.Initializer($"{bias.Name}_zero_point", DataType.Int32, new byte[4 * channels], channels);
-            string biasQuantized = builder.Initializer($"{bias.Name}_int32", DataType.Int32,
-                MemoryMarshal.AsBytes(biasInt32.AsSpan()).ToArray(), channels);
-            dequantisedBias = builder.Single("DequantizeLinear", [biasQuantized, biasScale, biasZero], axis);
-        }
-        return dequantisedWeight;
+        return new Int8Weight(builder.Initializer($"{weight.Name}_int8", DataType.Int8, quantized, [.. weight.Dims]),
+            builder.Initializer($"{weight.Name}_scale", scales, channels),
+            builder.Initializer($"{weight.Name}_zero_point", DataType.Int8, new byte[channels], channels),
+            scales, outputAxis, weight.Dims.Count);
+    }
+
+    /// <summary>The int32 bias at scale input x weight, one per output channel.</summary>
+    private static string EmitBias(OnnxGraphBuilder builder, TensorProto bias, float[] weightScales, float inputScale)
+    {
+        float[] values = FloatValues(bias);
+        var scales = weightScales.Select(s => s * inputScale).ToArray();
+        var int32 = values.Select((b, c) => (int)Math.Clamp(Math.Round(b / (double)scales[c]), int.MinValue, int.MaxValue)).ToArray();
+        string scale = builder.Initializer($"{bias.Name}_scale", scales, scales.Length);
+        string zeroPoint = builder.Initializer($"{bias.Name}_zero_point", DataType.Int32, new byte[4 * scales.Length], scales.Length);
+        string quantized = builder.Initializer($"{bias.Name}_int32", DataType.Int32, MemoryMarshal.AsBytes(int32.AsSpan()).ToArray(),
+            scales.Length);
+        return builder.Single("DequantizeLinear", [quantized, scale, zeroPoint], Attribute("axis", 0L));
+    }
+
+    /// <summary>
+    /// The dequantised weight as a Cast and a Mul of initializers, which ONNX Runtime folds into a float initializer when it
+    /// loads the model: a DequantizeLinear outside a QDQ group is not folded and would run on every Run.
+    /// </summary>
+    private static string EmitConstant(OnnxGraphBuilder builder, Int8Weight weight)
+    {
+        long[] shape = Enumerable.Range(0, weight.Rank).Select(d => d == weight.Axis ? -1L : 1L).ToArray();
+        string values = builder.Single("Cast", [weight.Values], Attribute("to", (long)DataType.Float));
+        string scales = builder.Single("Reshape", weight.Scale, builder.Initializer($"{weight.Scale}_shape", shape, shape.Length));
+        return builder.Single("Mul", values, scales);
     }
 
     private static float[] FloatValues(TensorProto tensor)
@@ -201,29 +307,6 @@ public static class QdqQuantizer
         return tensor.RawData.Length > 0
             ? MemoryMarshal.Cast<byte, float>(tensor.RawData.Span).ToArray()
             : tensor.FloatData.ToArray();
-    }
-
-    /// <summary>The nodes <paramref name="tensor"/> depends on, its producer included.</summary>
-    private static HashSet<NodeProto> Ancestors(GraphProto graph, string tensor)
-    {
-        var producers = graph.Node.SelectMany(n => n.Output.Select(o => (o, n))).ToDictionary(p => p.o, p => p.n, StringComparer.Ordinal);
-        if (!producers.ContainsKey(tensor))
-        {
-            throw new ArgumentException($"No node computes '{tensor}'.", nameof(tensor));
-        }
-        var found = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
-        var pending = new Stack<string>([tensor]);
-        while (pending.TryPop(out var next))
-        {
-            if (producers.TryGetValue(next, out var node) && found.Add(node))
-            {
-                foreach (string input in node.Input)
-                {
-                    pending.Push(input);
-                }
-            }
-        }
-        return found;
     }
 
     private static Dictionary<string, List<NodeProto>> Consumers(GraphProto graph)

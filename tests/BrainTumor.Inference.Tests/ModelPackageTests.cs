@@ -1,5 +1,6 @@
 using BrainTumor.Models;
 using BrainTumor.Onnx;
+using BrainTumor.Onnx.Proto;
 using BrainTumor.Tests;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -27,6 +28,22 @@ public sealed class ModelPackageTests : IDisposable
         return directory;
     }
 
+    /// <summary>Rewrites the copied package's ONNX graph.</summary>
+    private static void ChangeGraph(string directory, Action<GraphProto> change)
+    {
+        string path = Path.Combine(directory, ModelManifest.OnnxFileName);
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        change(model.Graph);
+        OnnxExporter.Save(model, path);
+    }
+
+    private static Imaging.RgbImage NoiseImage(ClassifierModel model)
+    {
+        var planes = new byte[3 * model.Manifest.Input.Width * model.Manifest.Input.Height];
+        new Random(5).NextBytes(planes);
+        return new Imaging.RgbImage(model.Manifest.Input.Width, model.Manifest.Input.Height, planes);
+    }
+
     private ModelCatalog Catalog(InferenceOptions? options = null) =>
         new(Options.Create(options ?? new InferenceOptions { ModelsDirectory = root }), NullLogger<ModelCatalog>.Instance);
 
@@ -41,6 +58,78 @@ public sealed class ModelPackageTests : IDisposable
         Assert.True(catalog.IsReady);
         Assert.Equal("custom-cnn", catalog.Default.Name);
         Assert.True(catalog.Default.HasGradCam);
+    }
+
+    [Fact]
+    public void APackageWhoseTargetClassIsAPlainInputWarmsUpAndExplainsTheClassAskedFor()
+    {
+        string directory = CopyShipped();
+        ChangeGraph(directory, graph => graph.Initializer.Remove(graph.Initializer.Single(i => i.Name == ModelTensorNames.TargetClass)));
+        using var catalog = Catalog();
+        var model = catalog.Default;
+
+        catalog.WarmUp(1);
+        var asked = model.Predict(NoiseImage(model), withGradCam: true, targetClass: 1);
+        var predicted = model.Predict(NoiseImage(model), withGradCam: true);
+
+        Assert.True(catalog.IsReady);
+        Assert.True(model.IsSplit);
+        Assert.Equal(1, asked.GradCam!.ClassIndex);
+        Assert.Equal(predicted.ClassIndex, predicted.GradCam!.ClassIndex);
+    }
+
+    [Fact]
+    public void AGraphThatCannotBeCutInTwoLoadsAsOneSessionAndAnswersAsTheShippedOne()
+    {
+        string directory = CopyShipped();
+        ChangeGraph(directory, ProbabilitiesInAnIf);
+        using var shipped = ClassifierModel.Load(Shipped, new InferenceOptions());
+        using var catalog = Catalog();
+        var model = catalog.Default;
+
+        catalog.WarmUp(1);
+        var prediction = model.Predict(NoiseImage(model), withGradCam: true, targetClass: 1);
+        var expected = shipped.Predict(NoiseImage(shipped), withGradCam: true, targetClass: 1);
+
+        Assert.False(model.IsSplit);
+        Assert.True(shipped.IsSplit);
+        Assert.Equal(expected.Probabilities, prediction.Probabilities);
+        Assert.Equal(expected.GradCam!.Values, prediction.GradCam!.Values);
+    }
+
+    /// <summary>
+    /// The node computing the probabilities moved into both branches of an If on a constant, each also multiplying by an outer
+    /// initializer that only the branch reads: a part cut without following subgraphs would lack it.
+    /// </summary>
+    private static void ProbabilitiesInAnIf(GraphProto graph)
+    {
+        int index = graph.Node.ToList().FindIndex(n => n.Output.Contains(ModelTensorNames.Probabilities));
+        var inBranch = graph.Node[index].Clone();
+        inBranch.Output[0] = "branch_softmax";
+        graph.Initializer.Add(new TensorProto { Name = "always", DataType = (int)TensorProto.Types.DataType.Bool, Int32Data = { 1 } });
+        graph.Initializer.Add(new TensorProto { Name = "one", DataType = (int)TensorProto.Types.DataType.Float, FloatData = { 1f } });
+        var branch = new GraphProto
+        {
+            Name = "branch",
+            Node = { inBranch, new NodeProto { OpType = "Mul", Input = { "branch_softmax", "one" }, Output = { "branch_out" } } },
+            Output =
+            {
+                new ValueInfoProto
+                {
+                    Name = "branch_out",
+                    Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } },
+                },
+            },
+        };
+        AttributeProto Branch(string name) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Graph, G = branch.Clone() };
+        graph.Node[index] = new NodeProto
+        {
+            Name = "probabilities_if",
+            OpType = "If",
+            Input = { "always" },
+            Output = { ModelTensorNames.Probabilities },
+            Attribute = { Branch("then_branch"), Branch("else_branch") },
+        };
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public class OnnxExporterTests
     /// convolution weights keep the Grad-CAM layer away from ReLU's kink and max-pooling ties, where finite
     /// differences are not defined.
     /// </summary>
-    private static SequentialNetwork Network(int size, int padding, int seed = 7)
+    internal static SequentialNetwork Network(int size, int padding, int seed = 7)
     {
         var random = new Random(seed);
         float[] Uniform(int count, double low, double high) =>
@@ -183,7 +183,8 @@ public class OnnxExporterTests
         Assert.Equal(OnnxExporter.BatchDimension, input.Type.TensorType.Shape.Dim[0].DimParam);
         Assert.Equal(
             [ModelTensorNames.Logits, ModelTensorNames.Probabilities, ModelTensorNames.Cam, ModelTensorNames.CamClass,
-             ModelTensorNames.Features, ModelTensorNames.CamGradient, ModelTensorNames.CamActivation],
+             ModelTensorNames.Features,
+             ModelTensorNames.CamGradient, ModelTensorNames.CamActivation],
             model.Graph.Output.Select(o => o.Name));
         var cam = model.Graph.Output.Single(o => o.Name == ModelTensorNames.Cam).Type.TensorType.Shape.Dim;
         Assert.Equal([8L, 8L], cam.Skip(1).Select(d => d.DimValue));
@@ -325,12 +326,9 @@ public class OnnxExporterTests
         var model = OnnxExporter.Export(network);
 
         var implicitRun = Run(model, inputs, 4, 8, null, ModelTensorNames.Logits, ModelTensorNames.Cam, ModelTensorNames.CamClass);
+        float[] logits = implicitRun[ModelTensorNames.Logits];
         long[] predicted = Enumerable.Range(0, 4)
-            .Select(n =>
-            {
-                float[] logits = implicitRun[ModelTensorNames.Logits];
-                return (long)Array.IndexOf(logits, logits.Skip(n * Classes).Take(Classes).Max(), n * Classes) - n * Classes;
-            })
+            .Select(n => (long)Array.IndexOf(logits, logits.Skip(n * Classes).Take(Classes).Max(), n * Classes) - n * Classes)
             .ToArray();
         var explicitRun = Run(model, inputs, 4, 8, predicted, ModelTensorNames.Cam);
 
