@@ -90,7 +90,8 @@ public static class RecordCrossValidationCommand
             samePipeline ? manifest.Input.Resize : setup.Preprocessing ?? "whole image stretched");
         Compare("augmentation", manifest.TrainingAugmentation, setup.Augmentation);
         // An ensemble's members share the optimiser, learning rate and batch size (braintumor ensemble checks).
-        Compare("optimiser", manifest.TrainedOn?.Optimizer, setup.Optimizer);
+        Compare("optimiser", manifest.TrainedOn?.Optimizer is string optimizer ? TrainingProvenance.Recipe(optimizer) : null,
+            TrainingProvenance.Recipe(setup.Optimizer));
         Compare("learning rate", manifest.TrainedOn?.LearningRate, setup.LearningRate);
         Compare("batch size", manifest.TrainedOn?.BatchSize, setup.BatchSize);
         return differences;

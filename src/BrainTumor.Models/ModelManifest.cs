@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using System.Text.Json.Serialization;
 using BrainTumor.Imaging;
 
@@ -152,7 +153,18 @@ public sealed record TrainingProvenance(
     double TrainingSeconds,
     DataSplit Split,
     string Machine,
-    string? InitialWeights = null);
+    string? InitialWeights = null)
+{
+    /// <summary>Ends the list of lesion-box files in <see cref="Optimizer"/>.</summary>
+    public const string LesionBoxesNote = "training images with a box only";
+
+    /// <summary>
+    /// <see cref="Optimizer"/> without the lesion-box files' names: a cv run passes every box file, as each fold holds out other
+    /// images, and a single run may pass only its training part's; boxes of held-out images are never used either way.
+    /// </summary>
+    public static string Recipe(string optimizer) =>
+        Regex.Replace(optimizer, $@" \([^()]*; {LesionBoxesNote}\)", $" ({LesionBoxesNote})");
+}
 
 /// <summary>One package of an ensemble, as it was when joined: its provenance, calibration and hold-out metrics.</summary>
 public sealed record EnsembleMember(

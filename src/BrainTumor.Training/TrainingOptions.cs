@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using BrainTumor.Models;
 using static System.FormattableString;
 
 namespace BrainTumor.Training;
@@ -55,7 +56,7 @@ public sealed record TrainingOptions
         (HeadGuidance > 0 ? Invariant($", plus {HeadGuidance} x the share of the true class's Grad-CAM outside the head") : "") +
         (LesionGuidance > 0
             ? Invariant($", plus {LesionGuidance} x the share of the true class's Grad-CAM outside the hand-drawn lesion box") +
-              $" ({string.Join(", ", LesionBoxFiles.Select(Path.GetFileName))}; training images with a box only)"
+              $" ({string.Join(", ", LesionBoxFiles.Select(Path.GetFileName))}; {TrainingProvenance.LesionBoxesNote})"
             : "");
 
     /// <summary>How the pretrained backbone is trained, when that differs from the head.</summary>

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using BrainTumor.Evaluation;
 using BrainTumor.Imaging;
 using BrainTumor.Inference;
@@ -189,6 +190,42 @@ public sealed class CliTests : IDisposable
         Assert.Contains("augmentation", refusal.Message);
         Assert.Equal(ModelManifest.Read(Path.Combine(LiteModel, ModelManifest.FileName)).CrossValidation,
             ModelManifest.Read(Path.Combine(package, ModelManifest.FileName)).CrossValidation);
+    }
+
+    [Fact]
+    public void RecordCvAcceptsALesionGuidedRunGivenMoreBoxFilesButNotOneOfAnotherWeight()
+    {
+        string package = ManifestCopy(LiteModel);
+        string manifestPath = Path.Combine(package, ModelManifest.FileName);
+        var manifest = ModelManifest.Read(manifestPath);
+        string Guided(double weight, string files) => manifest.Training!.Optimizer +
+            $", plus {weight} x the share of the true class's Grad-CAM outside the hand-drawn lesion box " +
+            $"({files}; {TrainingProvenance.LesionBoxesNote})";
+        (manifest with { Training = manifest.Training! with { Optimizer = Guided(0.1, "training-train.csv") } }).Write(manifestPath);
+
+        RecordCrossValidationCommand.Run(package, CvCopy("same", Guided(0.1, "training-train.csv, training-heldout.csv")),
+            TextWriter.Null);
+        var refusal = Assert.Throws<CliException>(() => RecordCrossValidationCommand.Run(package,
+            CvCopy("heavier", Guided(1, "training-train.csv, training-heldout.csv")), TextWriter.Null));
+
+        Assert.Contains("optimiser", refusal.Message);
+    }
+
+    /// <summary>A copy of the default recipe's cv report whose setup records <paramref name="optimizer"/>.</summary>
+    private string CvCopy(string name, string optimizer)
+    {
+        string source = Path.Combine(RepositoryPaths.Root, "reports", "cv-lite-cnn-default-head-scanner");
+        string folder = Path.Combine(root, "cv-" + name);
+        Directory.CreateDirectory(folder);
+        foreach (string file in Directory.GetFiles(source, "*.json"))
+        {
+            File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
+        }
+        string reportPath = Path.Combine(folder, "report.json");
+        var report = JsonNode.Parse(File.ReadAllText(reportPath))!;
+        report["setup"]!["optimizer"] = optimizer;
+        File.WriteAllText(reportPath, report.ToJsonString());
+        return folder;
     }
 
     [Fact]
