@@ -58,7 +58,7 @@ public static class ModelImporter
         CheckDeclaredShape(input, probeShape);
         var shapes = ShapeProbe.Run(model, input.Name, probeShape);
 
-        var producers = Producers(graph);
+        var producers = GraphPruning.Producers(graph);
         string output0 = graph.Output[0].Name;
         string logits = producers.TryGetValue(output0, out var last) && last.OpType == "Softmax" ? last.Input[0] : output0;
         if (!shapes.TryGetValue(logits, out var logitShape) || logitShape.Length != 2 || logitShape[1] != options.Labels.Count)
@@ -122,7 +122,7 @@ public static class ModelImporter
         string logits = manifest.Outputs.Logits;
         KeepOnly(graph, [logits, manifest.Outputs.Probabilities]);
         var shapes = ShapeProbe.Run(model, manifest.Input.Name, [1, manifest.Input.Channels, manifest.Input.Height, manifest.Input.Width]);
-        var producers = Producers(graph);
+        var producers = GraphPruning.Producers(graph);
         string featureMap = ResolveTarget(targetLayer, graph, shapes);
         var builder = new OnnxGraphBuilder(graph, ModelTensorNames.All);
         var result = EmitGradCam(builder, producers, shapes, opset, logits, featureMap, InputLayout.Nchw, manifest.Labels.Count, logits,
@@ -189,7 +189,7 @@ public static class ModelImporter
     /// </summary>
     private static void KeepOnly(GraphProto graph, IReadOnlyList<string> keep)
     {
-        var producers = Producers(graph);
+        var producers = GraphPruning.Producers(graph);
         var needed = new HashSet<string>(StringComparer.Ordinal);
         var pending = new Stack<string>(keep);
         while (pending.TryPop(out var tensor))
@@ -219,10 +219,6 @@ public static class ModelImporter
             graph.Initializer.Remove(initializer);
         }
     }
-
-    private static Dictionary<string, NodeProto> Producers(GraphProto graph) =>
-        graph.Node.SelectMany(node => node.Output.Where(o => o.Length > 0).Select(output => (output, node)))
-            .ToDictionary(p => p.output, p => p.node, StringComparer.Ordinal);
 
     private static InputLayout ResolveLayout(ValueInfoProto input, ImportOptions options)
     {

@@ -8,10 +8,15 @@ public sealed record GraphSplit(ModelProto First, ModelProto Rest, IReadOnlyList
 /// <summary>Which nodes a graph's tensors depend on, and a graph cut in two: what some of its outputs need, and the rest.</summary>
 public static class GraphPruning
 {
+    /// <summary>The node that computes each tensor; an optional output left unnamed ("") is no tensor.</summary>
+    public static Dictionary<string, NodeProto> Producers(GraphProto graph) =>
+        graph.Node.SelectMany(node => node.Output.Where(o => o.Length > 0).Select(output => (output, node)))
+            .ToDictionary(p => p.output, p => p.node, StringComparer.Ordinal);
+
     /// <summary>The nodes <paramref name="tensors"/> depend on, their producers included.</summary>
     public static HashSet<NodeProto> Ancestors(GraphProto graph, params IEnumerable<string> tensors)
     {
-        var producers = graph.Node.SelectMany(n => n.Output.Select(o => (o, n))).ToDictionary(p => p.o, p => p.n, StringComparer.Ordinal);
+        var producers = Producers(graph);
         var found = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
         var pending = new Stack<string>();
         foreach (string tensor in tensors)

@@ -96,7 +96,7 @@ public static class QdqQuantizer
         var graph = quantized.Graph;
         var (trunk, layers) = QuantizedLayers(graph, trunkEnd, logits);
         var tensors = ActivationTensors(graph, trunk, layers);
-        var producers = graph.Node.SelectMany(n => n.Output.Select(o => (o, n))).ToDictionary(p => p.o, p => p.n, StringComparer.Ordinal);
+        var producers = GraphPruning.Producers(graph);
         var parameters = new Dictionary<string, (float Scale, byte ZeroPoint)>(StringComparer.Ordinal);
         foreach (string tensor in tensors)
         {

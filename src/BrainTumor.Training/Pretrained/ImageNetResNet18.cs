@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using BrainTumor.Onnx;
 using BrainTumor.Onnx.Proto;
 
 namespace BrainTumor.Training.Pretrained;
@@ -63,7 +64,7 @@ public sealed class ImageNetResNet18
         byte[] bytes = File.ReadAllBytes(networkPath);
         var graph = ModelProto.Parser.ParseFrom(bytes).Graph;
         var initialisers = graph.Initializer.ToDictionary(t => t.Name);
-        var producers = graph.Node.SelectMany(n => n.Output.Select(o => (o, n))).ToDictionary(p => p.o, p => p.n);
+        var producers = GraphPruning.Producers(graph);
         var consumers = graph.Node.SelectMany(n => n.Input.Select(i => (i, n))).ToLookup(p => p.i, p => p.n);
         var convolutions = new List<PretrainedConvNorm>();
         var projections = new List<PretrainedConvNorm>();
