@@ -117,6 +117,26 @@ public class ImageLoaderTests
     }
 
     [Fact]
+    public void TheTensorHoldsEachLevelTimesTheScaleMinusTheShiftRoundedTwiceAsTheScalarFormula()
+    {
+        // Every level in each plane, in an image wide enough for whole vectors and a remainder.
+        int width = 259, plane = width;
+        var planes = new byte[3 * plane];
+        for (int i = 0; i < planes.Length; i++) planes[i] = (byte)(i * 7 % 256);
+        var normalization = new Normalization(1f / 255f, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+
+        float[] tensor = new RgbImage(width, 1, planes).ToTensor(normalization);
+
+        for (int i = 0; i < planes.Length; i++)
+        {
+            int c = i / plane;
+            float scale = normalization.Scale / normalization.Std[c], shift = normalization.Mean[c] / normalization.Std[c];
+            float product = planes[i] * scale;
+            Assert.Equal(product - shift, tensor[i]);
+        }
+    }
+
+    [Fact]
     public void EmptyInputIsRejected()
     {
         var error = Assert.Throws<ImageDecodeException>(() => ImageLoader.Decode([]));

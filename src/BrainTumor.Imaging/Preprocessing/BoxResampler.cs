@@ -94,20 +94,20 @@ internal static class BoxResampler
     }
 
     /// <summary>
-    /// Rounds resampled levels to bytes (half up, clamped to 0-255), eight at a time where the hardware has 256-bit vectors.
+    /// Rounds resampled levels to bytes (half up, clamped to 0-255), 32 at a time where the hardware has 256-bit vectors.
     /// </summary>
     private static void Round(ReadOnlySpan<float> levels, Span<byte> bytes)
     {
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
-            var half = Vector256.Create(0.5f);
-            var low = Vector256<float>.Zero;
-            var high = Vector256.Create(255f);
-            for (; i + Vector256<float>.Count <= levels.Length; i += Vector256<float>.Count)
+            const int Step = 4 * 8;
+            for (; i + Step <= levels.Length; i += Step)
             {
-                var rounded = Vector256.ConvertToInt32(Vector256.Min(Vector256.Max(Vector256.Create(levels.Slice(i)) + half, low), high));
-                for (int k = 0; k < Vector256<int>.Count; k++) bytes[i + k] = (byte)rounded.GetElement(k);
+                // Clamped to 0-255 first, so narrowing int to short to byte keeps every value.
+                var low = Vector256.Narrow(Rounded(levels.Slice(i)), Rounded(levels.Slice(i + 8)));
+                var high = Vector256.Narrow(Rounded(levels.Slice(i + 16)), Rounded(levels.Slice(i + 24)));
+                Vector256.Narrow(low.AsUInt16(), high.AsUInt16()).CopyTo(bytes.Slice(i));
             }
         }
         for (; i < levels.Length; i++)
@@ -115,6 +115,10 @@ internal static class BoxResampler
             bytes[i] = (byte)Math.Clamp(levels[i] + 0.5f, 0, 255);
         }
     }
+
+    private static Vector256<int> Rounded(ReadOnlySpan<float> levels) =>
+        Vector256.ConvertToInt32(Vector256.Min(Vector256.Max(Vector256.Create(levels) + Vector256.Create(0.5f), Vector256<float>.Zero),
+            Vector256.Create(255f)));
 
     /// <summary>
     /// Source pixels and their weights that make each output pixel along one axis, as flat tap-major tables of

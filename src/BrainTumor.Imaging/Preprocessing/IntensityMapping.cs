@@ -23,10 +23,25 @@ public static class IntensityMapping
             return;
         }
         var planes = pixels.Planes;
-        for (int i = 0; i < planes.Length; i++)
+        int plane = pixels.PixelCount;
+        // A grey image's three planes are equal, so one is mapped and copied to the others.
+        int mapped = IsGrey(pixels) ? plane : planes.Length;
+        for (int i = 0; i < mapped; i++)
         {
             planes[i] = lookup[planes[i]];
         }
+        if (mapped < planes.Length)
+        {
+            planes.AsSpan(0, plane).CopyTo(planes.AsSpan(plane, plane));
+            planes.AsSpan(0, plane).CopyTo(planes.AsSpan(2 * plane, plane));
+        }
+    }
+
+    private static bool IsGrey(RgbImage pixels)
+    {
+        int plane = pixels.PixelCount;
+        var red = pixels.Planes.AsSpan(0, plane);
+        return red.SequenceEqual(pixels.Planes.AsSpan(plane, plane)) && red.SequenceEqual(pixels.Planes.AsSpan(2 * plane, plane));
     }
 
     /// <summary>
@@ -41,9 +56,20 @@ public static class IntensityMapping
         var planes = pixels.Planes;
         Span<int> histogram = stackalloc int[256];
         histogram.Clear();
-        for (int p = 0; p < n; p++)
+        if (IsGrey(pixels))
         {
-            if (inside[p]) histogram[GreyLevels.Grey(planes, n, p)]++;
+            // Where R = G = B the grey level is R.
+            for (int p = 0; p < n; p++)
+            {
+                if (inside[p]) histogram[planes[p]]++;
+            }
+        }
+        else
+        {
+            for (int p = 0; p < n; p++)
+            {
+                if (inside[p]) histogram[GreyLevels.Grey(planes, n, p)]++;
+            }
         }
         if (GreyHistogram.HeadThreshold(histogram) is not int threshold)
         {
