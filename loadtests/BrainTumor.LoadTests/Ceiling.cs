@@ -9,7 +9,7 @@ namespace BrainTumor.LoadTests;
 /// <summary>One model's rates, images per second with one run per core, as the server runs them.</summary>
 public sealed record CeilingRow(
     string Model, double RunPredict, double RunGradCam, double Decode, double Ceiling, double ServerPredict, double ServerGradCam,
-    double? ServerPeakRssMb, double ServerCpuMsPerPredict, int Workers)
+    double? ServerPeakRssMb, double ServerCpuMsPerPredict, double ClientCpuMsPerPredict, int Workers)
 {
     public double ShareOfCeiling => ServerPredict / Ceiling;
 
@@ -18,6 +18,12 @@ public sealed record CeilingRow(
     /// shares the cores.
     /// </summary>
     public double CpuShareOfCeiling => Workers * 1000 / Ceiling / ServerCpuMsPerPredict;
+
+    /// <summary>
+    /// The most of the ceiling a server that added nothing could reach while the load generator, using its measured CPU per request,
+    /// shares the cores with it.
+    /// </summary>
+    public double ReachableShare => Workers * 1000 / Ceiling / (Workers * 1000 / Ceiling + ClientCpuMsPerPredict);
 }
 
 public sealed record CeilingReport(DateTimeOffset StartedAt, string Machine, IReadOnlyList<string> Flags, int Workers,
@@ -32,21 +38,24 @@ public sealed record CeilingReport(DateTimeOffset StartedAt, string Machine, IRe
                         $"each (the server's default), {SecondsPerRate:0} s per rate after a warm-up, over {Images} Training JPEGs; " +
                         $"the server at 10 clients, {ServerRequests} requests " +
                         "per model, started once for all rows. Images per second; compare only within this table. " +
-                        "The load generator runs on the same cores, so the server's throughput share understates it; the CPU share " +
-                        "compares the ceiling's CPU time per image with the server's per /predict request (from /proc), which the " +
-                        "generator does not affect.");
+                        "The ceiling is decode, the slice checks, the input pipeline and `Run`: what the server must do for an " +
+                        "answer. The load generator runs on the same cores, so the server's throughput share understates it; the " +
+                        "CPU share compares the ceiling's CPU time per image with the server's per /predict request (from /proc), " +
+                        "which the generator does not affect. The last column is the share a server adding nothing could reach " +
+                        "beside the generator, from the generator's own CPU per request.");
         text.AppendLine();
-        text.AppendLine("| model | `Run` (predict) | `Run` (Grad-CAM) | decode alone | decode + pipeline + `Run` (ceiling) | " +
+        text.AppendLine("| model | `Run` (predict) | `Run` (Grad-CAM) | decode alone | decode + checks + pipeline + `Run` (ceiling) | " +
                         "server `/predict`, 10 clients | share of ceiling | server CPU ms per `/predict` | CPU share of ceiling | " +
-                        "server `/gradcam`, 10 clients | server RSS peak MB |");
-        text.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+                        "server `/gradcam`, 10 clients | server RSS peak MB | client CPU ms per `/predict` | reachable share |");
+        text.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var row in Rows)
         {
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| `{row.Model}` | {row.RunPredict:F0} | {row.RunGradCam:F0} | {row.Decode:F0} | {row.Ceiling:F0} | " +
                 $"{row.ServerPredict:F0} | {row.ShareOfCeiling:P0} | " +
                 $"{row.ServerCpuMsPerPredict:F2} | {row.CpuShareOfCeiling:P0} | " +
-                $"{row.ServerGradCam:F0} | {row.ServerPeakRssMb?.ToString("F0", CultureInfo.InvariantCulture) ?? "n/a"} |"));
+                $"{row.ServerGradCam:F0} | {row.ServerPeakRssMb?.ToString("F0", CultureInfo.InvariantCulture) ?? "n/a"} | " +
+                $"{row.ClientCpuMsPerPredict:F2} | {row.ReachableShare:P0} |"));
         }
         text.AppendLine();
         text.AppendLine("Reproduce: `dotnet run --project loadtests/BrainTumor.LoadTests -c Release -- ceiling " +
@@ -87,6 +96,10 @@ public static class Ceiling
             double ceiling = Rate(workers, secondsPerRate, i =>
             {
                 using var bitmap = ImageLoader.Decode(images.Bytes(i), atLeast: model.InputSize);
+                if (SlicePlausibility.Problem(bitmap) is { } refusal)
+                {
+                    throw new LoadTestException($"A load-test image was refused: {refusal.Title}.");
+                }
                 model.Predict(model.Prepare(bitmap).Pixels, withGradCam: false);
             });
             log.WriteLine($"{name}: Run {runPredict:F0}/s (Grad-CAM {runGradCam:F0}/s), decode {decode:F0}/s, ceiling {ceiling:F0}/s");
@@ -102,14 +115,18 @@ public static class Ceiling
             {
                 var throughput = new Dictionary<Scenario, LevelResult>();
                 var cpuMsPerRequest = new Dictionary<Scenario, double>();
+                var clientCpuMsPerRequest = new Dictionary<Scenario, double>();
                 foreach (var scenario in new[] { Scenario.Predict, Scenario.GradCam })
                 {
                     var runner = new LoadRunner(client, images, scenario, m.Model);
                     await runner.WarmUpAsync(50, 10);
                     server.ResetPeak();
                     var cpuBefore = server.CpuTime;
+                    var clientCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
                     throughput[scenario] = await runner.RunLevelAsync(1, 10, serverRequests, server);
                     cpuMsPerRequest[scenario] = (server.CpuTime - cpuBefore).TotalMilliseconds / serverRequests;
+                    clientCpuMsPerRequest[scenario] =
+                        (Process.GetCurrentProcess().TotalProcessorTime - clientCpuBefore).TotalMilliseconds / serverRequests;
                     if (throughput[scenario].Failed > 0)
                     {
                         throw new LoadTestException(
@@ -118,9 +135,10 @@ public static class Ceiling
                 }
                 var row = new CeilingRow(m.Model, m.RunPredict, m.RunGradCam, m.Decode, m.Ceiling, throughput[Scenario.Predict].Throughput,
                     throughput[Scenario.GradCam].Throughput, throughput.Values.Max(l => l.ServerPeakRssMb),
-                    cpuMsPerRequest[Scenario.Predict], workers);
+                    cpuMsPerRequest[Scenario.Predict], clientCpuMsPerRequest[Scenario.Predict], workers);
                 log.WriteLine($"{m.Model}: server /predict {row.ServerPredict:F0}/s ({row.ShareOfCeiling:P0} of the ceiling, " +
-                              $"{row.CpuShareOfCeiling:P0} by CPU), /gradcam {row.ServerGradCam:F0}/s");
+                              $"{row.CpuShareOfCeiling:P0} by CPU; at most {row.ReachableShare:P0} beside the load generator), " +
+                              $"/gradcam {row.ServerGradCam:F0}/s");
                 rows.Add(row);
             }
         }

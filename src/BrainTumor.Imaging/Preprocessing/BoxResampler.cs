@@ -15,7 +15,8 @@ internal static class BoxResampler
     /// <summary>
     /// Scales <paramref name="region"/> of the image to width x height with <see cref="AxisTaps"/> in each
     /// direction; what lies outside the image is black. Also says which input pixels lie wholly inside the
-    /// image. Written out rather than drawn with Skia: Skia's mipmapped drawing was slow and its plain bilinear
+    /// image (the first width x height of a pooled array: give it back to <see cref="ArrayPool{T}.Shared"/>). Written out rather
+    /// than drawn with Skia: Skia's mipmapped drawing was slow and its plain bilinear
     /// drawing aliases when a head of 400-500 pixels is brought to 224.
     /// </summary>
     public static (RgbImage Pixels, bool[] Inside) Resample(SKBitmap image, GreyLevels grey, InputRegion region, int width, int height)
@@ -24,7 +25,8 @@ internal static class BoxResampler
         var columns = AxisTaps.For(region.X, region.Width, width, imageWidth);
         var rows = AxisTaps.For(region.Y, region.Height, height, imageHeight);
         int plane = width * height;
-        var planes = new byte[3 * plane];
+        // Every byte is written below, so the planes need not be cleared first.
+        var planes = GC.AllocateUninitializedArray<byte>(3 * plane);
         // A grey image (R = G = B, as MRI slices saved as colour JPEGs are) is resampled once, from its grey levels
         // (which equal each channel), and copied to the three planes: the resampling is most of the preparation's cost.
         int channels = grey.AllGrey ? 1 : 3;
@@ -75,7 +77,8 @@ internal static class BoxResampler
             ArrayPool<float>.Shared.Return(sums);
             ArrayPool<float>.Shared.Return(levels);
         }
-        var inside = new bool[plane];
+        var inside = ArrayPool<bool>.Shared.Rent(plane);
+        inside.AsSpan(0, plane).Clear();
         var insideColumns = new bool[width];
         for (int ox = 0; ox < width; ox++)
         {

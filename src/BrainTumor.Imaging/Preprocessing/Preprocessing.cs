@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json.Serialization;
 using SkiaSharp;
 
@@ -107,6 +108,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
         {
             IntensityMapping.HeadPercentiles(pixels, inside);
         }
+        ArrayPool<bool>.Shared.Return(inside);
         return new PreparedImage(pixels, region);
     }
 }
