@@ -69,7 +69,7 @@ var seconds = new Option<double>("--seconds")
 };
 var serverRequests = new Option<int>("--requests")
 {
-    Description = "Requests per model and endpoint at 10 clients.", DefaultValueFactory = _ => 300,
+    Description = "Requests per model and endpoint at 10 clients.", DefaultValueFactory = _ => 1000,
 };
 var ceiling = new Command("ceiling",
     "Run alone, decode alone and decode + pipeline + Run per model (the ceiling), beside the server's throughput at 10 clients.")
