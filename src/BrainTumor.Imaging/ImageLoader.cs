@@ -139,7 +139,8 @@ public static class ImageLoader
     /// filtering. No letterbox: padding would leave borders whose size tells the image's original shape,
     /// which a model could learn instead of anatomy.
     /// </summary>
-    public static RgbImage Resize(SKBitmap bitmap, int width, int height)
+    /// <param name="planes">Where to write the pixels (3 x width x height bytes, all overwritten); null allocates them.</param>
+    public static RgbImage Resize(SKBitmap bitmap, int width, int height, byte[]? planes = null)
     {
         if (width <= 0 || height <= 0)
         {
@@ -148,11 +149,11 @@ public static class ImageLoader
         var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         if (bitmap.Width == width && bitmap.Height == height && bitmap.ColorType == SKColorType.Rgba8888)
         {
-            return ToPlanarRgb(bitmap);
+            return ToPlanarRgb(bitmap, planes);
         }
         using var resized = bitmap.Resize(info, Bilinear)
             ?? throw new ImageDecodeException(ImageProblem.Corrupt, "The image could not be resized.");
-        return ToPlanarRgb(resized);
+        return ToPlanarRgb(resized, planes);
     }
 
     public static RgbImage DecodeAndResize(ReadOnlySpan<byte> encoded, int width, int height)
@@ -164,10 +165,10 @@ public static class ImageLoader
     private static bool IsSupported(SKEncodedImageFormat format) =>
         format is SKEncodedImageFormat.Jpeg or SKEncodedImageFormat.Png or SKEncodedImageFormat.Bmp or SKEncodedImageFormat.Webp;
 
-    private static RgbImage ToPlanarRgb(SKBitmap bitmap)
+    private static RgbImage ToPlanarRgb(SKBitmap bitmap, byte[]? planes)
     {
         int pixels = bitmap.Width * bitmap.Height;
-        var planes = new byte[3 * pixels];
+        planes ??= new byte[3 * pixels];
         ReadOnlySpan<byte> rgba = bitmap.GetPixelSpan();
         for (int i = 0, p = 0; p < pixels; i += 4, p++)
         {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using BrainTumor.Imaging;
@@ -24,6 +25,9 @@ namespace BrainTumor.Inference;
 public sealed class ClassifierModel : IDisposable
 {
     private readonly InferenceSession predictor;
+    // Input planes given back by the server once a request has run (Recycle): each is 150 KB at 224 px, a large-object allocation
+    // that would otherwise be made, and collected, for every request.
+    private readonly ConcurrentQueue<byte[]> inputPlanes = new();
     private readonly InferenceSession? explainer;
     private readonly string[] predictionOutputs;
     private readonly string[] mapPassOutputs;
@@ -275,7 +279,24 @@ public sealed class ClassifierModel : IDisposable
     public SKSizeI InputSize => new(Manifest.Input.Width, Manifest.Input.Height);
 
     /// <summary>Brings the image to the model's input with the package's own preprocessing, exactly as training did.</summary>
-    public PreparedImage Prepare(SKBitmap image) => Manifest.Input.Steps.Prepare(image, Manifest.Input.Width, Manifest.Input.Height);
+    /// <remarks>Its pixels may reuse the planes of an input given back with <see cref="Recycle"/>.</remarks>
+    public PreparedImage Prepare(SKBitmap image) => Manifest.Input.Steps.Prepare(image, Manifest.Input.Width, Manifest.Input.Height,
+        inputPlanes.TryDequeue(out var planes) ? planes : null);
+
+    /// <summary>
+    /// Gives an input made by <see cref="Prepare"/> back once nothing reads it any more, so that a later <see cref="Prepare"/>
+    /// writes into its planes. At most <see cref="MaxRecycledInputs"/> are kept.
+    /// </summary>
+    public void Recycle(RgbImage input)
+    {
+        if (input.Width == Manifest.Input.Width && input.Height == Manifest.Input.Height && inputPlanes.Count < MaxRecycledInputs)
+        {
+            inputPlanes.Enqueue(input.Planes);
+        }
+    }
+
+    /// <summary>More than the requests that run at once on a machine of this size, fewer than would hold memory for nothing.</summary>
+    private const int MaxRecycledInputs = 16;
 
     /// <param name="targetClass">The class Grad-CAM explains; null for the predicted class.</param>
     /// <param name="method">How the map is made (<see cref="CamMethodsAvailable"/>).</param>

@@ -47,6 +47,24 @@ public sealed class PreprocessingTests
         Assert.All(prepared.Pixels.Planes, v => Assert.Equal(value, v));
     }
 
+    [Theory]
+    [InlineData("head")]
+    [InlineData("stretch")]
+    public void PlanesHandedToPrepareAreWrittenOverSoADirtyBufferGivesTheSameInputAsAFreshOne(string recipe)
+    {
+        var steps = Preprocessing.Parse(recipe);
+        using var image = PreprocessingImages.SquareHead(300, 60, new SKColor(200, 200, 200), new SKColor(90, 90, 90));
+        var fresh = steps.Prepare(image, 64, 64);
+        var dirty = new byte[3 * 64 * 64];
+        Array.Fill(dirty, (byte)77);
+
+        var reused = steps.Prepare(image, 64, 64, dirty);
+
+        Assert.Same(dirty, reused.Pixels.Planes);
+        Assert.Equal(fresh.Pixels.Planes, reused.Pixels.Planes);
+        Assert.Equal(fresh.Region, reused.Region);
+    }
+
     [Fact]
     public void AGradCamMapCoversOnlyTheCroppedRegion()
     {

@@ -1,3 +1,4 @@
+using SkiaSharp;
 using BrainTumor.Models;
 using BrainTumor.Onnx;
 using BrainTumor.Onnx.Proto;
@@ -58,6 +59,25 @@ public sealed class ModelPackageTests : IDisposable
         Assert.True(catalog.IsReady);
         Assert.Equal("custom-cnn", catalog.Default.Name);
         Assert.True(catalog.Default.HasGradCam);
+    }
+
+    [Fact]
+    public void AnInputGivenBackIsWrittenOverByTheNextPrepareWithThatImagesPixels()
+    {
+        using var model = ClassifierModel.Load(Shipped, new InferenceOptions());
+        using var grey = new SKBitmap(new SKImageInfo(300, 260, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        grey.Erase(new SKColor(120, 120, 120));
+        using var white = new SKBitmap(new SKImageInfo(300, 260, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        white.Erase(SKColors.White);
+        var first = model.Prepare(grey).Pixels;
+
+        model.Recycle(first);
+        var second = model.Prepare(white).Pixels;
+
+        Assert.Same(first.Planes, second.Planes);
+        Assert.All(second.Planes, level => Assert.Equal(255, level));
+        // Given back once, used once: the next input gets planes of its own.
+        Assert.NotSame(second.Planes, model.Prepare(grey).Pixels.Planes);
     }
 
     [Fact]

@@ -126,6 +126,7 @@ public sealed class ClassificationPipeline(
         double decodeMs = decodeClock.Elapsed.TotalMilliseconds;
 
         var prediction = model.Predict(input.Pixels, withGradCam, targetClass, method, point);
+        model.Recycle(input.Pixels);
         metrics.RecordInference(model.Name, prediction.InferenceMilliseconds);
         diagnostics.Set("Label", prediction.Label);
         if (prediction.InDistribution is { } guard)

@@ -92,6 +92,7 @@ public sealed class DicomWebIntake(
         var method = model.DefaultCamMethod;
         bool explain = model.HasGradCam && model.CamMethodsAvailable.Contains(method);
         var prediction = model.Predict(input.Pixels, explain, targetClass: null, method);
+        model.Recycle(input.Pixels);
         metrics.RecordInference(model.Name, prediction.InferenceMilliseconds);
         diagnostics.Set("Label", prediction.Label);
         if (prediction.InDistribution is { Ok: false } && outOfDistribution.Value.Policy == OutOfDistributionPolicy.Refuse)

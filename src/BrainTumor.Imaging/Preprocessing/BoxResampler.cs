@@ -19,14 +19,15 @@ internal static class BoxResampler
     /// than drawn with Skia: Skia's mipmapped drawing was slow and its plain bilinear
     /// drawing aliases when a head of 400-500 pixels is brought to 224.
     /// </summary>
-    public static (RgbImage Pixels, bool[] Inside) Resample(SKBitmap image, GreyLevels grey, InputRegion region, int width, int height)
+    public static (RgbImage Pixels, bool[] Inside) Resample(SKBitmap image, GreyLevels grey, InputRegion region, int width, int height,
+        byte[]? planes = null)
     {
         int imageWidth = grey.Width, imageHeight = grey.Height;
         var columns = AxisTaps.For(region.X, region.Width, width, imageWidth);
         var rows = AxisTaps.For(region.Y, region.Height, height, imageHeight);
         int plane = width * height;
         // Every byte is written below, so the planes need not be cleared first.
-        var planes = GC.AllocateUninitializedArray<byte>(3 * plane);
+        planes ??= GC.AllocateUninitializedArray<byte>(3 * plane);
         // A grey image (R = G = B, as MRI slices saved as colour JPEGs are) is resampled once, from its grey levels
         // (which equal each channel), and copied to the three planes: the resampling is most of the preparation's cost.
         int channels = grey.AllGrey ? 1 : 3;

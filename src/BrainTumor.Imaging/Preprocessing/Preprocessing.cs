@@ -91,7 +91,8 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
     /// resampling (<see cref="BoxResampler"/>), the grey-level map (<see cref="IntensityMapping"/>). <see cref="Stretch"/>
     /// is the paper's Skia bilinear stretch instead.
     /// </summary>
-    public PreparedImage Prepare(SKBitmap image, int width, int height)
+    /// <param name="planes">Where to write the input's pixels (3 x width x height bytes, all overwritten); null allocates them.</param>
+    public PreparedImage Prepare(SKBitmap image, int width, int height, byte[]? planes = null)
     {
         if (width <= 0 || height <= 0)
         {
@@ -99,11 +100,11 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
         }
         if (this == Stretch)
         {
-            return new PreparedImage(ImageLoader.Resize(image, width, height), InputRegion.Whole(image.Width, image.Height));
+            return new PreparedImage(ImageLoader.Resize(image, width, height, planes), InputRegion.Whole(image.Width, image.Height));
         }
         using var grey = GreyLevels.Of(image);
         var region = Crop == CropMode.Head ? HeadLocation.CropBox(grey, CropMargin) : InputRegion.Whole(grey.Width, grey.Height);
-        var (pixels, inside) = BoxResampler.Resample(image, grey, region, width, height);
+        var (pixels, inside) = BoxResampler.Resample(image, grey, region, width, height, planes);
         if (Intensity == IntensityMode.HeadPercentiles)
         {
             IntensityMapping.HeadPercentiles(pixels, inside);
