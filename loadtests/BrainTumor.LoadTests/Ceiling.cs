@@ -125,11 +125,11 @@ public static class Ceiling
                     await runner.WarmUpAsync(Math.Max(50, serverRequests / 2), 10);
                     server.ResetPeak();
                     var cpuBefore = server.CpuTime;
-                    var clientCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+                    var clientCpuBefore = Environment.CpuUsage.TotalTime;
                     throughput[scenario] = await runner.RunLevelAsync(1, 10, serverRequests, server);
                     cpuMsPerRequest[scenario] = (server.CpuTime - cpuBefore).TotalMilliseconds / serverRequests;
                     clientCpuMsPerRequest[scenario] =
-                        (Process.GetCurrentProcess().TotalProcessorTime - clientCpuBefore).TotalMilliseconds / serverRequests;
+                        (Environment.CpuUsage.TotalTime - clientCpuBefore).TotalMilliseconds / serverRequests;
                     if (throughput[scenario].Failed > 0)
                     {
                         throw new LoadTestException(

@@ -25,9 +25,6 @@ namespace BrainTumor.Inference;
 public sealed class ClassifierModel : IDisposable
 {
     private readonly InferenceSession predictor;
-    // Input planes given back by the server once a request has run (Recycle): each is 150 KB at 224 px, a large-object allocation
-    // that would otherwise be made, and collected, for every request.
-    private readonly ConcurrentQueue<byte[]> inputPlanes = new();
     private readonly InferenceSession? explainer;
     private readonly string[] predictionOutputs;
     private readonly string[] mapPassOutputs;
@@ -42,6 +39,9 @@ public sealed class ClassifierModel : IDisposable
     private readonly FeatureDistribution? featureDistribution;
     // Options only configure a run; one instance serves every concurrent Run, as in the ONNX Runtime C# samples.
     private readonly RunOptions runOptions = new();
+    // Input planes given back by the server once a request has run (Recycle): each is 150 KB at 224 px, a large-object allocation
+    // that would otherwise be made, and collected, for every request.
+    private readonly ConcurrentQueue<byte[]> inputPlanes = new();
 
     private ClassifierModel(string directory, ModelManifest manifest, InferenceSession predictor, InferenceSession? explainer,
         FeatureDistribution? featureDistribution)

@@ -1,10 +1,10 @@
-using SkiaSharp;
 using BrainTumor.Models;
 using BrainTumor.Onnx;
 using BrainTumor.Onnx.Proto;
 using BrainTumor.Tests;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using SkiaSharp;
 
 namespace BrainTumor.Inference.Tests;
 

@@ -16,16 +16,17 @@ public static class IntensityMapping
     /// image has no contrast to measure.
     /// </summary>
     /// <param name="inside">Per input pixel, whether it lies wholly inside the image.</param>
-    internal static void HeadPercentiles(RgbImage pixels, bool[] inside)
+    /// <param name="grey">The three planes are equal (the image was grey, <see cref="GreyLevels.AllGrey"/>).</param>
+    internal static void HeadPercentiles(RgbImage pixels, bool[] inside, bool grey)
     {
-        if (HeadPercentilesLookup(pixels, inside) is not byte[] lookup)
+        if (HeadPercentilesLookup(pixels, inside, grey) is not byte[] lookup)
         {
             return;
         }
         var planes = pixels.Planes;
         int plane = pixels.PixelCount;
         // A grey image's three planes are equal, so one is mapped and copied to the others.
-        int mapped = IsGrey(pixels) ? plane : planes.Length;
+        int mapped = grey ? plane : planes.Length;
         for (int i = 0; i < mapped; i++)
         {
             planes[i] = lookup[planes[i]];
@@ -37,12 +38,6 @@ public static class IntensityMapping
         }
     }
 
-    private static bool IsGrey(RgbImage pixels)
-    {
-        int plane = pixels.PixelCount;
-        var red = pixels.Planes.AsSpan(0, plane);
-        return red.SequenceEqual(pixels.Planes.AsSpan(plane, plane)) && red.SequenceEqual(pixels.Planes.AsSpan(2 * plane, plane));
-    }
 
     /// <summary>
     /// One linear map of grey levels, measured on the input pixels that come from the image (the black fill of a
@@ -50,13 +45,13 @@ public static class IntensityMapping
     /// <see cref="GreyHistogram.HeadThreshold"/>) goes to 0 and the 99th percentile of the head (above it) to
     /// <see cref="HeadHighTarget"/>. Null when the image has no contrast to measure.
     /// </summary>
-    private static byte[]? HeadPercentilesLookup(RgbImage pixels, bool[] inside)
+    private static byte[]? HeadPercentilesLookup(RgbImage pixels, bool[] inside, bool grey)
     {
         int n = pixels.PixelCount;
         var planes = pixels.Planes;
         Span<int> histogram = stackalloc int[256];
         histogram.Clear();
-        if (IsGrey(pixels))
+        if (grey)
         {
             // Where R = G = B the grey level is R.
             for (int p = 0; p < n; p++)

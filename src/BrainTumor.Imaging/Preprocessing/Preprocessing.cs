@@ -107,7 +107,7 @@ public sealed record Preprocessing(CropMode Crop = CropMode.None, double CropMar
         var (pixels, inside) = BoxResampler.Resample(image, grey, region, width, height, planes);
         if (Intensity == IntensityMode.HeadPercentiles)
         {
-            IntensityMapping.HeadPercentiles(pixels, inside);
+            IntensityMapping.HeadPercentiles(pixels, inside, grey.AllGrey);
         }
         ArrayPool<bool>.Shared.Return(inside);
         return new PreparedImage(pixels, region);
